@@ -1,0 +1,7 @@
+"""``python -m newscorpus`` runs the same CLI as the ``newscorpus`` command."""
+
+import sys
+
+from newscorpus.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``newscorpus`` subcommand: ``register(parser)`` and ``run(args)``."""

@@ -1,0 +1,127 @@
+"""The corpus directory: where raw files, the manifest and annotation documents live.
+
+::
+
+    corpus/
+      raw/manifest.jsonl             one line per raw file: id, file, sha256, outlet, url, rights
+      raw/*.txt                      raw scrapes, as received
+      annotations/gold/<id>.json     the adjudicated annotation document of article <id>
+      annotations/annotators/<annotator>/<id>.json   each annotator's own set
+
+This module is the file-system edge of the pipeline: it reads, the stages map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from newscorpus.jsonio import load_jsonl
+from newscorpus.problems import Problem
+
+
+@dataclass(frozen=True)
+class CorpusLayout:
+    """Paths of one corpus directory."""
+
+    root: Path
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def manifest(self) -> Path:
+        return self.raw_dir / "manifest.jsonl"
+
+    @property
+    def gold_dir(self) -> Path:
+        return self.root / "annotations" / "gold"
+
+    @property
+    def annotators_dir(self) -> Path:
+        return self.root / "annotations" / "annotators"
+
+    def rel(self, path: Path) -> str:
+        """``path`` as reported in problems: relative to the corpus's parent when possible."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve().parent))
+        except ValueError:
+            return str(path)
+
+    def raw_files(self) -> list[Path]:
+        """Raw files present in ``raw/`` (everything but the manifest and dot files), sorted."""
+        if not self.raw_dir.is_dir():
+            return []
+        return sorted(
+            p for p in self.raw_dir.iterdir()
+            if p.is_file() and p.name != self.manifest.name and not p.name.startswith(".")
+        )
+
+    def gold_files(self) -> list[Path]:
+        """Gold annotation documents, sorted."""
+        return sorted(self.gold_dir.glob("*.json")) if self.gold_dir.is_dir() else []
+
+    def annotator_files(self) -> dict[str, list[Path]]:
+        """Each annotator's documents, by annotator id."""
+        if not self.annotators_dir.is_dir():
+            return {}
+        return {
+            d.name: sorted(d.glob("*.json"))
+            for d in sorted(self.annotators_dir.iterdir()) if d.is_dir()
+        }
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One manifest line, with the line number it was read from."""
+
+    line: int
+    data: dict
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def file(self) -> str:
+        return self.data["file"]
+
+
+def read_manifest(layout: CorpusLayout) -> tuple[list[ManifestEntry], list[Problem]]:
+    """Parse ``raw/manifest.jsonl`` strictly (schema checks are :mod:`newscorpus.validate`'s)."""
+    if not layout.manifest.exists():
+        return [], []
+    rows, problems = load_jsonl(layout.manifest, layout.rel(layout.manifest))
+    return [ManifestEntry(line, data) for line, data in rows], problems
+
+
+def iter_raw(layout: CorpusLayout, entries: list[ManifestEntry]) -> Iterator[tuple[ManifestEntry, Path]]:
+    """(entry, path) for every manifest entry whose raw file name is safe."""
+    for entry in entries:
+        if isinstance(entry.data, dict) and isinstance(entry.data.get("file"), str):
+            name = entry.data["file"]
+            if "/" in name or "\\" in name or name.startswith("."):
+                continue
+            yield entry, layout.raw_dir / name
+
+
+def convert_corpus(layout: CorpusLayout) -> tuple[dict[str, dict], list[Problem]]:
+    """Convert every raw file the manifest lists: ``({article id: article}, problems)``.
+
+    A raw file that cannot be converted yields problems naming it and no
+    article; the others are converted all the same.
+    """
+    from newscorpus.convert import convert_path
+
+    entries, problems = read_manifest(layout)
+    articles: dict[str, dict] = {}
+    for entry, path in iter_raw(layout, entries):
+        if not path.is_file():
+            continue  # reported as raw-missing by validate
+        article, found = convert_path(path, file=layout.rel(path), entry=entry.data)
+        problems.extend(found)
+        if article is not None and article["id"] not in articles:
+            articles[article["id"]] = article
+    return articles, problems

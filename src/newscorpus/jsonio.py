@@ -1,0 +1,177 @@
+"""Reading JSON strictly and writing files atomically: the file-system edge.
+
+Strict reading turns every way a contribution can be broken (not JSON,
+duplicate keys, NaN, absurd integers, absurd nesting, absurd size) into a
+:class:`~newscorpus.problems.Problem` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from newscorpus.problems import Problem
+
+#: Largest JSON document newscorpus reads (an annotation document of a very long article).
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: More digits than any offset or count.
+MAX_INT_DIGITS = 18
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Rejected("json-duplicate-key", f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _constant(name: str) -> float:
+    raise _Rejected("json-constant", f"{name} is not a JSON value")
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Rejected("json-number-too-large", f"integer with {len(digits)} digits")
+    return int(digits)
+
+
+def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
+    """Parse ``text`` strictly; return ``(value, [])`` or ``(None, [problem])``.
+
+    >>> parse_json('{"a": 1, "a": 2}', "x.json")[1][0].code
+    'json-duplicate-key'
+    """
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_int=_integer,
+        )
+    except _Rejected as rejected:
+        return None, [Problem(rejected.code, file, "", rejected.message, line_offset + 1 if line_offset else None)]
+    except json.JSONDecodeError as error:
+        return None, [Problem("json-invalid", file, "", error.msg + f" (column {error.colno})", line_offset + error.lineno)]
+    except RecursionError:
+        return None, [Problem("json-too-deep", file, "", "nested too deep to read", line_offset + 1 if line_offset else None)]
+    except ValueError as error:
+        return None, [Problem("json-invalid", file, "", str(error), line_offset + 1 if line_offset else None)]
+    return value, []
+
+
+def read_text(path: Path, file: str, limit: int = MAX_JSON_BYTES) -> tuple[str | None, list[Problem]]:
+    """Read a UTF-8 text file of at most ``limit`` bytes, or say why not."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        return None, [Problem("file-unreadable", file, "", error.strerror or str(error))]
+    if len(data) > limit:
+        return None, [Problem("file-too-large", file, "", f"larger than {limit} bytes")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        return None, [Problem("json-invalid", file, "", f"not UTF-8: byte {error.start} ({error.reason})")]
+
+
+def load_json(path: Path, file: str | None = None) -> tuple[Any, str | None, list[Problem]]:
+    """Read and strictly parse one JSON file: ``(value, text, problems)``."""
+    name = file or str(path)
+    text, problems = read_text(path, name)
+    if text is None:
+        return None, None, problems
+    value, problems = parse_json(text, name)
+    return value, text, problems
+
+
+def load_jsonl(path: Path, file: str | None = None) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    """Read a JSON Lines file: ``([(line, value), ...], problems)``; blank lines are skipped."""
+    name = file or str(path)
+    text, problems = read_text(path, name)
+    if text is None:
+        return [], problems
+    rows: list[tuple[int, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        value, line_problems = parse_json(line, name, line_offset=number - 1)
+        problems.extend(p if p.line else p.at(line=number) for p in line_problems)
+        if not line_problems:
+            rows.append((number, value))
+    return rows, problems
+
+
+def line_of(text: str, json_pointer: str) -> int | None:
+    """1-based line where the value at ``json_pointer`` starts in ``text``, if found.
+
+    Uses json-source-map, which is only called when there is a problem to place.
+    """
+    from json_source_map import calculate
+
+    try:
+        entries = calculate(text)
+    except Exception:  # json-source-map raises its own error types on odd input
+        return None
+    while True:
+        entry = entries.get(json_pointer if json_pointer else "")
+        if entry is not None:
+            return entry.value_start.line + 1
+        if not json_pointer:
+            return None
+        json_pointer = json_pointer.rsplit("/", 1)[0]
+
+
+def dumps(value: Any) -> str:
+    """The one way newscorpus writes JSON: UTF-8, 2-space indent, newline at the end."""
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def dumps_line(value: Any) -> str:
+    """One JSON Lines line, keys in their given order."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` atomically (optionally with permission bits ``mode``)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        if mode is not None:
+            os.chmod(tmp, mode)
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write ``value`` as newscorpus JSON to ``path`` atomically."""
+    write_text_atomic(path, dumps(value))
