@@ -113,9 +113,16 @@ def convert_corpus(layout: CorpusLayout) -> tuple[dict[str, dict], list[Problem]
     A raw file that cannot be converted yields problems naming it and no
     article; the others are converted all the same.
     """
+    entries, problems = read_manifest(layout)
+    articles, found = convert_entries(layout, entries)
+    return articles, problems + found
+
+
+def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple[dict[str, dict], list[Problem]]:
+    """Convert the raw files of the given manifest entries (missing files are skipped)."""
     from newscorpus.convert import convert_path
 
-    entries, problems = read_manifest(layout)
+    problems: list[Problem] = []
     articles: dict[str, dict] = {}
     for entry, path in iter_raw(layout, entries):
         if not path.is_file():

@@ -67,6 +67,12 @@ def entity_labels() -> tuple[str, ...]:
     return tuple(load_schema("common")["$defs"]["entityLabel"]["enum"])
 
 
+@cache
+def quote_types() -> tuple[str, ...]:
+    """Quote types (direct, indirect, mixed), as the schema lists them."""
+    return tuple(load_schema("quote")["properties"]["type"]["enum"])
+
+
 _KEYWORD_CODES = {
     "required": "schema-required",
     "type": "schema-type",
