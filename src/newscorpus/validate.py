@@ -360,8 +360,11 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
     entries, _ = read_manifest(layout)  # its problems are in manifest_problems
     articles, conversion = convert_entries(layout, entries)
     problems.extend(conversion)
-    for article in articles.values():
-        problems.extend(article_problems(article, article["provenance"]["rawFile"]))
+    for ident in list(articles):
+        invalid = article_problems(articles[ident], articles[ident]["provenance"]["rawFile"])
+        if invalid:  # a converter bug: report it and keep the record out of everything downstream
+            problems.extend(invalid)
+            del articles[ident]
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
     for paths in sets.values():
         documents, found = load_documents(paths, layout, articles)
