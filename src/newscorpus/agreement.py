@@ -32,6 +32,7 @@ Everything here is pure: the CLI reads the files.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
@@ -592,8 +593,6 @@ def _preamble(agreement: Agreement) -> list[str]:
 def render(agreement: Agreement, fmt: str = "text") -> str:
     """The agreement report in one of :data:`FORMATS` (``markdown`` is the dataset card's)."""
     if fmt == "json":
-        import json
-
         return json.dumps(agreement.as_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
