@@ -52,6 +52,11 @@ CODES: dict[str, str] = {
     "annotation-stale": "The article body changed since the annotations were made (body sha256 mismatch); run `newscorpus rebase`.",
     "article-unknown": "An annotation document names an article that is not in the corpus.",
     "annotation-file-name": "An annotation document's file name is not its article id.",
+    # comparing two annotation sets (newscorpus agreement)
+    "agreement-body-mismatch": "The two sides annotated one article on different bodies (bodySha256 differs); that article is not compared.",
+    "agreement-duplicate-article": "One side of a comparison holds two documents for the same article; that article is not compared.",
+    "agreement-unpaired": "An article is annotated on one side of a comparison only; it is left out of the figures.",
+    "agreement-nothing-compared": "No article is annotated (validly) on both sides, so there is nothing to compare.",
     # raw files and the manifest
     "raw-missing": "The manifest lists a raw file that does not exist.",
     "raw-unlisted": "A raw file is not listed in the manifest.",
