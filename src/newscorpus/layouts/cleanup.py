@@ -30,6 +30,7 @@ _SPACE = re.compile(r"[ \t]+")
 #: What may end a sentence or a complete paragraph (closing quotes and brackets included).
 _TERMINAL = ".!?…:\"”’')]»"
 _OPENERS = "\"“‘'([«"
+_CLOSING_QUOTES = "\"”’'»"
 _URL = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
 
 
@@ -52,6 +53,15 @@ def strip_markup(text: str) -> tuple[str, int]:
         text = pattern.sub(lambda m: m["text"], text)
     text = _STRAY_STARS.sub("", text)
     return text, before - len(text)
+
+
+def strip_tags(text: str) -> str:
+    """``text`` without HTML tags and comments (Markdown left alone).
+
+    >>> strip_tags("<p>Lavrov <b>said</b></p>")
+    'Lavrov said'
+    """
+    return _TAG.sub("", _COMMENT.sub("", text))
 
 
 def unescape_entities(text: str) -> str:
@@ -104,9 +114,12 @@ def is_continuation(previous: str, following: str) -> bool:
     """Whether ``following`` continues the sentence ``previous`` leaves unfinished.
 
     True when ``previous`` does not end a sentence and ``following`` starts in
-    lower case, or when ``previous`` ends with a comma, a semicolon or a hyphen.
+    lower case, or when ``previous`` ends with a comma (also inside a closing
+    quote: ``"We reject this,"``), a semicolon or a hyphen.
 
     >>> is_continuation('..., the KCNA', 'news agency said, using ...')
+    True
+    >>> is_continuation('"We reject these claims,"', 'Kremlin spokesman Dmitry Peskov said.')
     True
     >>> is_continuation('Tightening relationship', 'But North Korea ...')
     False
@@ -114,7 +127,9 @@ def is_continuation(previous: str, following: str) -> bool:
     previous = previous.rstrip()
     if not previous or not following:
         return False
-    if previous[-1] in ",;" or (previous[-1] in "-‐" and not previous.endswith(" -")):
+    if previous[-1] in ",;" or previous.rstrip(_CLOSING_QUOTES)[-1:] == ",":
+        return True
+    if previous[-1] in "-‐" and not previous.endswith(" -"):
         return True
     return not ends_complete(previous) and starts_lowercase(following)
 

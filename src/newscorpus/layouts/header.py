@@ -19,8 +19,12 @@ from newscorpus.layouts.rules import CaptionRule, Rule, first_match
 HEADER_LINES = 8
 #: How many lines may stand between the headline and the byline or date as sub-headlines.
 MAX_SUBHEADLINES = 2
+#: Longest sub-headline (standfirst); a longer line is the first paragraph.
+MAX_SUBHEADLINE = 300
 #: Longest caption text; a longer "caption" is a paragraph that ends in bold.
 MAX_CAPTION = 600
+#: Longest picture credit.
+MAX_CREDIT = 300
 
 
 def read_headline(line: Line, draft: Draft) -> bool:
@@ -41,7 +45,7 @@ def read_caption(line: Line, draft: Draft, rules: list[CaptionRule]) -> bool:
             continue
         text, text_markup = clean_inline(found[0])
         credit, credit_markup = clean_inline(found[1]) if found[1] else (None, 0)
-        if not text or len(text) > MAX_CAPTION:
+        if not text or len(text) > MAX_CAPTION or (credit is not None and len(credit) > MAX_CREDIT):
             continue
         wrapper = len("".join(line.text.split())) - len("".join(found[0].split())) - len("".join((found[1] or "").split()))
         draft.captions.append((text, credit or None))
@@ -73,7 +77,8 @@ def read(lines: list[Line], start: int, draft: Draft, captions: list[CaptionRule
         elif _read_meta(line, text, markup, draft):
             seen_meta = True
         elif pending or not read_caption(line, draft, captions):
-            if seen_meta or first_match(stop, line.text) or len(pending) == MAX_SUBHEADLINES:
+            if (seen_meta or first_match(stop, line.text) or len(pending) == MAX_SUBHEADLINES
+                    or len(text) > MAX_SUBHEADLINE):
                 body = index
                 break
             pending.append(index)

@@ -9,13 +9,17 @@ A layout is mostly a choice of rules.  Three kinds:
 * :class:`SubheadingRule` reads an explicitly marked inter-title (``- X -``,
   ``## X``).
 
-Patterns are matched against the line with its ends stripped.
+Boilerplate rules match the line once markup is stripped (``<p>Related
+article: <u>...</u></p>`` is a related-article line); caption and subheading
+rules see the markup, which is often what marks them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from newscorpus.layouts.cleanup import clean_inline, strip_tags
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,8 @@ class Rule:
     pattern: re.Pattern[str]
 
     def matches(self, text: str) -> bool:
-        """Whether the line ``text`` is of this kind."""
-        return bool(self.pattern.match(text.strip()))
+        """Whether the line ``text`` (markup stripped) is of this kind."""
+        return bool(self.pattern.match(clean_inline(text)[0]))
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,11 @@ class CaptionRule:
     pattern: re.Pattern[str]
 
     def read(self, text: str) -> tuple[str, str | None] | None:
-        """``(caption text, credit)`` as printed (markup not yet removed), or None."""
-        match = self.pattern.match(text.strip())
+        """``(caption text, credit)`` as printed (markup not yet removed), or None.
+
+        The line is tried as it is, then without its HTML tags (``<p>... (Photo: X)</p>``).
+        """
+        match = self.pattern.match(text.strip()) or self.pattern.match(strip_tags(text).strip())
         if not match:
             return None
         credit = match.groupdict().get("credit")
@@ -75,8 +82,9 @@ def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
 
 
 def first_match(rules: list[Rule], text: str) -> Rule | None:
-    """The first rule of ``rules`` that the line ``text`` matches."""
-    return next((r for r in rules if r.matches(text)), None)
+    """The first rule of ``rules`` that the line ``text`` (markup stripped) matches."""
+    plain = clean_inline(text)[0]
+    return next((r for r in rules if r.pattern.match(plain)), None)
 
 
 #: "Original url:" and friends: the line (and the URL after it) that says where the page was.

@@ -20,12 +20,11 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from newscorpus.bylines import parse_byline
 from newscorpus.datelines import parse_dateline
-from newscorpus.layouts import Draft, Line, header, tail
+from newscorpus.layouts import Draft, Line, header
 from newscorpus.layouts.cleanup import clean_inline, looks_like_headline
 from newscorpus.layouts.page import numbered, read_rest
 from newscorpus.layouts.rules import (
@@ -42,7 +41,8 @@ from newscorpus.layouts.rules import (
 name = "spacewar"
 #: The publisher when the page does not say which site of the network it is from.
 NETWORK = "Space Media Network"
-#: Site banners and the site each one heads.
+#: Site banners and the site each one heads; a page under another banner is credited to the network
+#: unless its manifest entry names the site.
 BANNERS = {"Military Space News": "SpaceWar.com"}
 #: How many non-blank lines from the top the dateline may be.
 HEADER_LINES = 15
@@ -73,7 +73,6 @@ RULES = PageRules(
     subheadings=SUBHEADING_RULES,
 )
 _SECTION = re.compile(r"^[A-Z0-9][A-Z0-9 &/'.,-]{1,59}$")
-_SITE = re.compile(r"\bat\s+(?P<site>[A-Z][A-Za-z0-9-]*\.(?:com|net|org))\b")
 _NOTICE = re.compile(_COPYRIGHT_NOTICE + r".*space media network", re.IGNORECASE)
 
 
@@ -133,7 +132,7 @@ def parse(lines: list[str]) -> Draft:
         start = _read_header(page, found, draft)
     read_rest(page, start, draft, RULES)
     banner = " ".join(page[index].text.strip() for index in found.banner) if found else ""
-    draft.site = BANNERS.get(banner) or _site_named(page[tail.find_start(page, start, RULES.tail):]) or NETWORK
+    draft.site = BANNERS.get(banner, NETWORK)
     return draft
 
 
@@ -153,8 +152,3 @@ def _read_header(lines: list[Line], found: _Header, draft: Draft) -> int:
     draft.dateline_line = lines[found.dateline].number
     return found.dateline + 1
 
-
-def _site_named(lines: list[Line]) -> str | None:
-    """The network site the tail's links name most often ("Learn about ... at SpaceWar.com")."""
-    sites = Counter(match["site"] for line in lines for match in _SITE.finditer(line.text))
-    return sites.most_common(1)[0][0] if sites else None

@@ -3,14 +3,14 @@
 The tail starts at the first line a layout's tail rule matches.  From there,
 every line a rule matches opens a block of that kind, and the lines after it
 (blank or not) belong to it until the next match.  Every block is recorded as
-removed; copyright blocks also give the notice (verbatim) and URL blocks the
-article URL (repaired).
+removed; copyright blocks also give the notice (verbatim, only HTML tags and
+character references undone) and URL blocks the article URL (repaired).
 """
 
 from __future__ import annotations
 
 from newscorpus.layouts import Draft, Line
-from newscorpus.layouts.cleanup import repair_url
+from newscorpus.layouts.cleanup import repair_url, strip_tags, unescape_entities
 from newscorpus.layouts.rules import URL_LABEL, Rule, first_match
 
 
@@ -43,7 +43,7 @@ def _close(kind: str | None, block: list[Line], draft: Draft) -> None:
         return
     draft.remove(kind, block)
     if kind == "copyright":
-        notice = "\n".join(line.text.strip() for line in block if line.text.strip())
+        notice = "\n".join(unescape_entities(strip_tags(line.text)).strip() for line in block if line.text.strip())
         draft.copyright = notice if draft.copyright is None else draft.copyright + "\n" + notice
     elif kind == "url-line" and draft.url is None:
         _read_url(block, draft)
