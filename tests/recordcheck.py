@@ -52,6 +52,7 @@ def covered_lines(record: dict, lines: list[str]) -> set[int]:
 def unaccounted_lines(record: dict, lines: list[str]) -> list[tuple[int, str]]:
     """Non-blank raw lines neither removed nor found in the record."""
     covered = covered_lines(record, lines)
+    repeats = {item["line"]: item["chars"] for item in record["provenance"]["removed"] if item["kind"] == "repeated-dateline"}
     body = record["body"]["text"]
     dateline = (record["dateline"] or {}).get("text")
     exact = {h["value"] for h in record["headlines"]} | {record["articleSection"]} | {dateline}
@@ -63,6 +64,7 @@ def unaccounted_lines(record: dict, lines: list[str]) -> list[tuple[int, str]]:
         text = clean_inline(line)[0]
         if (
             text in body
+            or (number in repeats and text[repeats[number]:] in body)
             or text in exact
             or any(title in text for title in subheadings)
             or (record["by"] and text.lower() == f"by {record['by']}".lower())
