@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.entities import html5
 
 _HTML_TAGS = (
     "a|abbr|b|big|blockquote|br|cite|code|del|div|em|figcaption|figure|font|h[1-6]|hr|i|img|ins|"
@@ -67,12 +68,20 @@ def strip_tags(text: str) -> str:
 def unescape_entities(text: str) -> str:
     """Decode HTML character references that end with ``;`` (``&amp;`` -> ``&``).
 
-    References without the semicolon are left alone, so ``AT&T`` and ``R&D`` stay as printed.
+    References without the semicolon, or naming no entity, are left alone, so
+    ``AT&T``, ``R&D`` and ``&notanentity;`` stay as printed.
 
     >>> unescape_entities("Q&amp;A at AT&T &#8212; &nbsp;ok")
     'Q&A at AT&T — \\xa0ok'
     """
-    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    return _ENTITY.sub(_unescape_one, text)
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    reference = match.group(0)
+    if reference[1] == "#" or reference[1:] in html5:
+        return html.unescape(reference)
+    return reference  # not a whole entity name: html.unescape would read "&notit;" as "¬it;"
 
 
 def normalise_space(text: str) -> str:
