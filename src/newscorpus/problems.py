@@ -71,6 +71,11 @@ CODES: dict[str, str] = {
     "headline-missing": "No headline could be found.",
     "body-empty": "After removing boilerplate nothing is left of the body.",
     "date-unparsed": "A dateline or date line was found but its date could not be parsed.",
+    "raw-control-characters": "Control characters (other than newline and tab) were removed from a raw file.",
+    "layout-invalid": "The manifest names a layout parser that does not exist.",
+    "url-unreadable": "The article URL printed in a raw file is not an http(s) URL; it was not used.",
+    "url-mismatch": "The article URL printed in a raw file differs from the manifest url; the manifest url was used.",
+    "publisher-unknown": "Neither the manifest nor the page names the outlet; publisher.name is 'unknown'.",
 }
 
 
