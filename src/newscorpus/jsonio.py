@@ -72,8 +72,9 @@ def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list
     return value, []
 
 
-def read_text(path: Path, file: str, limit: int = MAX_JSON_BYTES) -> tuple[str | None, list[Problem]]:
-    """Read a UTF-8 text file of at most ``limit`` bytes, or say why not."""
+def read_text(path: Path, file: str, limit: int | None = None) -> tuple[str | None, list[Problem]]:
+    """Read a UTF-8 text file of at most ``limit`` bytes (default :data:`MAX_JSON_BYTES`), or say why not."""
+    limit = MAX_JSON_BYTES if limit is None else limit
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
