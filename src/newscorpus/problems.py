@@ -52,6 +52,11 @@ CODES: dict[str, str] = {
     "annotation-stale": "The article body changed since the annotations were made (body sha256 mismatch); run `newscorpus rebase`.",
     "article-unknown": "An annotation document names an article that is not in the corpus.",
     "annotation-file-name": "An annotation document's file name is not its article id.",
+    # rebase and migrate
+    "rebase-unresolved": "A span's text and selector (prefix, suffix) are not found in the new body; place it by hand.",
+    "rebase-ambiguous": "A span's text and selector fit several places of the new body equally well; place it by hand.",
+    "rebase-text-changed": "A span was re-anchored by its prefix and suffix, but its text changed; check it.",
+    "migrate-no-path": "No chain of migrations leads from the document's schemaVersion to this release's.",
     # raw files and the manifest
     "raw-missing": "The manifest lists a raw file that does not exist.",
     "raw-unlisted": "A raw file is not listed in the manifest.",
