@@ -77,9 +77,12 @@ def check_version(doc: Document) -> Iterator[Problem]:
     """The document's schemaVersion is one this release reads."""
     version = doc.data.get("schemaVersion") if isinstance(doc.data, dict) else None
     if isinstance(version, str) and version not in SUPPORTED_VERSIONS:
+        from newscorpus.migrate import migration_path
+
+        advice = "run `newscorpus migrate`" if migration_path(version) else "upgrade newscorpus, or fix the version"
         yield Problem(
             "schema-version-unsupported", doc.file, "/schemaVersion",
-            f"schemaVersion {version} is not one of {', '.join(SUPPORTED_VERSIONS)}",
+            f"schemaVersion {version} is not one of {', '.join(SUPPORTED_VERSIONS)}; {advice}",
         )
 
 
