@@ -16,6 +16,7 @@ Severity = Literal["error", "warning"]
 CODES: dict[str, str] = {
     # reading files
     "file-unreadable": "The file cannot be read (missing, a directory, no permission).",
+    "file-not-regular": "The path is a symbolic link, FIFO, device or socket; contributions hold regular files only.",
     "file-too-large": "The file is larger than the limit for its kind; it was not read whole.",
     "json-invalid": "The file is not valid JSON (or a JSON Lines line is not).",
     "json-duplicate-key": "An object has the same key twice; JSON parsers disagree on which wins.",

@@ -20,6 +20,7 @@ validated before it is returned, so a rebase never writes a broken document.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Iterator
@@ -135,12 +136,13 @@ def _between_context(text: str, prefix: str, suffix: str, body: str) -> Placemen
     longest = 2 * len(text) + CONTEXT
     found = []
     for a in starts:
-        for b in ends:
-            if a < b <= a + longest:
-                candidate = body[a:b]
-                if candidate.strip() and SequenceMatcher(None, text, candidate, autojunk=False).ratio() >= MIN_SIMILARITY:
-                    found.append((a, b))
-                break  # the nearest suffix after this prefix encloses the span
+        # The nearest suffix after this prefix encloses the span (ends are in order: binary search).
+        k = bisect_right(ends, a)
+        if k < len(ends) and ends[k] <= a + longest:
+            b = ends[k]
+            candidate = body[a:b]
+            if candidate.strip() and SequenceMatcher(None, text, candidate, autojunk=False).ratio() >= MIN_SIMILARITY:
+                found.append((a, b))
     if len(found) == 1:
         a, b = found[0]
         return Placement(a, b, "text-changed")

@@ -8,14 +8,13 @@ Every check yields :class:`~newscorpus.problems.Problem` values and never prints
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from newscorpus import SCHEMA_VERSION
 from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest
-from newscorpus.jsonio import line_of, load_json
+from newscorpus.jsonio import line_of, load_json, read_text, sha256_file
 from newscorpus.problems import Problem, pointer
 from newscorpus.schemas import schema_problems
 from newscorpus.spans import body_sha256
@@ -121,10 +120,29 @@ def check_spans(doc: Document) -> Iterator[Problem]:
             yield Problem("span-text-mismatch", doc.file, here + "/text", f"text is {text!r} but the body has {actual!r} at {start}:{end}")
             continue
         prefix, suffix = item.get("prefix"), item.get("suffix")
-        if isinstance(prefix, str) and not body[:start].endswith(prefix):
+        if isinstance(prefix, str) and not body.endswith(prefix, 0, start):
             yield Problem("selector-mismatch", doc.file, here + "/prefix", f"prefix {prefix!r} is not the text before {start}")
-        if isinstance(suffix, str) and not body[end:].startswith(suffix):
+        if isinstance(suffix, str) and not body.startswith(suffix, end):
             yield Problem("selector-mismatch", doc.file, here + "/suffix", f"suffix {suffix!r} is not the text after {end}")
+
+
+def check_integral_offsets(doc: Document) -> Iterator[Problem]:
+    """Offsets are written as integers: JSON Schema counts ``12.0`` as an integer, Python slicing does not."""
+    def spans() -> Iterator[tuple[tuple, Any]]:
+        for i, mention in _items(doc.data, "mentions"):
+            yield ("mentions", i), mention
+        for i, quote in _items(doc.data, "quotes"):
+            parts = quote.get("content")
+            for j, part in enumerate(parts if isinstance(parts, list) else []):
+                yield ("quotes", i, "content", j), part
+            for key in ("cue", "channel"):
+                yield ("quotes", i, key), quote.get(key)
+
+    for parts, item in spans():
+        if isinstance(item, dict):
+            for key in ("start", "end"):
+                if isinstance(item.get(key), float):
+                    yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {item[key]!r} must be written as an integer")
 
 
 def check_references(doc: Document) -> Iterator[Problem]:
@@ -168,6 +186,7 @@ DOCUMENT_CHECKS: list[Callable[[Document], Iterable[Problem]]] = [
     check_version,
     check_ids_unique,
     check_stale,
+    check_integral_offsets,
     check_spans,
     check_references,
     check_origin_fields,
@@ -305,8 +324,9 @@ def manifest_problems(layout: CorpusLayout) -> list[Problem]:
             continue
         expected = entry.data.get("sha256")
         if isinstance(expected, str):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != expected:
+            digest, read_problems = sha256_file(path, layout.rel(path))
+            problems.extend(read_problems)
+            if digest is not None and digest != expected:
                 problems.append(Problem("raw-sha-mismatch", file, "/sha256", f"{entry.file} has sha256 {digest}", entry.line))
     listed = set(seen_files)
     for path in layout.raw_files():
@@ -380,7 +400,7 @@ def with_lines_from_files(problems: list[Problem], layout: CorpusLayout) -> list
     for p in problems:
         if p.file not in texts:
             path = layout.root.parent / p.file
-            texts[p.file] = path.read_text(encoding="utf-8-sig") if path.is_file() else None
+            texts[p.file] = read_text(path, p.file)[0]
         out.extend(with_lines([p], texts[p.file]))
     return out
 
