@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -45,6 +46,13 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict:
 
 def _constant(name: str) -> float:
     raise _Rejected("json-constant", f"{name} is not a JSON value")
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _Rejected("json-number-too-large", f"number {literal[:40]} is too large for a float")
+    return value
 
 
 def _integer(digits: str) -> int:
@@ -87,6 +95,7 @@ def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list
             object_pairs_hook=_pairs,
             parse_constant=_constant,
             parse_int=_integer,
+            parse_float=_float,
         )
     except _Rejected as rejected:
         return None, [Problem(rejected.code, file, "", rejected.message, line_offset + 1 if line_offset else None)]
@@ -138,7 +147,8 @@ def _kind(mode: int) -> str:
 def _refusal(path: Path, file: str, error: Exception) -> Problem:
     """The problem for a path :func:`open_regular` refused."""
     if isinstance(error, NotRegularFile):
-        return Problem("file-not-regular", file, "", str(error))
+        code = "file-unreadable" if path.is_dir() else "file-not-regular"
+        return Problem(code, file, "", str(error))
     if isinstance(error, OSError) and error.errno == errno.ELOOP and path.is_symlink():  # O_NOFOLLOW met a symlink
         return Problem("file-not-regular", file, "", "a symbolic link; contributions hold regular files only")
     return Problem("file-unreadable", file, "", getattr(error, "strerror", None) or str(error))

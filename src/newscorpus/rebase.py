@@ -104,6 +104,13 @@ def locate(span: dict, body: str) -> Placement:
     if body[start:start + len(text)] == text and context_score(body, start, start + len(text), prefix, suffix) == full:
         return Placement(start, start + len(text), "kept")
 
+    window = prefix + text + suffix
+    first = body.find(window)
+    if first != -1 and full:
+        if body.find(window, first + 1) != -1:
+            raise Unplaced("rebase-ambiguous", f"{text!r} and its whole selector occur more than once in the new body")
+        return Placement(first + len(prefix), first + len(prefix) + len(text), "moved")
+
     scores: dict[int, int] = {}
     for at in _occurrences(body, text):
         if len(scores) == MAX_CANDIDATES:
