@@ -395,6 +395,47 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
     return problems, articles
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Problem]:
+    """The problems a change brings: only what the changed files (absolute paths, deleted ones too) touch.
+
+    * a changed raw file or manifest: the manifest against raw/, the conversion
+      of the changed raw files, and the annotation documents of their articles
+      (a new body makes them stale);
+    * a changed annotation document: its whole annotation set, since ids and
+      quote links are checked across the set.
+
+    Everything else of the corpus is taken to be valid already (CI validates
+    the main branch whole).
+    """
+    changed = {path.resolve() for path in changed}
+    raw_dir, annotations = layout.raw_dir.resolve(), layout.gold_dir.resolve().parent
+    raw_changed = {p for p in changed if _inside(p, raw_dir)}
+    docs_changed = {p for p in changed if _inside(p, annotations) and p.suffix == ".json"}
+    if not raw_changed and not docs_changed:
+        return []
+    problems = manifest_problems(layout) if raw_changed else []
+    entries, _ = read_manifest(layout)
+    articles, conversion = convert_entries(layout, entries)
+    problems.extend(p for p in conversion if (layout.root.parent / p.file).resolve() in raw_changed)
+    touched_ids = set()
+    for entry, path in iter_raw(layout, entries):
+        if path.resolve() in raw_changed and isinstance(entry.data.get("id"), str):
+            touched_ids.add(entry.id)
+            if entry.id in articles:
+                problems.extend(article_problems(articles[entry.id], layout.rel(path)))
+    sets = {"gold": layout.gold_files(), **layout.annotator_files()}
+    for paths in sets.values():
+        if any(p.resolve() in docs_changed or p.stem in touched_ids for p in paths):
+            documents, found = load_documents(paths, layout, articles)
+            problems.extend(found)
+            problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
+    return problems
+
+
 def with_lines_from_files(problems: list[Problem], layout: CorpusLayout) -> list[Problem]:
     """Fill in lines for problems found after reading (corpus checks), re-reading only those files."""
     out = []
