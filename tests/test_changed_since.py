@@ -163,3 +163,19 @@ def test_outside_a_git_repository_is_a_usage_error(tmp_path, stand_in_converter,
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert main(["validate", "--changed-since", "main"]) == 2
     assert "git rev-parse" in capsys.readouterr().err
+
+
+def test_a_new_body_then_rebase_then_clean(repo, capsys):
+    """The whole contribution loop: the converter changes a body, validate says stale, rebase fixes it."""
+    raw = repo / "corpus" / "raw"
+    new_body = BODIES["b"].replace("Intro of another outlet.", "Seoul, Oct 19.\n\nIntro of another outlet.")
+    (raw / "b.txt").write_text(new_body, encoding="utf-8")
+    manifest = [json.loads(line) for line in (raw / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest[1]["sha256"] = body_sha256(new_body)
+    (raw / "manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in manifest), encoding="utf-8")
+    assert [p["code"] for p in run(capsys)[1]] == ["annotation-stale"]
+    assert main(["rebase", "--check"]) == 1
+    assert main(["rebase"]) == 0
+    assert "corpus/annotations/gold/b.json: rebased" in capsys.readouterr().err
+    assert run(capsys)[:2] == (0, [])
+    assert git(repo, "status", "--porcelain", "corpus/annotations").split() == ["M", "corpus/annotations/gold/b.json"]
