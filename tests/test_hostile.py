@@ -22,8 +22,9 @@ from newscorpus.problems import Problem
 from newscorpus.rebase import rebase_document
 from newscorpus.report import render
 from newscorpus.spans import body_sha256, span
-from newscorpus.validate import document_problems, load_documents, manifest_problems, with_lines
+from newscorpus.validate import document_problems, load_documents, manifest_problems, validate_corpus, with_lines
 
+from test_changed_since import stand_in_converter  # noqa: F401 (a fixture)
 from test_rebase import BODY, make_document
 
 pytestmark = pytest.mark.timeout(60)
@@ -268,3 +269,26 @@ def test_github_annotations_cannot_be_injected():
     out = render([problem], "github")
     assert out.count("\n") == 1 and out.startswith("::error file=a%2Cb%3Ac.json,")
     assert "%0A::error" in out and "%250A" in out
+
+
+def test_a_symlinked_annotator_directory_is_reported_and_never_read(tmp_path, stand_in_converter):
+    secrets = tmp_path / "runner-config"
+    secrets.mkdir()
+    _write(secrets / "credentials.json", '{"token": "ghp_not_for_the_log"}')
+    layout = _corpus(tmp_path, [_entry()], {"a.txt": "hello"})
+    (layout.root / "annotations" / "annotators").mkdir(parents=True)
+    _symlink(layout.root / "annotations" / "annotators" / "evil", secrets)
+    problems = validate_corpus(layout)[0]
+    assert [(p.code, p.file) for p in problems] == [("file-not-regular", "corpus/annotations/annotators/evil")]
+    assert "ghp_" not in render(problems, "text")
+
+
+def test_a_symlinked_gold_directory_is_reported_and_never_read(tmp_path, stand_in_converter):
+    secrets = tmp_path / "elsewhere"
+    secrets.mkdir()
+    _write(secrets / "a-1.json", '{"token": "ghp_not_for_the_log"}')
+    layout = _corpus(tmp_path, [_entry()], {"a.txt": "hello"})
+    (layout.root / "annotations").mkdir()
+    _symlink(layout.gold_dir, secrets)
+    problems = validate_corpus(layout)[0]
+    assert [(p.code, p.file) for p in problems] == [("file-not-regular", "corpus/annotations/gold")]

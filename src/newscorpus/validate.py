@@ -381,7 +381,7 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
 
     Returns ``(problems, articles)`` so that callers (build) need not convert twice.
     """
-    problems = manifest_problems(layout)
+    problems = linked_dir_problems(layout) + manifest_problems(layout)
     entries, _ = read_manifest(layout)  # its problems are in manifest_problems
     articles, conversion = convert_entries(layout, entries)
     problems.extend(conversion)
@@ -393,6 +393,14 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
         problems.extend(found)
         problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
     return problems, articles
+
+
+def linked_dir_problems(layout: CorpusLayout) -> list[Problem]:
+    """Symbolic links among the corpus's directories: reported, and never followed."""
+    return [
+        Problem("file-not-regular", f"{layout.rel(d.parent)}/{d.name}", "", "a symbolic link to a directory; the corpus holds real directories only")
+        for d in layout.linked_dirs()
+    ]
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -417,7 +425,7 @@ def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Prob
     docs_changed = {p for p in changed if _inside(p, annotations) and p.suffix == ".json"}
     if not raw_changed and not docs_changed:
         return []
-    problems = manifest_problems(layout) if raw_changed else []
+    problems = linked_dir_problems(layout) + (manifest_problems(layout) if raw_changed else [])
     entries, _ = read_manifest(layout)
     articles, conversion = convert_entries(layout, entries)
     problems.extend(p for p in conversion if (layout.root.parent / p.file).resolve() in raw_changed)
