@@ -24,7 +24,7 @@ from newscorpus.report import render
 from newscorpus.spans import body_sha256, span
 from newscorpus.validate import document_problems, load_documents, manifest_problems, validate_corpus, with_lines
 
-from test_changed_since import stand_in_converter  # noqa: F401 (a fixture)
+from test_changed_since import stand_in_converter  # noqa: F401 (the fixture, for usefixtures)
 from test_rebase import BODY, make_document
 
 pytestmark = pytest.mark.timeout(60)
@@ -271,7 +271,8 @@ def test_github_annotations_cannot_be_injected():
     assert "%0A::error" in out and "%250A" in out
 
 
-def test_a_symlinked_annotator_directory_is_reported_and_never_read(tmp_path, stand_in_converter):
+@pytest.mark.usefixtures("stand_in_converter")
+def test_a_symlinked_annotator_directory_is_reported_and_never_read(tmp_path):
     secrets = tmp_path / "runner-config"
     secrets.mkdir()
     _write(secrets / "credentials.json", '{"token": "ghp_not_for_the_log"}')
@@ -283,7 +284,8 @@ def test_a_symlinked_annotator_directory_is_reported_and_never_read(tmp_path, st
     assert "ghp_" not in render(problems, "text")
 
 
-def test_a_symlinked_gold_directory_is_reported_and_never_read(tmp_path, stand_in_converter):
+@pytest.mark.usefixtures("stand_in_converter")
+def test_a_symlinked_gold_directory_is_reported_and_never_read(tmp_path):
     secrets = tmp_path / "elsewhere"
     secrets.mkdir()
     _write(secrets / "a-1.json", '{"token": "ghp_not_for_the_log"}')
