@@ -16,6 +16,7 @@ Severity = Literal["error", "warning"]
 CODES: dict[str, str] = {
     # reading files
     "file-unreadable": "The file cannot be read (missing, a directory, no permission).",
+    "file-not-regular": "The path is a symbolic link, FIFO, device or socket; contributions hold regular files only.",
     "file-too-large": "The file is larger than the limit for its kind; it was not read whole.",
     "json-invalid": "The file is not valid JSON (or a JSON Lines line is not).",
     "json-duplicate-key": "An object has the same key twice; JSON parsers disagree on which wins.",
@@ -57,6 +58,11 @@ CODES: dict[str, str] = {
     "agreement-duplicate-article": "One side of a comparison holds two documents for the same article; that article is not compared.",
     "agreement-unpaired": "An article is annotated on one side of a comparison only; it is left out of the figures.",
     "agreement-nothing-compared": "No article is annotated (validly) on both sides, so there is nothing to compare.",
+    # rebase and migrate
+    "rebase-unresolved": "A span's text and selector (prefix, suffix) are not found in the new body; place it by hand.",
+    "rebase-ambiguous": "A span's text and selector fit several places of the new body equally well; place it by hand.",
+    "rebase-text-changed": "A span was re-anchored by its prefix and suffix, but its text changed; check it.",
+    "migrate-no-path": "No chain of migrations leads from the document's schemaVersion to this release's.",
     # raw files and the manifest
     "raw-missing": "The manifest lists a raw file that does not exist.",
     "raw-unlisted": "A raw file is not listed in the manifest.",

@@ -8,14 +8,13 @@ Every check yields :class:`~newscorpus.problems.Problem` values and never prints
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from newscorpus import SCHEMA_VERSION
 from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest
-from newscorpus.jsonio import line_of, load_json
+from newscorpus.jsonio import line_of, load_json, read_text, sha256_file
 from newscorpus.problems import Problem, pointer
 from newscorpus.schemas import schema_problems
 from newscorpus.spans import body_sha256
@@ -77,9 +76,12 @@ def check_version(doc: Document) -> Iterator[Problem]:
     """The document's schemaVersion is one this release reads."""
     version = doc.data.get("schemaVersion") if isinstance(doc.data, dict) else None
     if isinstance(version, str) and version not in SUPPORTED_VERSIONS:
+        from newscorpus.migrate import migration_path
+
+        advice = "run `newscorpus migrate`" if migration_path(version) else "upgrade newscorpus, or fix the version"
         yield Problem(
             "schema-version-unsupported", doc.file, "/schemaVersion",
-            f"schemaVersion {version} is not one of {', '.join(SUPPORTED_VERSIONS)}",
+            f"schemaVersion {version} is not one of {', '.join(SUPPORTED_VERSIONS)}; {advice}",
         )
 
 
@@ -105,6 +107,8 @@ def check_spans(doc: Document) -> Iterator[Problem]:
     for parts, item in iter_spans(doc.data):
         start, end, text = item["start"], item["end"], item["text"]
         here = pointer(*parts)
+        if start < 0:
+            continue  # the schema reports it (schema-range)
         if start >= end:
             yield Problem("span-inverted", doc.file, here + "/end", f"end {end} is not after start {start}")
             continue
@@ -118,10 +122,29 @@ def check_spans(doc: Document) -> Iterator[Problem]:
             yield Problem("span-text-mismatch", doc.file, here + "/text", f"text is {text!r} but the body has {actual!r} at {start}:{end}")
             continue
         prefix, suffix = item.get("prefix"), item.get("suffix")
-        if isinstance(prefix, str) and not body[:start].endswith(prefix):
+        if isinstance(prefix, str) and not body.endswith(prefix, 0, start):
             yield Problem("selector-mismatch", doc.file, here + "/prefix", f"prefix {prefix!r} is not the text before {start}")
-        if isinstance(suffix, str) and not body[end:].startswith(suffix):
+        if isinstance(suffix, str) and not body.startswith(suffix, end):
             yield Problem("selector-mismatch", doc.file, here + "/suffix", f"suffix {suffix!r} is not the text after {end}")
+
+
+def check_integral_offsets(doc: Document) -> Iterator[Problem]:
+    """Offsets are written as integers: JSON Schema counts ``12.0`` as an integer, Python slicing does not."""
+    def spans() -> Iterator[tuple[tuple, Any]]:
+        for i, mention in _items(doc.data, "mentions"):
+            yield ("mentions", i), mention
+        for i, quote in _items(doc.data, "quotes"):
+            parts = quote.get("content")
+            for j, part in enumerate(parts if isinstance(parts, list) else []):
+                yield ("quotes", i, "content", j), part
+            for key in ("cue", "channel"):
+                yield ("quotes", i, key), quote.get(key)
+
+    for parts, item in spans():
+        if isinstance(item, dict):
+            for key in ("start", "end"):
+                if isinstance(item.get(key), float):
+                    yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {item[key]!r} must be written as an integer")
 
 
 def check_references(doc: Document) -> Iterator[Problem]:
@@ -165,6 +188,7 @@ DOCUMENT_CHECKS: list[Callable[[Document], Iterable[Problem]]] = [
     check_version,
     check_ids_unique,
     check_stale,
+    check_integral_offsets,
     check_spans,
     check_references,
     check_origin_fields,
@@ -302,8 +326,9 @@ def manifest_problems(layout: CorpusLayout) -> list[Problem]:
             continue
         expected = entry.data.get("sha256")
         if isinstance(expected, str):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != expected:
+            digest, read_problems = sha256_file(path, layout.rel(path))
+            problems.extend(read_problems)
+            if digest is not None and digest != expected:
                 problems.append(Problem("raw-sha-mismatch", file, "/sha256", f"{entry.file} has sha256 {digest}", entry.line))
     listed = set(seen_files)
     for path in layout.raw_files():
@@ -356,7 +381,7 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
 
     Returns ``(problems, articles)`` so that callers (build) need not convert twice.
     """
-    problems = manifest_problems(layout)
+    problems = linked_dir_problems(layout) + manifest_problems(layout)
     entries, _ = read_manifest(layout)  # its problems are in manifest_problems
     articles, conversion = convert_entries(layout, entries)
     problems.extend(conversion)
@@ -373,6 +398,55 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
     return problems, articles
 
 
+def linked_dir_problems(layout: CorpusLayout) -> list[Problem]:
+    """Symbolic links among the corpus's directories: reported, and never followed."""
+    return [
+        Problem("file-not-regular", f"{layout.rel(d.parent)}/{d.name}", "", "a symbolic link to a directory; the corpus holds real directories only")
+        for d in layout.linked_dirs()
+    ]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Problem]:
+    """The problems a change brings: only what the changed files (absolute paths, deleted ones too) touch.
+
+    * a changed raw file or manifest: the manifest against raw/, the conversion
+      of the changed raw files, and the annotation documents of their articles
+      (a new body makes them stale);
+    * a changed annotation document: its whole annotation set, since ids and
+      quote links are checked across the set.
+
+    Everything else of the corpus is taken to be valid already (CI validates
+    the main branch whole).
+    """
+    changed = {path.resolve() for path in changed}
+    raw_dir, annotations = layout.raw_dir.resolve(), layout.gold_dir.resolve().parent
+    raw_changed = {p for p in changed if _inside(p, raw_dir)}
+    docs_changed = {p for p in changed if _inside(p, annotations) and p.suffix == ".json"}
+    if not raw_changed and not docs_changed:
+        return []
+    problems = linked_dir_problems(layout) + (manifest_problems(layout) if raw_changed else [])
+    entries, _ = read_manifest(layout)
+    articles, conversion = convert_entries(layout, entries)
+    problems.extend(p for p in conversion if (layout.root.parent / p.file).resolve() in raw_changed)
+    touched_ids = set()
+    for entry, path in iter_raw(layout, entries):
+        if path.resolve() in raw_changed and isinstance(entry.data.get("id"), str):
+            touched_ids.add(entry.id)
+            if entry.id in articles:
+                problems.extend(article_problems(articles[entry.id], layout.rel(path)))
+    sets = {"gold": layout.gold_files(), **layout.annotator_files()}
+    for paths in sets.values():
+        if any(p.resolve() in docs_changed or p.stem in touched_ids for p in paths):
+            documents, found = load_documents(paths, layout, articles)
+            problems.extend(found)
+            problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
+    return problems
+
+
 def with_lines_from_files(problems: list[Problem], layout: CorpusLayout) -> list[Problem]:
     """Fill in lines for problems found after reading (corpus checks), re-reading only those files."""
     out = []
@@ -380,7 +454,7 @@ def with_lines_from_files(problems: list[Problem], layout: CorpusLayout) -> list
     for p in problems:
         if p.file not in texts:
             path = layout.root.parent / p.file
-            texts[p.file] = path.read_text(encoding="utf-8-sig") if path.is_file() else None
+            texts[p.file] = read_text(path, p.file)[0]
         out.extend(with_lines([p], texts[p.file]))
     return out
 
