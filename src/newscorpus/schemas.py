@@ -128,8 +128,23 @@ def _message(error: ValidationError) -> str:
     return message
 
 
+@cache
+def fast_validator(kind: str) -> Any:
+    """A jsonschema-rs validator for ``kind`` (about 500x faster), used only to skip valid documents.
+
+    ``jsonschema`` stays the reference: whenever the fast validator finds a
+    document invalid, :func:`schema_problems` asks ``jsonschema`` what is wrong.
+    """
+    import jsonschema_rs
+
+    registry_ = jsonschema_rs.Registry([(load_schema(k)["$id"], load_schema(k)) for k in KINDS])
+    return jsonschema_rs.Draft202012Validator(load_schema(kind), registry=registry_, validate_formats=True)
+
+
 def schema_problems(instance: Any, kind: str, file: str) -> Iterator[Problem]:
     """Every schema violation of ``instance`` as a problem (one per error, deepest branch)."""
+    if fast_validator(kind).is_valid(instance):
+        return
     for leaf in (leaf for error in validator(kind).iter_errors(instance) for leaf in _leaves(error)):
         path = list(leaf.absolute_path)
         if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
