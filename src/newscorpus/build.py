@@ -344,7 +344,7 @@ def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]
     feats = features()
     rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
     for ident, article_key, doc_path, doc_key, cluster in group.items:
-        article = load_article(Path(job.cache), article_key, stats)
+        article = load_article(Path(job.cache), article_key)
         doc = _load_gold(job, doc_path, doc_key, article_key) if doc_path else None
         rows["articles"].append(article_row(article, doc, cluster))
         rows["entities"].extend(entity_rows(article, doc, cluster))

@@ -196,11 +196,11 @@ def convert_task(job: Job, entry: dict) -> dict:
     return {"sha256": sha, "key": key, **meta, "cache": stats}
 
 
-def load_article(cache_dir: Path, key: str, stats: CacheStats) -> dict:
+def load_article(cache_dir: Path, key: str) -> dict:
     """The converted article stored under ``key`` (the scan of this build put it there)."""
     from newscorpus.errors import NewscorpusError
 
-    hit = Cache(cache_dir).get("convert", key, stats)
+    hit = Cache(cache_dir).get("convert", key, CacheStats())
     if hit is None or not hit[1]:
         raise NewscorpusError(f"cache entry convert/{key[:12]} disappeared during the build; run the build again")
     return json.loads(hit[1])
@@ -270,7 +270,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
         summary = _summary(data)
         if summary["article"] != expected:
             return {"needs": summary["article"]}
-        body = load_article(Path(job.cache), article_key, stats)["body"]["text"] if article_key else None
+        body = load_article(Path(job.cache), article_key)["body"]["text"] if article_key else None
         meta = {"problems": _problems_out(with_lines(document_problems(data, file, body), text)), "summary": summary}
     store.put("document", key, meta)
     return {**meta, "key": key, "cache": stats}
@@ -312,13 +312,13 @@ class SetChecks:
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
         self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
 
-    def finish(self, cache_dir: Path, stats: CacheStats) -> list[Problem]:
+    def finish(self, cache_dir: Path) -> list[Problem]:
         """Resolve the sameAs links and return every problem found."""
         quotes: dict[Any, set] = {}
         for article in sorted({link[3] for link in self.links if link[3] in self.keys_of}):
             ids: set = set()
             for key in self.keys_of[article]:
-                hit = Cache(cache_dir).get("document", key, stats)
+                hit = Cache(cache_dir).get("document", key, CacheStats())
                 if hit is None:
                     from newscorpus.errors import NewscorpusError
 
@@ -436,7 +436,7 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
             if result["summary"] is not None:
                 checks.add(file, result["summary"], result["key"])
                 readable.append((str(path), file, result))
-        found.extend(with_lines_from_files(checks.finish(cache_dir, stats), layout))
+        found.extend(with_lines_from_files(checks.finish(cache_dir), layout))
         problems.extend(found)
         if name == "gold":
             bad = {p.file for p in errors(problems)}
