@@ -54,7 +54,8 @@ class Mapper(Protocol):
         """``fn(item)`` for every item, in order."""
 
 
-def _run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
+def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
+    """``fn`` over one batch (what a worker runs per task)."""
     return [fn(item) for item in batch]
 
 
@@ -77,7 +78,7 @@ class ProcessMapper:
             pending: deque = deque()
             iterator = iter(items)
             while batch := list(itertools.islice(iterator, self.batch)):
-                pending.append(pool.submit(_run_batch, fn, batch))
+                pending.append(pool.submit(run_batch, fn, batch))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:
