@@ -9,7 +9,9 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
 - **load ours / load by hand**: ``datasets.load_dataset`` of our 'articles' config vs of the by-hand Parquet.
 
 Every stage runs in its own subprocess, so its peak RSS (``ru_maxrss`` of the
-children) is its own.  The converted records for the by-hand paths are taken
+children) is its own.  The by-hand path passes ``features=`` (our declared features): without them
+``load_dataset("json")`` infers a null type from the first rows and fails on
+a later string.  The converted records for the by-hand paths are taken
 from our build (``load_dataset`` cannot convert raw scrapes), written as JSON
 Lines before the clock starts.
 
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -46,12 +49,15 @@ _STAGES = {
         " for batch in pq.ParquetFile(f).iter_batches(500) for row in batch.to_pylist()]"
     ),
     "by-hand": (
-        "import datasets; d = datasets.load_dataset('json', data_files=a[0], split='train', cache_dir=a[2]);"
+        "import datasets; from newscorpus.build import features;"
+        "d = datasets.load_dataset('json', data_files=a[0], split='train', cache_dir=a[2], features=features()['articles']);"
         "d.to_parquet(a[1])"
     ),
     "floor": (
-        "import pyarrow.json as pj, pyarrow.parquet as pq;"
-        "pq.write_table(pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 26)), a[1], compression='zstd')"
+        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import features;"
+        "schema = features()['articles'].arrow_schema;"
+        "pq.write_table(pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 26),"
+        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], compression='zstd')"
     ),
     "load": (
         "import datasets; d = datasets.load_dataset(a[0], *([a[2]] if a[2] else []), data_files=(a[1] or None), cache_dir=a[3]);"
@@ -97,36 +103,34 @@ def touch_one(corpus: Path) -> None:
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def bench(n: int, workdir: Path, workers: int) -> list[tuple[str, float, float, str]]:
-    """All stages at size ``n``; rows of (stage, seconds, peak RSS MB, note)."""
+def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, str, str]]:
+    """All stages at size ``n``, as they finish: (stage, seconds, peak RSS MB, note)."""
     root = workdir / f"n{n}"
-    rows = []
     corpus = root / "corpus"
     if not (corpus / "raw" / "manifest.jsonl").exists():
         seconds, rss, _ = run_stage("generate", str(root), str(n), str(workers))
-        rows.append(("generate synthetic corpus", seconds, rss, ""))
+        yield ("generate synthetic corpus", seconds, rss, "")
     out, cache = root / "dataset", root / "cache"
     subprocess.run(["rm", "-rf", str(out), str(cache)], check=True)
     seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
     full = seconds
-    rows.append(("newscorpus build (full, cold cache)", seconds, rss, report))
+    yield ("newscorpus build (full, cold cache)", seconds, rss, report)
     touch_one(corpus)
     seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
-    rows.append(("newscorpus build (one raw file changed)", seconds, rss, f"{seconds / full:.1%} of full; {report}"))
+    yield ("newscorpus build (one raw file changed)", seconds, rss, f"{seconds / full:.1%} of full; {report}")
     records = root / "records.jsonl"
     run_stage("records", str(out), str(records))
     hand = root / "by-hand.parquet"
     subprocess.run(["rm", "-rf", str(root / "hf-cache")], check=True)
     seconds, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"))
-    rows.append(("by hand: load_dataset('json') + to_parquet", seconds, rss, f"ours is {full / seconds:.2f}x this"))
+    yield ("by hand: load_dataset('json', features=...) + to_parquet", seconds, rss, f"ours is {full / seconds:.2f}x this (without features=, type inference fails: a null-only column)")
     seconds, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
-    rows.append(("floor: pyarrow read_json + write_table", seconds, rss, ""))
+    yield ("floor: pyarrow read_json + write_table", seconds, rss, "")
     subprocess.run(["rm", "-rf", str(root / "hf-cache-load")], check=True)
     seconds, rss, rows_ours = run_stage("load", str(out), "", "articles", str(root / "hf-cache-load"))
-    rows.append(("load_dataset(our output, 'articles')", seconds, rss, f"{rows_ours} rows"))
+    yield ("load_dataset(our output, 'articles')", seconds, rss, f"{rows_ours} rows")
     seconds, rss, rows_hand = run_stage("load", "parquet", str(hand), "", str(root / "hf-cache-load"))
-    rows.append(("load_dataset('parquet', by-hand file)", seconds, rss, f"{rows_hand} rows"))
-    return rows
+    yield ("load_dataset('parquet', by-hand file)", seconds, rss, f"{rows_hand} rows")
 
 
 def main(argv: list[str] | None = None) -> int:
