@@ -5,7 +5,7 @@
     build/dataset/
       README.md                     dataset card: YAML (license, configs, features, splits) + prose
       DATASHEET.md, ANNOTATION_GUIDELINES.md, schema/*.json
-      data/articles/{train,validation,test}-00000-of-00001.parquet
+      data/articles/{train,validation,test}-NNNNN-of-MMMMM.parquet   one row per article, in shards
       data/entities/...             one row per entity mention
       data/quotes/...               one row per quote, speaker resolved
 
@@ -14,16 +14,29 @@ Features are declared (never inferred) and every config is Parquet, so
 Rows are sorted and files written with fixed settings, so two builds of the
 same corpus are byte-identical.  The directory is assembled beside the target
 and swapped in only when complete.
+
+The build streams: :func:`newscorpus.pipeline.scan` converts and checks every
+file in parallel into the cache, keeping only ids, dates and MinHash
+signatures; wire clusters are found from the signatures; then each group of
+:data:`GROUP_ARTICLES` articles of a split (sorted by id) is read back from the
+cache and written as one shard per config, again in parallel.  Peak memory
+is one group per worker, not the corpus.  Every stage is cached by the hash
+of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
+changed converts one file and rewrites one group of shards.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import tempfile
+import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,14 +45,15 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from huggingface_hub import DatasetCardData
 
-from newscorpus.card import render_card
-from newscorpus.clusters import SPLITS, split_of, wire_clusters
+from newscorpus.cache import Cache, CacheStats, key_of
+from newscorpus.card import CardStats, render_card
+from newscorpus.clusters import SPLITS, cluster_signatures, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
-from newscorpus.jsonio import load_json
-from newscorpus.problems import Problem, errors
+from newscorpus.jsonio import read_text
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, scan
+from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
-from newscorpus.validate import validate_corpus
 
 CONFIGS = ("articles", "entities", "quotes")
 SPLIT_NAMES = tuple(name for name, _ in SPLITS)
@@ -266,128 +280,241 @@ def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
     return rows
 
 
-@dataclass
-class Tables:
-    """Rows of every config and split, before they are written."""
+# ---------------------------------------------------------------- shards (one group of articles)
 
-    rows: dict[str, dict[str, list[dict]]] = field(
-        default_factory=lambda: {c: {s: [] for s in SPLIT_NAMES} for c in CONFIGS}
-    )
-
-    def add(self, config: str, split: str, rows: Iterable[dict]) -> None:
-        self.rows[config][split].extend(rows)
+#: Articles per shard group: each group is one Parquet file per config (about 4-8 MB of articles).
+GROUP_ARTICLES = 2000
 
 
-def assemble(articles: dict[str, dict], documents: dict[str, dict]) -> Tables:
-    """Group articles into wire clusters, assign splits, and make every config's rows."""
-    clusters = wire_clusters(
-        {i: a["body"]["text"] for i, a in articles.items()},
-        {i: a["datePublished"] for i, a in articles.items()},
-    )
-    tables = Tables()
-    for ident in sorted(articles):
-        article, doc, cluster = articles[ident], documents.get(ident), clusters[ident]
-        split = split_of(cluster)
-        tables.add("articles", split, [article_row(article, doc, cluster)])
-        tables.add("entities", split, entity_rows(article, doc, cluster))
-        tables.add("quotes", split, quote_rows(article, doc, cluster))
-    return tables
+def data_file(config: str, split: str, index: int = 0, total: int = 1) -> str:
+    """Path of one Parquet shard, relative to the dataset directory."""
+    return f"data/{config}/{split}-{index:05d}-of-{total:05d}.parquet"
 
 
-# ---------------------------------------------------------------- writing (I/O edge)
+def data_glob(config: str, split: str) -> str:
+    """The ``data_files`` pattern of one split in the card: all its shards."""
+    return f"data/{config}/{split}-*"
 
 
-def data_file(config: str, split: str) -> str:
-    """Path of one Parquet file, relative to the dataset directory."""
-    return f"data/{config}/{split}-00000-of-00001.parquet"
-
-
-def write_parquet(rows: list[dict], feats: Features, path: Path) -> int:
-    """Write rows with the declared features; return the Arrow size in bytes."""
+def _parquet(rows: list[dict], feats: Features) -> tuple[bytes, int]:
+    """Rows as Parquet bytes with the declared features (fixed settings: byte-identical), and the Arrow size."""
     table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", compression_level=9, write_statistics=True)
-    return table.nbytes
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", compression_level=9, write_statistics=True)
+    return sink.getvalue().to_pybytes(), table.nbytes
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of articles of one split: each config's rows of these articles make one shard."""
+
+    split: str
+    #: (article id, article cache key, gold document path or None, its cache key or None, wire cluster)
+    items: tuple[tuple[str, str, str | None, str | None, str], ...]
+    #: config -> shard path relative to the dataset directory (None: no rows, no shard)
+    names: tuple[tuple[str, str | None], ...]
+
+
+def group_task(job: Job, staging: str, group: Group) -> dict:
+    """Write the shards of one group into ``staging`` (from the cache when its inputs are unchanged).
+
+    Returns rows and Arrow bytes per config, and the figures of the card.
+    """
+    stats = CacheStats()
+    store = Cache(Path(job.cache))
+    key = key_of({"stage": "shard", "items": [item[1:] for item in group.items], "code": job.fingerprint})
+    hit = store.get("shard", key, stats)
+    if hit is None:
+        meta, payload = _make_group(job, group, stats)
+        store.put("shard", key, meta, payload)
+    else:
+        meta, payload = hit
+    offset = 0
+    for config, name in group.names:
+        size = meta["configs"][config]["size"]
+        if name is not None:
+            target = Path(staging) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(payload[offset:offset + size])
+        offset += size
+    return {**meta, "cache": stats}
+
+
+def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
+    feats = features()
+    rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+    for ident, article_key, doc_path, doc_key, cluster in group.items:
+        article = load_article(Path(job.cache), article_key)
+        doc = _load_gold(job, doc_path, doc_key, article_key) if doc_path else None
+        rows["articles"].append(article_row(article, doc, cluster))
+        rows["entities"].extend(entity_rows(article, doc, cluster))
+        rows["quotes"].extend(quote_rows(article, doc, cluster))
+    labels, types = list(entity_labels()), list(quote_types())
+    meta: dict = {
+        "configs": {},
+        "by_label": dict(Counter(labels[r["label"]] for r in rows["entities"])),
+        "by_type": dict(Counter(types[r["type"]] for r in rows["quotes"])),
+    }
+    blobs = []
+    for config in CONFIGS:
+        blob, nbytes = _parquet(rows[config], feats[config]) if rows[config] else (b"", 0)
+        meta["configs"][config] = {"rows": len(rows[config]), "nbytes": nbytes, "size": len(blob)}
+        blobs.append(blob)
+    return meta, b"".join(blobs)
+
+
+def _load_gold(job: Job, path: str, key: str, article_key: str) -> dict:
+    """A gold document, checked to be the one the scan validated."""
+    text, problems = read_text(Path(path), path)
+    if text is None or document_key(job, text, _rel_to(job, path), article_key) != key:
+        raise NewscorpusError(f"{path} changed during the build; run the build again")
+    return json.loads(text)
+
+
+def _rel_to(job: Job, path: str) -> str:
+    return CorpusLayout(Path(job.corpus)).rel(Path(path))
+
+
+# ---------------------------------------------------------------- the build
 
 
 @dataclass
 class BuildResult:
-    """What a build wrote and what it found wrong."""
+    """What a build wrote, what it found wrong, and how much work it did."""
 
     out: Path
     problems: list[Problem]
     counts: dict[str, dict[str, int]]
+    cache: CacheStats = field(default_factory=CacheStats)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
-def load_gold(layout: CorpusLayout, articles: dict[str, dict], problems: list[Problem]) -> dict[str, dict]:
-    """Gold documents by article id, leaving out every document that has an error."""
-    bad_files = {p.file for p in errors(problems)}
-    documents = {}
-    for path in layout.gold_files():
-        if layout.rel(path) in bad_files:
-            continue
-        data, _, read_problems = load_json(path, layout.rel(path))
-        if not read_problems and data["article"]["id"] in articles:
-            documents[data["article"]["id"]] = data
-    return documents
+def default_cache(out: Path) -> Path:
+    """Where a build into ``out`` keeps its cache by default: ``cache/`` beside it (``build/cache``)."""
+    return out.resolve().parent / "cache"
 
 
-def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None) -> BuildResult:
+def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cache_dir: Path | None = None,
+          mapper: Mapper | None = None, group_articles: int = GROUP_ARTICLES) -> BuildResult:
     """Validate the corpus and write the dataset directory ``out`` (replacing it only when complete).
 
     Articles whose raw file fails to convert, and annotation documents with
-    errors, are left out and reported; everything else is built.
+    errors, are left out and reported; everything else is built.  Conversion,
+    checks and shard writing run on ``mapper`` (default: a process pool with
+    one worker per core); results are cached in ``cache_dir`` (default
+    :func:`default_cache`), so a rebuild redoes only what changed.
     """
-    problems, articles = validate_corpus(layout)
-    if not articles:
+    cache_dir = (cache_dir or default_cache(out)).resolve()
+    mapper = mapper or ProcessMapper(os.cpu_count() or 1)
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+    found = scan(layout, cache_dir, mapper)
+    seconds["scan"] = time.perf_counter() - clock
+    index = found.index
+    if not index.ids:
         raise NewscorpusError(f"no article could be converted from {layout.rel(layout.raw_dir)}; see `newscorpus validate`")
-    documents = load_gold(layout, articles, problems)
-    counts = write_dataset(articles, documents, out, repo_root or layout.root.resolve().parent, layout.root)
-    return BuildResult(out.resolve(), problems, counts)
-
-
-def write_dataset(articles: dict[str, dict], documents: dict[str, dict], out: Path, repo_root: Path, corpus_root: Path) -> dict[str, dict[str, int]]:
-    """Write the dataset directory for these articles and gold documents; return row counts."""
-    tables = assemble(articles, documents)
-    feats = features()
+    clock = time.perf_counter()
+    clusters = cluster_signatures(index.ids, index.signature_matrix(), index.dates)
+    seconds["clusters"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        infos = DatasetInfosDict()
-        counts = {c: {s: len(tables.rows[c][s]) for s in SPLIT_NAMES} for c in CONFIGS}
-        # datasets cannot load a split without rows ("corresponds to no data"): such splits,
-        # and configs with no rows at all, are left out of the card and said so in its prose.
-        present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
-        for config in CONFIGS:
-            if not present[config]:
-                continue
-            splits = SplitDict()
-            for split in present[config]:
-                nbytes = write_parquet(tables.rows[config][split], feats[config], staging / data_file(config, split))
-                splits.add(SplitInfo(name=split, num_bytes=nbytes, num_examples=counts[config][split]))
-            infos[config] = DatasetInfo(features=feats[config], splits=splits)
-        card_data = card_metadata(articles, present)
-        infos.to_dataset_card_data(card_data)
-        card = render_card(card_data.to_yaml(), articles, documents, tables, repo_root, corpus_root)
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
-            if (repo_root / name).is_file():
-                shutil.copyfile(repo_root / name, staging / name)
-        (staging / "schema").mkdir()
-        for path in sorted(schema_dir().glob("*.schema.json")):
-            shutil.copyfile(path, staging / "schema" / path.name)
+        counts, nbytes, card = _write_shards(found, clusters, Job.of(layout, cache_dir), staging, mapper, group_articles)
+        _write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent, layout.root)
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return counts
+    seconds["write"] = time.perf_counter() - clock
+    return BuildResult(out, found.problems, counts, found.cache, seconds)
 
 
-def card_metadata(articles: dict[str, dict], present: dict[str, list[str]]) -> DatasetCardData:
+def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[Group]:
+    """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
+    keys = dict(zip(found.index.ids, found.index.keys))
+    by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
+    for ident in sorted(keys):
+        by_split[split_of(clusters[ident])].append(ident)
+    groups: list[Group] = []
+    for split, ids in by_split.items():
+        chunks = [ids[i:i + group_articles] for i in range(0, len(ids), group_articles)]
+        items = [
+            tuple(
+                (i, keys[i], found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
+                for i in chunk
+            )
+            for chunk in chunks
+        ]
+        has_rows = {
+            "articles": [True] * len(chunks),
+            "entities": [any(found.gold[i].mentions for i in chunk if i in found.gold) for chunk in chunks],
+            "quotes": [any(found.gold[i].quotes for i in chunk if i in found.gold) for chunk in chunks],
+        }
+        numbers = {c: list(itertools.accumulate(has_rows[c])) for c in CONFIGS}
+        for g, chunk_items in enumerate(items):
+            names = tuple(
+                (c, data_file(c, split, numbers[c][g] - 1, numbers[c][-1]) if has_rows[c][g] else None)
+                for c in CONFIGS
+            )
+            groups.append(Group(split, chunk_items, names))
+    return groups
+
+
+def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path, mapper: Mapper,
+                  group_articles: int) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], CardStats]:
+    """Write every group's shards (in parallel); return rows and Arrow bytes per config and split, and the card's figures."""
+    counts = {c: {s: {"rows": 0, "nbytes": 0} for s in SPLIT_NAMES} for c in CONFIGS}
+    card = CardStats(publishers=Counter(found.index.publishers), agencies=Counter(found.index.agencies))
+    groups = plan_groups(found, clusters, group_articles)
+    for group, result in zip(groups, mapper.map(partial(group_task, job, str(staging)), groups)):
+        found.cache.merge(result["cache"])
+        for config in CONFIGS:
+            counts[config][group.split]["rows"] += result["configs"][config]["rows"]
+            counts[config][group.split]["nbytes"] += result["configs"][config]["nbytes"]
+        card.by_label.update(result["by_label"])
+        card.by_type.update(result["by_type"])
+    for split in SPLIT_NAMES:
+        card.articles[split] = counts["articles"][split]["rows"]
+        card.mentions[split] = counts["entities"][split]["rows"]
+        card.quotes[split] = counts["quotes"][split]["rows"]
+    for cluster in set(clusters.values()):
+        card.clusters[split_of(cluster)] += 1
+    card.documents = len(found.gold)
+    card.annotators = {a for doc in found.gold.values() for a in doc.annotators}
+    rows = {c: {s: v["rows"] for s, v in counts[c].items()} for c in CONFIGS}
+    nbytes = {c: {s: v["nbytes"] for s, v in counts[c].items()} for c in CONFIGS}
+    return rows, nbytes, card
+
+
+def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
+                languages: set[str], repo_root: Path, corpus_root: Path) -> None:
+    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas."""
+    feats = features()
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+    infos = DatasetInfosDict()
+    for config in CONFIGS:
+        if present[config]:
+            splits = SplitDict()
+            for split in present[config]:
+                splits.add(SplitInfo(name=split, num_bytes=nbytes[config][split], num_examples=counts[config][split]))
+            infos[config] = DatasetInfo(features=feats[config], splits=splits)
+    card_data = card_metadata(languages, sum(counts["articles"].values()), present)
+    infos.to_dataset_card_data(card_data)
+    (staging / "README.md").write_text(render_card(card_data.to_yaml(), card, repo_root, corpus_root), encoding="utf-8")
+    for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
+        if (repo_root / name).is_file():
+            shutil.copyfile(repo_root / name, staging / name)
+    (staging / "schema").mkdir()
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        shutil.copyfile(path, staging / "schema" / path.name)
+
+
+def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]]) -> DatasetCardData:
     """The card's YAML metadata, before ``dataset_info`` is added."""
     return DatasetCardData(
-        language=sorted({a["language"] for a in articles.values()} or {"en"}),
+        language=sorted(languages or {"en"}),
         license="other",
         license_name="research-only-news-text",
         license_link="DATASHEET.md",
@@ -397,14 +524,14 @@ def card_metadata(articles: dict[str, dict], present: dict[str, list[str]]) -> D
         annotations_creators=["expert-generated"],
         language_creators=["found"],
         multilinguality="monolingual",
-        size_categories=[_size_category(len(articles))],
+        size_categories=[_size_category(n_articles)],
         source_datasets=["original"],
         tags=["news", "quote-attribution", "coreference", "wire-stories", "label-studio"],
         configs=[
             {
                 "config_name": config,
                 **({"default": True} if config == "articles" else {}),
-                "data_files": [{"split": split, "path": data_file(config, split)} for split in present[config]],
+                "data_files": [{"split": split, "path": data_glob(config, split)} for split in present[config]],
             }
             for config in CONFIGS if present[config]
         ],

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+
 
 from newscorpus import SCHEMA_VERSION, __version__
 from newscorpus.clusters import SPLITS, THRESHOLD
 from newscorpus.schemas import entity_labels, quote_types
-
-if TYPE_CHECKING:
-    from newscorpus.build import Tables
 
 SPLIT_NAMES = tuple(name for name, _ in SPLITS)
 
@@ -25,20 +23,33 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def render_card(yaml_text: str, articles: dict, documents: dict, tables: "Tables", repo_root: Path, corpus_root: Path | None = None) -> str:
+@dataclass
+class CardStats:
+    """The figures the card prints, gathered while the shards are written (no rows are kept)."""
+
+    articles: Counter = field(default_factory=Counter)
+    clusters: Counter = field(default_factory=Counter)
+    mentions: Counter = field(default_factory=Counter)
+    quotes: Counter = field(default_factory=Counter)
+    by_label: Counter = field(default_factory=Counter)
+    by_type: Counter = field(default_factory=Counter)
+    publishers: Counter = field(default_factory=Counter)
+    agencies: Counter = field(default_factory=Counter)
+    annotators: set = field(default_factory=set)
+    documents: int = 0
+
+
+def render_card(yaml_text: str, stats: CardStats, repo_root: Path, corpus_root: Path | None = None) -> str:
     """The full README.md of the dataset directory."""
     labels = list(entity_labels())
     types = list(quote_types())
-    rows = tables.rows
-    n_articles = {s: len(rows["articles"][s]) for s in SPLIT_NAMES}
-    n_clusters = {s: len({r["wire_cluster"] for r in rows["articles"][s]}) for s in SPLIT_NAMES}
-    n_mentions = {s: len(rows["entities"][s]) for s in SPLIT_NAMES}
-    n_quotes = {s: len(rows["quotes"][s]) for s in SPLIT_NAMES}
-    by_label = Counter(labels[r["label"]] for s in SPLIT_NAMES for r in rows["entities"][s])
-    by_type = Counter(types[r["type"]] for s in SPLIT_NAMES for r in rows["quotes"][s])
-    publishers = Counter(a["publisher"]["name"] for a in articles.values())
-    agencies = Counter(next((x["name"] for x in a["infoSources"] if x["role"] == "wire"), "none") for a in articles.values())
-    annotators = sorted({i["annotator"] for d in documents.values() for k in ("mentions", "quotes") for i in d[k]})
+    n_articles = {s: stats.articles[s] for s in SPLIT_NAMES}
+    n_clusters = {s: stats.clusters[s] for s in SPLIT_NAMES}
+    n_mentions = {s: stats.mentions[s] for s in SPLIT_NAMES}
+    n_quotes = {s: stats.quotes[s] for s in SPLIT_NAMES}
+    by_label, by_type = stats.by_label, stats.by_type
+    publishers, agencies = stats.publishers, stats.agencies
+    annotators = sorted(stats.annotators)
     corpus_root = corpus_root or repo_root / "corpus"
     agreement_path = corpus_root / AGREEMENT_REPORT
     agreement = agreement_path.read_text(encoding="utf-8").strip() if agreement_path.is_file() else (
@@ -77,7 +88,7 @@ addressee and channel, after PARC 3.0). Built by the `newscorpus` toolkit
 {__version__} from schema version {SCHEMA_VERSION}.
 
 - {sum(n_articles.values())} articles from: {sources}; wire agencies credited: {wires}.
-- {sum(n_mentions.values())} entity mentions and {sum(n_quotes.values())} quotes in {len(documents)} annotated articles.
+- {sum(n_mentions.values())} entity mentions and {sum(n_quotes.values())} quotes in {stats.documents} annotated articles.
 - Annotators (pseudonymous ids): {", ".join(annotators) if annotators else "none yet"}.
 
 ## Loading

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Sequence
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 #: Estimated Jaccard similarity of word 5-gram shingles above which two bodies are one story.
@@ -29,44 +31,78 @@ def minhash(text: str) -> MinHash:
     return signature
 
 
-def wire_clusters(bodies: dict[str, str], dates: dict[str, str | None] | None = None) -> dict[str, str]:
-    """Map each article id to its cluster id.
+def signature(text: str) -> np.ndarray:
+    """The MinHash signature of ``text`` as ``NUM_PERM`` uint32 values (small enough to keep for every article)."""
+    return minhash(text).hashvalues.astype(np.uint32)
 
-    The cluster id is the id of the cluster's earliest article (by date, then
-    id), so it does not depend on the order articles are given in.
+
+def _bands() -> tuple[int, int]:
+    """Bands and rows per band: the parameters datasketch's MinHashLSH picks for THRESHOLD and NUM_PERM."""
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
+def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequence[str | None]) -> dict[str, str]:
+    """Map each article id to its cluster id, from MinHash signatures (one row of ``signatures`` per id).
+
+    Candidates are the pairs that agree on every value of at least one LSH
+    band (exactly the pairs a datasketch ``MinHashLSH`` would return); a
+    candidate pair is one story when its estimated Jaccard similarity is at
+    least :data:`THRESHOLD`.  Clusters are the connected components.  The
+    cluster id is the id of its earliest article (by date, then id), so it does
+    not depend on the order articles are given in.  Memory: the signatures
+    (``4 * NUM_PERM`` bytes per article) and a few arrays of that size.
+    """
+    n = len(ids)
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    bands, rows = _bands()
+    for band in range(bands):
+        keys = signatures[:, band * rows:(band + 1) * rows]
+        order = np.lexsort(keys.T[::-1])
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
+        for lo, hi in zip(starts[:-1], starts[1:]):
+            if hi - lo < 2:
+                continue
+            members = order[lo:hi]
+            for i, member in enumerate(members[:-1]):
+                others = members[i + 1:]
+                similar = (signatures[others] == signatures[member]).mean(axis=1) >= THRESHOLD
+                for other in others[similar]:
+                    a, b = root(int(member)), root(int(other))
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+
+    members_of: dict[int, list[int]] = {}
+    for i in range(n):
+        members_of.setdefault(root(i), []).append(i)
+    cluster_of = {}
+    for group in members_of.values():
+        first = min(group, key=lambda i: (dates[i] or "9999-99-99", ids[i]))
+        for i in group:
+            cluster_of[ids[i]] = ids[first]
+    return cluster_of
+
+
+def wire_clusters(bodies: dict[str, str], dates: dict[str, str | None] | None = None) -> dict[str, str]:
+    """Map each article id to its cluster id (see :func:`cluster_signatures`).
 
     >>> wire_clusters({"a": "one two three four five six", "b": "unrelated words only here now"})
     {'a': 'a', 'b': 'b'}
     """
     dates = dates or {}
     ids = sorted(bodies)
-    signatures = {ident: minhash(bodies[ident]) for ident in ids}
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    parent = {ident: ident for ident in ids}
-
-    def root(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for ident in ids:
-        for other in sorted(lsh.query(signatures[ident])):
-            if signatures[ident].jaccard(signatures[other]) >= THRESHOLD:
-                a, b = root(ident), root(other)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-        lsh.insert(ident, signatures[ident])
-
-    members: dict[str, list[str]] = {}
-    for ident in ids:
-        members.setdefault(root(ident), []).append(ident)
-    cluster_of = {}
-    for group in members.values():
-        first = min(group, key=lambda i: (dates.get(i) or "9999-99-99", i))
-        for ident in group:
-            cluster_of[ident] = first
-    return cluster_of
+    if not ids:
+        return {}
+    signatures = np.stack([signature(bodies[ident]) for ident in ids])
+    return cluster_signatures(ids, signatures, [dates.get(ident) for ident in ids])
 
 
 #: Share of clusters per split, in percent (assigned by a hash of the cluster id).
