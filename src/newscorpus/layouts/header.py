@@ -99,10 +99,11 @@ def _read_meta(line: Line, text: str, markup: int, draft: Draft) -> bool:
     by = parse_byline(text)
     if by is not None and draft.by is None:
         draft.by = by
+    elif draft.dateline is None and parse_dateline(text) is not None:
+        # before the date-line test: "Seoul (XNA) Oct 13, 2022" also ends in a date
+        draft.dateline, draft.dateline_line = text, line.number
     elif draft.date_line is None and is_date_line(text):
         draft.date_line, draft.date_line_line = text, line.number
-    elif draft.dateline is None and parse_dateline(text) is not None:
-        draft.dateline, draft.dateline_line = text, line.number
     else:
         return False
     draft.remove_chars("markup", line.number, markup)
