@@ -483,6 +483,7 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
         card.clusters[split_of(cluster)] += 1
     card.documents = len(found.gold)
     card.annotators = {a for doc in found.gold.values() for a in doc.annotators}
+    card.origins = {o for doc in found.gold.values() for o in doc.origins}
     rows = {c: {s: v["rows"] for s, v in counts[c].items()} for c in CONFIGS}
     nbytes = {c: {s: v["nbytes"] for s, v in counts[c].items()} for c in CONFIGS}
     return rows, nbytes, card
@@ -500,7 +501,7 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
             for split in present[config]:
                 splits.add(SplitInfo(name=split, num_bytes=nbytes[config][split], num_examples=counts[config][split]))
             infos[config] = DatasetInfo(features=feats[config], splits=splits)
-    card_data = card_metadata(languages, sum(counts["articles"].values()), present)
+    card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
     infos.to_dataset_card_data(card_data)
     (staging / "README.md").write_text(render_card(card_data.to_yaml(), card, repo_root, corpus_root), encoding="utf-8")
     for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
@@ -511,7 +512,11 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
         shutil.copyfile(path, staging / "schema" / path.name)
 
 
-def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]]) -> DatasetCardData:
+#: How the Hub's ``annotations_creators`` names each annotation origin.
+CREATORS = {"human": "expert-generated", "model": "machine-generated"}
+
+
+def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str]) -> DatasetCardData:
     """The card's YAML metadata, before ``dataset_info`` is added."""
     return DatasetCardData(
         language=sorted(languages or {"en"}),
@@ -521,7 +526,7 @@ def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[
         pretty_name="newscorpus: annotated news articles (entities and quotes)",
         task_categories=["token-classification", "text-classification"],
         task_ids=["named-entity-recognition"],
-        annotations_creators=["expert-generated"],
+        annotations_creators=sorted(CREATORS[o] for o in origins) or ["no-annotation"],
         language_creators=["found"],
         multilinguality="monolingual",
         size_categories=[_size_category(n_articles)],

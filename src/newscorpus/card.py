@@ -36,6 +36,7 @@ class CardStats:
     publishers: Counter = field(default_factory=Counter)
     agencies: Counter = field(default_factory=Counter)
     annotators: set = field(default_factory=set)
+    origins: set = field(default_factory=set)
     documents: int = 0
 
 
@@ -89,7 +90,7 @@ addressee and channel, after PARC 3.0). Built by the `newscorpus` toolkit
 
 - {sum(n_articles.values())} articles from: {sources}; wire agencies credited: {wires}.
 - {sum(n_mentions.values())} entity mentions and {sum(n_quotes.values())} quotes in {stats.documents} annotated articles.
-- Annotators (pseudonymous ids): {", ".join(annotators) if annotators else "none yet"}.
+- Annotators (pseudonymous ids): {", ".join(annotators) if annotators else "none yet"}; origin of the gold items: {", ".join(sorted(stats.origins)) or "none yet"} (`model` means an AI model made the item).
 
 ## Loading
 

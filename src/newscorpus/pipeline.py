@@ -240,6 +240,8 @@ def _summary(data: Any) -> dict:
         ],
         "annotators": sorted({item["annotator"] for key in ("mentions", "quotes") for _, item in _items(data, key)
                               if isinstance(item.get("annotator"), str)}),
+        "origins": sorted({item["origin"] for key in ("mentions", "quotes") for _, item in _items(data, key)
+                           if isinstance(item.get("origin"), str)}),
         "mentions": len(list(_items(data, "mentions"))),
         "quote_count": len(quotes),
     }
@@ -372,6 +374,7 @@ class GoldDocument:
     article: str
     key: str
     annotators: list[str]
+    origins: list[str]
     mentions: int
     quotes: int
 
@@ -446,7 +449,7 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
                 if file not in bad and article in keys:
                     gold[article] = GoldDocument(
                         file, path, article, result["key"], result["summary"]["annotators"],
-                        result["summary"]["mentions"], result["summary"]["quote_count"],
+                        result["summary"]["origins"], result["summary"]["mentions"], result["summary"]["quote_count"],
                     )
     return Scan(problems, index, gold, stats)
 
