@@ -69,6 +69,7 @@ def unaccounted_lines(record: dict, lines: list[str]) -> list[tuple[int, str]]:
             or any(title in text for title in subheadings)
             or (record["by"] and text.lower() == f"by {record['by']}".lower())
             or (dateline and text.startswith(dateline) and text[len(dateline):].strip(" -–—:") in body)
+            or (dateline and text in dateline)  # a lead dateline hard-wrapped over two lines
             or any(c["text"] in text and (c["credit"] or "") in text for c in record["captions"])
             or (record["datePublished"] and str(parse_date_line(text)) == record["datePublished"])
         ):
