@@ -68,6 +68,8 @@ def unaccounted_lines(record: dict, lines: list[str]) -> list[tuple[int, str]]:
             or text in exact
             or any(title in text for title in subheadings)
             or (record["by"] and text.lower() == f"by {record['by']}".lower())
+            or (record["by"] and text.lower().startswith(f"by {record['by']}".lower())
+                and str(parse_date_line(text[3 + len(record["by"]):].strip(" |·•—–-,"))) == record["datePublished"])
             or (dateline and text.startswith(dateline) and text[len(dateline):].strip(" -–—:") in body)
             or (dateline and text in dateline)  # a lead dateline hard-wrapped over two lines
             or any(c["text"] in text and (c["credit"] or "") in text for c in record["captions"])

@@ -9,11 +9,16 @@ them starts the body.
 
 from __future__ import annotations
 
+import re
+
 from newscorpus.bylines import parse_byline
-from newscorpus.datelines import is_date_line, parse_dateline
+from newscorpus.datelines import is_date_line, parse_date_line, parse_dateline
 from newscorpus.layouts import Draft, Line
 from newscorpus.layouts.cleanup import clean_inline, looks_like_headline
-from newscorpus.layouts.rules import CaptionRule, Rule, first_match
+from newscorpus.layouts.rules import CaptionRule, PageRules, first_match
+
+#: What separates a byline from a date printed on its line.
+_BY_DATE_SEPARATOR = re.compile(r"\s*(?:\||·|•|—|–|\s-|,)\s*")
 
 #: How many non-blank lines after the headline can still belong to the header.
 HEADER_LINES = 8
@@ -54,15 +59,18 @@ def read_caption(line: Line, draft: Draft, rules: list[CaptionRule]) -> bool:
     return False
 
 
-def read(lines: list[Line], start: int, draft: Draft, captions: list[CaptionRule], stop: list[Rule]) -> int:
+def read(lines: list[Line], start: int, draft: Draft, rules: PageRules) -> int:
     """Read the header from ``lines[start:]`` into ``draft``; return the index where the body starts.
 
-    ``stop`` rules (the layout's tail and inline rules) end the header: such
-    a line is never taken for a sub-headline.
+    Site banners above the headline are removed.  The layout's tail and
+    inline rules end the header: such a line is never taken for a sub-headline.
     """
     nonblank = [index for index in range(start, len(lines)) if lines[index].text.strip()]
+    while nonblank and first_match(rules.banners, lines[nonblank[0]].text):
+        draft.remove("site-banner", [lines[nonblank.pop(0)]])
     if not nonblank:
         return len(lines)
+    captions, stop = rules.captions, rules.tail + rules.inline
     if not read_headline(lines[nonblank[0]], draft):
         return nonblank[0]
     pending: list[int] = []
@@ -94,11 +102,32 @@ def read(lines: list[Line], start: int, draft: Draft, captions: list[CaptionRule
     return body
 
 
+def split_dated_byline(by: str) -> tuple[str, str] | None:
+    """``(byline, date)`` when a byline also prints the date, else None.
+
+    >>> split_dated_byline("Jane Smith | March 4, 2024")
+    ('Jane Smith', 'March 4, 2024')
+    >>> split_dated_byline("AFP, Reuters, Oct 20, 2023")
+    ('AFP, Reuters', 'Oct 20, 2023')
+    >>> split_dated_byline("Jane Smith, Reuters") is None
+    True
+    """
+    for separator in _BY_DATE_SEPARATOR.finditer(by):
+        name, when = by[:separator.start()].strip(), by[separator.end():].strip()
+        if name and is_date_line(when) and parse_date_line(when) is not None:
+            return name, when
+    return None
+
+
 def _read_meta(line: Line, text: str, markup: int, draft: Draft) -> bool:
     """Take a byline, date line or dateline; say whether ``line`` was one."""
     by = parse_byline(text)
     if by is not None and draft.by is None:
         draft.by = by
+        dated = split_dated_byline(by) if draft.date_line is None else None
+        if dated is not None:
+            draft.by, draft.date_line = dated
+            draft.date_line_line = line.number
     elif draft.date_line is None and is_date_line(text):
         draft.date_line, draft.date_line_line = text, line.number
     elif draft.dateline is None and parse_dateline(text) is not None:

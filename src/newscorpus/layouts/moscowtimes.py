@@ -36,13 +36,14 @@ SITE = "The Moscow Times"
 RULES = PageRules(
     tail=[
         URL_LINE,
-        rule("support-appeal", r"^a message from the moscow times\b"),
+        rule("support-appeal", r"^(?:a message from the moscow times\b|support the moscow times\b|contribute today\b)"),
         rule("tags", r"^read more about\s*:"),
         COPYRIGHT,
     ],
     inline=INLINE_RULES,
     captions=CAPTION_RULES,
     subheadings=SUBHEADING_RULES,
+    banners=[rule("site-banner", r"^(?:the\s+)?moscow\s+times$|^independent news from russia$")],
 )
 _MARKS = (
     re.compile(r"themoscowtimes\.com", re.IGNORECASE),

@@ -17,7 +17,7 @@ rules see the markup, which is often what marks them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from newscorpus.layouts.cleanup import clean_inline, strip_tags
 
@@ -74,6 +74,8 @@ class PageRules:
     inline: list[Rule]
     captions: list[CaptionRule]
     subheadings: list[SubheadingRule]
+    #: Lines above the headline naming the site ("The Moscow Times"), removed as site-banner.
+    banners: list[Rule] = field(default_factory=list)
 
 
 def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:

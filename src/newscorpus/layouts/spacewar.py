@@ -127,7 +127,7 @@ def parse(lines: list[str]) -> Draft:
     found = _find_header(page)
     if found is None:
         draft.warn("layout-unexpected", 1, "no Space Media Network header (headline, by-line, dateline) at the top; read it as a plain page")
-        start = header.read(page, 0, draft, RULES.captions, RULES.tail + RULES.inline)
+        start = header.read(page, 0, draft, RULES)
     else:
         start = _read_header(page, found, draft)
     read_rest(page, start, draft, RULES)
