@@ -128,7 +128,10 @@ def _read_meta(line: Line, text: str, markup: int, draft: Draft) -> bool:
         if dated is not None:
             draft.by, draft.date_line = dated
             draft.date_line_line = line.number
-    elif draft.date_line is None and is_date_line(text):
+    elif is_date_line(text):
+        if draft.date_line is not None:
+            draft.remove("date-line", [line])  # a second date ("Updated: ..."); the first is datePublished
+            return True
         draft.date_line, draft.date_line_line = text, line.number
     elif draft.dateline is None and parse_dateline(text) is not None:
         draft.dateline, draft.dateline_line = text, line.number
