@@ -11,7 +11,7 @@ import pytest
 
 from newscorpus import convert as convert_module
 from newscorpus.convert import MAX_RAW_BYTES, convert_bytes, convert_path
-from newscorpus.jsonio import dumps
+from newscorpus.jsonio import dumps, dumps_line
 from recordcheck import assert_well_formed
 
 SEEDS = Path(__file__).resolve().parents[1] / "corpus" / "raw"
@@ -192,6 +192,15 @@ def test_control_characters_are_removed_and_recorded():
     assert {"kind": "control-characters", "line": 7, "chars": 2} in record["provenance"]["removed"]
     warning = [p for p in problems if p.code == "raw-control-characters"]
     assert len(warning) == 1 and warning[0].line == 7 and warning[0].severity == "warning"
+
+
+def test_separators_between_words_become_spaces():
+    data = SHORT.replace("Officials said", "Officials\x0csaid\u2028no\u2029talks\x85were\x0bplanned,").encode()
+    record, problems = convert_bytes(data, file="separators.txt")
+    assert "Officials said no talks were planned, no talks were planned." in record["body"]["text"]
+    assert {"kind": "control-characters", "line": 9, "chars": 5} in record["provenance"]["removed"]
+    assert "raw-control-characters" in _codes(problems)
+    assert len(dumps_line(record).splitlines()) == 1  # one JSON Lines line stays one line
 
 
 def test_tabs_and_runs_of_spaces_become_one_space():
