@@ -264,3 +264,13 @@ def test_date_that_is_not_a_real_date_is_reported():
     assert record["datePublished"] is None
     unparsed = [p for p in problems if p.code == "date-unparsed"]
     assert len(unparsed) == 1 and unparsed[0].line == 6
+
+
+def test_more_captions_than_a_record_holds_are_kept_in_the_body():
+    caption = "Officials at the site. **Photo Agency**\n\n"
+    data = "Storm batters coast\n\nBy Reuters\n\n" + "A storm hit the coast.\n\n" + caption * 105
+    record, problems = convert_bytes(data.encode(), file="captions.txt")
+    assert record is not None
+    assert len(record["captions"]) == 100
+    assert record["body"]["text"].count("Officials at the site. Photo Agency") == 5
+    assert [(p.code, p.line) for p in problems if p.code == "layout-unexpected"] == [("layout-unexpected", 7 + 2 * 100)]

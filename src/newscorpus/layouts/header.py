@@ -28,6 +28,9 @@ MAX_SUBHEADLINES = 2
 MAX_SUBHEADLINE = 300
 #: Longest caption text; a longer "caption" is a paragraph that ends in bold.
 MAX_CAPTION = 600
+#: Most captions an article record holds (the schema's limit).
+MAX_CAPTIONS = 100
+_CAPTIONS_FULL = f"more than {MAX_CAPTIONS} photo captions; from here on they are kept in the body"
 #: Longest picture credit.
 MAX_CREDIT = 300
 
@@ -52,6 +55,10 @@ def read_caption(line: Line, draft: Draft, rules: list[CaptionRule]) -> bool:
         credit, credit_markup = clean_inline(found[1]) if found[1] else (None, 0)
         if not text or len(text) > MAX_CAPTION or (credit is not None and len(credit) > MAX_CREDIT):
             continue
+        if len(draft.captions) == MAX_CAPTIONS:
+            if not any(message == _CAPTIONS_FULL for _, _, message in draft.warnings):
+                draft.warn("layout-unexpected", line.number, _CAPTIONS_FULL)
+            return False
         wrapper = len("".join(line.text.split())) - len("".join(found[0].split())) - len("".join((found[1] or "").split()))
         draft.captions.append((text, credit or None))
         draft.remove_chars("markup", line.number, text_markup + credit_markup + wrapper)
