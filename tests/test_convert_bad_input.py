@@ -274,3 +274,13 @@ def test_more_captions_than_a_record_holds_are_kept_in_the_body():
     assert len(record["captions"]) == 100
     assert record["body"]["text"].count("Officials at the site. Photo Agency") == 5
     assert [(p.code, p.line) for p in problems if p.code == "layout-unexpected"] == [("layout-unexpected", 7 + 2 * 100)]
+
+
+def test_a_headline_over_a_dateline_alone_is_not_a_space_media_network_page():
+    data = b"Kim meets Lavrov\nSeoul (AFP) Oct 19, 2023\n\nKim met Lavrov on Thursday.\n"
+    record, problems = convert_bytes(data, file="plain.txt")
+    assert record["provenance"]["layout"] == "generic"
+    assert record["dateline"]["agency"] == "AFP"
+    assert "layout-unknown" in _codes(problems)
+    forced, _ = convert_bytes(data, file="plain.txt", entry={"layout": "spacewar"})
+    assert forced["provenance"]["layout"] == "spacewar" and forced["dateline"] == record["dateline"]

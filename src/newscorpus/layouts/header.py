@@ -127,7 +127,7 @@ def split_dated_byline(by: str) -> tuple[str, str] | None:
 
 
 def _read_meta(line: Line, text: str, markup: int, draft: Draft) -> bool:
-    """Take a byline, date line or dateline; say whether ``line`` was one."""
+    """Take a byline, dateline or date line (in that order: a dateline holds a date); say whether ``line`` was one."""
     by = parse_byline(text)
     if by is not None and draft.by is None:
         draft.by = by
@@ -135,13 +135,15 @@ def _read_meta(line: Line, text: str, markup: int, draft: Draft) -> bool:
         if dated is not None:
             draft.by, draft.date_line = dated
             draft.date_line_line = line.number
+    elif parse_dateline(text) is not None:
+        if draft.dateline is not None:
+            return False
+        draft.dateline, draft.dateline_line = text, line.number
     elif is_date_line(text):
         if draft.date_line is not None:
             draft.remove("date-line", [line])  # a second date ("Updated: ..."); the first is datePublished
             return True
         draft.date_line, draft.date_line_line = text, line.number
-    elif draft.dateline is None and parse_dateline(text) is not None:
-        draft.dateline, draft.dateline_line = text, line.number
     else:
         return False
     draft.remove_chars("markup", line.number, markup)
