@@ -284,3 +284,20 @@ def test_a_headline_over_a_dateline_alone_is_not_a_space_media_network_page():
     assert "layout-unknown" in _codes(problems)
     forced, _ = convert_bytes(data, file="plain.txt", entry={"layout": "spacewar"})
     assert forced["provenance"]["layout"] == "spacewar" and forced["dateline"] == record["dateline"]
+
+
+def test_moscow_times_page_chrome_above_the_headline_is_a_site_banner():
+    chrome = "Support The Moscow Times!\nContribute today\nMy account\nSignout\n×\nSections\nHome\nUkraine War\nNews\n\n"
+    plain, _ = convert_bytes(MOSCOWTIMES, file="mt.txt")
+    record, problems = convert_bytes(chrome.encode() + MOSCOWTIMES, file="mt.txt")
+    assert problems == []
+    assert record["headlines"] == plain["headlines"] and record["body"] == plain["body"]
+    assert [item["line"] for item in record["provenance"]["removed"] if item["kind"] == "site-banner"] == list(range(1, 10))
+
+
+def test_dateline_agency_with_a_space():
+    data = SPACEWAR.replace(b"Seoul (AFP) Oct 19, 2023", b"Uglegorsk, Russia (RIA Novosti) Apr 24, 2014")
+    record, _ = convert_bytes(data, file="sw.txt")
+    assert record["dateline"] == {"text": "Uglegorsk, Russia (RIA Novosti) Apr 24, 2014", "located": "Uglegorsk, Russia",
+                                  "agency": "RIA Novosti", "date": "2014-04-24"}
+    assert record["infoSources"][0] == {"name": "RIA Novosti", "role": "wire"}
