@@ -231,3 +231,18 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
     for workers in (1, 2):
         result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
         assert sorted(result.problems, key=sort_key) == expected
+
+
+@pytest.mark.parametrize("text", ["", "one", "Lavrov said the talks were useful. " * 40, "ü 😀 Ünïcode wörds, and more words here"])
+def test_signature_is_datasketchs_minhash(text):
+    """The bulk-hashed signature is the one datasketch's MinHash gives for the same shingles."""
+    from datasketch import MinHash
+
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM, SHINGLE, _WORD, signature
+
+    words = _WORD.findall(text.lower())
+    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    reference = MinHash(num_perm=NUM_PERM, seed=1)
+    reference.update_batch([s.encode("utf-8") for s in shingles])
+    assert np.array_equal(signature(text), reference.hashvalues.astype(np.uint32))

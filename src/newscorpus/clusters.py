@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cache
 from typing import Sequence
 
 import numpy as np
@@ -22,12 +23,31 @@ SHINGLE = 5
 _WORD = re.compile(r"\w+")
 
 
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The permutations of ``MinHash(num_perm=NUM_PERM, seed=1)``, drawn once (datasketch draws them per MinHash)."""
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    return template.scheme, template.permutations
+
+
+def _sha1_hash32(shingles: list[str]) -> list[int]:
+    """datasketch's ``sha1_hash32`` of each shingle's UTF-8 bytes (the first 4 bytes of SHA-1, little-endian), in bulk."""
+    digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingles])
+    return np.frombuffer(digests, dtype="<u4").tolist()
+
+
 def minhash(text: str) -> MinHash:
-    """MinHash of the lower-cased word 5-gram shingles of ``text`` (deterministic)."""
+    """MinHash of the lower-cased word 5-gram shingles of ``text`` (deterministic).
+
+    The same values as ``MinHash(num_perm=NUM_PERM, seed=1)`` updated with the
+    shingles' UTF-8 bytes; the hashing is done in bulk and the permutations
+    are drawn once, which is where datasketch spends its time.
+    """
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    signature = MinHash(num_perm=NUM_PERM, seed=1)
-    signature.update_batch([s.encode("utf-8") for s in sorted(shingles)])
+    scheme, permutations = _permutations()
+    signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=permutations, scheme=scheme)
+    signature.update_batch(_sha1_hash32(sorted(shingles)))
     return signature
 
 
