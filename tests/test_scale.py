@@ -311,3 +311,40 @@ def test_files_changed_a_moment_ago_are_read_again(tmp_path, monkeypatch):
     monkeypatch.setattr(newscorpus.pipeline, "_read_raw", lambda path, limit: reads.append(path.name) or real_raw(path, limit))
     again = build_once(corpus, tmp_path)
     assert len(reads) == 6 and again.cache.hits["convert"] == 6
+
+
+def test_clusters_are_the_components_of_similar_band_sharing_pairs():
+    """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM, THRESHOLD, _bands, cluster_signatures
+
+    rng = np.random.default_rng(3)
+    n = 120
+    signatures = rng.integers(0, 50, size=(n, NUM_PERM), dtype=np.uint32)
+    for i in range(0, n, 3):  # near-copies: some share a lot, some share little but a band
+        j = (i * 7 + 5) % n
+        keep = rng.random(NUM_PERM) < rng.choice([0.2, 0.35, 0.9])
+        signatures[j, keep] = signatures[i, keep]
+    signatures[10] = signatures[11] = signatures[12]  # a bucket of three identical
+    ids = [f"a{i:03d}" for i in range(n)]
+    dates = [None if i % 5 == 0 else f"2024-01-{1 + i % 28:02d}" for i in range(n)]
+    bands, rows = _bands()
+    parent = list(range(n))
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            shared_band = any((signatures[i, b * rows:(b + 1) * rows] == signatures[j, b * rows:(b + 1) * rows]).all() for b in range(bands))
+            if shared_band and (signatures[i] == signatures[j]).mean() >= THRESHOLD:
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    expected = {ids[i]: ids[min(g, key=lambda k: (dates[k] or "9999-99-99", ids[k]))] for g in groups.values() for i in g}
+    got = cluster_signatures(ids, signatures, dates)
+    assert got == expected
+    assert len(set(got.values())) < n - 5

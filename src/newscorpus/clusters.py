@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -62,6 +62,37 @@ def _bands() -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
+def _bucket_pairs(order: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
+    """Every pair ``(i, j)``, i before j, of members of one bucket (``order[lo:hi]`` for consecutive ``starts``), as arrays."""
+    sizes = np.diff(starts)
+    for size in np.unique(sizes[sizes > 1]):
+        lows = starts[:-1][sizes == size]
+        members = order[lows[:, None] + np.arange(size)]
+        for i in range(size - 1):
+            yield np.stack([np.repeat(members[:, i], size - i - 1), members[:, i + 1:].ravel()], axis=1)
+
+
+def _similar_pairs(signatures: np.ndarray, bands: int, rows: int, chunk: int = 1 << 16) -> list[tuple[int, int]]:
+    """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
+    :data:`THRESHOLD`, each once, smaller index first, sorted."""
+    found: list[np.ndarray] = []
+    for band in range(bands):
+        keys = signatures[:, band * rows:(band + 1) * rows]
+        order = np.lexsort(keys.T[::-1])
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
+        found.extend(_bucket_pairs(order, starts))
+    if not found:
+        return []
+    pairs = np.concatenate(found).astype(np.int64)
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    similar = [
+        part[(signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1) >= THRESHOLD]
+        for part in (pairs[k:k + chunk] for k in range(0, len(pairs), chunk))
+    ]
+    return [(int(a), int(b)) for a, b in np.concatenate(similar)]
+
+
 def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequence[str | None]) -> dict[str, str]:
     """Map each article id to its cluster id, from MinHash signatures (one row of ``signatures`` per id).
 
@@ -82,23 +113,10 @@ def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequen
             x = parent[x]
         return x
 
-    bands, rows = _bands()
-    for band in range(bands):
-        keys = signatures[:, band * rows:(band + 1) * rows]
-        order = np.lexsort(keys.T[::-1])
-        ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
-        for lo, hi in zip(starts[:-1], starts[1:]):
-            if hi - lo < 2:
-                continue
-            members = order[lo:hi]
-            for i, member in enumerate(members[:-1]):
-                others = members[i + 1:]
-                similar = (signatures[others] == signatures[member]).mean(axis=1) >= THRESHOLD
-                for other in others[similar]:
-                    a, b = root(int(member)), root(int(other))
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
+    for a, b in _similar_pairs(signatures, *_bands()):
+        a, b = root(a), root(b)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
 
     members_of: dict[int, list[int]] = {}
     for i in range(n):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-import json
 import os
 import time
 from collections import deque
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
+import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import NUM_PERM, signature
@@ -270,7 +270,7 @@ def convert_task(job: Job, entry: dict) -> dict:
                 "agency": next((s["name"] for s in article["infoSources"] if s["role"] == "wire"), None),
             }
         meta = {"problems": _problems_out(problems), "summary": summary}
-        payload = json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8") if article else b""
+        payload = orjson.dumps(article) if article else b""
         store.put("convert", key, meta, payload)
     return {"sha256": sha, "key": key, **meta, "cache": stats,
             "state": state, "entry": file_state(store.path("convert", key))}
@@ -283,7 +283,7 @@ def load_article(cache_dir: Path, key: str) -> dict:
     hit = Cache(cache_dir).get("convert", key, CacheStats())
     if hit is None or not hit[1]:
         raise NewscorpusError(f"cache entry convert/{key[:12]} disappeared during the build; run the build again")
-    return json.loads(hit[1])
+    return orjson.loads(hit[1])
 
 
 def signature_of(summary: dict) -> np.ndarray:
@@ -490,6 +490,16 @@ class Scan:
     cache: CacheStats
 
 
+def _rel(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
+    """``layout.rel(path)`` without resolving every file: a file that is not a symbolic link resolves to its
+    resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
+    if path.is_symlink() or path.name in ("", ".", ".."):
+        return layout.rel(path)
+    if path.parent not in dirs:
+        dirs[path.parent] = layout.rel(path.parent)
+    return f"{dirs[path.parent]}/{path.name}"
+
+
 def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> Iterator[tuple[int, Any]]:
     """(line, value) of each manifest line, read one line at a time (strict JSON, problems appended)."""
     with open(layout.manifest, "rb") as handle:
@@ -528,11 +538,12 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     keys = dict(zip(index.ids, index.keys))
     gold: dict[str, GoldDocument] = {}
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
+    dirs: dict[Path, str] = {}
     for name, paths in sets.items():
         checks = SetChecks(set(keys))
         found: list[Problem] = []
         readable: list[tuple[str, str, dict]] = []
-        tasks = ((str(path), layout.rel(path), path.stem, keys.get(path.stem)) for path in paths)
+        tasks = ((str(path), _rel(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
 
         def known(task: tuple) -> dict | None:
             record = seen.known("document", task[1], Path(task[0]), lambda r: keys.get(r["article"]) == r["article_key"])
