@@ -53,7 +53,7 @@ from newscorpus.clusters import SPLITS, cluster_signatures, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.jsonio import read_text
-from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, scan
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, rel_path, scan
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 
@@ -350,9 +350,10 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
 def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
     feats = features()
     rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+    dirs: dict[Path, str] = {}
     for ident, article_key, doc_path, doc_key, cluster in group.items:
         article = load_article(Path(job.cache), article_key)
-        doc = _load_gold(job, doc_path, doc_key, article_key) if doc_path else None
+        doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
         rows["articles"].append(article_row(article, doc, cluster))
         rows["entities"].extend(entity_rows(article, doc, cluster))
         rows["quotes"].extend(quote_rows(article, doc, cluster))
@@ -370,16 +371,12 @@ def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]
     return meta, b"".join(blobs)
 
 
-def _load_gold(job: Job, path: str, key: str, article_key: str) -> dict:
-    """A gold document, checked to be the one the scan validated."""
+def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: dict[Path, str]) -> dict:
+    """A gold document, checked to be the one the scan validated (``dirs``: see :func:`newscorpus.pipeline.rel_path`)."""
     text, problems = read_text(Path(path), path)
-    if text is None or document_key(job, text, _rel_to(job, path), article_key) != key:
+    if text is None or document_key(job, text, rel_path(CorpusLayout(Path(job.corpus)), Path(path), dirs), article_key) != key:
         raise NewscorpusError(f"{path} changed during the build; run the build again")
     return orjson.loads(text)  # the very text the scan parsed strictly (same key): duplicate keys, NaN etc. are ruled out
-
-
-def _rel_to(job: Job, path: str) -> str:
-    return CorpusLayout(Path(job.corpus)).rel(Path(path))
 
 
 # ---------------------------------------------------------------- the build

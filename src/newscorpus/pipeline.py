@@ -157,7 +157,7 @@ def file_state(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _same_state(path: Path, state: list[int]) -> bool:
+def _same_state(path: str, state: list[int]) -> bool:
     try:
         st = os.stat(path)
     except OSError:
@@ -192,11 +192,13 @@ class ScanIndex:
         hit = store.get("index", key, CacheStats())
         return cls(store, key, hit[0]["files"] if hit is not None else {})
 
-    def known(self, namespace: str, file: str, path: Path, key_matches: Callable[[dict], bool]) -> dict | None:
-        """The recorded result of ``file`` when nothing it depends on changed, else ``None``."""
+    def known(self, namespace: str, file: str, path: str, key_matches: Callable[[dict], bool]) -> dict | None:
+        """The recorded result of ``file`` (at ``path``) when nothing it depends on changed, else ``None``."""
         record = self.old.get(file)
-        if (record is None or not _same_state(path, record["state"]) or not key_matches(record)
-                or not _same_state(self.cache.path(namespace, record["key"]), record["entry"])):
+        if record is None or not _same_state(path, record["state"]) or not key_matches(record):
+            return None
+        key = record["key"]
+        if not _same_state(f"{self.cache.root}/{namespace}/{key[:2]}/{key}", record["entry"]):
             return None
         self.new[file] = record
         return record
@@ -490,7 +492,7 @@ class Scan:
     cache: CacheStats
 
 
-def _rel(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
+def rel_path(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
     """``layout.rel(path)`` without resolving every file: a file that is not a symbolic link resolves to its
     resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
     if path.is_symlink() or path.name in ("", ".", ".."):
@@ -517,6 +519,16 @@ def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> 
                 yield number, value
 
 
+def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
+    """The files of ``layout.raw_files()`` whose names are not in ``listed`` (one directory listing, no stat per file)."""
+    if not layout.raw_dir.is_dir():
+        return []
+    with os.scandir(layout.raw_dir) as entries:
+        names = [e.name for e in entries if e.name not in listed and e.name != layout.manifest.name
+                 and not e.name.startswith(".") and e.is_file()]
+    return [layout.raw_dir / name for name in sorted(names)]
+
+
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
     job = Job.of(layout, cache_dir)
@@ -531,9 +543,8 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
             problems.append(Problem("file-unreadable", manifest_file, "", "raw files are present but the manifest is missing"))
     else:
         problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, problems, seen))
-        for path in layout.raw_files():
-            if path.name not in listed:
-                problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
+        for path in _unlisted_raw_files(layout, listed):
+            problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
 
     keys = dict(zip(index.ids, index.keys))
     gold: dict[str, GoldDocument] = {}
@@ -543,10 +554,10 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
         checks = SetChecks(set(keys))
         found: list[Problem] = []
         readable: list[tuple[str, str, dict]] = []
-        tasks = ((str(path), _rel(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
+        tasks = ((str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
 
         def known(task: tuple) -> dict | None:
-            record = seen.known("document", task[1], Path(task[0]), lambda r: keys.get(r["article"]) == r["article_key"])
+            record = seen.known("document", task[1], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
             return None if record is None else {**record["result"], "cache": _indexed_hit("document")}
 
         for (path, file, expected, article_key), result, indexed in _in_order(mapper, partial(document_task, job), tasks, known):
@@ -583,6 +594,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     problems: list[Problem] = []
     found: dict[str, dict[str, int]] = {"id": {}, "file": {}}
     articles: set[str] = set()
+    raw_dir = str(layout.raw_dir)
 
     def entries() -> Iterator[tuple[int, dict]]:
         for line, data in _iter_manifest(layout, manifest_file, read_problems):
@@ -605,7 +617,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     def known(item: tuple[int, dict]) -> dict | None:
         entry = item[1]
         file = f"{job.raw_rel}/{entry['file']}"
-        record = seen.known("convert", file, layout.raw_dir / entry["file"],
+        record = seen.known("convert", file, f"{raw_dir}/{entry['file']}",
                             lambda r: r["key"] == convert_key(job, r["result"]["sha256"], file, entry))
         return None if record is None else {**record["result"], "cache": _indexed_hit("convert")}
 
