@@ -284,8 +284,9 @@ def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
 
 # ---------------------------------------------------------------- shards (one group of articles)
 
-#: Articles per shard group: each group is one Parquet file per config (about 4-8 MB of articles).
-GROUP_ARTICLES = 2000
+#: Articles per shard group: each group is one Parquet file per config (2-4 MB of articles).  A rebuild
+#: rewrites the groups whose articles changed, so this bounds the work of a one-file change.
+GROUP_ARTICLES = 1000
 
 
 #: zstd level of the shards: level 3 writes several times faster than 9 for about 4% more bytes, and
