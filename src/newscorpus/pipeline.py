@@ -17,12 +17,14 @@ streamed over small per-document summaries).
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import itertools
 import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -532,12 +534,36 @@ def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
     job = Job.of(layout, cache_dir)
+    with _held_index(job) as seen:
+        return _scan(layout, job, mapper, seen)
+
+
+@contextmanager
+def _held_index(job: Job) -> Iterator[ScanIndex]:
+    """The scan index, loaded without the cyclic garbage collector and kept out of its collections while held.
+
+    The index is millions of small acyclic objects: collecting while they are
+    made, and scanning them at every full collection after, took longer than
+    reading them.
+    """
+    gc.disable()
+    try:
+        seen = ScanIndex.open(job)
+    finally:
+        gc.freeze()
+        gc.enable()
+    try:
+        yield seen
+    finally:
+        gc.unfreeze()
+
+
+def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Scan:
     stats = CacheStats()
     problems: list[Problem] = []
     index = ArticleIndex()
     manifest_file = layout.rel(layout.manifest)
     listed: set[str] = set()
-    seen = ScanIndex.open(job)
     if not layout.manifest.exists():
         if layout.raw_files():
             problems.append(Problem("file-unreadable", manifest_file, "", "raw files are present but the manifest is missing"))
