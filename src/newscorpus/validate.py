@@ -37,6 +37,14 @@ class Document:
         """:func:`span_slots` of the data, found once for all the checks."""
         return span_slots(self.data)
 
+    @cached_property
+    def _lists(self) -> dict[str, list[tuple[int, dict]]]:
+        return {key: list(_items(self.data, key)) for key in ("entities", "mentions", "quotes")}
+
+    def items(self, key: str) -> list[tuple[int, dict]]:
+        """(index, item) of the dict items of ``entities``, ``mentions`` or ``quotes`` (found once per document)."""
+        return self._lists[key]
+
 
 # ---------------------------------------------------------------- helpers
 
@@ -103,7 +111,7 @@ def check_ids_unique(doc: Document) -> Iterator[Problem]:
     for keys in (("entities",), ("mentions", "quotes")):
         seen: dict[str, tuple[str, int]] = {}
         for key in keys:
-            for i, item in _items(doc.data, key):
+            for i, item in doc.items(key):
                 ident = item.get("id")
                 if not isinstance(ident, str):
                     continue
@@ -144,7 +152,7 @@ def check_spans(doc: Document) -> Iterator[Problem]:
 def check_integral_offsets(doc: Document) -> Iterator[Problem]:
     """Offsets are written as integers: JSON Schema counts ``12.0`` as an integer, Python slicing does not."""
     for parts, item in doc.slots:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and not (type(item.get("start")) is int and type(item.get("end")) is int):
             for key in ("start", "end"):
                 if isinstance(item.get(key), float):
                     yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {item[key]!r} must be written as an integer")
@@ -152,13 +160,13 @@ def check_integral_offsets(doc: Document) -> Iterator[Problem]:
 
 def check_references(doc: Document) -> Iterator[Problem]:
     """Mentions name defined entities; speakers and addressees name mentions."""
-    entities = {e.get("id") for _, e in _items(doc.data, "entities")}
-    mentions = {m.get("id") for _, m in _items(doc.data, "mentions")}
-    for i, mention in _items(doc.data, "mentions"):
+    entities = {e.get("id") for _, e in doc.items("entities")}
+    mentions = {m.get("id") for _, m in doc.items("mentions")}
+    for i, mention in doc.items("mentions"):
         ref = mention.get("entity")
         if isinstance(ref, str) and ref not in entities:
             yield Problem("entity-unknown", doc.file, pointer("mentions", i, "entity"), f"entity {ref!r} is not in this document's entities")
-    for i, quote in _items(doc.data, "quotes"):
+    for i, quote in doc.items("quotes"):
         for key, code in (("speaker", "speaker-unknown"), ("addressee", "addressee-unknown")):
             ref = quote.get(key)
             if isinstance(ref, str) and ref not in mentions:
@@ -168,7 +176,7 @@ def check_references(doc: Document) -> Iterator[Problem]:
 def check_origin_fields(doc: Document) -> Iterator[Problem]:
     """modelVersion and score belong to model-made items only."""
     for key in ("mentions", "quotes"):
-        for i, item in _items(doc.data, key):
+        for i, item in doc.items(key):
             if item.get("origin") == "human":
                 for field_ in ("modelVersion", "score"):
                     if field_ in item:
