@@ -159,6 +159,19 @@ def file_state(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
+def entry_state(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a cache entry just read or written, or ``None`` when missing.
+
+    No racy rule here: entries are replaced by rename (a new inode), and a
+    payload is verified by its checksum whenever it is read.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def _same_state(path: str, state: list[int]) -> bool:
     try:
         st = os.stat(path)
@@ -277,7 +290,7 @@ def convert_task(job: Job, entry: dict) -> dict:
         payload = orjson.dumps(article) if article else b""
         store.put("convert", key, meta, payload)
     return {"sha256": sha, "key": key, **meta, "cache": stats,
-            "state": state, "entry": file_state(store.path("convert", key))}
+            "state": state, "entry": entry_state(store.path("convert", key))}
 
 
 def load_article(cache_dir: Path, key: str) -> dict:
@@ -351,7 +364,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": file_state(store.path("document", key))}
+        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
     data, parse_problems = parse_json(text, file)
     if parse_problems:
         meta = {"problems": _problems_out(parse_problems), "summary": None}
@@ -362,7 +375,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
         body = load_article(Path(job.cache), article_key)["body"]["text"] if article_key else None
         meta = {"problems": _problems_out(with_lines(document_problems(data, file, body), text)), "summary": summary}
     store.put("document", key, meta)
-    return {**meta, "key": key, "cache": stats, "state": state, "entry": file_state(store.path("document", key))}
+    return {**meta, "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
