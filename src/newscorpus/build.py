@@ -53,7 +53,7 @@ from newscorpus.clusters import SPLITS, cluster_signatures, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.jsonio import read_text
-from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, rel_path, scan
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, paused_gc, rel_path, scan
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 
@@ -333,7 +333,8 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     key = key_of({"stage": "shard", "items": [item[1:] for item in group.items], "code": job.fingerprint})
     hit = store.get("shard", key, stats)
     if hit is None:
-        meta, payload = _make_group(job, group, stats)
+        with paused_gc():
+            meta, payload = _make_group(job, group, stats)
         store.put("shard", key, meta, payload)
     else:
         meta, payload = hit

@@ -552,6 +552,19 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
 
 
 @contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a block without the cyclic garbage collector: for blocks that make many small acyclic objects
+    (records, rows), where its passes cost 10-20% and find nothing to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
 def _held_index(job: Job) -> Iterator[ScanIndex]:
     """The scan index, loaded without the cyclic garbage collector and kept out of its collections while held.
 
@@ -559,12 +572,9 @@ def _held_index(job: Job) -> Iterator[ScanIndex]:
     made, and scanning them at every full collection after, took longer than
     reading them.
     """
-    gc.disable()
-    try:
+    with paused_gc():
         seen = ScanIndex.open(job)
-    finally:
         gc.freeze()
-        gc.enable()
     try:
         yield seen
     finally:
