@@ -490,7 +490,7 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     counts = {c: {s: {"rows": 0, "nbytes": 0} for s in SPLIT_NAMES} for c in CONFIGS}
     card = CardStats(publishers=Counter(found.index.publishers), agencies=Counter(found.index.agencies))
     groups = plan_groups(found, clusters, group_articles)
-    for group, result in zip(groups, mapper.map(partial(group_task, job, str(staging)), groups)):
+    for group, result in zip(groups, mapper.map(partial(group_task, job, str(staging)), groups, batch=1)):  # a group is a big task
         found.cache.merge(result["cache"])
         for config in CONFIGS:
             counts[config][group.split]["rows"] += result["configs"][config]["rows"]

@@ -54,8 +54,8 @@ PIPELINE_VERSION = "1"
 class Mapper(Protocol):
     """Runs a pure function over items, yielding results in input order."""
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn(item)`` for every item, in order."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, in order; ``batch``: items per task (default: the mapper's own)."""
 
 
 def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
@@ -73,15 +73,16 @@ class ProcessMapper:
     workers: int = 2
     batch: int = 32
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches are pending."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending."""
         if self.workers <= 1:
             yield from map(fn, items)
             return
+        size = batch or self.batch
         with ProcessPoolExecutor(self.workers) as pool:
             pending: deque = deque()
             iterator = iter(items)
-            while batch := list(itertools.islice(iterator, self.batch)):
+            while batch := list(itertools.islice(iterator, size)):
                 pending.append(pool.submit(run_batch, fn, batch))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
