@@ -11,10 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
+
+# datasketch is imported where it is used: it pulls in scipy (0.4 s), which a rebuild whose clusters
+# come from the cache never needs.
 
 #: Estimated Jaccard similarity of word 5-gram shingles above which two bodies are one story.
 THRESHOLD = 0.3
@@ -26,6 +31,8 @@ _WORD = re.compile(r"\w+")
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """The permutations of ``MinHash(num_perm=NUM_PERM, seed=1)``, drawn once (datasketch draws them per MinHash)."""
+    from datasketch import MinHash
+
     template = MinHash(num_perm=NUM_PERM, seed=1)
     return template.scheme, template.permutations
 
@@ -45,6 +52,8 @@ def minhash(text: str) -> MinHash:
     """
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    from datasketch import MinHash
+
     scheme, permutations = _permutations()
     signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=permutations, scheme=scheme)
     signature.update_batch(_sha1_hash32(sorted(shingles)))
@@ -58,6 +67,8 @@ def signature(text: str) -> np.ndarray:
 
 def _bands() -> tuple[int, int]:
     """Bands and rows per band: the parameters datasketch's MinHashLSH picks for THRESHOLD and NUM_PERM."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     return lsh.b, lsh.r
 
