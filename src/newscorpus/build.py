@@ -289,7 +289,7 @@ def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
 GROUP_ARTICLES = 1000
 
 
-#: zstd level of the shards: level 3 writes several times faster than 9 for about 4% more bytes, and
+#: zstd level of the shards: level 3 writes about 2.5x faster than 9 for about 4% more bytes, and
 #: ``load_dataset`` reads it as fast as the snappy Parquet of ``Dataset.to_parquet`` (docs/scale.md).
 PARQUET_ZSTD_LEVEL = 3
 
