@@ -270,11 +270,13 @@ def read_counter(monkeypatch):
 def test_unchanged_files_are_not_read_again(tmp_path, read_counter):
     corpus = generate(tmp_path / "c", 20, seed=6)
     first = build_once(corpus, tmp_path, group_articles=6)
+    before = tree_digest(first.out)
     documents = first.cache.misses["document"]
     assert len(read_counter) == 20 + documents
     read_counter.clear()
     again = build_once(corpus, tmp_path, group_articles=6)
     assert read_counter == []
+    assert tree_digest(again.out) == before
     assert again.cache.hits["convert"] == 20 and again.cache.hits["document"] == documents and again.cache.misses == {}
     assert again.problems == first.problems == []
     ident = change_headline(corpus)

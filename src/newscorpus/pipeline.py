@@ -82,8 +82,8 @@ class ProcessMapper:
         with ProcessPoolExecutor(self.workers) as pool:
             pending: deque = deque()
             iterator = iter(items)
-            while batch := list(itertools.islice(iterator, size)):
-                pending.append(pool.submit(run_batch, fn, batch))
+            while chunk := list(itertools.islice(iterator, size)):
+                pending.append(pool.submit(run_batch, fn, chunk))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:

@@ -44,8 +44,8 @@ class DaskMapper:
         size = batch or self.batch
         pending: deque = deque()
         iterator = iter(items)
-        while batch := list(itertools.islice(iterator, size)):
-            pending.append(self.client.submit(run_batch, fn, batch, pure=False))
+        while chunk := list(itertools.islice(iterator, size)):
+            pending.append(self.client.submit(run_batch, fn, chunk, pure=False))
             if len(pending) >= window:
                 yield from pending.popleft().result()
         while pending:
