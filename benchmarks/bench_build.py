@@ -26,6 +26,7 @@ import argparse
 import json
 import hashlib
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -72,22 +73,29 @@ _RSS = (
 )
 
 
-def run_stage(name: str, *args: str) -> tuple[float, str, str]:
-    """Run one stage in a fresh interpreter: (wall seconds, peak RSS "main / largest worker" in MB, stdout).
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_stage(name: str, *args: str) -> tuple[float, float, str, str]:
+    """Run one stage in a fresh interpreter: (wall seconds, CPU seconds, peak RSS "main / largest worker" in MB, stdout).
 
     The stage reports its own ``ru_maxrss`` and that of its largest child
-    (a pool worker), so each figure belongs to this stage alone.
+    (a pool worker), so each figure belongs to this stage alone.  CPU
+    seconds are those of the stage and its workers (user + system): on a
+    shared machine they vary less than wall time.
     """
     code = f"import json, sys; from pathlib import Path; a = sys.argv[1:]; {_STAGES[name]}{_RSS}"
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{HERE}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if done.returncode:
         raise SystemExit(f"stage {name} failed:\n{done.stderr[-3000:]}")
     own, child = (int(x) for x in done.stderr.rsplit("RSS ", 1)[1].split())
     rss = f"{own / 1024:.0f}" + (f" / {child / 1024:.0f}" if child else "")
-    return seconds, rss, done.stdout.strip()
+    return seconds, cpu, rss, done.stdout.strip()
 
 
 def touch_one(corpus: Path) -> None:
@@ -103,34 +111,34 @@ def touch_one(corpus: Path) -> None:
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, str, str]]:
-    """All stages at size ``n``, as they finish: (stage, seconds, peak RSS MB, note)."""
+def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, float, str, str]]:
+    """All stages at size ``n``, as they finish: (stage, seconds, CPU seconds, peak RSS MB, note)."""
     root = workdir / f"n{n}"
     corpus = root / "corpus"
     if not (corpus / "raw" / "manifest.jsonl").exists():
-        seconds, rss, _ = run_stage("generate", str(root), str(n), str(workers))
-        yield ("generate synthetic corpus", seconds, rss, "")
+        seconds, cpu, rss, _ = run_stage("generate", str(root), str(n), str(workers))
+        yield ("generate synthetic corpus", seconds, cpu, rss, "")
     out, cache = root / "dataset", root / "cache"
     subprocess.run(["rm", "-rf", str(out), str(cache)], check=True)
-    seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
-    full = seconds
-    yield ("newscorpus build (full, cold cache)", seconds, rss, report)
+    seconds, cpu, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
+    full, full_cpu = seconds, cpu
+    yield ("newscorpus build (full, cold cache)", seconds, cpu, rss, report)
     touch_one(corpus)
-    seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
-    yield ("newscorpus build (one raw file changed)", seconds, rss, f"{seconds / full:.1%} of full; {report}")
+    seconds, cpu, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
+    yield ("newscorpus build (one raw file changed)", seconds, cpu, rss, f"{seconds / full:.1%} of full ({cpu / full_cpu:.1%} in CPU time); {report}")
     records = root / "records.jsonl"
     run_stage("records", str(out), str(records))
     hand = root / "by-hand.parquet"
     subprocess.run(["rm", "-rf", str(root / "hf-cache")], check=True)
-    seconds, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"))
-    yield ("by hand: load_dataset('json', features=...) + to_parquet", seconds, rss, f"ours is {full / seconds:.2f}x this (without features=, type inference fails: a null-only column)")
-    seconds, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
-    yield ("floor: pyarrow read_json + write_table", seconds, rss, "")
+    seconds, cpu, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"))
+    yield ("by hand: load_dataset('json', features=...) + to_parquet", seconds, cpu, rss, f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time; without features=, type inference fails: a null-only column)")
+    seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
+    yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
     subprocess.run(["rm", "-rf", str(root / "hf-cache-load")], check=True)
-    seconds, rss, rows_ours = run_stage("load", str(out), "", "articles", str(root / "hf-cache-load"))
-    yield ("load_dataset(our output, 'articles')", seconds, rss, f"{rows_ours} rows")
-    seconds, rss, rows_hand = run_stage("load", "parquet", str(hand), "", str(root / "hf-cache-load"))
-    yield ("load_dataset('parquet', by-hand file)", seconds, rss, f"{rows_hand} rows")
+    seconds, cpu, rss, rows_ours = run_stage("load", str(out), "", "articles", str(root / "hf-cache-load"))
+    yield ("load_dataset(our output, 'articles')", seconds, cpu, rss, f"{rows_ours} rows")
+    seconds, cpu, rss, rows_hand = run_stage("load", "parquet", str(hand), "", str(root / "hf-cache-load"))
+    yield ("load_dataset('parquet', by-hand file)", seconds, cpu, rss, f"{rows_hand} rows")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, required=True, help="where corpora and outputs go (reused across runs)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    print("| articles | stage | seconds | peak RSS MB (main / largest worker) | note |\n|---|---|---|---|---|")
+    print("| articles | stage | seconds | peak RSS MB (main / largest worker) | CPU s | note |\n|---|---|---|---|---|---|")
     for n in args.sizes:
-        for stage, seconds, rss, note in bench(n, args.workdir, args.workers):
-            print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {note} |", flush=True)
+        for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers):
+            print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {cpu:.1f} | {note} |", flush=True)
     return 0
 
 

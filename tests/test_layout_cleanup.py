@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newscorpus.bylines import credited_agencies, parse_byline
 from newscorpus.layouts.cleanup import (
+    _MARKUP,
     clean_inline,
     is_continuation,
     join_broken,
     looks_like_headline,
     looks_like_subheading,
+    normalise_space,
     repair_url,
+    strip_markup,
     unescape_entities,
 )
 
@@ -139,3 +146,24 @@ def test_parse_byline(line, by):
 ])
 def test_credited_agencies(by, agencies):
     assert credited_agencies(by) == agencies
+
+
+# Markup-ish alphabet: the characters the patterns look for, in runs that make and break matches.
+_MARKUP_TEXT = st.lists(
+    st.sampled_from(list("<>!-[]()*_#/ ab\n") + ["<b>", "</u>", "<!--", "-->", "](https://x.y)", "**", "__"]), max_size=24,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MARKUP_TEXT)
+def test_strip_markup_skips_only_patterns_that_cannot_match(text):
+    """The guarded strip_markup gives what applying every pattern in order gives."""
+    expected = text
+    for pattern, _, replacement in _MARKUP:
+        expected = pattern.sub(replacement, expected)
+    assert strip_markup(text) == (expected, len(text) - len(expected))
+
+
+@given(st.text(alphabet=st.sampled_from(list(" \t\u00a0ab")), max_size=20))
+def test_normalise_space_matches_the_pattern(text):
+    assert normalise_space(text) == re.sub(r"[ \t]+", " ", text).strip()

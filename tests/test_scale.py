@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import newscorpus.pipeline
+
 from newscorpus.build import CONFIGS, article_row, build, entity_rows, features, quote_rows
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import split_of, wire_clusters
@@ -182,7 +184,10 @@ def test_converter_change_invalidates_every_conversion(tmp_path, monkeypatch):
     assert rebuilt.cache.misses["convert"] == 12 and rebuilt.cache.hits.get("convert", 0) == 0
 
 
-def test_corrupted_cache_entries_are_rebuilt_and_the_output_is_unchanged(tmp_path):
+@pytest.mark.parametrize("indexed", [False, True], ids=["files-just-written", "stat-index-trusted"])
+def test_corrupted_cache_entries_are_rebuilt_and_the_output_is_unchanged(tmp_path, monkeypatch, indexed):
+    if indexed:  # files count as settled at once, so the rebuild takes unchanged files from the stat index
+        monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
     corpus = generate(tmp_path / "c", 15, seed=8)
     first = build_once(corpus, tmp_path, group_articles=5)
     before = tree_digest(first.out)
@@ -231,3 +236,117 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
     for workers in (1, 2):
         result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
         assert sorted(result.problems, key=sort_key) == expected
+
+
+@pytest.mark.parametrize("text", ["", "one", "Lavrov said the talks were useful. " * 40, "ü 😀 Ünïcode wörds, and more words here"])
+def test_signature_is_datasketchs_minhash(text):
+    """The bulk-hashed signature is the one datasketch's MinHash gives for the same shingles."""
+    from datasketch import MinHash
+
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM, SHINGLE, _WORD, signature
+
+    words = _WORD.findall(text.lower())
+    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    reference = MinHash(num_perm=NUM_PERM, seed=1)
+    reference.update_batch([s.encode("utf-8") for s in shingles])
+    assert np.array_equal(signature(text), reference.hashvalues.astype(np.uint32))
+
+
+# ---------------------------------------------------------------- the stat index
+
+
+@pytest.fixture
+def read_counter(monkeypatch):
+    """Files the scan reads (raw files and annotation documents), by name; files count as settled at once."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    reads: list[str] = []
+    real_raw, real_text = newscorpus.pipeline._read_raw, newscorpus.pipeline.read_text
+    monkeypatch.setattr(newscorpus.pipeline, "_read_raw", lambda path, limit: reads.append(path.name) or real_raw(path, limit))
+    monkeypatch.setattr(newscorpus.pipeline, "read_text", lambda path, *a: reads.append(path.name) or real_text(path, *a))
+    return reads
+
+
+def test_unchanged_files_are_not_read_again(tmp_path, read_counter):
+    corpus = generate(tmp_path / "c", 20, seed=6)
+    first = build_once(corpus, tmp_path, group_articles=6)
+    before = tree_digest(first.out)
+    documents = first.cache.misses["document"]
+    assert len(read_counter) == 20 + documents
+    read_counter.clear()
+    again = build_once(corpus, tmp_path, group_articles=6)
+    assert read_counter == []
+    assert tree_digest(again.out) == before
+    assert again.cache.hits["convert"] == 20 and again.cache.hits["document"] == documents and again.cache.misses == {}
+    assert again.problems == first.problems == []
+    ident = change_headline(corpus)
+    third = build_once(corpus, tmp_path, group_articles=6)
+    raw_file = next(e["file"] for e in map(json.loads, (corpus / "raw" / "manifest.jsonl").read_text().splitlines()) if e["id"] == ident)
+    assert sorted(read_counter) == sorted([raw_file, f"{ident}.json"])  # the article, and its document (new body key)
+    assert third.cache.misses["convert"] == 1
+    assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
+
+
+def test_a_same_size_edit_with_the_old_mtime_is_still_seen(tmp_path, read_counter):
+    corpus = generate(tmp_path / "c", 8, seed=9)
+    build_once(corpus, tmp_path)
+    entry = json.loads((corpus / "raw" / "manifest.jsonl").read_text().splitlines()[2])
+    path = corpus / "raw" / entry["file"]
+    before = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace(text[0], "Q" if text[0] != "Q" else "R", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    read_counter.clear()
+    rebuilt = build_once(corpus, tmp_path)
+    assert entry["file"] in read_counter
+    assert rebuilt.cache.misses["convert"] == 1
+    assert any(p.code == "raw-sha-mismatch" for p in rebuilt.problems) or "sha256" not in entry
+
+
+def test_files_changed_a_moment_ago_are_read_again(tmp_path, monkeypatch):
+    """A file whose timestamps are within RACY_NS of the scan is not remembered by its stat."""
+    corpus = generate(tmp_path / "c", 6, seed=10)
+    build_once(corpus, tmp_path)
+    reads: list[str] = []
+    real_raw = newscorpus.pipeline._read_raw
+    monkeypatch.setattr(newscorpus.pipeline, "_read_raw", lambda path, limit: reads.append(path.name) or real_raw(path, limit))
+    again = build_once(corpus, tmp_path)
+    assert len(reads) == 6 and again.cache.hits["convert"] == 6
+
+
+def test_clusters_are_the_components_of_similar_band_sharing_pairs():
+    """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM, THRESHOLD, _bands, cluster_signatures
+
+    rng = np.random.default_rng(3)
+    n = 120
+    signatures = rng.integers(0, 50, size=(n, NUM_PERM), dtype=np.uint32)
+    for i in range(0, n, 3):  # near-copies: some share a lot, some share little but a band
+        j = (i * 7 + 5) % n
+        keep = rng.random(NUM_PERM) < rng.choice([0.2, 0.35, 0.9])
+        signatures[j, keep] = signatures[i, keep]
+    signatures[10] = signatures[11] = signatures[12]  # a bucket of three identical
+    ids = [f"a{i:03d}" for i in range(n)]
+    dates = [None if i % 5 == 0 else f"2024-01-{1 + i % 28:02d}" for i in range(n)]
+    bands, rows = _bands()
+    parent = list(range(n))
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            shared_band = any((signatures[i, b * rows:(b + 1) * rows] == signatures[j, b * rows:(b + 1) * rows]).all() for b in range(bands))
+            if shared_band and (signatures[i] == signatures[j]).mean() >= THRESHOLD:
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    expected = {ids[i]: ids[min(g, key=lambda k: (dates[k] or "9999-99-99", ids[k]))] for g in groups.values() for i in g}
+    got = cluster_signatures(ids, signatures, dates)
+    assert got == expected
+    assert len(set(got.values())) < n - 5

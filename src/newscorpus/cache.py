@@ -16,7 +16,9 @@ An entry carries its own checksum.  An entry that is truncated, altered or
 unreadable is counted as corrupted, removed and recomputed: it is never
 served.  Entries are written to a temporary name and renamed into place, so
 readers see whole entries or none; they are not fsync'ed (a crash may leave
-an empty or torn entry, which the checksum catches).
+an empty or torn entry, which the checksum catches).  An entry's metadata is
+JSON written and read with orjson (the scan index is tens of MB of it); keys
+stay the canonical JSON of :func:`key_of`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 _MAGIC = b"newscorpus-cache 1\n"
 
@@ -108,7 +112,7 @@ class Cache:
 
 
 def _encode(meta: dict, payload: bytes, key: str) -> bytes:
-    head = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    head = orjson.dumps(meta)
     body = len(head).to_bytes(8, "big") + head + payload
     digest = hashlib.sha256(key.encode("ascii") + body).hexdigest().encode("ascii")
     return _MAGIC + digest + b"\n" + body
@@ -123,7 +127,7 @@ def _decode(data: bytes, key: str) -> tuple[dict, bytes] | None:
         return None
     size = int.from_bytes(body[:8], "big")
     try:
-        meta = json.loads(body[8:8 + size])
-    except ValueError:
+        meta = orjson.loads(body[8:8 + size])
+    except orjson.JSONDecodeError:
         return None
     return (meta, body[8 + size:]) if isinstance(meta, dict) else None

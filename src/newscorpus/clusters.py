@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
+
+# datasketch is imported where it is used: it pulls in scipy (0.4 s), which a rebuild whose clusters
+# come from the cache never needs.
 
 #: Estimated Jaccard similarity of word 5-gram shingles above which two bodies are one story.
 THRESHOLD = 0.3
@@ -22,12 +28,35 @@ SHINGLE = 5
 _WORD = re.compile(r"\w+")
 
 
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The permutations of ``MinHash(num_perm=NUM_PERM, seed=1)``, drawn once (datasketch draws them per MinHash)."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    return template.scheme, template.permutations
+
+
+def _sha1_hash32(shingles: list[str]) -> list[int]:
+    """datasketch's ``sha1_hash32`` of each shingle's UTF-8 bytes (the first 4 bytes of SHA-1, little-endian), in bulk."""
+    digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingles])
+    return np.frombuffer(digests, dtype="<u4").tolist()
+
+
 def minhash(text: str) -> MinHash:
-    """MinHash of the lower-cased word 5-gram shingles of ``text`` (deterministic)."""
+    """MinHash of the lower-cased word 5-gram shingles of ``text`` (deterministic).
+
+    The same values as ``MinHash(num_perm=NUM_PERM, seed=1)`` updated with the
+    shingles' UTF-8 bytes; the hashing is done in bulk and the permutations
+    are drawn once, which is where datasketch spends its time.
+    """
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    signature = MinHash(num_perm=NUM_PERM, seed=1)
-    signature.update_batch([s.encode("utf-8") for s in sorted(shingles)])
+    from datasketch import MinHash
+
+    scheme, permutations = _permutations()
+    signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=permutations, scheme=scheme)
+    signature.update_batch(_sha1_hash32(sorted(shingles)))
     return signature
 
 
@@ -38,8 +67,41 @@ def signature(text: str) -> np.ndarray:
 
 def _bands() -> tuple[int, int]:
     """Bands and rows per band: the parameters datasketch's MinHashLSH picks for THRESHOLD and NUM_PERM."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     return lsh.b, lsh.r
+
+
+def _bucket_pairs(order: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
+    """Every pair ``(i, j)``, i before j, of members of one bucket (``order[lo:hi]`` for consecutive ``starts``), as arrays."""
+    sizes = np.diff(starts)
+    for size in np.unique(sizes[sizes > 1]):
+        lows = starts[:-1][sizes == size]
+        members = order[lows[:, None] + np.arange(size)]
+        for i in range(size - 1):
+            yield np.stack([np.repeat(members[:, i], size - i - 1), members[:, i + 1:].ravel()], axis=1)
+
+
+def _similar_pairs(signatures: np.ndarray, bands: int, rows: int, chunk: int = 1 << 16) -> list[tuple[int, int]]:
+    """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
+    :data:`THRESHOLD`, each once, smaller index first, sorted."""
+    found: list[np.ndarray] = []
+    for band in range(bands):
+        keys = signatures[:, band * rows:(band + 1) * rows]
+        order = np.lexsort(keys.T[::-1])
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
+        found.extend(_bucket_pairs(order, starts))
+    if not found:
+        return []
+    pairs = np.concatenate(found).astype(np.int64)
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    similar = [
+        part[(signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1) >= THRESHOLD]
+        for part in (pairs[k:k + chunk] for k in range(0, len(pairs), chunk))
+    ]
+    return [(int(a), int(b)) for a, b in np.concatenate(similar)]
 
 
 def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequence[str | None]) -> dict[str, str]:
@@ -62,23 +124,10 @@ def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequen
             x = parent[x]
         return x
 
-    bands, rows = _bands()
-    for band in range(bands):
-        keys = signatures[:, band * rows:(band + 1) * rows]
-        order = np.lexsort(keys.T[::-1])
-        ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
-        for lo, hi in zip(starts[:-1], starts[1:]):
-            if hi - lo < 2:
-                continue
-            members = order[lo:hi]
-            for i, member in enumerate(members[:-1]):
-                others = members[i + 1:]
-                similar = (signatures[others] == signatures[member]).mean(axis=1) >= THRESHOLD
-                for other in others[similar]:
-                    a, b = root(int(member)), root(int(other))
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
+    for a, b in _similar_pairs(signatures, *_bands()):
+        a, b = root(a), root(b)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
 
     members_of: dict[int, list[int]] = {}
     for i in range(n):

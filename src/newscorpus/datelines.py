@@ -14,6 +14,7 @@ Only complete dates (year, month and day all printed) are returned.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -61,8 +62,11 @@ class Dateline:
     date_text: str | None
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> date | None:
     """The calendar date ``text`` prints, when it prints a complete one (year, month and day).
+
+    Remembered per text (the same few date strings recur across a corpus; dateutil is slow).
 
     >>> parse_date("Oct 19, 2023")
     datetime.date(2023, 10, 19)

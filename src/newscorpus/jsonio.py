@@ -36,12 +36,15 @@ class _Rejected(Exception):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Rejected("json-duplicate-key", f"key {key!r} appears twice in one object")
-        seen[key] = value
-    return seen
+    """One JSON object; a key given twice is rejected (the object is built in C, the loop runs only then)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Rejected("json-duplicate-key", f"key {key!r} appears twice in one object")
+            seen.add(key)
+    return value
 
 
 def _constant(name: str) -> float:

@@ -17,17 +17,21 @@ streamed over small per-document summaries).
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import itertools
-import json
+import os
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
+import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import NUM_PERM, signature
@@ -50,8 +54,8 @@ PIPELINE_VERSION = "1"
 class Mapper(Protocol):
     """Runs a pure function over items, yielding results in input order."""
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn(item)`` for every item, in order."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, in order; ``batch``: items per task (default: the mapper's own)."""
 
 
 def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
@@ -69,16 +73,17 @@ class ProcessMapper:
     workers: int = 2
     batch: int = 32
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches are pending."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending."""
         if self.workers <= 1:
             yield from map(fn, items)
             return
+        size = batch or self.batch
         with ProcessPoolExecutor(self.workers) as pool:
             pending: deque = deque()
             iterator = iter(items)
-            while batch := list(itertools.islice(iterator, self.batch)):
-                pending.append(pool.submit(run_batch, fn, batch))
+            while chunk := list(itertools.islice(iterator, size)):
+                pending.append(pool.submit(run_batch, fn, chunk))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:
@@ -137,6 +142,94 @@ def problems_in(rows: Iterable[dict]) -> list[Problem]:
     return [Problem(**row) for row in rows]
 
 
+# ---------------------------------------------------------------- what the last scan saw (stat index)
+
+#: A file whose mtime or ctime is this recent is not remembered by its stat: file-system timestamps are
+#: coarse, so a second write in the same tick could leave size, mtime and ctime as they were ("racy" in git).
+RACY_NS = 2_000_000_000
+
+
+def file_state(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a file, or ``None`` when missing or changed too recently to trust."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def entry_state(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a cache entry just read or written, or ``None`` when missing.
+
+    No racy rule here: entries are replaced by rename (a new inode), and a
+    payload is verified by its checksum whenever it is read.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _same_state(path: str, state: list[int]) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino] == state
+
+
+@dataclass
+class ScanIndex:
+    """What the last scan learned about each file: its stat, its cache key, the stat of that cache entry, its result.
+
+    A file whose stat is unchanged, whose cache key (recomputed from the
+    manifest entry, or from the key of the article a document is checked
+    against) is unchanged and whose cache entry's stat is unchanged is not
+    read, hashed or checked again: its recorded result is used.  Anything
+    else goes to the workers, which read, hash and verify as usual.  The
+    payload of an entry (a converted article) is still verified by its
+    checksum whenever it is read.  The index is itself a checksummed cache
+    entry, one per corpus directory and code version.
+    """
+
+    cache: Cache
+    key: str
+    old: dict[str, dict]
+    new: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, job: Job) -> "ScanIndex":
+        """The index the last scan of ``job``'s corpus left in its cache (empty when there is none)."""
+        store = Cache(Path(job.cache))
+        key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
+        hit = store.get("index", key, CacheStats())
+        return cls(store, key, hit[0]["files"] if hit is not None else {})
+
+    def known(self, namespace: str, file: str, path: str, key_matches: Callable[[dict], bool]) -> dict | None:
+        """The recorded result of ``file`` (at ``path``) when nothing it depends on changed, else ``None``."""
+        record = self.old.get(file)
+        if record is None or not _same_state(path, record["state"]) or not key_matches(record):
+            return None
+        key = record["key"]
+        if not _same_state(f"{self.cache.root}/{namespace}/{key[:2]}/{key}", record["entry"]):
+            return None
+        self.new[file] = record
+        return record
+
+    def remember(self, file: str, record: dict) -> None:
+        """Record what this scan learned about ``file`` (only when both stats could be trusted)."""
+        if record["state"] is not None and record["entry"] is not None:
+            self.new[file] = record
+
+    def save(self) -> None:
+        """Store the index of this scan (when it differs from the last one)."""
+        if self.new != self.old:
+            self.cache.put("index", self.key, {"files": self.new})
+
+
 # ---------------------------------------------------------------- conversion (one raw file)
 
 
@@ -169,10 +262,13 @@ def convert_task(job: Job, entry: dict) -> dict:
     stats = CacheStats()
     path = Path(job.corpus) / "raw" / entry["file"]
     file = f"{job.raw_rel}/{entry['file']}"
+    state = file_state(path)
     try:
         raw, sha = _read_raw(path, MAX_RAW_BYTES)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return {"missing": True}
+    if state is not None and file_state(path) != state:
+        state = None
     key = convert_key(job, sha, file, entry)
     store = Cache(Path(job.cache))
     hit = store.get("convert", key, stats)
@@ -192,9 +288,10 @@ def convert_task(job: Job, entry: dict) -> dict:
                 "agency": next((s["name"] for s in article["infoSources"] if s["role"] == "wire"), None),
             }
         meta = {"problems": _problems_out(problems), "summary": summary}
-        payload = json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8") if article else b""
+        payload = orjson.dumps(article) if article else b""
         store.put("convert", key, meta, payload)
-    return {"sha256": sha, "key": key, **meta, "cache": stats}
+    return {"sha256": sha, "key": key, **meta, "cache": stats,
+            "state": state, "entry": entry_state(store.path("convert", key))}
 
 
 def load_article(cache_dir: Path, key: str) -> dict:
@@ -204,7 +301,7 @@ def load_article(cache_dir: Path, key: str) -> dict:
     hit = Cache(cache_dir).get("convert", key, CacheStats())
     if hit is None or not hit[1]:
         raise NewscorpusError(f"cache entry convert/{key[:12]} disappeared during the build; run the build again")
-    return json.loads(hit[1])
+    return orjson.loads(hit[1])
 
 
 def signature_of(summary: dict) -> np.ndarray:
@@ -258,14 +355,17 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     """
     path, file, expected, article_key = task
     stats = CacheStats()
+    state = file_state(Path(path))
     text, read_problems = read_text(Path(path), file, MAX_JSON_BYTES)
     if text is None:
         return {"problems": _problems_out(read_problems), "summary": None, "cache": stats}
+    if state is not None and file_state(Path(path)) != state:
+        state = None
     key = document_key(job, text, file, article_key)
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        return {**hit[0], "key": key, "cache": stats}
+        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
     data, parse_problems = parse_json(text, file)
     if parse_problems:
         meta = {"problems": _problems_out(parse_problems), "summary": None}
@@ -276,7 +376,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
         body = load_article(Path(job.cache), article_key)["body"]["text"] if article_key else None
         meta = {"problems": _problems_out(with_lines(document_problems(data, file, body), text)), "summary": summary}
     store.put("document", key, meta)
-    return {**meta, "key": key, "cache": stats}
+    return {**meta, "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
@@ -287,21 +387,20 @@ class SetChecks:
     """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one document summary at a time.
 
     Memory: the first definition of each entity id, the sameAs links, and the
-    cache key of each document; the quote ids of link targets are read back
-    from the cache at the end.
+    quote ids of each document (a few short strings).
     """
 
     articles: set[str]
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
     links: list[tuple[str, int, int, Any, Any]] = field(default_factory=list)
-    keys_of: dict[str, list[str]] = field(default_factory=dict)
+    quote_ids: dict[str, list[list]] = field(default_factory=dict)
 
-    def add(self, file: str, summary: dict, key: str) -> None:
+    def add(self, file: str, summary: dict) -> None:
         """Check one readable document."""
         ident = summary["article"]
         if ident is not None:
-            self.keys_of.setdefault(ident, []).append(key)
+            self.quote_ids.setdefault(ident, []).append(summary["quotes"])
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if Path(file).name != f"{ident}.json":
@@ -315,23 +414,43 @@ class SetChecks:
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
         self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
 
-    def finish(self, cache_dir: Path) -> list[Problem]:
+    def finish(self) -> list[Problem]:
         """Resolve the sameAs links and return every problem found."""
         quotes: dict[Any, set] = {}
-        for article in sorted({link[3] for link in self.links if link[3] in self.keys_of}):
-            ids: set = set()
-            for key in self.keys_of[article]:
-                hit = Cache(cache_dir).get("document", key, CacheStats())
-                if hit is None:
-                    from newscorpus.errors import NewscorpusError
-
-                    raise NewscorpusError(f"cache entry document/{key[:12]} disappeared during the build; run the build again")
-                ids.update(hit[0]["summary"]["quotes"])
-            quotes[article] = ids
+        for article in sorted({link[3] for link in self.links if link[3] in self.quote_ids}):
+            quotes[article] = {ident for ids in self.quote_ids[article] for ident in ids}
         for file, i, j, article, target in self.links:
             if article not in quotes or target not in quotes[article]:
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
         return self.problems
+
+
+def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
+              known: Callable[[T], dict | None]) -> Iterator[tuple[T, dict, bool]]:
+    """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``."""
+    pending: deque[tuple[T, dict | None]] = deque()
+
+    def unknown() -> Iterator[T]:
+        for item in items:
+            hit = known(item)
+            pending.append((item, hit))
+            if hit is None:
+                yield item
+
+    for result in mapper.map(fn, unknown()):
+        while True:
+            item, hit = pending.popleft()
+            if hit is None:
+                yield item, result, False
+                break
+            yield item, hit, True
+    while pending:
+        item, hit = pending.popleft()
+        yield item, hit, True  # type: ignore[misc]
+
+
+def _indexed_hit(namespace: str) -> CacheStats:
+    return CacheStats(hits={namespace: 1})
 
 
 # ---------------------------------------------------------------- the scan
@@ -389,6 +508,16 @@ class Scan:
     cache: CacheStats
 
 
+def rel_path(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
+    """``layout.rel(path)`` without resolving every file: a file that is not a symbolic link resolves to its
+    resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
+    if path.is_symlink() or path.name in ("", ".", ".."):
+        return layout.rel(path)
+    if path.parent not in dirs:
+        dirs[path.parent] = layout.rel(path.parent)
+    return f"{dirs[path.parent]}/{path.name}"
+
+
 def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> Iterator[tuple[int, Any]]:
     """(line, value) of each manifest line, read one line at a time (strict JSON, problems appended)."""
     with open(layout.manifest, "rb") as handle:
@@ -406,9 +535,54 @@ def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> 
                 yield number, value
 
 
+def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
+    """The files of ``layout.raw_files()`` whose names are not in ``listed`` (one directory listing, no stat per file)."""
+    if not layout.raw_dir.is_dir():
+        return []
+    with os.scandir(layout.raw_dir) as entries:
+        names = [e.name for e in entries if e.name not in listed and e.name != layout.manifest.name
+                 and not e.name.startswith(".") and e.is_file()]
+    return [layout.raw_dir / name for name in sorted(names)]
+
+
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
     job = Job.of(layout, cache_dir)
+    with _held_index(job) as seen:
+        return _scan(layout, job, mapper, seen)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a block without the cyclic garbage collector: for blocks that make many small acyclic objects
+    (records, rows), where its passes cost 10-20% and find nothing to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def _held_index(job: Job) -> Iterator[ScanIndex]:
+    """The scan index, loaded without the cyclic garbage collector and kept out of its collections while held.
+
+    The index is millions of small acyclic objects: collecting while they are
+    made, and scanning them at every full collection after, took longer than
+    reading them.
+    """
+    with paused_gc():
+        seen = ScanIndex.open(job)
+        gc.freeze()
+    try:
+        yield seen
+    finally:
+        gc.unfreeze()
+
+
+def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Scan:
     stats = CacheStats()
     problems: list[Problem] = []
     index = ArticleIndex()
@@ -418,29 +592,38 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
         if layout.raw_files():
             problems.append(Problem("file-unreadable", manifest_file, "", "raw files are present but the manifest is missing"))
     else:
-        problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, problems))
-        for path in layout.raw_files():
-            if path.name not in listed:
-                problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
+        problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, problems, seen))
+        for path in _unlisted_raw_files(layout, listed):
+            problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
 
     keys = dict(zip(index.ids, index.keys))
     gold: dict[str, GoldDocument] = {}
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
+    dirs: dict[Path, str] = {}
     for name, paths in sets.items():
         checks = SetChecks(set(keys))
         found: list[Problem] = []
         readable: list[tuple[str, str, dict]] = []
-        tasks = ((str(path), layout.rel(path), path.stem, keys.get(path.stem)) for path in paths)
-        for path, result in zip(paths, mapper.map(partial(document_task, job), tasks)):
-            file = layout.rel(path)
+        tasks = ((str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
+
+        def known(task: tuple) -> dict | None:
+            record = seen.known("document", task[1], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
+            return None if record is None else {**record["result"], "cache": _indexed_hit("document")}
+
+        for (path, file, expected, article_key), result, indexed in _in_order(mapper, partial(document_task, job), tasks, known):
             if "needs" in result:
-                result = document_task(job, (str(path), file, result["needs"], keys.get(result["needs"])))
+                expected, article_key = result["needs"], keys.get(result["needs"])
+                result = document_task(job, (path, file, expected, article_key))
             stats.merge(result["cache"])
+            if not indexed and "key" in result:
+                outcome = {"problems": result["problems"], "summary": result["summary"], "key": result["key"]}
+                seen.remember(file, {"state": result["state"], "entry": result["entry"], "key": result["key"],
+                                     "article": expected, "article_key": article_key, "result": outcome})
             found.extend(problems_in(result["problems"]))
             if result["summary"] is not None:
-                checks.add(file, result["summary"], result["key"])
-                readable.append((str(path), file, result))
-        found.extend(with_lines_from_files(checks.finish(cache_dir), layout))
+                checks.add(file, result["summary"])
+                readable.append((path, file, result))
+        found.extend(with_lines_from_files(checks.finish(), layout))
         problems.extend(found)
         if name == "gold":
             bad = {p.file for p in errors(problems)}
@@ -451,18 +634,19 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
                         file, path, article, result["key"], result["summary"]["annotators"],
                         result["summary"]["origins"], result["summary"]["mentions"], result["summary"]["quote_count"],
                     )
+    seen.save()
     return Scan(problems, index, gold, stats)
 
 
 def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: str, index: ArticleIndex,
-                 listed: set[str], stats: CacheStats, read_problems: list[Problem]) -> list[Problem]:
-    """Manifest checks and conversion, streamed over the manifest."""
+                 listed: set[str], stats: CacheStats, read_problems: list[Problem], seen: ScanIndex) -> list[Problem]:
+    """Manifest checks and conversion, streamed over the manifest (unchanged files answered by the index)."""
     problems: list[Problem] = []
-    seen: dict[str, dict[str, int]] = {"id": {}, "file": {}}
+    found: dict[str, dict[str, int]] = {"id": {}, "file": {}}
     articles: set[str] = set()
-    convertible: deque[tuple[int, dict]] = deque()
+    raw_dir = str(layout.raw_dir)
 
-    def entries() -> Iterator[dict]:
+    def entries() -> Iterator[tuple[int, dict]]:
         for line, data in _iter_manifest(layout, manifest_file, read_problems):
             problems.extend(p.at(line=line) for p in schema_problems(data, "manifest", manifest_file))
             if not isinstance(data, dict):
@@ -470,23 +654,32 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
             for key in ("id", "file"):
                 value = data.get(key)
                 if isinstance(value, str):
-                    if value in seen[key]:
-                        problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {seen[key][value]}", line))
+                    if value in found[key]:
+                        problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {found[key][value]}", line))
                     else:
-                        seen[key][value] = line
+                        found[key][value] = line
             name = data.get("file")
             if isinstance(name, str):
                 listed.add(name)
                 if not ("/" in name or "\\" in name or name.startswith(".")):
-                    convertible.append((line, data))
-                    yield data
+                    yield line, data
 
-    for result in mapper.map(partial(convert_task, job), entries()):
-        line, entry = convertible.popleft()
+    def known(item: tuple[int, dict]) -> dict | None:
+        entry = item[1]
+        file = f"{job.raw_rel}/{entry['file']}"
+        record = seen.known("convert", file, f"{raw_dir}/{entry['file']}",
+                            lambda r: r["key"] == convert_key(job, r["result"]["sha256"], file, entry))
+        return None if record is None else {**record["result"], "cache": _indexed_hit("convert")}
+
+    for (line, entry), result, indexed in _in_order(mapper, partial(_convert_item, job), entries(), known):
         if result.get("missing"):
             problems.append(Problem("raw-missing", manifest_file, "/file", f"{entry['file']!r} is not in {layout.rel(layout.raw_dir)}", line))
             continue
         stats.merge(result["cache"])
+        if not indexed:
+            outcome = {"sha256": result["sha256"], "key": result["key"], "problems": result["problems"], "summary": result["summary"]}
+            seen.remember(f"{job.raw_rel}/{entry['file']}", {"state": result["state"], "entry": result["entry"],
+                                                            "key": result["key"], "result": outcome})
         if isinstance(entry.get("sha256"), str) and result["sha256"] != entry["sha256"]:
             problems.append(Problem("raw-sha-mismatch", manifest_file, "/sha256", f"{entry['file']} has sha256 {result['sha256']}", line))
         problems.extend(problems_in(result["problems"]))
@@ -495,3 +688,8 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
             articles.add(summary["id"])
             index.add(result["key"], summary)
     return problems
+
+
+def _convert_item(job: Job, item: tuple[int, dict]) -> dict:
+    """:func:`convert_task` of a ``(manifest line, entry)`` pair."""
+    return convert_task(job, item[1])

@@ -9,6 +9,7 @@ Every check yields :class:`~newscorpus.problems.Problem` values and never prints
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -30,6 +31,19 @@ class Document:
     file: str
     data: Any
     body: str | None = None
+
+    @cached_property
+    def slots(self) -> list[tuple[tuple, Any]]:
+        """:func:`span_slots` of the data, found once for all the checks."""
+        return span_slots(self.data)
+
+    @cached_property
+    def _lists(self) -> dict[str, list[tuple[int, dict]]]:
+        return {key: list(_items(self.data, key)) for key in ("entities", "mentions", "quotes")}
+
+    def items(self, key: str) -> list[tuple[int, dict]]:
+        """(index, item) of the dict items of ``entities``, ``mentions`` or ``quotes`` (found once per document)."""
+        return self._lists[key]
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,20 +67,27 @@ def _is_span(value: Any) -> bool:
     )
 
 
-def iter_spans(doc: Any) -> Iterator[tuple[tuple, dict]]:
-    """(pointer parts, span) for every well-formed span of a document: mentions, quote parts, cues, channels."""
-    for i, mention in _items(doc, "mentions"):
-        if _is_span(mention):
-            yield ("mentions", i), mention
+def span_slots(doc: Any) -> list[tuple[tuple, Any]]:
+    """(pointer parts, value) of every place a span belongs: mentions, quote parts, cues, channels.
+
+    The values are as found (a malformed one too; a missing cue is ``None``).
+
+    >>> span_slots({"mentions": [{"start": 0}], "quotes": [{"content": [], "cue": {}}]})
+    [(('mentions', 0), {'start': 0}), (('quotes', 0, 'cue'), {}), (('quotes', 0, 'channel'), None)]
+    """
+    slots: list[tuple[tuple, Any]] = [(("mentions", i), mention) for i, mention in _items(doc, "mentions")]
     for i, quote in _items(doc, "quotes"):
         parts = quote.get("content")
         if isinstance(parts, list):
-            for j, part in enumerate(parts):
-                if _is_span(part):
-                    yield ("quotes", i, "content", j), part
-        for key in ("cue", "channel"):
-            if _is_span(quote.get(key)):
-                yield ("quotes", i, key), quote[key]
+            slots.extend((("quotes", i, "content", j), part) for j, part in enumerate(parts))
+        slots.append((("quotes", i, "cue"), quote.get("cue")))
+        slots.append((("quotes", i, "channel"), quote.get("channel")))
+    return slots
+
+
+def iter_spans(doc: Any) -> Iterator[tuple[tuple, dict]]:
+    """(pointer parts, span) for every well-formed span of a document: mentions, quote parts, cues, channels."""
+    return ((parts, value) for parts, value in span_slots(doc) if _is_span(value))
 
 
 # ---------------------------------------------------------------- document checks
@@ -88,60 +109,50 @@ def check_version(doc: Document) -> Iterator[Problem]:
 def check_ids_unique(doc: Document) -> Iterator[Problem]:
     """Entity ids are unique; mention and quote ids are unique together (they name Label Studio regions)."""
     for keys in (("entities",), ("mentions", "quotes")):
-        seen: dict[str, str] = {}
+        seen: dict[str, tuple[str, int]] = {}
         for key in keys:
-            for i, item in _items(doc.data, key):
+            for i, item in doc.items(key):
                 ident = item.get("id")
                 if not isinstance(ident, str):
                     continue
-                here = pointer(key, i, "id")
-                if ident in seen:
-                    yield Problem("id-duplicate", doc.file, here, f"id {ident!r} is already used at {seen[ident]}")
-                else:
-                    seen[ident] = here
+                first = seen.setdefault(ident, (key, i))
+                if first[1] != i or first[0] != key:
+                    yield Problem("id-duplicate", doc.file, pointer(key, i, "id"), f"id {ident!r} is already used at {pointer(*first, 'id')}")
 
 
 def check_spans(doc: Document) -> Iterator[Problem]:
     """Spans lie inside the body, start before they end, and their text is the body's text there."""
     body = doc.body
-    for parts, item in iter_spans(doc.data):
-        start, end, text = item["start"], item["end"], item["text"]
-        here = pointer(*parts)
-        if start < 0:
-            continue  # the schema reports it (schema-range)
+    size = -1 if body is None else len(body)
+    for parts, item in doc.slots:
+        if not isinstance(item, dict):
+            continue
+        start, end, text = item.get("start"), item.get("end"), item.get("text")
+        if type(start) is not int or type(end) is not int or not isinstance(text, str) or start < 0:
+            continue  # not a span, or a negative start: the schema reports it (schema-range)
         if start >= end:
-            yield Problem("span-inverted", doc.file, here + "/end", f"end {end} is not after start {start}")
+            yield Problem("span-inverted", doc.file, pointer(*parts, "end"), f"end {end} is not after start {start}")
             continue
         if body is None:
             continue
-        if end > len(body):
-            yield Problem("span-out-of-bounds", doc.file, here + "/end", f"end {end} is past the end of the body ({len(body)} code points)")
+        if end > size:
+            yield Problem("span-out-of-bounds", doc.file, pointer(*parts, "end"), f"end {end} is past the end of the body ({size} code points)")
             continue
-        actual = body[start:end]
-        if actual != text:
-            yield Problem("span-text-mismatch", doc.file, here + "/text", f"text is {text!r} but the body has {actual!r} at {start}:{end}")
+        if not body.startswith(text, start) or len(text) != end - start:
+            actual = body[start:end]
+            yield Problem("span-text-mismatch", doc.file, pointer(*parts, "text"), f"text is {text!r} but the body has {actual!r} at {start}:{end}")
             continue
         prefix, suffix = item.get("prefix"), item.get("suffix")
         if isinstance(prefix, str) and not body.endswith(prefix, 0, start):
-            yield Problem("selector-mismatch", doc.file, here + "/prefix", f"prefix {prefix!r} is not the text before {start}")
+            yield Problem("selector-mismatch", doc.file, pointer(*parts, "prefix"), f"prefix {prefix!r} is not the text before {start}")
         if isinstance(suffix, str) and not body.startswith(suffix, end):
-            yield Problem("selector-mismatch", doc.file, here + "/suffix", f"suffix {suffix!r} is not the text after {end}")
+            yield Problem("selector-mismatch", doc.file, pointer(*parts, "suffix"), f"suffix {suffix!r} is not the text after {end}")
 
 
 def check_integral_offsets(doc: Document) -> Iterator[Problem]:
     """Offsets are written as integers: JSON Schema counts ``12.0`` as an integer, Python slicing does not."""
-    def spans() -> Iterator[tuple[tuple, Any]]:
-        for i, mention in _items(doc.data, "mentions"):
-            yield ("mentions", i), mention
-        for i, quote in _items(doc.data, "quotes"):
-            parts = quote.get("content")
-            for j, part in enumerate(parts if isinstance(parts, list) else []):
-                yield ("quotes", i, "content", j), part
-            for key in ("cue", "channel"):
-                yield ("quotes", i, key), quote.get(key)
-
-    for parts, item in spans():
-        if isinstance(item, dict):
+    for parts, item in doc.slots:
+        if isinstance(item, dict) and not (type(item.get("start")) is int and type(item.get("end")) is int):
             for key in ("start", "end"):
                 if isinstance(item.get(key), float):
                     yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {item[key]!r} must be written as an integer")
@@ -149,13 +160,13 @@ def check_integral_offsets(doc: Document) -> Iterator[Problem]:
 
 def check_references(doc: Document) -> Iterator[Problem]:
     """Mentions name defined entities; speakers and addressees name mentions."""
-    entities = {e.get("id") for _, e in _items(doc.data, "entities")}
-    mentions = {m.get("id") for _, m in _items(doc.data, "mentions")}
-    for i, mention in _items(doc.data, "mentions"):
+    entities = {e.get("id") for _, e in doc.items("entities")}
+    mentions = {m.get("id") for _, m in doc.items("mentions")}
+    for i, mention in doc.items("mentions"):
         ref = mention.get("entity")
         if isinstance(ref, str) and ref not in entities:
             yield Problem("entity-unknown", doc.file, pointer("mentions", i, "entity"), f"entity {ref!r} is not in this document's entities")
-    for i, quote in _items(doc.data, "quotes"):
+    for i, quote in doc.items("quotes"):
         for key, code in (("speaker", "speaker-unknown"), ("addressee", "addressee-unknown")):
             ref = quote.get(key)
             if isinstance(ref, str) and ref not in mentions:
@@ -165,7 +176,7 @@ def check_references(doc: Document) -> Iterator[Problem]:
 def check_origin_fields(doc: Document) -> Iterator[Problem]:
     """modelVersion and score belong to model-made items only."""
     for key in ("mentions", "quotes"):
-        for i, item in _items(doc.data, key):
+        for i, item in doc.items(key):
             if item.get("origin") == "human":
                 for field_ in ("modelVersion", "score"):
                     if field_ in item:

@@ -38,13 +38,14 @@ class DaskMapper:
     client: Any
     batch: int = 32
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn(item)`` for every item, computed on the cluster, yielded in input order."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, computed on the cluster in tasks of ``batch`` items, yielded in input order."""
         window = 4 * max(1, len(self.client.scheduler_info().get("workers", {})))
+        size = batch or self.batch
         pending: deque = deque()
         iterator = iter(items)
-        while batch := list(itertools.islice(iterator, self.batch)):
-            pending.append(self.client.submit(run_batch, fn, batch, pure=False))
+        while chunk := list(itertools.islice(iterator, size)):
+            pending.append(self.client.submit(run_batch, fn, chunk, pure=False))
             if len(pending) >= window:
                 yield from pending.popleft().result()
         while pending:

@@ -28,6 +28,26 @@ _STRAY_STARS = re.compile(r"\*{2,}")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE = re.compile(r"[ \t]+")
 
+
+def _inner_text(match: re.Match[str]) -> str:
+    return match["text"]
+
+
+#: (pattern, a substring every match contains, replacement), applied in this order by :func:`strip_markup`.
+_MARKUP = (
+    (_COMMENT, "<!--", ""),
+    (_TAG, "<", ""),
+    (_MD_IMAGE, "](", ""),
+    (_MD_LINK, "](", _inner_text),
+    (_MD_HEADING, "#", ""),
+    (_MD_QUOTE, ">", ""),
+    (_MD_STRONG, "**", _inner_text),
+    (_MD_STRONG_UNDERSCORE, "__", _inner_text),
+    (_MD_EM, "*", _inner_text),
+    (_MD_EM_UNDERSCORE, "_", _inner_text),
+    (_STRAY_STARS, "**", ""),
+)
+
 #: What may end a sentence or a complete paragraph (closing quotes and brackets included).
 _TERMINAL = ".!?…:\"”’')]»"
 _OPENERS = "\"“‘'([«"
@@ -44,15 +64,10 @@ def strip_markup(text: str) -> tuple[str, int]:
     ('Lavrov. Russian Foreign Ministry', 4)
     """
     before = len(text)
-    text = _COMMENT.sub("", text)
-    text = _TAG.sub("", text)
-    text = _MD_IMAGE.sub("", text)
-    text = _MD_LINK.sub(lambda m: m["text"], text)
-    text = _MD_HEADING.sub("", text)
-    text = _MD_QUOTE.sub("", text)
-    for pattern in (_MD_STRONG, _MD_STRONG_UNDERSCORE, _MD_EM, _MD_EM_UNDERSCORE):
-        text = pattern.sub(lambda m: m["text"], text)
-    text = _STRAY_STARS.sub("", text)
+    # A pattern is tried only when the text holds what every match of it contains (most lines hold nothing).
+    for pattern, needle, replacement in _MARKUP:
+        if needle in text:
+            text = pattern.sub(replacement, text)
     return text, before - len(text)
 
 
@@ -74,7 +89,7 @@ def unescape_entities(text: str) -> str:
     >>> unescape_entities("Q&amp;A at AT&T &#8212; &nbsp;ok")
     'Q&A at AT&T — \\xa0ok'
     """
-    return _ENTITY.sub(_unescape_one, text)
+    return _ENTITY.sub(_unescape_one, text) if "&" in text else text
 
 
 def _unescape_one(match: re.Match[str]) -> str:
@@ -90,7 +105,9 @@ def normalise_space(text: str) -> str:
     >>> normalise_space("  a \\t b  ")
     'a b'
     """
-    return _SPACE.sub(" ", text).strip()
+    if "\t" in text or "  " in text:
+        text = _SPACE.sub(" ", text)
+    return text.strip()
 
 
 def clean_inline(text: str) -> tuple[str, int]:
