@@ -66,6 +66,10 @@ CODES: dict[str, str] = {
     "headline-missing": "No headline could be found.",
     "body-empty": "After removing boilerplate nothing is left of the body.",
     "date-unparsed": "A dateline or date line was found but its date could not be parsed.",
+    # Label Studio sync
+    "studio-result-invalid": "A Label Studio annotation cannot be read as mentions and quotes (unlabelled region, dangling relation, quote without type).",
+    "studio-body-changed": "An article's body changed since its task was pushed; its labels are on the old text (pull, then push --replace-changed).",
+    "studio-conflict": "An annotation document changed both locally and in Label Studio since the last sync.",
 }
 
 
