@@ -597,8 +597,8 @@ def _item_ids(doc: dict | None) -> dict[str, str]:
     if not doc:
         return {}
     return {
-        f"{key[:-1]} {item['id']}": json.dumps(item, sort_keys=True, ensure_ascii=False)
-        for key in ("entities", "mentions", "quotes") for item in doc.get(key, []) if isinstance(item, dict) and "id" in item
+        f"{kind} {item['id']}": json.dumps(item, sort_keys=True, ensure_ascii=False)
+        for key, kind in (("entities", "entity"), ("mentions", "mention"), ("quotes", "quote")) for item in doc.get(key, []) if isinstance(item, dict) and "id" in item
     }
 
 
@@ -678,7 +678,9 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
                 local, raw, _ = _load_doc(path, file)
             if base is not None and base.get("remote") == signature:
                 continue  # Label Studio unchanged since the last sync: the local file is the newer side
-            author_id = _user_id(annotation.get("updated_by")) or _user_id(annotation.get("completed_by"))
+            owner = _user_id(annotation.get("completed_by"))
+            pushed = annotation.get("import_id") == GOLD_MARK
+            author_id = (_user_id(annotation.get("updated_by")) or owner) if pushed else owner
             conversion = conv.annotation_document(
                 results, body=body, article_id=article_id, author=_pseudonym_of(author_id, users),
                 reference=local if _usable(local, article_id) else None, known_entities=known, file=file,

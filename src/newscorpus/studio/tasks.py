@@ -225,8 +225,9 @@ def new_item_id(region_id: str, taken: set[str]) -> str:
     >>> new_item_id("_x7-Qa", set())
     'r_x7-Qa'
     """
-    candidate = region_id if ID_RE.match(region_id) else "r" + re.sub(r"[^A-Za-z0-9._:-]", "", region_id)[:120]
-    if not ID_RE.match(candidate):
+    kept = re.sub(r"[^A-Za-z0-9._:-]", "", region_id)[:120]
+    candidate = region_id if ID_RE.match(region_id) else "r" + kept
+    if not kept or not ID_RE.match(candidate):
         candidate = "r" + hashlib.sha256(region_id.encode("utf-8")).hexdigest()[:12]
     base, n = candidate, 2
     while candidate in taken:
@@ -350,8 +351,16 @@ def annotation_document(
 
     taken: set[str] = set(ref_mentions) | set(ref_quotes)
     region_to_mention: dict[str, str] = {}
+    # a region Label Studio made at the very offsets of a reference mention no region of ours holds takes its id
+    free = {(m["start"], m["end"]): mid for mid, m in reversed(list(ref_mentions.items())) if mid not in mention_regions}
     for rid in sorted(mention_regions, key=lambda r: (r not in ref_mentions, mention_regions[r].index)):
-        region_to_mention[rid] = rid if rid in ref_mentions or (ID_RE.match(rid) and rid not in taken and SEP not in rid) else new_item_id(rid, taken)
+        region = mention_regions[rid]
+        if rid in ref_mentions:
+            region_to_mention[rid] = rid
+        elif (region.start, region.end) in free:
+            region_to_mention[rid] = free.pop((region.start, region.end))
+        else:
+            region_to_mention[rid] = new_item_id(rid, taken)
         taken.add(region_to_mention[rid])
 
     mentions: dict[str, dict] = {}
@@ -439,9 +448,13 @@ def _read_quotes(reader, quote_regions, mention_regions, region_to_mention, ref_
 
     quotes: dict[str, dict] = {}
     used: set[str] = set()
+    ours = {rid if rid in ref_quotes else _quote_owner(rid) for rid in content}
+    free = {tuple(sorted(_span_core(p) for p in q["content"])): qid
+            for qid, q in reversed(list(ref_quotes.items())) if qid not in ours}
     for group in found:
         regions = sorted(group["regions"], key=lambda r: (content[r].start, content[r].end, r))
-        qid = _quote_id(regions, ref_quotes, used, taken)
+        spans = tuple((content[r].start, content[r].end) for r in regions)
+        qid = free.pop(spans) if spans in free and not ours & set(regions) else _quote_id(regions, ref_quotes, used, taken)
         used.add(qid)
         taken.add(qid)
         types = [t for r in regions for t in content[r].quote_type]
