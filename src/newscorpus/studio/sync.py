@@ -28,7 +28,7 @@ their e-mail address (key: ``NEWSCORPUS_PSEUDONYM_KEY`` if set, else a fixed
 one), stable across servers.  Every document is validated before anything is
 written; files are written atomically.
 
-**Sync state** (``.studio/sync/*.json``, per server and project) records for
+**Sync state** (``.studio/sync/*.json``, per project: title, id and creation time) records for
 each article its task and body hash, and for each file the SHA-256 of its
 bytes and the signature of the Label Studio annotation at the last sync: the
 merge base.  If a file changed locally *and* its annotation changed in Label
@@ -127,13 +127,14 @@ class Studio:
                 if not idempotent or attempt == self.attempts:
                     raise NewscorpusError(
                         f"Label Studio at {self.url} did not answer within {self.timeout:.0f} s ({what}); "
-                        "try again, or raise --timeout for large projects"
+                        "run the command again (push and pull are safe to repeat), or raise --timeout for large projects"
                     ) from error
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 failure = error
                 if not idempotent or attempt == self.attempts:
                     raise NewscorpusError(
-                        f"the connection to Label Studio at {self.url} broke ({what}): check the server and try again"
+                        f"the connection to Label Studio at {self.url} broke ({what}): check that the server runs, "
+                        "then run the command again (push and pull are safe to repeat)"
                     ) from error
             except ApiError as error:
                 failure = error
@@ -165,7 +166,8 @@ class Studio:
         if not found:
             return None
         project = min(found, key=lambda p: p.id)
-        return {"id": project.id, "label_config": project.label_config, "task_number": project.task_number}
+        return {"id": project.id, "label_config": project.label_config, "task_number": project.task_number,
+                "key": _project_key(project)}
 
     def ensure_project(self, title: str) -> dict:
         """The project with this title, created (or its labeling config updated) to match :func:`labeling_config`."""
@@ -175,7 +177,7 @@ class Studio:
             made = self.call("create project", self.sdk.projects.create, idempotent=False, title=title,
                              description="newscorpus annotation project (created by `newscorpus studio push`)",
                              label_config=config)
-            return {"id": made.id, "label_config": config, "task_number": 0}
+            return {"id": made.id, "label_config": config, "task_number": 0, "key": _project_key(made)}
         if project["label_config"] != config:
             self.call("update the labeling config", self.sdk.projects.update, project["id"], label_config=config)
             project["label_config"] = config
@@ -242,6 +244,12 @@ class Studio:
         self.call("delete task", self.sdk.tasks.delete, str(task_id))
 
 
+def _project_key(project: Any) -> str:
+    """What identifies a project across URLs (a proxy, another host name): its id and creation time."""
+    created = project.created_at.isoformat() if hasattr(project.created_at, "isoformat") else str(project.created_at)
+    return f"{project.id}@{created}"
+
+
 def _detail(error: ApiError) -> str:
     body = error.body
     if isinstance(body, dict):
@@ -262,18 +270,18 @@ class SyncState:
     path: Path
     url: str
     title: str
-    project: int | None = None
+    project: str | None = None
     articles: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def load(cls, studio_dir: Path, url: str, title: str) -> "SyncState":
-        """The state for this server and project title (empty if none or unreadable)."""
-        key = sha256_bytes(f"{url.rstrip('/')}\n{title}".encode("utf-8"))[:16]
+        """The state for this project title (empty if none or unreadable); ``url`` is kept for people to read."""
+        key = sha256_bytes(title.encode("utf-8"))[:16]
         path = studio_dir / "sync" / f"{key}.json"
         state = cls(path, url, title)
         if path.exists():
             value, _, problems = load_json(path)
-            if not problems and isinstance(value, dict) and value.get("url") == state.url.rstrip("/"):
+            if not problems and isinstance(value, dict) and value.get("title") == title:
                 state.project = value.get("project")
                 state.articles = value.get("articles") or {}
         return state
@@ -285,7 +293,7 @@ class SyncState:
             ensure_ascii=False, separators=(",", ":"), sort_keys=True,
         ) + "\n", mode=0o600)
 
-    def reset(self, project: int) -> None:
+    def reset(self, project: str) -> None:
         """Forget everything: the project is a new one."""
         self.project = project
         self.articles = {}
@@ -395,8 +403,8 @@ def push(layout: CorpusLayout, articles: dict[str, dict], studio: Studio, studio
     """
     project = studio.ensure_project(title)
     state = SyncState.load(studio_dir, studio.url, title)
-    if state.project != project["id"]:
-        state.reset(project["id"])
+    if state.project != project["key"]:
+        state.reset(project["key"])
     report = PushReport(project["id"])
 
     golds: dict[str, tuple[dict, bytes]] = {}
@@ -640,8 +648,8 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
     exported = studio.export(project["id"])
     users = studio.users()
     state = SyncState.load(studio_dir, studio.url, title)
-    if state.project != project["id"]:
-        state.reset(project["id"])
+    if state.project != project["key"]:
+        state.reset(project["key"])
     report = PullReport(project["id"], tasks=len(exported))
     planned: list[_Planned] = []
     unchanged_bases: list[tuple[str, str, bytes | None, str]] = []
