@@ -105,4 +105,4 @@ def labeling_config() -> str:
     lines += _choices(KIND, mention_kinds(), ENTITY_LABEL, "mention kind (empty: name)")
     lines += _choices(QUOTE_TYPE, quote_types(), QUOTE_PART, "quote type, on the quote's first Quote region")
     lines.append("</View>")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)  # no final newline: the server strips it

@@ -178,7 +178,7 @@ class Studio:
                              description="newscorpus annotation project (created by `newscorpus studio push`)",
                              label_config=config)
             return {"id": made.id, "label_config": config, "task_number": 0, "key": _project_key(made)}
-        if project["label_config"] != config:
+        if (project["label_config"] or "").strip() != config.strip():
             self.call("update the labeling config", self.sdk.projects.update, project["id"], label_config=config)
             project["label_config"] = config
         return project
