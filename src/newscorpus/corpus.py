@@ -60,17 +60,26 @@ class CorpusLayout:
         )
 
     def gold_files(self) -> list[Path]:
-        """Gold annotation documents, sorted."""
-        return sorted(self.gold_dir.glob("*.json")) if self.gold_dir.is_dir() else []
+        """Gold annotation documents, sorted (none when the gold directory is a symbolic link)."""
+        if not self.gold_dir.is_dir() or self.gold_dir.is_symlink() or self.gold_dir.parent.is_symlink():
+            return []
+        return sorted(self.gold_dir.glob("*.json"))
 
     def annotator_files(self) -> dict[str, list[Path]]:
         """Each annotator's documents, by annotator id."""
-        if not self.annotators_dir.is_dir():
+        if not self.annotators_dir.is_dir() or self.annotators_dir.is_symlink() or self.annotators_dir.parent.is_symlink():
             return {}
         return {
             d.name: sorted(d.glob("*.json"))
-            for d in sorted(self.annotators_dir.iterdir()) if d.is_dir()
+            for d in sorted(self.annotators_dir.iterdir()) if d.is_dir() and not d.is_symlink()
         }
+
+    def linked_dirs(self) -> list[Path]:
+        """Directories of the layout that are symbolic links: never followed (they could point anywhere)."""
+        candidates = [self.raw_dir, self.gold_dir.parent, self.gold_dir, self.annotators_dir]
+        if self.annotators_dir.is_dir() and not self.annotators_dir.is_symlink():
+            candidates += sorted(self.annotators_dir.iterdir())
+        return [d for d in candidates if d.is_symlink()]
 
 
 @dataclass(frozen=True)
@@ -113,9 +122,16 @@ def convert_corpus(layout: CorpusLayout) -> tuple[dict[str, dict], list[Problem]
     A raw file that cannot be converted yields problems naming it and no
     article; the others are converted all the same.
     """
+    entries, problems = read_manifest(layout)
+    articles, found = convert_entries(layout, entries)
+    return articles, problems + found
+
+
+def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple[dict[str, dict], list[Problem]]:
+    """Convert the raw files of the given manifest entries (missing files are skipped)."""
     from newscorpus.convert import convert_path
 
-    entries, problems = read_manifest(layout)
+    problems: list[Problem] = []
     articles: dict[str, dict] = {}
     for entry, path in iter_raw(layout, entries):
         if not path.is_file():

@@ -7,12 +7,18 @@ duplicate keys, NaN, absurd integers, absurd nesting, absurd size) into a
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import math
 import os
+import re
+import stat
 import tempfile
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from newscorpus.problems import Problem
 
@@ -42,10 +48,39 @@ def _constant(name: str) -> float:
     raise _Rejected("json-constant", f"{name} is not a JSON value")
 
 
+def _float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _Rejected("json-number-too-large", f"number {literal[:40]} is too large for a float")
+    return value
+
+
 def _integer(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
         raise _Rejected("json-number-too-large", f"integer with {len(digits)} digits")
     return int(digits)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any, path: tuple = ()) -> tuple | None:
+    """The path of the first string (or key) holding a lone UTF-16 surrogate, if any."""
+    stack = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                stack.append((key, where))
+                stack.append((item, where + (key,)))
+        elif isinstance(node, list):
+            stack.extend((item, where + (i,)) for i, item in enumerate(node))
+    return None
 
 
 def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
@@ -60,6 +95,7 @@ def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list
             object_pairs_hook=_pairs,
             parse_constant=_constant,
             parse_int=_integer,
+            parse_float=_float,
         )
     except _Rejected as rejected:
         return None, [Problem(rejected.code, file, "", rejected.message, line_offset + 1 if line_offset else None)]
@@ -69,16 +105,75 @@ def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list
         return None, [Problem("json-too-deep", file, "", "nested too deep to read", line_offset + 1 if line_offset else None)]
     except ValueError as error:
         return None, [Problem("json-invalid", file, "", str(error), line_offset + 1 if line_offset else None)]
+    if _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(value)
+        if where is not None:
+            from newscorpus.problems import pointer
+
+            message = "a \\u escape encodes a lone UTF-16 surrogate, which is not a Unicode character"
+            return None, [Problem("json-invalid", file, pointer(*where), message, line_offset + 1 if line_offset else None)]
     return value, []
 
 
-def read_text(path: Path, file: str, limit: int = MAX_JSON_BYTES) -> tuple[str | None, list[Problem]]:
-    """Read a UTF-8 text file of at most ``limit`` bytes, or say why not."""
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading in binary, refusing anything but a regular file (symlinks, FIFOs, devices).
+
+    Raises :class:`NotRegularFile` or :class:`OSError`.  A FIFO is opened
+    without blocking, so a contribution holding one cannot hang a reader.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        with open(path, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"not a regular file ({_kind(mode)})")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class NotRegularFile(Exception):
+    """The path is a directory, FIFO, device or socket."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _refusal(path: Path, file: str, error: Exception) -> Problem:
+    """The problem for a path :func:`open_regular` refused."""
+    if isinstance(error, NotRegularFile):
+        code = "file-unreadable" if path.is_dir() else "file-not-regular"
+        return Problem(code, file, "", str(error))
+    if isinstance(error, OSError) and error.errno == errno.ELOOP and path.is_symlink():  # O_NOFOLLOW met a symlink
+        return Problem("file-not-regular", file, "", "a symbolic link; contributions hold regular files only")
+    return Problem("file-unreadable", file, "", getattr(error, "strerror", None) or str(error))
+
+
+def sha256_file(path: Path, file: str) -> tuple[str | None, list[Problem]]:
+    """SHA-256 of a regular file's bytes, read in chunks (memory stays small for any size)."""
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except (OSError, NotRegularFile) as error:
+        return None, [_refusal(path, file, error)]
+    return digest.hexdigest(), []
+
+
+def read_text(path: Path, file: str, limit: int | None = None) -> tuple[str | None, list[Problem]]:
+    """Read a UTF-8 text file of at most ``limit`` bytes (default :data:`MAX_JSON_BYTES`), or say why not."""
+    limit = MAX_JSON_BYTES if limit is None else limit
+    try:
+        with open_regular(path) as handle:
             data = handle.read(limit + 1)
-    except OSError as error:
-        return None, [Problem("file-unreadable", file, "", error.strerror or str(error))]
+    except (OSError, NotRegularFile) as error:
+        return None, [_refusal(path, file, error)]
     if len(data) > limit:
         return None, [Problem("file-too-large", file, "", f"larger than {limit} bytes")]
     try:
@@ -119,11 +214,8 @@ def line_of(text: str, json_pointer: str) -> int | None:
 
     Uses json-source-map, which is only called when there is a problem to place.
     """
-    from json_source_map import calculate
-
-    try:
-        entries = calculate(text)
-    except Exception:  # json-source-map raises its own error types on odd input
+    entries = _source_map(text)
+    if entries is None:
         return None
     while True:
         entry = entries.get(json_pointer if json_pointer else "")
@@ -132,6 +224,18 @@ def line_of(text: str, json_pointer: str) -> int | None:
         if not json_pointer:
             return None
         json_pointer = json_pointer.rsplit("/", 1)[0]
+
+
+@lru_cache(maxsize=4)
+def _source_map(text: str) -> dict | None:
+    """json-source-map's pointer table of ``text``, computed once per text (a file with 10,000
+    problems is mapped once, not 10,000 times)."""
+    from json_source_map import calculate
+
+    try:
+        return calculate(text)
+    except Exception:  # json-source-map raises its own error types (and RecursionError) on odd input
+        return None
 
 
 def dumps(value: Any) -> str:

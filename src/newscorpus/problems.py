@@ -16,6 +16,7 @@ Severity = Literal["error", "warning"]
 CODES: dict[str, str] = {
     # reading files
     "file-unreadable": "The file cannot be read (missing, a directory, no permission).",
+    "file-not-regular": "The path is a symbolic link, FIFO, device or socket; contributions hold regular files only.",
     "file-too-large": "The file is larger than the limit for its kind; it was not read whole.",
     "json-invalid": "The file is not valid JSON (or a JSON Lines line is not).",
     "json-duplicate-key": "An object has the same key twice; JSON parsers disagree on which wins.",
@@ -52,6 +53,16 @@ CODES: dict[str, str] = {
     "annotation-stale": "The article body changed since the annotations were made (body sha256 mismatch); run `newscorpus rebase`.",
     "article-unknown": "An annotation document names an article that is not in the corpus.",
     "annotation-file-name": "An annotation document's file name is not its article id.",
+    # comparing two annotation sets (newscorpus agreement)
+    "agreement-body-mismatch": "The two sides annotated one article on different bodies (bodySha256 differs); that article is not compared.",
+    "agreement-duplicate-article": "One side of a comparison holds two documents for the same article; that article is not compared.",
+    "agreement-unpaired": "An article is annotated on one side of a comparison only; it is left out of the figures.",
+    "agreement-nothing-compared": "No article is annotated (validly) on both sides, so there is nothing to compare.",
+    # rebase and migrate
+    "rebase-unresolved": "A span's text and selector (prefix, suffix) are not found in the new body; place it by hand.",
+    "rebase-ambiguous": "A span's text and selector fit several places of the new body equally well; place it by hand.",
+    "rebase-text-changed": "A span was re-anchored by its prefix and suffix, but its text changed; check it.",
+    "migrate-no-path": "No chain of migrations leads from the document's schemaVersion to this release's.",
     # raw files and the manifest
     "raw-missing": "The manifest lists a raw file that does not exist.",
     "raw-unlisted": "A raw file is not listed in the manifest.",
@@ -66,6 +77,11 @@ CODES: dict[str, str] = {
     "headline-missing": "No headline could be found.",
     "body-empty": "After removing boilerplate nothing is left of the body.",
     "date-unparsed": "A dateline or date line was found but its date could not be parsed.",
+    "raw-control-characters": "Control characters (other than newline and tab) were removed from a raw file.",
+    "layout-invalid": "The manifest names a layout parser that does not exist.",
+    "url-unreadable": "The article URL printed in a raw file is not an http(s) URL; it was not used.",
+    "url-mismatch": "The article URL printed in a raw file differs from the manifest url; the manifest url was used.",
+    "publisher-unknown": "Neither the manifest nor the page names the outlet; publisher.name is 'unknown'.",
     # Label Studio sync
     "studio-result-invalid": "A Label Studio annotation cannot be read as mentions and quotes (unlabelled region, dangling relation, quote without type).",
     "studio-body-changed": "An article's body changed since its task was pushed; its labels are on the old text (pull, then push --replace-changed).",

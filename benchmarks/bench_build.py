@@ -1,0 +1,151 @@
+"""Side by side, in one run: our full build, the by-hand path, the pyarrow floor, the incremental rebuild.
+
+For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
+
+- **newscorpus build**: conversion, validation, clustering, Parquet shards, card (cold cache);
+- **incremental**: the same build after one raw file changed (warm cache);
+- **by hand**: ``datasets.load_dataset("json", ...)`` on the already-converted records, then ``to_parquet``;
+- **pyarrow floor**: ``pyarrow.json.read_json`` of the same records and one ``pq.write_table``;
+- **load ours / load by hand**: ``datasets.load_dataset`` of our 'articles' config vs of the by-hand Parquet.
+
+Every stage runs in its own subprocess, so its peak RSS (``ru_maxrss`` of the
+children) is its own.  The by-hand path passes ``features=`` (our declared features): without them
+``load_dataset("json")`` infers a null type from the first rows and fails on
+a later string.  The converted records for the by-hand paths are taken
+from our build (``load_dataset`` cannot convert raw scrapes), written as JSON
+Lines before the clock starts.
+
+::
+
+    PYTHONPATH=src python benchmarks/bench_build.py --sizes 10000 100000 --workdir /tmp/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+_STAGES = {
+    "generate": "from synth import generate; generate(Path(a[0]), int(a[1]), 1, workers=int(a[2]))",
+    "build": (
+        "from newscorpus.build import build; from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import ProcessMapper;"
+        "r = build(CorpusLayout(Path(a[0])), Path(a[1]), cache_dir=Path(a[2]), mapper=ProcessMapper(int(a[3])));"
+        "print(json.dumps({'problems': len(r.problems), 'misses': r.cache.misses, 'hits': r.cache.hits, 'seconds': r.seconds}))"
+    ),
+    "records": (
+        "import pyarrow.parquet as pq, glob;"
+        "out = open(a[1], 'w', encoding='utf-8');"
+        "[out.write(json.dumps(row, ensure_ascii=False) + '\\n') for f in sorted(glob.glob(a[0] + '/data/articles/*.parquet'))"
+        " for batch in pq.ParquetFile(f).iter_batches(500) for row in batch.to_pylist()]"
+    ),
+    "by-hand": (
+        "import datasets; from newscorpus.build import features;"
+        "d = datasets.load_dataset('json', data_files=a[0], split='train', cache_dir=a[2], features=features()['articles']);"
+        "d.to_parquet(a[1])"
+    ),
+    "floor": (
+        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import features;"
+        "schema = features()['articles'].arrow_schema;"
+        "pq.write_table(pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 26),"
+        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], compression='zstd')"
+    ),
+    "load": (
+        "import datasets; d = datasets.load_dataset(a[0], *([a[2]] if a[2] else []), data_files=(a[1] or None), cache_dir=a[3]);"
+        "print(sum(s.num_rows for s in d.values()))"
+    ),
+}
+
+
+_RSS = (
+    "; import resource as _r; sys.stdout.flush();"
+    "sys.stderr.write('\\nRSS %d %d\\n' % (_r.getrusage(_r.RUSAGE_SELF).ru_maxrss, _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss))"
+)
+
+
+def run_stage(name: str, *args: str) -> tuple[float, str, str]:
+    """Run one stage in a fresh interpreter: (wall seconds, peak RSS "main / largest worker" in MB, stdout).
+
+    The stage reports its own ``ru_maxrss`` and that of its largest child
+    (a pool worker), so each figure belongs to this stage alone.
+    """
+    code = f"import json, sys; from pathlib import Path; a = sys.argv[1:]; {_STAGES[name]}{_RSS}"
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{HERE}", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"stage {name} failed:\n{done.stderr[-3000:]}")
+    own, child = (int(x) for x in done.stderr.rsplit("RSS ", 1)[1].split())
+    rss = f"{own / 1024:.0f}" + (f" / {child / 1024:.0f}" if child else "")
+    return seconds, rss, done.stdout.strip()
+
+
+def touch_one(corpus: Path) -> None:
+    """Change one raw file (its headline) and its manifest line, as an editor fixing a typo would."""
+    manifest = corpus / "raw" / "manifest.jsonl"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(lines[len(lines) // 2])
+    path = corpus / "raw" / entry["file"]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\n\n", " (corrected)\n\n", 1) if not text.startswith(" ") else text + "\n", encoding="utf-8")
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    lines[len(lines) // 2] = json.dumps(entry, ensure_ascii=False)
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, str, str]]:
+    """All stages at size ``n``, as they finish: (stage, seconds, peak RSS MB, note)."""
+    root = workdir / f"n{n}"
+    corpus = root / "corpus"
+    if not (corpus / "raw" / "manifest.jsonl").exists():
+        seconds, rss, _ = run_stage("generate", str(root), str(n), str(workers))
+        yield ("generate synthetic corpus", seconds, rss, "")
+    out, cache = root / "dataset", root / "cache"
+    subprocess.run(["rm", "-rf", str(out), str(cache)], check=True)
+    seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
+    full = seconds
+    yield ("newscorpus build (full, cold cache)", seconds, rss, report)
+    touch_one(corpus)
+    seconds, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
+    yield ("newscorpus build (one raw file changed)", seconds, rss, f"{seconds / full:.1%} of full; {report}")
+    records = root / "records.jsonl"
+    run_stage("records", str(out), str(records))
+    hand = root / "by-hand.parquet"
+    subprocess.run(["rm", "-rf", str(root / "hf-cache")], check=True)
+    seconds, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"))
+    yield ("by hand: load_dataset('json', features=...) + to_parquet", seconds, rss, f"ours is {full / seconds:.2f}x this (without features=, type inference fails: a null-only column)")
+    seconds, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
+    yield ("floor: pyarrow read_json + write_table", seconds, rss, "")
+    subprocess.run(["rm", "-rf", str(root / "hf-cache-load")], check=True)
+    seconds, rss, rows_ours = run_stage("load", str(out), "", "articles", str(root / "hf-cache-load"))
+    yield ("load_dataset(our output, 'articles')", seconds, rss, f"{rows_ours} rows")
+    seconds, rss, rows_hand = run_stage("load", "parquet", str(hand), "", str(root / "hf-cache-load"))
+    yield ("load_dataset('parquet', by-hand file)", seconds, rss, f"{rows_hand} rows")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the side-by-side table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--workdir", type=Path, required=True, help="where corpora and outputs go (reused across runs)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    print("| articles | stage | seconds | peak RSS MB (main / largest worker) | note |\n|---|---|---|---|---|")
+    for n in args.sizes:
+        for stage, seconds, rss, note in bench(n, args.workdir, args.workers):
+            print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {note} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,562 @@
+"""Build stage: articles and gold annotations to a Hub-ready Hugging Face dataset directory.
+
+::
+
+    build/dataset/
+      README.md                     dataset card: YAML (license, configs, features, splits) + prose
+      DATASHEET.md, ANNOTATION_GUIDELINES.md, schema/*.json
+      data/articles/{train,validation,test}-NNNNN-of-MMMMM.parquet   one row per article, in shards
+      data/entities/...             one row per entity mention
+      data/quotes/...               one row per quote, speaker resolved
+
+Features are declared (never inferred) and every config is Parquet, so
+``datasets.load_dataset(dir, config)`` reads exactly these types offline.
+Rows are sorted and files written with fixed settings, so two builds of the
+same corpus are byte-identical.  The directory is assembled beside the target
+and swapped in only when complete.
+
+The build streams: :func:`newscorpus.pipeline.scan` converts and checks every
+file in parallel into the cache, keeping only ids, dates and MinHash
+signatures; wire clusters are found from the signatures; then each group of
+:data:`GROUP_ARTICLES` articles of a split (sorted by id) is read back from the
+cache and written as one shard per config, again in parallel.  Peak memory
+is one group per worker, not the corpus.  Every stage is cached by the hash
+of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
+changed converts one file and rewrites one group of shards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import ClassLabel, Features, List, Value
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from huggingface_hub import DatasetCardData
+
+from newscorpus.cache import Cache, CacheStats, key_of
+from newscorpus.card import CardStats, render_card
+from newscorpus.clusters import SPLITS, cluster_signatures, split_of
+from newscorpus.corpus import CorpusLayout
+from newscorpus.errors import NewscorpusError
+from newscorpus.jsonio import read_text
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, scan
+from newscorpus.problems import Problem
+from newscorpus.schemas import entity_labels, quote_types, schema_dir
+
+CONFIGS = ("articles", "entities", "quotes")
+SPLIT_NAMES = tuple(name for name, _ in SPLITS)
+
+_SPAN = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
+_PROVENANCE = {
+    "annotator": Value("string"),
+    "origin": Value("string"),
+    "model_version": Value("string"),
+    "score": Value("float32"),
+}
+
+
+def features() -> dict[str, Features]:
+    """The declared features of each config."""
+    labels = list(entity_labels())
+    article = Features({
+        "id": Value("string"),
+        "headline": Value("string"),
+        "by": Value("string"),
+        "agency": Value("string"),
+        "dateline": Value("string"),
+        "located": Value("string"),
+        "date_published": Value("string"),
+        "language": Value("string"),
+        "publisher": Value("string"),
+        "section": Value("string"),
+        "url": Value("string"),
+        "body": Value("string"),
+        "paragraphs": List({"start": Value("int32"), "end": Value("int32"), "role": Value("string")}),
+        "captions": List({"text": Value("string"), "credit": Value("string")}),
+        "copyright_notice": Value("string"),
+        "usage_terms": Value("string"),
+        "wire_cluster": Value("string"),
+        "raw_file": Value("string"),
+        "raw_sha256": Value("string"),
+        "converter_version": Value("string"),
+        "annotated": Value("bool"),
+        "entities": List({"id": Value("string"), "name": Value("string"), "label": Value("string"), "wikidata": Value("string")}),
+        "mentions": List({
+            "id": Value("string"), **_SPAN, "label": Value("string"), "kind": Value("string"),
+            "entity": Value("string"), **_PROVENANCE,
+        }),
+        "quotes": List({
+            "id": Value("string"),
+            "type": Value("string"),
+            "content": List(_SPAN),
+            "cue": _SPAN,
+            "speaker": Value("string"),
+            "speaker_text": Value("string"),
+            "speaker_entity": Value("string"),
+            "addressee": Value("string"),
+            "channel": _SPAN,
+            "same_as": List(Value("string")),
+            **_PROVENANCE,
+        }),
+    })
+    entity = Features({
+        "article_id": Value("string"),
+        "mention_id": Value("string"),
+        **_SPAN,
+        "label": ClassLabel(names=labels),
+        "kind": Value("string"),
+        "entity_id": Value("string"),
+        "entity_name": Value("string"),
+        "wikidata": Value("string"),
+        **_PROVENANCE,
+        "wire_cluster": Value("string"),
+    })
+    quote = Features({
+        "article_id": Value("string"),
+        "quote_id": Value("string"),
+        "type": ClassLabel(names=list(quote_types())),
+        "content": List(_SPAN),
+        "content_text": Value("string"),
+        "cue": _SPAN,
+        "speaker_mention_id": Value("string"),
+        "speaker_text": Value("string"),
+        "speaker_entity_id": Value("string"),
+        "speaker_entity_name": Value("string"),
+        "addressee_mention_id": Value("string"),
+        "addressee_text": Value("string"),
+        "channel": _SPAN,
+        "same_as": List(Value("string")),
+        **_PROVENANCE,
+        "wire_cluster": Value("string"),
+    })
+    return {"articles": article, "entities": entity, "quotes": quote}
+
+
+# ---------------------------------------------------------------- rows (pure)
+
+
+def _span(value: dict | None) -> dict | None:
+    return None if value is None else {"start": value["start"], "end": value["end"], "text": value["text"]}
+
+
+def _provenance(item: dict) -> dict:
+    return {
+        "annotator": item["annotator"],
+        "origin": item["origin"],
+        "model_version": item.get("modelVersion"),
+        "score": item.get("score"),
+    }
+
+
+def _agency(article: dict) -> str | None:
+    return next((s["name"] for s in article["infoSources"] if s["role"] == "wire"), None)
+
+
+def article_row(article: dict, doc: dict | None, cluster: str) -> dict:
+    """One row of the ``articles`` config: the article with its annotations nested."""
+    doc = doc or {"entities": [], "mentions": [], "quotes": []}
+    mentions = {m["id"]: m for m in doc["mentions"]}
+    return {
+        "id": article["id"],
+        "headline": article["headlines"][0]["value"],
+        "by": article["by"],
+        "agency": _agency(article),
+        "dateline": article["dateline"]["text"] if article["dateline"] else None,
+        "located": article["located"],
+        "date_published": article["datePublished"],
+        "language": article["language"],
+        "publisher": article["publisher"]["name"],
+        "section": article["articleSection"],
+        "url": article["uri"],
+        "body": article["body"]["text"],
+        "paragraphs": article["body"]["paragraphs"],
+        "captions": article["captions"],
+        "copyright_notice": article["copyrightNotice"],
+        "usage_terms": article["usageTerms"],
+        "wire_cluster": cluster,
+        "raw_file": article["provenance"]["rawFile"],
+        "raw_sha256": article["provenance"]["sha256"],
+        "converter_version": article["provenance"]["converter"]["version"],
+        "annotated": bool(doc["mentions"] or doc["quotes"]),
+        "entities": [
+            {"id": e["id"], "name": e["name"], "label": e["label"], "wikidata": e.get("wikidata")}
+            for e in doc["entities"]
+        ],
+        "mentions": [
+            {
+                "id": m["id"], **_span(m), "label": m["label"], "kind": m.get("kind", "name"),
+                "entity": m["entity"], **_provenance(m),
+            }
+            for m in doc["mentions"]
+        ],
+        "quotes": [
+            {
+                "id": q["id"],
+                "type": q["type"],
+                "content": [_span(part) for part in q["content"]],
+                "cue": _span(q["cue"]),
+                "speaker": q["speaker"],
+                "speaker_text": mentions[q["speaker"]]["text"] if q["speaker"] else None,
+                "speaker_entity": mentions[q["speaker"]]["entity"] if q["speaker"] else None,
+                "addressee": q.get("addressee"),
+                "channel": _span(q.get("channel")),
+                "same_as": [f"{link['article']}#{link['quote']}" for link in q.get("sameAs", [])],
+                **_provenance(q),
+            }
+            for q in doc["quotes"]
+        ],
+    }
+
+
+def entity_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
+    """Rows of the ``entities`` config: one per mention, with its entity's canonical name."""
+    if not doc:
+        return []
+    entities = {e["id"]: e for e in doc["entities"]}
+    labels = list(entity_labels())
+    return [
+        {
+            "article_id": article["id"],
+            "mention_id": m["id"],
+            **_span(m),
+            "label": labels.index(m["label"]),
+            "kind": m.get("kind", "name"),
+            "entity_id": m["entity"],
+            "entity_name": entities[m["entity"]]["name"],
+            "wikidata": entities[m["entity"]].get("wikidata"),
+            **_provenance(m),
+            "wire_cluster": cluster,
+        }
+        for m in sorted(doc["mentions"], key=lambda m: (m["start"], m["end"], m["id"]))
+    ]
+
+
+def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
+    """Rows of the ``quotes`` config: one per quote, speaker text and entity resolved."""
+    if not doc:
+        return []
+    mentions = {m["id"]: m for m in doc["mentions"]}
+    entities = {e["id"]: e for e in doc["entities"]}
+    types = quote_types()
+
+    def mention(ident: str | None) -> dict:
+        return mentions[ident] if ident else {}
+
+    rows = []
+    for q in sorted(doc["quotes"], key=lambda q: (q["content"][0]["start"], q["id"])):
+        speaker = mention(q["speaker"])
+        addressee = mention(q.get("addressee"))
+        entity = entities.get(speaker.get("entity"), {})
+        rows.append({
+            "article_id": article["id"],
+            "quote_id": q["id"],
+            "type": types.index(q["type"]),
+            "content": [_span(part) for part in q["content"]],
+            "content_text": " … ".join(part["text"] for part in q["content"]),
+            "cue": _span(q["cue"]),
+            "speaker_mention_id": q["speaker"],
+            "speaker_text": speaker.get("text"),
+            "speaker_entity_id": speaker.get("entity"),
+            "speaker_entity_name": entity.get("name"),
+            "addressee_mention_id": q.get("addressee"),
+            "addressee_text": addressee.get("text"),
+            "channel": _span(q.get("channel")),
+            "same_as": [f"{link['article']}#{link['quote']}" for link in q.get("sameAs", [])],
+            **_provenance(q),
+            "wire_cluster": cluster,
+        })
+    return rows
+
+
+# ---------------------------------------------------------------- shards (one group of articles)
+
+#: Articles per shard group: each group is one Parquet file per config (about 4-8 MB of articles).
+GROUP_ARTICLES = 2000
+
+
+def data_file(config: str, split: str, index: int = 0, total: int = 1) -> str:
+    """Path of one Parquet shard, relative to the dataset directory."""
+    return f"data/{config}/{split}-{index:05d}-of-{total:05d}.parquet"
+
+
+def data_glob(config: str, split: str) -> str:
+    """The ``data_files`` pattern of one split in the card: all its shards."""
+    return f"data/{config}/{split}-*"
+
+
+def _parquet(rows: list[dict], feats: Features) -> tuple[bytes, int]:
+    """Rows as Parquet bytes with the declared features (fixed settings: byte-identical), and the Arrow size."""
+    table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", compression_level=9, write_statistics=True)
+    return sink.getvalue().to_pybytes(), table.nbytes
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of articles of one split: each config's rows of these articles make one shard."""
+
+    split: str
+    #: (article id, article cache key, gold document path or None, its cache key or None, wire cluster)
+    items: tuple[tuple[str, str, str | None, str | None, str], ...]
+    #: config -> shard path relative to the dataset directory (None: no rows, no shard)
+    names: tuple[tuple[str, str | None], ...]
+
+
+def group_task(job: Job, staging: str, group: Group) -> dict:
+    """Write the shards of one group into ``staging`` (from the cache when its inputs are unchanged).
+
+    Returns rows and Arrow bytes per config, and the figures of the card.
+    """
+    stats = CacheStats()
+    store = Cache(Path(job.cache))
+    key = key_of({"stage": "shard", "items": [item[1:] for item in group.items], "code": job.fingerprint})
+    hit = store.get("shard", key, stats)
+    if hit is None:
+        meta, payload = _make_group(job, group, stats)
+        store.put("shard", key, meta, payload)
+    else:
+        meta, payload = hit
+    offset = 0
+    for config, name in group.names:
+        size = meta["configs"][config]["size"]
+        if name is not None:
+            target = Path(staging) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(payload[offset:offset + size])
+        offset += size
+    return {**meta, "cache": stats}
+
+
+def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
+    feats = features()
+    rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+    for ident, article_key, doc_path, doc_key, cluster in group.items:
+        article = load_article(Path(job.cache), article_key)
+        doc = _load_gold(job, doc_path, doc_key, article_key) if doc_path else None
+        rows["articles"].append(article_row(article, doc, cluster))
+        rows["entities"].extend(entity_rows(article, doc, cluster))
+        rows["quotes"].extend(quote_rows(article, doc, cluster))
+    labels, types = list(entity_labels()), list(quote_types())
+    meta: dict = {
+        "configs": {},
+        "by_label": dict(Counter(labels[r["label"]] for r in rows["entities"])),
+        "by_type": dict(Counter(types[r["type"]] for r in rows["quotes"])),
+    }
+    blobs = []
+    for config in CONFIGS:
+        blob, nbytes = _parquet(rows[config], feats[config]) if rows[config] else (b"", 0)
+        meta["configs"][config] = {"rows": len(rows[config]), "nbytes": nbytes, "size": len(blob)}
+        blobs.append(blob)
+    return meta, b"".join(blobs)
+
+
+def _load_gold(job: Job, path: str, key: str, article_key: str) -> dict:
+    """A gold document, checked to be the one the scan validated."""
+    text, problems = read_text(Path(path), path)
+    if text is None or document_key(job, text, _rel_to(job, path), article_key) != key:
+        raise NewscorpusError(f"{path} changed during the build; run the build again")
+    return json.loads(text)
+
+
+def _rel_to(job: Job, path: str) -> str:
+    return CorpusLayout(Path(job.corpus)).rel(Path(path))
+
+
+# ---------------------------------------------------------------- the build
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote, what it found wrong, and how much work it did."""
+
+    out: Path
+    problems: list[Problem]
+    counts: dict[str, dict[str, int]]
+    cache: CacheStats = field(default_factory=CacheStats)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def default_cache(out: Path) -> Path:
+    """Where a build into ``out`` keeps its cache by default: ``cache/`` beside it (``build/cache``)."""
+    return out.resolve().parent / "cache"
+
+
+def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cache_dir: Path | None = None,
+          mapper: Mapper | None = None, group_articles: int = GROUP_ARTICLES) -> BuildResult:
+    """Validate the corpus and write the dataset directory ``out`` (replacing it only when complete).
+
+    Articles whose raw file fails to convert, and annotation documents with
+    errors, are left out and reported; everything else is built.  Conversion,
+    checks and shard writing run on ``mapper`` (default: a process pool with
+    one worker per core); results are cached in ``cache_dir`` (default
+    :func:`default_cache`), so a rebuild redoes only what changed.
+    """
+    cache_dir = (cache_dir or default_cache(out)).resolve()
+    mapper = mapper or ProcessMapper(os.cpu_count() or 1)
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+    found = scan(layout, cache_dir, mapper)
+    seconds["scan"] = time.perf_counter() - clock
+    index = found.index
+    if not index.ids:
+        raise NewscorpusError(f"no article could be converted from {layout.rel(layout.raw_dir)}; see `newscorpus validate`")
+    clock = time.perf_counter()
+    clusters = cluster_signatures(index.ids, index.signature_matrix(), index.dates)
+    seconds["clusters"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        counts, nbytes, card = _write_shards(found, clusters, Job.of(layout, cache_dir), staging, mapper, group_articles)
+        _write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent, layout.root)
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    seconds["write"] = time.perf_counter() - clock
+    return BuildResult(out, found.problems, counts, found.cache, seconds)
+
+
+def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[Group]:
+    """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
+    keys = dict(zip(found.index.ids, found.index.keys))
+    by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
+    for ident in sorted(keys):
+        by_split[split_of(clusters[ident])].append(ident)
+    groups: list[Group] = []
+    for split, ids in by_split.items():
+        chunks = [ids[i:i + group_articles] for i in range(0, len(ids), group_articles)]
+        items = [
+            tuple(
+                (i, keys[i], found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
+                for i in chunk
+            )
+            for chunk in chunks
+        ]
+        has_rows = {
+            "articles": [True] * len(chunks),
+            "entities": [any(found.gold[i].mentions for i in chunk if i in found.gold) for chunk in chunks],
+            "quotes": [any(found.gold[i].quotes for i in chunk if i in found.gold) for chunk in chunks],
+        }
+        numbers = {c: list(itertools.accumulate(has_rows[c])) for c in CONFIGS}
+        for g, chunk_items in enumerate(items):
+            names = tuple(
+                (c, data_file(c, split, numbers[c][g] - 1, numbers[c][-1]) if has_rows[c][g] else None)
+                for c in CONFIGS
+            )
+            groups.append(Group(split, chunk_items, names))
+    return groups
+
+
+def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path, mapper: Mapper,
+                  group_articles: int) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], CardStats]:
+    """Write every group's shards (in parallel); return rows and Arrow bytes per config and split, and the card's figures."""
+    counts = {c: {s: {"rows": 0, "nbytes": 0} for s in SPLIT_NAMES} for c in CONFIGS}
+    card = CardStats(publishers=Counter(found.index.publishers), agencies=Counter(found.index.agencies))
+    groups = plan_groups(found, clusters, group_articles)
+    for group, result in zip(groups, mapper.map(partial(group_task, job, str(staging)), groups)):
+        found.cache.merge(result["cache"])
+        for config in CONFIGS:
+            counts[config][group.split]["rows"] += result["configs"][config]["rows"]
+            counts[config][group.split]["nbytes"] += result["configs"][config]["nbytes"]
+        card.by_label.update(result["by_label"])
+        card.by_type.update(result["by_type"])
+    for split in SPLIT_NAMES:
+        card.articles[split] = counts["articles"][split]["rows"]
+        card.mentions[split] = counts["entities"][split]["rows"]
+        card.quotes[split] = counts["quotes"][split]["rows"]
+    for cluster in set(clusters.values()):
+        card.clusters[split_of(cluster)] += 1
+    card.documents = len(found.gold)
+    card.annotators = {a for doc in found.gold.values() for a in doc.annotators}
+    card.origins = {o for doc in found.gold.values() for o in doc.origins}
+    rows = {c: {s: v["rows"] for s, v in counts[c].items()} for c in CONFIGS}
+    nbytes = {c: {s: v["nbytes"] for s, v in counts[c].items()} for c in CONFIGS}
+    return rows, nbytes, card
+
+
+def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
+                languages: set[str], repo_root: Path, corpus_root: Path) -> None:
+    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas."""
+    feats = features()
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+    infos = DatasetInfosDict()
+    for config in CONFIGS:
+        if present[config]:
+            splits = SplitDict()
+            for split in present[config]:
+                splits.add(SplitInfo(name=split, num_bytes=nbytes[config][split], num_examples=counts[config][split]))
+            infos[config] = DatasetInfo(features=feats[config], splits=splits)
+    card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
+    infos.to_dataset_card_data(card_data)
+    (staging / "README.md").write_text(render_card(card_data.to_yaml(), card, repo_root, corpus_root), encoding="utf-8")
+    for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
+        if (repo_root / name).is_file():
+            shutil.copyfile(repo_root / name, staging / name)
+    (staging / "schema").mkdir()
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        shutil.copyfile(path, staging / "schema" / path.name)
+
+
+#: How the Hub's ``annotations_creators`` names each annotation origin.
+CREATORS = {"human": "expert-generated", "model": "machine-generated"}
+
+
+def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str]) -> DatasetCardData:
+    """The card's YAML metadata, before ``dataset_info`` is added."""
+    return DatasetCardData(
+        language=sorted(languages or {"en"}),
+        license="other",
+        license_name="research-only-news-text",
+        license_link="DATASHEET.md",
+        pretty_name="newscorpus: annotated news articles (entities and quotes)",
+        task_categories=["token-classification", "text-classification"],
+        task_ids=["named-entity-recognition"],
+        annotations_creators=sorted(CREATORS[o] for o in origins) or ["no-annotation"],
+        language_creators=["found"],
+        multilinguality="monolingual",
+        size_categories=[_size_category(n_articles)],
+        source_datasets=["original"],
+        tags=["news", "quote-attribution", "coreference", "wire-stories", "label-studio"],
+        configs=[
+            {
+                "config_name": config,
+                **({"default": True} if config == "articles" else {}),
+                "data_files": [{"split": split, "path": data_glob(config, split)} for split in present[config]],
+            }
+            for config in CONFIGS if present[config]
+        ],
+    )
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging``: rename the old one aside, rename the new one in, delete the old."""
+    os.chmod(staging, 0o755)
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"

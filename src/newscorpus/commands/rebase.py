@@ -1,0 +1,75 @@
+"""Re-anchor stale annotation documents to the current article bodies.
+
+When the converter changes an article's body, the annotation documents made on
+the old body are stale (`annotation-stale`): their offsets point at the wrong
+text. rebase finds every span again from its text and its prefix/suffix
+selector, rewrites start/end/text/prefix/suffix and the bodySha256, and writes
+the document back (atomically). A document with a span that cannot be placed
+without guessing is left untouched and the span is reported
+(`rebase-unresolved`, `rebase-ambiguous`); spans whose text itself changed are
+moved and reported as warnings (`rebase-text-changed`) for a person to check.
+
+Bodies come from converting the corpus's raw files, or from article records
+given with --article (as `newscorpus convert --out DIR` writes them).
+
+Exit status: 0 when every document is current or was rebased, 1 when a
+document could not be rebased (or, with --check, would change), 2 on usage errors.
+
+examples:
+  newscorpus rebase                                   # every stale document of ./corpus
+  newscorpus rebase corpus/annotations/gold/moscowtimes-2023-10-20-1e425f2c.json
+  newscorpus rebase --check --format github           # CI: fail when a document is stale
+  newscorpus rebase annotations/ --article build/articles/moscowtimes-2023-10-20-1e425f2c.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from newscorpus.commands._documents import annotation_paths, article_bodies
+from newscorpus.corpus import CorpusLayout
+from newscorpus.jsonio import load_json, write_json_atomic
+from newscorpus.problems import Problem, errors
+from newscorpus.rebase import rebase_document
+from newscorpus.report import FORMATS, render
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``newscorpus rebase``."""
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="annotation documents or directories of them (default: every document of the corpus)")
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus directory whose raw files give the bodies (default: corpus)")
+    parser.add_argument("--article", type=Path, action="append", default=[], metavar="ARTICLE", help="an article record (JSON) to take the body from instead of converting the corpus; repeatable")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a document is stale")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rebase (or check) the documents and print the report; 0 when all are current."""
+    layout = CorpusLayout(args.corpus)
+    paths = annotation_paths(args.paths, layout)
+    bodies, problems = article_bodies(args.article, layout)
+    stale = 0
+    for path in paths:
+        file = layout.rel(path)
+        data, _, read_problems = load_json(path, file)
+        if read_problems:
+            problems.extend(read_problems)
+            continue
+        ident = data.get("article", {}).get("id") if isinstance(data, dict) and isinstance(data.get("article"), dict) else None
+        if ident not in bodies:
+            problems.append(Problem("article-unknown", file, "/article/id", f"no body for article {ident!r}: it is not in the corpus (or in --article)"))
+            continue
+        result = rebase_document(data, bodies[ident], file)
+        problems.extend(result.problems)
+        if result.document is None or result.document is data:
+            continue
+        stale += 1
+        if args.check:
+            print(f"{file}: stale, would re-anchor ({result.moved} moved, {result.changed_text} with changed text)", file=sys.stderr)
+        else:
+            write_json_atomic(path, result.document)
+            print(f"{file}: rebased ({result.moved} moved, {result.changed_text} with changed text)", file=sys.stderr)
+    sys.stdout.write(render(problems, args.format))
+    return 1 if errors(problems) or (args.check and stale) else 0

@@ -1,0 +1,126 @@
+"""Line rules: what a line of a raw page is, as tables of patterns.
+
+A layout is mostly a choice of rules.  Three kinds:
+
+* :class:`Rule` names a kind of boilerplate line (``related-article``,
+  ``copyright``...).  *Inline* rules remove one line and the body goes on;
+  *tail* rules mark where the article ends and name each block after it.
+* :class:`CaptionRule` reads a photo caption and its credit.
+* :class:`SubheadingRule` reads an explicitly marked inter-title (``- X -``,
+  ``## X``).
+
+Boilerplate rules match the line once markup is stripped (``<p>Related
+article: <u>...</u></p>`` is a related-article line); caption and subheading
+rules see the markup, which is often what marks them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from newscorpus.layouts.cleanup import clean_inline, strip_tags
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A kind of boilerplate line and the pattern that finds it."""
+
+    kind: str
+    pattern: re.Pattern[str]
+
+    def matches(self, text: str) -> bool:
+        """Whether the line ``text`` (markup stripped) is of this kind."""
+        return bool(self.pattern.match(clean_inline(text)[0]))
+
+
+@dataclass(frozen=True)
+class CaptionRule:
+    """A photo caption line: the pattern's groups ``text`` and (optional) ``credit``."""
+
+    pattern: re.Pattern[str]
+
+    def read(self, text: str) -> tuple[str, str | None] | None:
+        """``(caption text, credit)`` as printed (markup not yet removed), or None.
+
+        The line is tried as it is, then without its HTML tags (``<p>... (Photo: X)</p>``).
+        """
+        match = self.pattern.match(text.strip()) or self.pattern.match(strip_tags(text).strip())
+        if not match:
+            return None
+        credit = match.groupdict().get("credit")
+        return match["text"], credit.strip() if credit else None
+
+
+@dataclass(frozen=True)
+class SubheadingRule:
+    """An explicitly marked inter-title: the pattern's group ``text`` is the title."""
+
+    pattern: re.Pattern[str]
+
+    def read(self, text: str) -> str | None:
+        """The inter-title as printed inside its marks, or None."""
+        match = self.pattern.match(text.strip())
+        return match["text"] if match else None
+
+
+@dataclass(frozen=True)
+class PageRules:
+    """The rules one layout reads a page with."""
+
+    #: Rules whose first match ends the article; each names a block of the tail.
+    tail: list[Rule]
+    #: Boilerplate lines removed wherever they stand in the body.
+    inline: list[Rule]
+    captions: list[CaptionRule]
+    subheadings: list[SubheadingRule]
+
+
+def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
+    """A :class:`Rule` from a regular expression (case-insensitive unless told)."""
+    return Rule(kind, re.compile(pattern, flags))
+
+
+def first_match(rules: list[Rule], text: str) -> Rule | None:
+    """The first rule of ``rules`` that the line ``text`` (markup stripped) matches."""
+    plain = clean_inline(text)[0]
+    return next((r for r in rules if r.pattern.match(plain)), None)
+
+
+#: "Original url:" and friends: the line (and the URL after it) that says where the page was.
+URL_LABEL = re.compile(r"^(?:original\s+url|source\s+url|original\s+link|url)\s*:\s*", re.IGNORECASE)
+URL_LINE = Rule("url-line", re.compile(URL_LABEL.pattern + r"(?:<?https?://.*)?$", re.IGNORECASE))
+#: A copyright notice: "© 2024 Reuters", "Copyright 2023 AFP. All rights reserved."
+COPYRIGHT = rule(
+    "copyright",
+    r"^(?:©|\(c\)\s*(?:19|20)\d{2}|copyright\s*(?:©|\(c\)|(?:19|20)\d{2}))|^.{0,200}\ball rights reserved\.?$",
+)
+
+#: Lines removed wherever they stand in the body.
+INLINE_RULES: list[Rule] = [
+    rule("related-article", r"^(?:related(?:\s+article|\s+story|\s+stories)?|read\s+(?:more|also)|see\s+also|also\s+read)\s*:\s*\S"),
+    rule("advertisement", r"^(?:advertisement|advertising|sponsored(?:\s+content)?)$"),
+    rule("share-buttons", r"^(?:tweet|share(?:\s+this(?:\s+article|\s+story)?)?|share\s+on\s+(?:facebook|twitter|x|linkedin)|email\s+this\s+article|print(?:\s+this\s+article)?)$"),
+    rule("newsletter", r"^(?:subscribe\s+free\s+to\s+our\s+daily\s+newsletters|sign\s+up\s+for\s+(?:our|the)\b.*\bnewsletter\b.*|subscribe\s+to\s+our\s+newsletter\b.*)$"),
+    rule("separator", r"^(?:[-*_=~·•]\s*){3,}$"),
+    rule("link", r"^<?https?://\S+>?$"),
+]
+
+#: Captions every layout understands.
+CAPTION_RULES: list[CaptionRule] = [
+    # "Lavrov in Pyongyang. **Russian Foreign Ministry Press Service**" (The Moscow Times)
+    CaptionRule(re.compile(r"^(?P<text>.*?[^\s*])\s+\*\*(?P<credit>[^*]+?)\*\*$")),
+    # "Lavrov in Pyongyang. (Photo: Reuters/John Smith)"
+    CaptionRule(re.compile(
+        r"^(?P<text>.*?\S)\s*[\(\[](?:photo|image|picture|photograph|credit|photo\s+credit)s?\s*:\s*(?P<credit>[^()\[\]]+)[\)\]]$",
+        re.IGNORECASE,
+    )),
+]
+
+#: Inter-titles every layout understands.
+SUBHEADING_RULES: list[SubheadingRule] = [
+    SubheadingRule(re.compile(r"^-\s+(?P<text>[^\s-].{0,98}?)\s+-$")),
+    SubheadingRule(re.compile(r"^#{1,6}\s+(?P<text>[^#].{0,98}?)\s*#*$")),
+    SubheadingRule(re.compile(r"^\*\*(?P<text>[^*]{1,100})\*\*$")),
+    SubheadingRule(re.compile(r"^<(?P<tag>h[1-6]|b|strong)>(?P<text>[^<]{1,100})</(?P=tag)>$", re.IGNORECASE)),
+]

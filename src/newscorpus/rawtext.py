@@ -1,0 +1,128 @@
+"""Raw bytes to clean text: decoding, line ends, NFC, control characters.
+
+Decoding tries UTF-8 first (a byte order mark is dropped and the encoding
+recorded as ``utf-8-sig``), then charset-normalizer's best guess among the
+single-byte encodings the article schema records (cp1252, latin-1), so that
+cp1252 smart quotes ``b"\\x93...\\x94"`` come out as ``“...”``.  Text in any
+other encoding (UTF-16, cp1251, Shift JIS...) is refused with a message
+saying what it looks like, rather than turned into mojibake.
+
+Line ends (``\\r\\n``, lone ``\\r``) become ``\\n``; the text is normalised to
+NFC; control characters other than newline and tab (and stray byte order
+marks) are dropped, and each line that lost some says how many.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from charset_normalizer import from_bytes
+
+from newscorpus.problems import Problem
+
+#: Single-byte encodings newscorpus falls back to, as charset-normalizer and the article schema name them.
+FALLBACK_ENCODINGS = {"cp1252": "cp1252", "latin_1": "latin-1"}
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16",
+}
+#: C0 control bytes that never occur in text (all but tab, newline, vertical tab, form feed, return, escape).
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_DROPPED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+
+
+@dataclass
+class RawText:
+    """Decoded, normalised text of one raw file."""
+
+    lines: list[str]
+    encoding: str
+    #: ``(line, how many characters were dropped)`` for each line that lost control characters.
+    dropped: list[tuple[int, int]] = field(default_factory=list)
+
+
+def line_of_byte(raw: bytes, offset: int) -> int:
+    """1-based line of the byte at ``offset`` (counting ``\\n``, ``\\r\\n`` and lone ``\\r``).
+
+    >>> line_of_byte(b"a\\r\\nb\\rc", 5)
+    3
+    """
+    head = raw[:offset]
+    return head.count(b"\n") + head.replace(b"\r\n", b"\n").count(b"\r") + 1
+
+
+def decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
+    """``(text, encoding, problems)``; text is None when the bytes are not text newscorpus reads."""
+    for bom, name in _BOMS.items():
+        if raw.startswith(bom):
+            return None, None, [Problem(
+                "raw-undecodable", file, "",
+                f"the file is {name} text (it starts with a {name} byte order mark); re-save it as UTF-8", 1,
+            )]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        return None, None, [Problem(
+            "raw-binary", file, "", f"NUL byte at offset {nul}: this is binary data, not a text article",
+            line_of_byte(raw, nul),
+        )]
+    binary = _BINARY_BYTES.findall(raw[:65536])
+    if len(binary) > max(8, len(raw[:65536]) // 100):
+        return None, None, [Problem(
+            "raw-binary", file, "", f"{len(binary)} control bytes in the first 64 KiB: this is binary data, not text",
+        )]
+    try:
+        if raw.startswith(b"\xef\xbb\xbf"):
+            return raw[3:].decode("utf-8"), "utf-8-sig", []
+        return raw.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError as error:
+        bad = error.start
+    best = from_bytes(raw, cp_isolation=list(FALLBACK_ENCODINGS)).best()
+    if best is None or best.encoding not in FALLBACK_ENCODINGS:
+        guess = from_bytes(raw).best()
+        looks = f"it looks like {guess.encoding}" if guess is not None else "no encoding fits it"
+        return None, None, [Problem(
+            "raw-undecodable", file, "",
+            f"not UTF-8 (byte {bad}) nor Western European text ({looks}); re-save it as UTF-8",
+            line_of_byte(raw, bad),
+        )]
+    encoding = FALLBACK_ENCODINGS[best.encoding]
+    return raw.decode(encoding), encoding, [Problem(
+        "raw-encoding-fallback", file, "",
+        f"not UTF-8 (byte {bad}); decoded as {encoding}, charset-normalizer's best guess",
+        line_of_byte(raw, bad), "warning",
+    )]
+
+
+def normalise(text: str, encoding: str) -> RawText:
+    """Line ends to ``\\n``, control characters dropped (newline and tab kept), NFC."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    dropped: list[tuple[int, int]] = []
+    for index, line in enumerate(lines):
+        clean, count = _DROPPED.subn("", line)
+        if count:
+            dropped.append((index + 1, count))
+        lines[index] = unicodedata.normalize("NFC", clean)
+    return RawText(lines, encoding, dropped)
+
+
+def read_text(raw: bytes, file: str) -> tuple[RawText | None, list[Problem]]:
+    """Decode and normalise ``raw``: ``(text, problems)``, text None when unreadable or empty."""
+    text, encoding, problems = decode(raw, file)
+    if text is None or encoding is None:
+        return None, problems
+    if not text.strip():
+        what = "empty" if not raw else "only white space"
+        return None, problems + [Problem("raw-empty", file, "", f"the file is {what}")]
+    result = normalise(text, encoding)
+    if result.dropped:
+        total = sum(count for _, count in result.dropped)
+        problems.append(Problem(
+            "raw-control-characters", file, "",
+            f"{total} control character(s) on {len(result.dropped)} line(s) removed",
+            result.dropped[0][0], "warning",
+        ))
+    if not any(line.strip() for line in result.lines):
+        return None, problems + [Problem("raw-empty", file, "", "the file holds only control characters and white space")]
+    return result, problems

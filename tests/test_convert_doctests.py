@@ -1,0 +1,20 @@
+"""The examples in the converter modules' docstrings are right."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "newscorpus.bylines", "newscorpus.datelines", "newscorpus.rawtext",
+    "newscorpus.layouts.cleanup", "newscorpus.layouts.page",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0

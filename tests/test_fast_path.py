@@ -1,0 +1,166 @@
+"""Differential tests: the jsonschema-rs fast path and the reference validator give one verdict.
+
+The fast path may only ever skip the reference validator for documents the
+reference finds valid.  These tests generate valid documents, break them in
+the ways contributions get broken (wrong types, edge-case strings, unknown
+keys, missing keys, hostile URIs, dates and ids), and assert that both
+validators agree, and that ``schema_problems`` reports the same problems with
+the fast path on and off.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from newscorpus.schemas import ecma_regex, fast_is_valid, load_schema, schema_problems, validator
+
+from test_rebase import BODY, make_document
+
+# Strings that sit on the edges of the schemas' patterns, formats and lengths.
+EDGE_STRINGS = [
+    "", " ", "a", "A-1", "a\n", "abc\n", "\nabc", "x" * 128, "x" * 129, "m1", "m1 ", "e-kim\r",
+    "PERSON", "person", "PERSON\n", "human", "model", "ann-01", "Ann-01", "ann-01\n",
+    "1.0.0", "1.0.0\n", "01.0.0", "1.0", "0.0.0", "١.٠.٠",
+    "2023-10-20", "2023-02-30", "2023-1-5", "2023-10-20\n", "２０２３-10-20", "20231020", "2023-10-20T00:00:00Z",
+    "https://www.themoscowtimes.com/2023/10/20/a82808", "http://x", "https://", "https://exa mple.com",
+    "https://example.com/%zz", "https://例え.jp/記事", "https://[::1]:8080/a", "https://example.com/\u00a0x",
+    "https://example.com/\x1cx", "https://example.com/\ufeffx", "https://example.com/a#b#c", "ftp://x/y",
+    "https://user@example.com:99999/", "javascript:alert(1)", "https://example.com\n",
+    "Q80882", "Q0", "Q1234567890123", "q42",
+    "a" * 64, "0" * 64, "0" * 63 + "\n", "F" * 64,
+    "😀", "👨🏻‍🚒", "\u200b", "a\x00b",
+]
+EDGE_SCALARS = [None, True, False, 0, -1, 1, 2, 100000000, 100000001, 0.5, 1.0, -0.0, 1e308, 1.5, 10**17]
+
+edge_string = st.sampled_from(EDGE_STRINGS) | st.text(max_size=12)
+leaf = st.sampled_from(EDGE_SCALARS) | edge_string
+json_value = st.recursive(leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(edge_string, inner, max_size=3), max_leaves=6)
+
+
+def _paths(node, path=()):
+    """Every path (tuple of keys and indexes) into a JSON value, the root included."""
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, path + (index,))
+
+
+@st.composite
+def broken(draw, valid: dict) -> dict:
+    """``valid`` with one to three random edits: replace a value, delete a key, add a key."""
+    doc = copy.deepcopy(valid)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = [p for p in _paths(doc) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for part in path[:-1]:
+            parent = parent[part]
+        action = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        if action == "replace":
+            parent[path[-1]] = draw(json_value)
+        elif action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif action == "add" and isinstance(parent, dict):
+            parent[draw(edge_string)] = draw(json_value)
+    return doc
+
+
+def manifest_entry() -> dict:
+    """A valid manifest line with every optional field."""
+    return {
+        "id": "moscowtimes-2023-10-20-1e425f2c", "file": "004_1e425f2c2345ce0e.txt", "sha256": "9" * 64,
+        "outlet": "The Moscow Times", "url": "https://www.themoscowtimes.com/2023/10/20/a82808",
+        "rights": "AFP wire story", "retrieved": "2023-10-21", "layout": "moscowtimes", "language": "en",
+    }
+
+
+def assert_agree(instance, kind: str) -> None:
+    """Both validators give one verdict, and the problems are the same with and without the fast path."""
+    reference = validator(kind).is_valid(instance)
+    assert fast_is_valid(instance, kind) == reference
+    assert list(schema_problems(instance, kind, "x.json", fast=True)) == list(schema_problems(instance, kind, "x.json", fast=False))
+
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(broken(make_document(BODY)))
+def test_annotation_documents(doc):
+    assert_agree(doc, "annotation")
+
+
+@SETTINGS
+@given(broken(manifest_entry()))
+@example({**manifest_entry(), "url": "https://example.com/\x1cx"})
+@example({**manifest_entry(), "url": "https://example.com/\ufeffx"})
+@example({**manifest_entry(), "id": "abc\n"})
+def test_manifest_entries(entry):
+    assert_agree(entry, "manifest")
+
+
+@pytest.mark.parametrize("value", EDGE_STRINGS)
+@pytest.mark.parametrize("field", ["url", "retrieved", "id", "sha256", "language", "file"])
+def test_every_edge_string_in_every_formatted_field(field, value):
+    assert_agree({**manifest_entry(), field: value}, "manifest")
+
+
+def test_valid_fixtures_are_valid_on_both_paths():
+    assert validator("annotation").is_valid(make_document(BODY)) and fast_is_valid(make_document(BODY), "annotation")
+    assert validator("manifest").is_valid(manifest_entry()) and fast_is_valid(manifest_entry(), "manifest")
+
+
+def test_a_trailing_newline_does_not_make_an_id():
+    """Python's ``$`` matches before a final newline; the schema's ECMA-262 ``$`` does not."""
+    doc = make_document(BODY)
+    doc["mentions"][0]["id"] = "m1\n"
+    assert [p.code for p in schema_problems(doc, "annotation", "x.json", fast=False)] == ["schema-pattern"]
+    assert not fast_is_valid(doc, "annotation")
+
+
+@pytest.mark.parametrize(("path", "value"), [(("entities", 0, "name"), "Kim \ud800"), (("mentions", 0, "id"), "m\udfff"), (("mentions", 0, "text"), "\ud83d")])
+def test_a_lone_surrogate_gets_one_verdict(path, value):
+    """jsonschema-rs cannot take some strings with lone surrogates; the reference validator decides then."""
+    doc = make_document(BODY)
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    assert_agree(doc, "annotation")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("^a$", "a", True), ("^a$", "a\n", False), (r"^a\$$", "a$", True), ("^[$]+$", "$$", True),
+        (r"^[\]$]+$", "]$", True), ("^a$|^b$", "b\n", False),
+    ],
+)
+def test_ecma_regex_end_of_string(pattern, text, matches):
+    assert bool(ecma_regex(pattern).search(text)) is matches
+
+
+def test_every_schema_pattern_compiles_for_both_engines():
+    def patterns(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                yield node["pattern"]
+            for value in node.values():
+                yield from patterns(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    found = {p for kind in ("annotation", "manifest", "article", "common", "entity", "mention", "quote") for p in patterns(load_schema(kind))}
+    assert len(found) >= 5
+    for pattern in found:
+        ecma_regex(pattern)

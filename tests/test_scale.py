@@ -1,0 +1,233 @@
+"""Scale: the synthetic corpus, the streaming sharded build, its cache, and its equivalence to the in-memory path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from newscorpus.build import CONFIGS, article_row, build, entity_rows, features, quote_rows
+from newscorpus.cache import Cache, CacheStats, key_of
+from newscorpus.clusters import split_of, wire_clusters
+from newscorpus.corpus import CorpusLayout
+from newscorpus.pipeline import ProcessMapper
+from newscorpus.problems import sort_key
+from newscorpus.validate import validate_corpus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from synth import generate  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root``, by relative path."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    """A 60-article synthetic corpus (wire copies, three layouts, gold documents)."""
+    return generate(tmp_path_factory.mktemp("synth"), 60, seed=11)
+
+
+def build_once(corpus: Path, out: Path, **kwargs):
+    return build(CorpusLayout(corpus), out / "dataset", cache_dir=out / "cache", mapper=ProcessMapper(kwargs.pop("workers", 1)), **kwargs)
+
+
+# ---------------------------------------------------------------- the generator
+
+
+def test_generator_is_deterministic_and_seeded(tmp_path):
+    a, b, c = (generate(tmp_path / name, 25, seed=seed) for name, seed in (("a", 3), ("b", 3), ("c", 4)))
+    assert tree_digest(a) == tree_digest(b)
+    assert tree_digest(a) != tree_digest(c)
+
+
+def test_generator_has_realistic_shape(synthetic):
+    manifest = [json.loads(line) for line in (synthetic / "raw" / "manifest.jsonl").read_text().splitlines()]
+    assert len(manifest) == 60
+    sizes = sorted((synthetic / "raw" / e["file"]).stat().st_size for e in manifest)
+    assert 2500 < sizes[len(sizes) // 2] < 9000
+    assert {e["outlet"] for e in manifest} >= {"The Moscow Times", "SpaceWar.com"} or len({e["outlet"] for e in manifest}) >= 3
+    docs = [json.loads(p.read_text()) for p in (synthetic / "annotations" / "gold").glob("*.json")]
+    assert len(docs) >= 45
+    assert sum(len(d["mentions"]) for d in docs) / len(docs) >= 24
+    assert 6 <= sum(len(d["quotes"]) for d in docs) / len(docs) <= 16
+    assert {q["type"] for d in docs for q in d["quotes"]} == {"direct", "indirect", "mixed"}
+    assert any(q.get("sameAs") for d in docs for q in d["quotes"])
+
+
+def test_generated_corpus_validates_cleanly_and_has_wire_clusters(synthetic):
+    problems, articles = validate_corpus(CorpusLayout(synthetic))
+    assert problems == []
+    clusters = wire_clusters({i: a["body"]["text"] for i, a in articles.items()}, {i: a["datePublished"] for i, a in articles.items()})
+    assert len(set(clusters.values())) < len(clusters)
+
+
+# ---------------------------------------------------------------- the cache
+
+
+@pytest.mark.parametrize("damage", ["flip-byte", "truncate", "empty", "other-key"])
+def test_corrupted_cache_entry_is_detected_removed_and_not_served(tmp_path, damage):
+    cache, stats = Cache(tmp_path), CacheStats()
+    key, other = key_of({"n": 1}), key_of({"n": 2})
+    cache.put("convert", key, {"id": "a"}, b"payload bytes")
+    cache.put("convert", other, {"id": "b"}, b"other payload")
+    path = cache.path("convert", key)
+    data = path.read_bytes()
+    if damage == "flip-byte":
+        path.write_bytes(data[:-3] + bytes([data[-3] ^ 1]) + data[-2:])
+    elif damage == "truncate":
+        path.write_bytes(data[:-5])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(cache.path("convert", other).read_bytes())
+    assert cache.get("convert", key, stats) is None
+    assert stats.corrupted == {"convert": 1}
+    assert not path.exists()
+    assert cache.get("convert", other, stats) == ({"id": "b"}, b"other payload")
+
+
+def test_cache_round_trip_and_miss(tmp_path):
+    cache, stats = Cache(tmp_path), CacheStats()
+    assert cache.get("shard", key_of("x"), stats) is None
+    cache.put("shard", key_of("x"), {"rows": 3}, b"\x00\x01")
+    assert cache.get("shard", key_of("x"), stats) == ({"rows": 3}, b"\x00\x01")
+    assert stats.misses == {"shard": 1} and stats.hits == {"shard": 1}
+
+
+# ---------------------------------------------------------------- the streaming build
+
+
+def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
+    result = build_once(synthetic, tmp_path, group_articles=7)
+    assert result.problems == []
+    problems, articles = validate_corpus(CorpusLayout(synthetic))
+    gold = {json.loads(p.read_text())["article"]["id"]: json.loads(p.read_text()) for p in (synthetic / "annotations" / "gold").glob("*.json")}
+    clusters = wire_clusters({i: a["body"]["text"] for i, a in articles.items()}, {i: a["datePublished"] for i, a in articles.items()})
+    makers = {"articles": lambda a, d, c: [article_row(a, d, c)], "entities": entity_rows, "quotes": quote_rows}
+    data = result.out / "data"
+    for config in CONFIGS:
+        for split in ("train", "validation", "test"):
+            expected = [row for i in sorted(articles) if split_of(clusters[i]) == split for row in makers[config](articles[i], gold.get(i), clusters[i])]
+            shards = sorted((data / config).glob(f"{split}-*.parquet"))
+            assert all(p.name.endswith(f"-of-{len(shards):05d}.parquet") for p in shards)
+            got = [row for p in shards for row in pq.read_table(p, schema=features()[config].arrow_schema).to_pylist()]
+            assert got == expected, (config, split)
+    assert len(list((data / "articles").glob("train-*.parquet"))) > 1
+
+
+def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):
+    import datasets
+
+    result = build_once(synthetic, tmp_path, group_articles=9)
+    card = (result.out / "README.md").read_text()
+    assert "path: data/articles/train-*" in card
+    for config in CONFIGS:
+        loaded = datasets.load_dataset(str(result.out), config)
+        assert {s: loaded[s].num_rows for s in loaded} == {s: n for s, n in result.counts[config].items() if n}
+        assert loaded["train"].features == features()[config]
+
+
+def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):
+    serial = build_once(synthetic, tmp_path / "one", workers=1, group_articles=8)
+    parallel = build_once(synthetic, tmp_path / "two", workers=2, group_articles=8)
+    assert tree_digest(serial.out) == tree_digest(parallel.out)
+
+
+def change_headline(corpus: Path) -> str:
+    """Edit one raw file's headline (not its body) and its manifest line; return the article id."""
+    manifest_path = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
+    entry = next(e for e in entries if e["outlet"] not in ("The Moscow Times", "SpaceWar.com", "SpaceDaily", "TerraDaily"))
+    path = corpus / "raw" / entry["file"]
+    lines = path.read_text().split("\n")
+    lines[0] = lines[0] + " (updated)"
+    path.write_text("\n".join(lines))
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    return entry["id"]
+
+
+def test_rebuild_after_one_raw_change_redoes_only_that_work(tmp_path):
+    corpus = generate(tmp_path / "c", 40, seed=5)
+    first = build_once(corpus, tmp_path, group_articles=10)
+    assert first.cache.misses["convert"] == 40 and first.cache.hits.get("convert", 0) == 0
+    again = build_once(corpus, tmp_path, group_articles=10)
+    assert again.cache.misses == {} and again.cache.hits["convert"] == 40
+    change_headline(corpus)
+    third = build_once(corpus, tmp_path, group_articles=10)
+    assert third.cache.misses["convert"] == 1
+    assert third.cache.misses["shard"] == 1
+    assert third.cache.misses.get("document", 0) <= 1
+    assert third.problems == []
+    assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
+
+
+def test_converter_change_invalidates_every_conversion(tmp_path, monkeypatch):
+    import newscorpus.convert
+
+    corpus = generate(tmp_path / "c", 12, seed=2)
+    build_once(corpus, tmp_path)
+    monkeypatch.setattr(newscorpus.convert, "CONVERTER_VERSION", newscorpus.convert.CONVERTER_VERSION + "+changed")
+    rebuilt = build_once(corpus, tmp_path)
+    assert rebuilt.cache.misses["convert"] == 12 and rebuilt.cache.hits.get("convert", 0) == 0
+
+
+def test_corrupted_cache_entries_are_rebuilt_and_the_output_is_unchanged(tmp_path):
+    corpus = generate(tmp_path / "c", 15, seed=8)
+    first = build_once(corpus, tmp_path, group_articles=5)
+    before = tree_digest(first.out)
+    entries = sorted(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    damaged = [p for p in entries if p.parent.parent.name in ("convert", "document", "shard")][::7]
+    for path in damaged:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    second = build_once(corpus, tmp_path, group_articles=5)
+    assert sum(second.cache.corrupted.values()) == len(damaged) > 0
+    assert tree_digest(second.out) == before
+
+
+# ---------------------------------------------------------------- same problems as validate
+
+
+def break_corpus(corpus: Path) -> None:
+    """Damage a synthetic corpus in the ways validate reports across files."""
+    raw, gold = corpus / "raw", corpus / "annotations" / "gold"
+    entries = [json.loads(line) for line in (raw / "manifest.jsonl").read_text().splitlines()]
+    (raw / entries[0]["file"]).unlink()                                       # raw-missing
+    entries[1]["sha256"] = "0" * 64                                           # raw-sha-mismatch
+    entries.append(dict(entries[2]))                                          # id-duplicate (id and file)
+    (raw / "stray.txt").write_text("Stray\n\nA stray file nobody listed.\n")  # raw-unlisted
+    (raw / "manifest.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries) + "{not json\n")
+    docs = sorted(gold.glob("*.json"))
+    first = json.loads(docs[3].read_text())
+    first["mentions"][0]["text"] = "not the body"                            # span-text-mismatch
+    first["entities"][0]["name"] = "Someone Else"                            # entity-conflict (if shared)
+    docs[3].write_text(json.dumps(first, indent=2))
+    linked = next(p for p in docs if any(q.get("sameAs") for q in json.loads(p.read_text())["quotes"]))
+    doc = json.loads(linked.read_text())
+    next(q for q in doc["quotes"] if q.get("sameAs"))["sameAs"][0]["quote"] = "q999"  # quote-link-unresolved
+    linked.write_text(json.dumps(doc, indent=2))
+    (gold / "misnamed.json").write_text(docs[5].read_text())                 # annotation-file-name
+    (gold / "broken.json").write_text('{"a": 1, "a": 2}')                    # json-duplicate-key
+
+
+def test_build_reports_exactly_what_validate_reports(tmp_path):
+    corpus = generate(tmp_path / "c", 30, seed=4)
+    break_corpus(corpus)
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    codes = {p.code for p in expected}
+    assert {"raw-missing", "raw-sha-mismatch", "id-duplicate", "raw-unlisted", "json-invalid", "span-text-mismatch",
+            "quote-link-unresolved", "annotation-file-name", "json-duplicate-key"} <= codes
+    for workers in (1, 2):
+        result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
+        assert sorted(result.problems, key=sort_key) == expected
