@@ -652,6 +652,7 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
         state.reset(project["key"])
     report = PullReport(project["id"], tasks=len(exported))
     planned: list[_Planned] = []
+    gold_rel, annotators_rel = layout.rel(layout.gold_dir), layout.rel(layout.annotators_dir)
     unchanged_bases: list[tuple[str, str, bytes | None, str]] = []
 
     for task in exported:
@@ -665,27 +666,28 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
         entry["task"], entry["body"] = task.get("id"), body_sha256(body)
         annotations = task.get("annotations") or []
         gold_path = layout.gold_dir / f"{article_id}.json"
-        local_gold, local_gold_raw, _ = _load_doc(gold_path, layout.rel(gold_path))
-        known = {e["id"]: e for e in (local_gold or {}).get("entities", []) if isinstance(e, dict) and "id" in e}
-
-        outputs: list[tuple[str, Path, dict]] = []
+        outputs: list[tuple[str, Path, str, dict]] = []
         gold = choose_gold(annotations)
         if gold is not None:
-            outputs.append(("gold", gold_path, gold))
+            outputs.append(("gold", gold_path, f"{gold_rel}/{article_id}.json", gold))
         for who, annotation in sorted(annotator_sets(annotations, users).items()):
-            outputs.append((f"annotators/{who}", layout.annotators_dir / who / f"{article_id}.json", annotation))
+            outputs.append((f"annotators/{who}", layout.annotators_dir / who / f"{article_id}.json",
+                            f"{annotators_rel}/{who}/{article_id}.json", annotation))
 
-        for key, path, annotation in outputs:
+        local_gold: tuple | None = None
+        for key, path, file, annotation in outputs:
             results = annotation.get("result") or []
             signature = conv.results_signature(results)
             base = state.file(article_id, key)
-            file = layout.rel(path)
-            if key == "gold":
-                local, raw = local_gold, local_gold_raw
-            else:
-                local, raw, _ = _load_doc(path, file)
             if base is not None and base.get("remote") == signature:
                 continue  # Label Studio unchanged since the last sync: the local file is the newer side
+            if local_gold is None:  # read only when some file of the task is to be made
+                local_gold = _load_doc(gold_path, f"{gold_rel}/{article_id}.json")
+            local, raw, _ = local_gold if key == "gold" else _load_doc(path, file)
+            if base is None and _same_as_local(local, article_id, body, signature):
+                unchanged_bases.append((article_id, key, raw, signature))
+                continue  # no merge base (a fresh clone): the file already says what Label Studio says
+            known = {e["id"]: e for e in (local_gold[0] or {}).get("entities", []) if isinstance(e, dict) and "id" in e}
             owner = _user_id(annotation.get("completed_by"))
             pushed = annotation.get("import_id") == GOLD_MARK
             author_id = (_user_id(annotation.get("updated_by")) or owner) if pushed else owner
@@ -730,6 +732,20 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
     state.save()
     report.written = True
     return report
+
+
+def _same_as_local(local: dict | None, article_id: str, body: str, signature: str) -> bool:
+    """Whether converting results of this signature with ``local`` as reference would give ``local`` back.
+
+    Equal signatures mean equal Label Studio content, so every item is kept
+    as it is; only the body hash could still differ.
+    """
+    if not _usable(local, article_id) or local["article"].get("bodySha256") != body_sha256(body):
+        return False
+    try:
+        return _sig_of(local) == signature
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
 
 
 def _usable(doc: dict | None, article_id: str) -> bool:

@@ -179,14 +179,17 @@ def results_signature(results: list[dict]) -> str:
     """
     rows = []
     for r in results:
-        if r.get("type") == "relation":
-            rows.append(["relation", r.get("from_id"), r.get("to_id"), sorted(r.get("labels") or [])])
-            continue
-        value = r.get("value") or {}
-        payload = value.get("labels") or value.get("choices") or value.get("text") or []
-        rows.append([r.get("type"), r.get("id"), r.get("from_name"), value.get("start"), value.get("end"), list(payload)])
-    rows.sort(key=lambda row: json.dumps(row, sort_keys=True, ensure_ascii=False))
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8")).hexdigest()
+        if not isinstance(r, dict):
+            rows.append(repr(r))
+        elif r.get("type") == "relation":
+            rows.append(repr(("relation", r.get("from_id"), r.get("to_id"), sorted(map(str, r.get("labels") or [])))))
+        else:
+            value = r.get("value") if isinstance(r.get("value"), dict) else {}
+            payload = value.get("labels") or value.get("choices") or value.get("text") or []
+            rows.append(repr((r.get("type"), r.get("id"), r.get("from_name"), value.get("start"), value.get("end"),
+                              list(payload) if isinstance(payload, list) else payload)))
+    rows.sort()
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --------------------------------------------------------------------------- results -> documents
