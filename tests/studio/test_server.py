@@ -57,6 +57,23 @@ def test_credentials_are_private_and_never_in_argv_or_logs(label_studio):
 
 
 @pytest.mark.studio
+def test_sign_up_without_an_invitation_is_refused(label_studio):
+    import requests
+
+    session = requests.Session()
+    session.get(f"{label_studio.url}/user/signup/", timeout=30)
+    answer = session.post(
+        f"{label_studio.url}/user/signup/", allow_redirects=False, timeout=30,
+        data={"email": "intruder@example.org", "password": "intruder-pass-123",
+              "csrfmiddlewaretoken": session.cookies.get("csrftoken")},
+        headers={"Referer": f"{label_studio.url}/user/signup/"},
+    )
+    assert answer.status_code == 403
+    emails = [u.email for u in label_studio.studio().sdk.users.list()]
+    assert "intruder@example.org" not in emails
+
+
+@pytest.mark.studio
 def test_serve_is_idempotent_and_prints_how_to_log_in(label_studio, capsys):
     corpus = label_studio.directory.parent / "corpus"
     assert main(["studio", "--corpus", str(corpus), "serve"]) == 0
