@@ -8,7 +8,6 @@ import pytest
 
 from newscorpus.cli import main
 from newscorpus.corpus import CorpusLayout
-from newscorpus.studio import config as cfg
 from newscorpus.studio.sync import GOLD_MARK, Studio
 
 from .helpers import TRICKY_BODY, article, snapshot, tricky_gold, write_gold

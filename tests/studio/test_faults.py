@@ -6,7 +6,6 @@ that can help, and leaves every local file as it was.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 

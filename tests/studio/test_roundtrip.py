@@ -257,6 +257,13 @@ def test_a_changed_body_is_never_mixed_with_old_labels(label_studio, corpus, tmp
     tasks = [t for t in studio.export(pushed.project) if t["data"]["article_id"] == "a3"]
     assert len(tasks) == 1 and tasks[0]["data"]["text"].endswith("corrected.")
 
+    # an article whose gold is stale (made on the old body) is not replaced: its gold must be rebased first
+    old_a2 = _task(studio, pushed.project, "a2")["id"]
+    articles["a2"] = article("a2", "Putin met Kim, finally.\r\nNothing else.")
+    stale = push(layout, articles, studio, state, title=project_title, replace_changed=True)
+    assert [p.code for p in stale.problems] == ["annotation-stale"] and stale.replaced == []
+    assert _task(studio, pushed.project, "a2")["id"] == old_a2
+
 
 def test_replace_changed_refuses_while_labels_are_unpulled(label_studio, corpus, tmp_path, project_title):
     layout, articles = corpus

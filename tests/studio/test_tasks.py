@@ -20,7 +20,7 @@ from newscorpus.studio.tasks import (
     results_signature,
 )
 
-from .helpers import TRICKY_BODY, find, tricky_gold
+from .helpers import TRICKY_BODY, tricky_gold
 
 # Code points that break offset arithmetic somewhere: astral emoji, ZWJ, skin tone, regional
 # indicators, combining marks, CR/LF, markup characters.

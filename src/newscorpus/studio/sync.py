@@ -44,10 +44,10 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
+from typing import Any, Callable, Iterable, Iterator
 
 import httpx
 from label_studio_sdk import LabelStudio
@@ -55,7 +55,7 @@ from label_studio_sdk.core.api_error import ApiError
 
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
-from newscorpus.jsonio import dumps, load_json, parse_json, write_json_atomic, write_text_atomic
+from newscorpus.jsonio import dumps, load_json, parse_json, write_text_atomic
 from newscorpus.problems import Problem
 from newscorpus.spans import body_sha256
 from newscorpus.studio import tasks as conv
@@ -428,28 +428,29 @@ def push(layout: CorpusLayout, articles: dict[str, dict], studio: Studio, studio
         _adopt(state, remote, layout)
         known = {aid: state.articles[aid] for aid in remote}
 
-    to_create: list[tuple[str, dict, str | None, bytes | None]] = []
     broken_gold = _gold_problem_ids(report, layout)
-    for article_id in sorted(articles):
-        article = articles[article_id]
-        gold = golds.get(article_id)
-        entry = known.get(article_id)
-        body_hash = body_sha256(article["body"]["text"])
-        if entry is None:
-            if article_id in broken_gold:
-                continue
-            payload, signature = _task_payload(article, gold[0] if gold else None)
-            to_create.append((article_id, payload, signature, gold[1] if gold else None))
-        elif entry.get("body") != body_hash:
-            _changed_body(studio, state, report, layout, article_id, article, gold, replace_changed, to_create)
-        elif gold is not None:
-            _update_gold(studio, state, report, layout, article_id, article, gold)
-        else:
-            report.unchanged += 1
 
-    for start in range(0, len(to_create), IMPORT_BATCH):
-        batch = to_create[start:start + IMPORT_BATCH]
-        task_ids = studio.import_tasks(project["id"], [payload for _, payload, _, _ in batch])
+    def creations() -> Iterator[tuple[str, dict, str | None, bytes | None]]:
+        """Tasks to make, built as they are needed; updates of existing tasks happen on the way."""
+        for article_id in sorted(articles):
+            if article_id in broken_gold:
+                continue  # reported; pushing the article without its gold would hide the gold from annotators
+            article = articles[article_id]
+            gold = golds.get(article_id)
+            entry = known.get(article_id)
+            if entry is None:
+                payload, signature = _task_payload(article, gold[0] if gold else None)
+                yield article_id, payload, signature, gold[1] if gold else None
+            elif entry.get("body") != body_sha256(article["body"]["text"]):
+                if _changed_body(studio, state, report, layout, article_id, gold, replace_changed):
+                    payload, signature = _task_payload(article, gold[0] if gold else None)
+                    yield article_id, payload, signature, gold[1] if gold else None
+            elif gold is not None:
+                _update_gold(studio, state, report, layout, article_id, article, gold)
+            else:
+                report.unchanged += 1
+
+    def record(batch: list, task_ids: list[int]) -> None:
         for (article_id, payload, signature, raw), task_id in zip(batch, task_ids):
             state.articles[article_id] = {"task": task_id, "body": payload["data"]["body_sha256"], "files": {}}
             if signature is not None:
@@ -457,8 +458,31 @@ def push(layout: CorpusLayout, articles: dict[str, dict], studio: Studio, studio
             if article_id not in report.replaced:
                 report.created.append(article_id)
         state.save()
+
+    # One import in flight while the next batch is built: the server works while this process converts.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscorpus-import") as uploader:
+        in_flight: tuple[list, Future] | None = None
+        for batch in _batches(creations(), IMPORT_BATCH):
+            future = uploader.submit(studio.import_tasks, project["id"], [payload for _, payload, _, _ in batch])
+            if in_flight is not None:
+                record(in_flight[0], in_flight[1].result())
+            in_flight = (batch, future)
+        if in_flight is not None:
+            record(in_flight[0], in_flight[1].result())
     state.save()
     return report
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` consecutive items."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _gold_problem_ids(report: PushReport, layout: CorpusLayout) -> set[str]:
@@ -491,36 +515,34 @@ def _sig_of(doc: dict) -> str:
     return conv.results_signature(conv.document_results(doc, ""))
 
 
-def _changed_body(studio, state, report, layout, article_id, article, gold, replace_changed, to_create) -> None:
+def _changed_body(studio, state, report, layout, article_id, gold, replace_changed) -> bool:
+    """Handle an article whose body changed since it was pushed; True when its task was deleted to be made anew."""
     entry = state.articles[article_id]
+    file = layout.rel(layout.gold_dir / f"{article_id}.json")
     if not replace_changed:
         report.problems.append(Problem(
-            "studio-body-changed", layout.rel(layout.gold_dir / f"{article_id}.json"), "",
+            "studio-body-changed", file, "",
             f"article {article_id} changed since its task {entry['task']} was pushed; run `newscorpus studio pull` "
             "to keep its labels, then `newscorpus studio push --replace-changed`",
         ))
-        return
-    unpulled = []
-    for annotation in studio.annotations(entry["task"]):
-        if annotation.get("was_cancelled"):
-            continue
-        signature = conv.results_signature(annotation.get("result") or [])
-        bases = [f.get("remote") for f in entry.get("files", {}).values()]
-        if signature not in bases:
-            unpulled.append(annotation["id"])
+        return False
+    bases = {f.get("remote") for f in entry.get("files", {}).values()}
+    unpulled = [
+        annotation["id"] for annotation in studio.annotations(entry["task"])
+        if not annotation.get("was_cancelled") and conv.results_signature(annotation.get("result") or []) not in bases
+    ]
     if unpulled:
         report.problems.append(Problem(
-            "studio-body-changed", layout.rel(layout.gold_dir / f"{article_id}.json"), "",
+            "studio-body-changed", file, "",
             f"article {article_id} changed since it was pushed and task {entry['task']} holds annotations not yet "
             f"pulled ({', '.join(map(str, unpulled))}); run `newscorpus studio pull` first",
         ))
-        return
+        return False
     studio.delete_task(entry["task"])
     del state.articles[article_id]
     state.save()
-    payload, signature = _task_payload(article, gold[0] if gold else None)
-    to_create.append((article_id, payload, signature, gold[1] if gold else None))
     report.replaced.append(article_id)
+    return True
 
 
 def _update_gold(studio, state, report, layout, article_id, article, gold) -> None:

@@ -44,7 +44,6 @@ Representation (the names come from :mod:`newscorpus.studio.config`):
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
