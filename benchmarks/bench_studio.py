@@ -14,9 +14,10 @@ For each size, in the same run and against the same server:
   and compared with the local file, as on a fresh clone).
 
 Each measurement runs in a fresh Python process, so "peak RSS" is that
-operation's own peak resident memory.  The read-only operations run
-``--repeat`` times, interleaved, and the fastest run counts (as ``timeit``
-does): the machine is shared, and the slowest runs measure the neighbours.  The server is ``LABEL_STUDIO_URL`` /
+operation's own peak resident memory.  Every operation runs ``--repeat``
+times, interleaved (imports and pushes into fresh projects), and the fastest
+run counts, as ``timeit`` does: on a shared machine the slow runs measure the
+neighbours.  The server is ``LABEL_STUDIO_URL`` /
 ``LABEL_STUDIO_API_KEY`` if set, else a local one started (and stopped) here.
 """
 
@@ -125,7 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
     parser.add_argument("--repeat", type=int, default=2,
-                        help="runs of each read-only operation, interleaved; the fastest counts (default: 2)")
+                        help="runs of each operation, interleaved; the fastest counts (default: 2)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -155,11 +156,12 @@ def main() -> int:
                 old = best.get(name)
                 best[name] = (min(seconds, old[0]), max(peak, old[1])) if old else (seconds, peak)
 
-            keep("import floor", f"bench-floor-{stamp}")
-            keep("push", f"bench-sync-{stamp}")
-            for _ in range(args.repeat):  # read-only operations, interleaved so that drift hits all alike
+            for run in range(args.repeat):  # interleaved, so that drift hits floors and sync alike
+                keep("import floor", f"bench-floor-{stamp}-{run}")
+                keep("push", f"bench-sync-{stamp}-{run}")
+            for _ in range(args.repeat):
                 for name in ("export floor", "pull (synced)", "pull (fresh)"):
-                    keep(name, f"bench-sync-{stamp}")
+                    keep(name, f"bench-sync-{stamp}-{args.repeat - 1}")
             rows = [(name, best[name]) for name in ("import floor", "push", "export floor", "pull (synced)", "pull (fresh)")]
             floors = {"push": best["import floor"][0], "pull (synced)": best["export floor"][0],
                       "pull (fresh)": best["export floor"][0]}

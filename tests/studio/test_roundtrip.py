@@ -185,6 +185,11 @@ def test_several_annotators_are_kept_apart_and_the_gold_rule_holds(label_studio,
     assert set(sets) == {pseudonym(email["bob"]), pseudonym(email["carol"])}  # dave cancelled: ignored
     assert all("@" not in json.dumps(doc) for doc in sets.values())
     assert [m["annotator"] for m in sets[pseudonym(email["carol"])]["mentions"]] == [pseudonym(email["carol"])]
+    # each set is what `newscorpus agreement` compares
+    from newscorpus.cli import main
+
+    sets_dirs = [str(layout.annotators_dir / pseudonym(email[name])) for name in ("bob", "carol")]
+    assert main(["agreement", *sets_dirs, "--format", "json"]) == 0
     # gold: the latest annotation (carol's), with the pushed mention 'putin' at 0:5 gone
     gold = json.loads((layout.gold_dir / "a2.json").read_text(encoding="utf-8"))
     assert [(m["start"], m["end"]) for m in gold["mentions"]] == [(10, 13)]
