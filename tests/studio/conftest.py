@@ -30,6 +30,7 @@ class LiveServer:
     token: str
     directory: Path
     username: str
+    password: str
 
     def studio(self, **options) -> Studio:
         """A client with fast retries (tests need no real backoff)."""
@@ -60,7 +61,7 @@ def label_studio(tmp_path_factory) -> LiveServer:
     except NewscorpusError as error:
         pytest.fail(f"Label Studio did not start: {error}")
     credentials = server.Credentials.load(directory / "credentials.json")
-    yield LiveServer(found.url, credentials.token, directory, credentials.username)
+    yield LiveServer(found.url, credentials.token, directory, credentials.username, credentials.password)
     server.stop(directory)
 
 
