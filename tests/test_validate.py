@@ -27,7 +27,7 @@ GENERATED = {
 }
 #: Codes of other commands, each tested data-driven in its own module: agreement (pairs of annotation
 #: sets, tests/test_agreement.py), rebase (old and new bodies, tests/test_rebase.py), migrate (tests/test_migrate.py).
-OTHER_COMMANDS = {c for c in CODES if c.startswith(("agreement-", "rebase-", "migrate-"))}
+OTHER_COMMANDS = {c for c in CODES if c.startswith(("agreement-", "rebase-", "migrate-", "studio-"))}
 
 
 def fixture_codes() -> dict[str, Path]:

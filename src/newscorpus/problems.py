@@ -83,6 +83,10 @@ CODES: dict[str, str] = {
     "url-unreadable": "The article URL printed in a raw file is not an http(s) URL; it was not used.",
     "url-mismatch": "The article URL printed in a raw file differs from the manifest url; the manifest url was used.",
     "publisher-unknown": "Neither the manifest nor the page names the outlet; publisher.name is 'unknown'.",
+    # Label Studio sync
+    "studio-result-invalid": "A Label Studio annotation cannot be read as mentions and quotes (unlabelled region, dangling relation, quote without type).",
+    "studio-body-changed": "An article's body changed since its task was pushed; its labels are on the old text (pull, then push --replace-changed).",
+    "studio-conflict": "An annotation document changed both locally and in Label Studio since the last sync.",
 }
 
 
