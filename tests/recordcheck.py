@@ -68,10 +68,19 @@ def unaccounted_lines(record: dict, lines: list[str]) -> list[tuple[int, str]]:
             or text in exact
             or any(title in text for title in subheadings)
             or (record["by"] and text.lower() == f"by {record['by']}".lower())
+            or (record["by"] and text.lower().startswith(f"by {record['by']}".lower())
+                and str(parse_date_line(text[3 + len(record["by"]):].strip(" |·•—–-,"))) == record["datePublished"])
             or (dateline and text.startswith(dateline) and text[len(dateline):].strip(" -–—:") in body)
+            or (dateline and _straddles(text, dateline, body))  # a lead dateline hard-wrapped over lines
             or any(c["text"] in text and (c["credit"] or "") in text for c in record["captions"])
             or (record["datePublished"] and str(parse_date_line(text)) == record["datePublished"])
         ):
             continue
         missing.append((number, line))
     return missing
+
+
+def _straddles(text: str, dateline: str, body: str) -> bool:
+    """Whether ``text`` is a line of a hard-wrapped first paragraph that opened with the dateline."""
+    squeeze = str.maketrans("", "", " -–—:")
+    return text.translate(squeeze) in (dateline + body.split("\n\n")[0]).translate(squeeze)

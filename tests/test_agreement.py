@@ -8,6 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from newscorpus import SCHEMA_VERSION
 from newscorpus.agreement import (
     ANY_LABEL,
     Document,
@@ -68,7 +69,7 @@ def document(mentions: list[dict], quotes: list[dict] | None = None, article: st
              sha: str = SHA) -> dict:
     """A schema-valid annotation document (entities derived from the mentions)."""
     entities = {m["entity"]: {"id": m["entity"], "name": m["text"], "label": m["label"]} for m in mentions}
-    doc = {"schemaVersion": "1.0.0", "article": {"id": article, "bodySha256": sha},
+    doc = {"schemaVersion": SCHEMA_VERSION, "article": {"id": article, "bodySha256": sha},
            "entities": list(entities.values()), "mentions": mentions, "quotes": quotes or []}
     assert is_valid(doc, "annotation")
     return doc

@@ -10,6 +10,7 @@ import datasets
 import pytest
 import yaml
 
+from newscorpus import SCHEMA_VERSION
 from newscorpus.build import build
 from newscorpus.cli import main
 from newscorpus.corpus import CorpusLayout
@@ -132,7 +133,7 @@ def test_annotations_appear_in_the_entities_and_quotes_configs(repo_copy, hf_cac
     content_start = body.index("he wants", said)
     content_end = body.index("Lavrov", content_start) + len("Lavrov")
     doc = {
-        "schemaVersion": "1.0.0",
+        "schemaVersion": SCHEMA_VERSION,
         "article": {"id": article["id"], "bodySha256": body_sha256(body)},
         "entities": [{"id": "kim-jong-un", "name": "Kim Jong Un", "label": "PERSON", "wikidata": "Q56226"}],
         "mentions": [{"id": "m1", **span(body, name, name + len("Kim Jong Un")), "label": "PERSON", "kind": "name", "entity": "kim-jong-un", "annotator": "ann-01", "origin": "human"}],

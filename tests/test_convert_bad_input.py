@@ -11,7 +11,7 @@ import pytest
 
 from newscorpus import convert as convert_module
 from newscorpus.convert import MAX_RAW_BYTES, convert_bytes, convert_path
-from newscorpus.jsonio import dumps
+from newscorpus.jsonio import dumps, dumps_line
 from recordcheck import assert_well_formed
 
 SEEDS = Path(__file__).resolve().parents[1] / "corpus" / "raw"
@@ -194,6 +194,15 @@ def test_control_characters_are_removed_and_recorded():
     assert len(warning) == 1 and warning[0].line == 7 and warning[0].severity == "warning"
 
 
+def test_separators_between_words_become_spaces():
+    data = SHORT.replace("Officials said", "Officials\x0csaid\u2028no\u2029talks\x85were\x0bplanned,").encode()
+    record, problems = convert_bytes(data, file="separators.txt")
+    assert "Officials said no talks were planned, no talks were planned." in record["body"]["text"]
+    assert {"kind": "control-characters", "line": 9, "chars": 5} in record["provenance"]["removed"]
+    assert "raw-control-characters" in _codes(problems)
+    assert len(dumps_line(record).splitlines()) == 1  # one JSON Lines line stays one line
+
+
 def test_tabs_and_runs_of_spaces_become_one_space():
     record, _ = convert_bytes(SHORT.replace("Officials said", "Officials\t\tsaid  ").encode(), file="tabs.txt")
     assert "Officials said no talks were planned." in record["body"]["text"]
@@ -255,3 +264,40 @@ def test_date_that_is_not_a_real_date_is_reported():
     assert record["datePublished"] is None
     unparsed = [p for p in problems if p.code == "date-unparsed"]
     assert len(unparsed) == 1 and unparsed[0].line == 6
+
+
+def test_more_captions_than_a_record_holds_are_kept_in_the_body():
+    caption = "Officials at the site. **Photo Agency**\n\n"
+    data = "Storm batters coast\n\nBy Reuters\n\n" + "A storm hit the coast.\n\n" + caption * 105
+    record, problems = convert_bytes(data.encode(), file="captions.txt")
+    assert record is not None
+    assert len(record["captions"]) == 100
+    assert record["body"]["text"].count("Officials at the site. Photo Agency") == 5
+    assert [(p.code, p.line) for p in problems if p.code == "layout-unexpected"] == [("layout-unexpected", 7 + 2 * 100)]
+
+
+def test_a_headline_over_a_dateline_alone_is_not_a_space_media_network_page():
+    data = b"Kim meets Lavrov\nSeoul (AFP) Oct 19, 2023\n\nKim met Lavrov on Thursday.\n"
+    record, problems = convert_bytes(data, file="plain.txt")
+    assert record["provenance"]["layout"] == "generic"
+    assert record["dateline"]["agency"] == "AFP"
+    assert "layout-unknown" in _codes(problems)
+    forced, _ = convert_bytes(data, file="plain.txt", entry={"layout": "spacewar"})
+    assert forced["provenance"]["layout"] == "spacewar" and forced["dateline"] == record["dateline"]
+
+
+def test_moscow_times_page_chrome_above_the_headline_is_a_site_banner():
+    chrome = "Support The Moscow Times!\nContribute today\nMy account\nSignout\n×\nSections\nHome\nUkraine War\nNews\n\n"
+    plain, _ = convert_bytes(MOSCOWTIMES, file="mt.txt")
+    record, problems = convert_bytes(chrome.encode() + MOSCOWTIMES, file="mt.txt")
+    assert problems == []
+    assert record["headlines"] == plain["headlines"] and record["body"] == plain["body"]
+    assert [item["line"] for item in record["provenance"]["removed"] if item["kind"] == "site-banner"] == list(range(1, 10))
+
+
+def test_dateline_agency_with_a_space():
+    data = SPACEWAR.replace(b"Seoul (AFP) Oct 19, 2023", b"Uglegorsk, Russia (RIA Novosti) Apr 24, 2014")
+    record, _ = convert_bytes(data, file="sw.txt")
+    assert record["dateline"] == {"text": "Uglegorsk, Russia (RIA Novosti) Apr 24, 2014", "located": "Uglegorsk, Russia",
+                                  "agency": "RIA Novosti", "date": "2014-04-24"}
+    assert record["infoSources"][0] == {"name": "RIA Novosti", "role": "wire"}

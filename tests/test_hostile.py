@@ -186,7 +186,7 @@ def test_lines_come_from_one_source_map_per_file():
 def test_rebase_of_a_text_occurring_a_million_times_is_refused_quickly():
     body = "a" * 1_000_000
     doc = make_document(BODY)
-    doc["mentions"] = [{"id": "m1", "start": 5, "end": 6, "text": "a", "prefix": "b", "label": "PERSON", "entity": "e-kim", "annotator": "ann-01", "origin": "human"}]
+    doc["mentions"] = [{"id": "m1", "start": 5, "end": 6, "text": "a", "prefix": "b", "suffix": "b", "label": "PERSON", "entity": "e-kim", "annotator": "ann-01", "origin": "human"}]
     doc["quotes"] = []
     result = rebase_document(doc, body, "a.json")
     assert result.document is None and [p.code for p in result.problems] == ["rebase-ambiguous"]

@@ -75,7 +75,8 @@ def test_join_broken():
     ("'Not proud at all'", False),
     ("He left.", False),
     ("the KCNA", False),
-    ("What comes next?", False),
+    ("What comes next?", True),
+    ('"Why now?"', False),
     ("A very long line that goes on and on with many words to be an inter-title at all", False),
 ])
 def test_looks_like_subheading(text, expected):
@@ -130,6 +131,8 @@ def test_parse_byline(line, by):
     ("Jane Doe for UPI", ["UPI"]),
     ("Jane Doe, Reuters", ["Reuters"]),
     ("AFP and Reuters", ["AFP", "Reuters"]),
+    ("Agence France-Presse and AFP", ["Agence France-Presse"]),
+    ("Maria Lopez | Associated Press", ["Associated Press"]),
     ("Sophie Laurent with Marc Dubois in Berlin", []),
     ("REUTERS", ["REUTERS"]),
     (None, []),

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newscorpus import SCHEMA_VERSION
 from newscorpus.cli import main
 from newscorpus.rebase import locate, rebase_document
 from newscorpus.spans import body_sha256, span
@@ -52,7 +53,7 @@ def make_document(body: str, lavrov: str = "Sergei Lavrov") -> dict:
         },
     ]
     return {
-        "schemaVersion": "1.0.0",
+        "schemaVersion": SCHEMA_VERSION,
         "article": {"id": "moscowtimes-2023-10-20-1e425f2c", "bodySha256": body_sha256(body)},
         "entities": [
             {"id": "e-kim", "name": "Kim Jong Un", "label": "PERSON"},

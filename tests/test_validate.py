@@ -59,6 +59,7 @@ COMPANIONS = {
     "publisher-unknown": {"layout-unknown"},
     "url-unreadable": {"layout-unknown", "publisher-unknown"},
     "layout-unexpected": {"headline-missing"},
+    "date-unparsed": {"layout-unknown", "publisher-unknown"},
 }
 
 

@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 #: Version of the JSON Schemas in ``schema/`` that this release reads and writes.
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"

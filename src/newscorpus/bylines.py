@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 
-#: News agencies as bylines and datelines credit them (ninjs infoSources with role "wire").
-AGENCIES: tuple[str, ...] = (
-    "AAP", "AFP", "Agence France-Presse", "ANI", "ANSA", "AP", "Associated Press", "Anadolu",
-    "Bernama", "Bloomberg", "dpa", "EFE", "IANS", "Interfax", "Kyodo", "PTI", "Reuters",
-    "RIA Novosti", "SPX", "TASS", "UPI", "United Press International", "WAM", "XNA", "Xinhua",
-    "Yonhap",
-)
-_BY_CASEFOLD = {name.casefold(): name for name in AGENCIES if len(name) > 3}
+#: News agencies as bylines and datelines credit them (ninjs infoSources with role "wire"),
+#: each with the short name that identifies it.
+AGENCIES: dict[str, str] = {
+    "AAP": "AAP", "AFP": "AFP", "Agence France-Presse": "AFP", "Agence France Presse": "AFP",
+    "ANI": "ANI", "ANSA": "ANSA", "AP": "AP", "Associated Press": "AP", "The Associated Press": "AP",
+    "Anadolu": "Anadolu", "Bernama": "Bernama", "Bloomberg": "Bloomberg", "dpa": "dpa", "EFE": "EFE",
+    "IANS": "IANS", "Indo-Asian News Service": "IANS", "Interfax": "Interfax", "Kyodo": "Kyodo",
+    "PTI": "PTI", "Reuters": "Reuters", "RIA Novosti": "RIA Novosti", "SPX": "SPX", "TASS": "TASS",
+    "UPI": "UPI", "United Press International": "UPI", "WAM": "WAM", "XNA": "Xinhua", "Xinhua": "Xinhua",
+    "Yonhap": "Yonhap",
+}
+_BY_CASEFOLD = {name.casefold(): short for name, short in AGENCIES.items() if len(name) > 3}
 _BYLINE = re.compile(r"^by\s+(?P<by>\S.*)$", re.IGNORECASE)
 _STAFF = re.compile(r"\b(?:staff(?:\s+writers?|\s+reporters?)?|correspondents?|wires?|reporters?)\b\.?", re.IGNORECASE)
 _CREDIT_SPLIT = re.compile(r"\s*(?:,|;|&|/|\||\(|\)|\band\b|\bwith\b|\bfor\b|\bin\b|\bvia\b|\bfrom\b)\s*", re.IGNORECASE)
@@ -27,7 +31,16 @@ def is_agency(name: str) -> bool:
     >>> is_agency("AFP"), is_agency("Reuters"), is_agency("pictured")
     (True, True, False)
     """
-    return name in AGENCIES or name.casefold() in _BY_CASEFOLD
+    return agency_key(name) is not None
+
+
+def agency_key(name: str) -> str | None:
+    """The short name identifying the agency ``name`` (``Associated Press`` -> ``AP``), or None.
+
+    >>> agency_key("Agence France-Presse"), agency_key("XNA"), agency_key("Jane")
+    ('AFP', 'Xinhua', None)
+    """
+    return AGENCIES.get(name) or _BY_CASEFOLD.get(name.casefold())
 
 
 def parse_byline(line: str) -> str | None:
@@ -54,9 +67,10 @@ def credited_agencies(by: str | None) -> list[str]:
     """
     if not by:
         return []
-    found: list[str] = []
+    found: dict[str, str] = {}
     for part in _CREDIT_SPLIT.split(by):
         name = _STAFF.sub("", part).strip(" .")
-        if name and is_agency(name) and name not in found:
-            found.append(name)
-    return found
+        key = agency_key(name) if name else None
+        if key is not None and key not in found:
+            found[key] = name
+    return list(found.values())

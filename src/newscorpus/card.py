@@ -152,10 +152,13 @@ Quotes by type:
 
 ## Annotation
 
-Annotations follow [ANNOTATION_GUIDELINES.md](ANNOTATION_GUIDELINES.md). They
-are made in Label Studio and validated by `newscorpus validate` (offsets inside
-the body, span text equal to the body text, unique ids, resolvable speaker and
-entity references, annotations made on the current body).
+Annotations follow [ANNOTATION_GUIDELINES.md](ANNOTATION_GUIDELINES.md). Each
+item says who made it (`annotator`, a pseudonymous id) and how (`origin`:
+`human`, or `model` with `model_version`); annotators work in Label Studio or
+directly in annotation documents. Every document is validated by `newscorpus
+validate` (offsets inside the body, span text equal to the body text, unique
+ids, resolvable speaker and entity references, annotations made on the
+current body).
 
 ### Inter-annotator agreement
 

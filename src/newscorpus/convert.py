@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 from newscorpus import SCHEMA_VERSION, layouts, rawtext
-from newscorpus.bylines import credited_agencies
+from newscorpus.bylines import agency_key, credited_agencies
 from newscorpus.datelines import Dateline, parse_date_line, prints_year, read_dateline
 from newscorpus.layouts import Draft
 from newscorpus.problems import Problem
@@ -196,12 +196,13 @@ def _body(paragraphs: list[tuple[str, str]]) -> tuple[str, list[dict]]:
 
 
 def _info_sources(dateline: Dateline | None, by: str | None, publisher: str) -> list[dict]:
-    """The wire agencies the dateline and byline credit, then the publisher."""
-    wires: list[str] = []
+    """The wire agencies the dateline and byline credit (each agency once, as first printed), then the publisher."""
+    wires: dict[str, str] = {}
     if dateline is not None and dateline.agency:
-        wires.append(dateline.agency)
-    wires.extend(agency for agency in credited_agencies(by) if agency not in wires)
-    return [{"name": name, "role": "wire"} for name in wires] + [{"name": publisher, "role": "publisher"}]
+        wires[agency_key(dateline.agency) or dateline.agency] = dateline.agency
+    for agency in credited_agencies(by):
+        wires.setdefault(agency_key(agency) or agency, agency)
+    return [{"name": name, "role": "wire"} for name in wires.values()] + [{"name": publisher, "role": "publisher"}]
 
 
 def _dateline(dateline: Dateline | None) -> dict | None:

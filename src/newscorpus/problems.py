@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "rebase-ambiguous": "A span's text and selector fit several places of the new body equally well; place it by hand.",
     "rebase-text-changed": "A span was re-anchored by its prefix and suffix, but its text changed; check it.",
     "migrate-no-path": "No chain of migrations leads from the document's schemaVersion to this release's.",
+    "migrate-needs-article": "Migrating the document needs the article body it was made on (to derive span selectors), and that body is not known.",
     # raw files and the manifest
     "raw-missing": "The manifest lists a raw file that does not exist.",
     "raw-unlisted": "A raw file is not listed in the manifest.",

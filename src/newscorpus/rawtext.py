@@ -9,7 +9,10 @@ saying what it looks like, rather than turned into mojibake.
 
 Line ends (``\\r\\n``, lone ``\\r``) become ``\\n``; the text is normalised to
 NFC; control characters other than newline and tab (and stray byte order
-marks) are dropped, and each line that lost some says how many.
+marks) are dropped, and each line that lost some says how many.  Vertical
+tab, form feed, NEL and the Unicode line and paragraph separators become a
+space instead, so that the words they stood between stay apart (and no
+reader splitting lines with ``str.splitlines`` breaks a record in two).
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ _BOMS = {
 }
 #: C0 control bytes that never occur in text (all but tab, newline, vertical tab, form feed, return, escape).
 _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
-_DROPPED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+#: Controls and separators that stand between words: they become a space.
+_SPACED = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
+#: Other control characters (and stray byte order marks): dropped.
+_DROPPED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
 
 
 @dataclass
@@ -100,9 +106,10 @@ def normalise(text: str, encoding: str) -> RawText:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     dropped: list[tuple[int, int]] = []
     for index, line in enumerate(lines):
-        clean, count = _DROPPED.subn("", line)
-        if count:
-            dropped.append((index + 1, count))
+        clean, spaced = _SPACED.subn(" ", line)
+        clean, count = _DROPPED.subn("", clean)
+        if count + spaced:
+            dropped.append((index + 1, count + spaced))
         lines[index] = unicodedata.normalize("NFC", clean)
     return RawText(lines, encoding, dropped)
 

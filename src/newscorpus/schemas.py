@@ -17,6 +17,13 @@ Two validators per kind, one verdict:
   the whole answer; anything it rejects, or cannot take (a lone surrogate), goes
   to the reference validator.  tests/test_fast_path.py checks on generated
   documents that the two agree.
+
+The schemas of this release's :data:`~newscorpus.SCHEMA_VERSION` are the
+``*.schema.json`` files of :func:`schema_dir`; those of every older released
+version stay in a subdirectory named after it (``schema/1.0.0/``), each set
+with its own registry (their ``$id`` paths name their version), so that
+``newscorpus migrate`` can check a document against the version it claims.
+Every function taking ``version`` defaults to the current one.
 """
 
 from __future__ import annotations
@@ -34,30 +41,51 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from newscorpus import SCHEMA_VERSION
 from newscorpus.problems import Problem, pointer
+
+#: A directory of an older release's schemas is named after its version.
+_VERSION_DIR = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 #: Document kinds and their schema files.
 KINDS = ("article", "annotation", "manifest", "entity", "mention", "quote", "common")
 
 
-def schema_dir() -> Path:
-    """The directory holding the ``*.schema.json`` files.
+def schema_dir(version: str = SCHEMA_VERSION) -> Path:
+    """The directory holding the ``*.schema.json`` files of ``version`` (default: this release's).
 
     Installed wheels ship them as package data (``newscorpus/schema``); a
-    source checkout reads the top-level ``schema/`` directory.
+    source checkout reads the top-level ``schema/`` directory.  Older versions
+    are its subdirectories named after them.
     """
     packaged = resources.files("newscorpus") / "schema"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "schema"
+    root = Path(str(packaged)) if packaged.is_dir() else Path(__file__).resolve().parents[2] / "schema"
+    return root if version == SCHEMA_VERSION else root / version
 
 
 @cache
-def load_schema(kind: str) -> dict:
-    """The schema of one document kind, as a dict."""
+def released_versions() -> tuple[str, ...]:
+    """Every schema version whose schemas this release holds, oldest first (the current one last).
+
+    >>> released_versions()[-1] == SCHEMA_VERSION
+    True
+    """
+    older = [
+        p.name for p in schema_dir().iterdir()
+        if p.is_dir() and _VERSION_DIR.match(p.name) and (p / "annotation.schema.json").is_file()
+    ]
+    return tuple(sorted(older, key=lambda v: tuple(int(n) for n in v.split(".")))) + (SCHEMA_VERSION,)
+
+
+@cache
+def load_schema(kind: str, version: str = SCHEMA_VERSION) -> dict:
+    """The schema of one document kind (of ``version``), as a dict."""
     if kind not in KINDS:
         raise ValueError(f"unknown schema kind {kind!r}")
-    return json.loads((schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    path = schema_dir(version) / f"{kind}.schema.json"
+    if not path.is_file():
+        raise ValueError(f"no schemas of version {version!r} (released: {', '.join(released_versions())})")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _without_dialect(schema: dict) -> dict:
@@ -71,10 +99,10 @@ def _without_dialect(schema: dict) -> dict:
 
 
 @cache
-def registry() -> Registry:
-    """A referencing registry holding every schema under its ``$id`` (as draft 2020-12)."""
+def registry(version: str = SCHEMA_VERSION) -> Registry:
+    """A referencing registry holding every schema of ``version`` under its ``$id`` (as draft 2020-12)."""
     resources_ = [
-        (load_schema(k)["$id"], Resource(contents=_without_dialect(load_schema(k)), specification=DRAFT202012))
+        (load_schema(k, version)["$id"], Resource(contents=_without_dialect(load_schema(k, version)), specification=DRAFT202012))
         for k in KINDS
     ]
     return Registry().with_resources(resources_)
@@ -115,26 +143,26 @@ ReferenceValidator = validators.extend(Draft202012Validator, {"pattern": _patter
 
 
 @cache
-def validator(kind: str) -> Draft202012Validator:
+def validator(kind: str, version: str = SCHEMA_VERSION) -> Draft202012Validator:
     """The one reused reference validator for a document kind (formats enforced)."""
     return ReferenceValidator(
-        _without_dialect(load_schema(kind)),
-        registry=registry(),
+        _without_dialect(load_schema(kind, version)),
+        registry=registry(version),
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
 
 
 @cache
-def fast_validator(kind: str) -> jsonschema_rs.Draft202012Validator:
+def fast_validator(kind: str, version: str = SCHEMA_VERSION) -> jsonschema_rs.Draft202012Validator:
     """The jsonschema-rs validator for a document kind: same schemas, same registry, formats enforced."""
-    resources = jsonschema_rs.Registry([(load_schema(k)["$id"], load_schema(k)) for k in KINDS])
-    return jsonschema_rs.Draft202012Validator(load_schema(kind), registry=resources, validate_formats=True)
+    resources = jsonschema_rs.Registry([(load_schema(k, version)["$id"], load_schema(k, version)) for k in KINDS])
+    return jsonschema_rs.Draft202012Validator(load_schema(kind, version), registry=resources, validate_formats=True)
 
 
-def fast_is_valid(instance: Any, kind: str) -> bool:
+def fast_is_valid(instance: Any, kind: str, version: str = SCHEMA_VERSION) -> bool:
     """jsonschema-rs's verdict; False also when it cannot take the value (the reference decides then)."""
     try:
-        return fast_validator(kind).is_valid(instance)
+        return fast_validator(kind, version).is_valid(instance)
     except ValueError:  # a string with a lone surrogate, a non-JSON value
         return False
 
@@ -206,16 +234,17 @@ def _message(error: ValidationError) -> str:
     return message
 
 
-def schema_problems(instance: Any, kind: str, file: str, *, fast: bool = True) -> Iterator[Problem]:
+def schema_problems(instance: Any, kind: str, file: str, *, fast: bool = True, version: str = SCHEMA_VERSION) -> Iterator[Problem]:
     """Every schema violation of ``instance`` as a problem (one per error, deepest branch).
 
     With ``fast`` (the default) a document jsonschema-rs finds valid is not
     looked at again; ``fast=False`` runs only the reference validator (the
-    differential tests and the benchmark compare the two).
+    differential tests and the benchmark compare the two).  ``version`` picks
+    the schemas of an older release (see :func:`released_versions`).
     """
-    if fast and fast_is_valid(instance, kind):
+    if fast and fast_is_valid(instance, kind, version):
         return
-    for leaf in (leaf for error in validator(kind).iter_errors(instance) for leaf in _leaves(error)):
+    for leaf in (leaf for error in validator(kind, version).iter_errors(instance) for leaf in _leaves(error)):
         path = list(leaf.absolute_path)
         if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
             allowed = set(leaf.schema.get("properties", {}))
@@ -226,6 +255,6 @@ def schema_problems(instance: Any, kind: str, file: str, *, fast: bool = True) -
         yield Problem(code_of(leaf), file, pointer(*path), _message(leaf))
 
 
-def is_valid(instance: Any, kind: str) -> bool:
-    """Whether ``instance`` is valid against the schema of ``kind``."""
-    return fast_is_valid(instance, kind) or validator(kind).is_valid(instance)
+def is_valid(instance: Any, kind: str, version: str = SCHEMA_VERSION) -> bool:
+    """Whether ``instance`` is valid against the schema of ``kind`` (of ``version``)."""
+    return fast_is_valid(instance, kind, version) or validator(kind, version).is_valid(instance)

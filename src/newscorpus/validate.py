@@ -16,7 +16,7 @@ from newscorpus import SCHEMA_VERSION
 from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest
 from newscorpus.jsonio import line_of, load_json, read_text, sha256_file
 from newscorpus.problems import Problem, pointer
-from newscorpus.schemas import schema_problems
+from newscorpus.schemas import released_versions, schema_problems
 from newscorpus.spans import body_sha256
 
 #: Schema versions this release reads without migration.
@@ -200,9 +200,12 @@ def document_problems(data: Any, file: str, body: str | None) -> list[Problem]:
 
     ``body`` is the current text of the article; with ``None`` the checks that
     need it are skipped.  Span checks are skipped when the body is stale (they
-    would all fail for the same reason).
+    would all fail for the same reason).  A document of an older released
+    schema version is checked against the schemas of its own version (plus
+    ``schema-version-unsupported``, which says to migrate it), so that what
+    the migration will add is not reported as missing.
     """
-    problems = list(schema_problems(data, "annotation", file))
+    problems = list(schema_problems(data, "annotation", file, version=_schema_version_of(data)))
     doc = Document(file, data, body)
     stale = list(check_stale(doc))
     if stale:
@@ -213,6 +216,12 @@ def document_problems(data: Any, file: str, body: str | None) -> list[Problem]:
         else:
             problems.extend(check(doc))
     return problems
+
+
+def _schema_version_of(data: Any) -> str:
+    """The released schema version to check ``data`` against: its own when this release keeps it, else the current one."""
+    version = data.get("schemaVersion") if isinstance(data, dict) else None
+    return version if isinstance(version, str) and version in released_versions() else SCHEMA_VERSION
 
 
 # ---------------------------------------------------------------- corpus checks

@@ -162,9 +162,12 @@ def looks_like_subheading(text: str) -> bool:
     """Whether a paragraph of its own is an inter-title ("Weapons transfers").
 
     Short (at most 10 words, 80 characters), starting with a capital or a
-    digit, and not ending like a sentence.
+    digit, and not ending like a sentence; a question ("What comes next?")
+    counts unless it is quoted speech.
 
     >>> looks_like_subheading("Weapons transfers"), looks_like_subheading("He left.")
+    (True, False)
+    >>> looks_like_subheading("What comes next?"), looks_like_subheading('"Why now?"')
     (True, False)
     """
     text = text.strip()
@@ -173,6 +176,8 @@ def looks_like_subheading(text: str) -> bool:
     first = text.lstrip(_OPENERS)[:1]
     if not (first.isupper() or first.isdigit()):
         return False
+    if text.endswith("?"):
+        return text[0] not in _OPENERS
     return text[-1] not in _TERMINAL + ",;-–—"
 
 

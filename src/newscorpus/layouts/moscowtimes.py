@@ -33,16 +33,23 @@ name = "moscowtimes"
 #: The outlet, as schema.org publisher.name.
 SITE = "The Moscow Times"
 
+#: The site's name, tagline and menu, which a scrape can carry above the headline.
+_PAGE_CHROME = (
+    r"^(?:(?:the\s+)?moscow\s+times|independent news from russia|support the moscow times!?|contribute today"
+    r"|my account|sign\s?out|sign\s?in|×|sections|home|ukraine war|news|climate|opinion|business|arts and life"
+    r"|regions|podcasts|galleries|newsletters|tmt lecture series|archive|multimedia projects|meanwhile|ru|en)$"
+)
 RULES = PageRules(
     tail=[
         URL_LINE,
-        rule("support-appeal", r"^a message from the moscow times\b"),
+        rule("support-appeal", r"^(?:a message from the moscow times\b|support the moscow times\b|contribute today\b)"),
         rule("tags", r"^read more about\s*:"),
         COPYRIGHT,
     ],
     inline=INLINE_RULES,
     captions=CAPTION_RULES,
     subheadings=SUBHEADING_RULES,
+    banners=[rule("site-banner", _PAGE_CHROME)],
 )
 _MARKS = (
     re.compile(r"themoscowtimes\.com", re.IGNORECASE),

@@ -25,6 +25,6 @@ def read_rest(lines: list[Line], start: int, draft: Draft, rules: PageRules) -> 
 def read_page(lines: list[Line], rules: PageRules) -> Draft:
     """A :class:`Draft` of a page whose header :mod:`newscorpus.layouts.header` reads."""
     draft = Draft()
-    start = header.read(lines, 0, draft, rules.captions, rules.tail + rules.inline)
+    start = header.read(lines, 0, draft, rules)
     read_rest(lines, start, draft, rules)
     return draft

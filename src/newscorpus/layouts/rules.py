@@ -17,7 +17,7 @@ rules see the markup, which is often what marks them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from newscorpus.layouts.cleanup import clean_inline, strip_tags
 
@@ -74,6 +74,8 @@ class PageRules:
     inline: list[Rule]
     captions: list[CaptionRule]
     subheadings: list[SubheadingRule]
+    #: Lines above the headline naming the site ("The Moscow Times"), removed as site-banner.
+    banners: list[Rule] = field(default_factory=list)
 
 
 def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
@@ -99,7 +101,8 @@ COPYRIGHT = rule(
 #: Lines removed wherever they stand in the body.
 INLINE_RULES: list[Rule] = [
     rule("related-article", r"^(?:related(?:\s+article|\s+story|\s+stories)?|read\s+(?:more|also)|see\s+also|also\s+read)\s*:\s*\S"),
-    rule("advertisement", r"^(?:advertisement|advertising|sponsored(?:\s+content)?)$"),
+    rule("advertisement", r"^(?:advertisement|advertising|sponsored(?:\s+content)?)(?:\s*·\s*scroll to continue)?$"),
+    rule("publisher-notice", r"^our standards:\s*the thomson reuters trust principles\.?$"),
     rule("share-buttons", r"^(?:tweet|share(?:\s+this(?:\s+article|\s+story)?)?|share\s+on\s+(?:facebook|twitter|x|linkedin)|email\s+this\s+article|print(?:\s+this\s+article)?)$"),
     rule("newsletter", r"^(?:subscribe\s+free\s+to\s+our\s+daily\s+newsletters|sign\s+up\s+for\s+(?:our|the)\b.*\bnewsletter\b.*|subscribe\s+to\s+our\s+newsletter\b.*)$"),
     rule("separator", r"^(?:[-*_=~·•]\s*){3,}$"),

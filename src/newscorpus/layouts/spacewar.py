@@ -116,8 +116,15 @@ def _is_section(text: str) -> bool:
 
 
 def detect(lines: list[str]) -> bool:
-    """Whether the page has the network's header stack or its copyright notice."""
-    return _find_header(numbered(lines)) is not None or any(_NOTICE.match(line.strip()) for line in lines)
+    """Whether the page has the network's header stack or its copyright notice.
+
+    A headline over a dateline alone is not enough (other outlets print that
+    too): the stack must also have a by-line, a SECTION line or the repeated headline.
+    """
+    found = _find_header(numbered(lines))
+    if found is not None and (found.byline is not None or found.section is not None or found.repeats):
+        return True
+    return any(_NOTICE.match(line.strip()) for line in lines)
 
 
 def parse(lines: list[str]) -> Draft:
@@ -127,7 +134,7 @@ def parse(lines: list[str]) -> Draft:
     found = _find_header(page)
     if found is None:
         draft.warn("layout-unexpected", 1, "no Space Media Network header (headline, by-line, dateline) at the top; read it as a plain page")
-        start = header.read(page, 0, draft, RULES.captions, RULES.tail + RULES.inline)
+        start = header.read(page, 0, draft, RULES)
     else:
         start = _read_header(page, found, draft)
     read_rest(page, start, draft, RULES)
