@@ -10,6 +10,7 @@ sends nothing out.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,7 @@ _WORD_BOX_JS = """([container, context, word]) => {
 def require_browser() -> Path:
     """The chromium executable; fails under ``CI=true`` and skips elsewhere when it or playwright is missing."""
     missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing.append("the playwright package (pip install -e '.[dev]')")
     if not os.access(CHROMIUM, os.X_OK):
         missing.append(f"{CHROMIUM} (apt-get install chromium; scripts/test does it when run as root)")
