@@ -30,7 +30,7 @@ def test_config_is_generated_from_the_schema():
     for relation in cfg.RELATION_LABELS:
         assert f'<Relation value="{relation}"' in xml
     assert '<Text name="text" value="$text"' in xml and "HyperText" not in xml
-    assert "<Style>.htx-text{white-space:pre-wrap}</Style>" in xml
+    assert ".lsf-richtext__line{white-space:pre-wrap}</Style>" in xml and ".htx-text" in xml
     assert cfg.quote_types() == ("direct", "indirect", "mixed")
 
 

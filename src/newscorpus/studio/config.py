@@ -77,7 +77,8 @@ def labeling_config() -> str:
     """
     lines = [
         "<View>",
-        "  <Style>.htx-text{white-space:pre-wrap}</Style>",
+        # .htx-text is the Text tag's class in older releases; 1.23 renders lines in .lsf-richtext__*
+        "  <Style>.htx-text, .lsf-richtext__container, .lsf-richtext__line{white-space:pre-wrap}</Style>",
         '  <Header value="$headline"/>',
         f'  <Labels name="{ENTITY_LABEL}" toName="{TEXT}" showInline="true">',
     ]

@@ -207,6 +207,10 @@ def serve(directory: Path, port: int = DEFAULT_PORT, timeout: float = START_TIME
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "SECRET_KEY": credentials.secret_key,
         "DJANGO_DB": "sqlite",
+        # nothing leaves the machine: no usage analytics, no error reports to Label Studio's Sentry
+        "COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
     }
     env.pop("LABEL_STUDIO_URL", None)
     env.pop("LABEL_STUDIO_API_KEY", None)
