@@ -315,6 +315,66 @@ def test_files_changed_a_moment_ago_are_read_again(tmp_path, monkeypatch):
     assert len(reads) == 6 and again.cache.hits["convert"] == 6
 
 
+def _index_database(cache: Path) -> Path:
+    (path,) = (cache / "index").rglob("*.sqlite")
+    return path
+
+
+def _garble_database(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the header's tail and the first page: SQLite must refuse the file
+    path.write_bytes(bytes(data))
+
+
+def _edit_one_index_row(path: Path) -> None:
+    """Change one recorded result in place (its checksum left as it was): a row the index must not trust."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        file, record = db.execute("SELECT file, record FROM files WHERE file LIKE '%/raw/%' ORDER BY file LIMIT 1").fetchone()
+        db.execute("UPDATE files SET record = ? WHERE file = ?", (record.replace(b'"problems":[]', b'"problems":[] '), file))
+
+
+@pytest.mark.parametrize("damage, reads", [(_garble_database, "all"), (_edit_one_index_row, 1)],
+                         ids=["database-unreadable", "row-checksum-mismatch"])
+def test_a_damaged_stat_index_is_not_trusted(tmp_path, read_counter, damage, reads):
+    """An index SQLite cannot read is deleted and rebuilt; a row that fails its checksum is ignored (its file read again)."""
+    corpus = generate(tmp_path / "c", 12, seed=12)
+    first = build_once(corpus, tmp_path, group_articles=4)
+    before, total = tree_digest(first.out), len(read_counter)
+    damage(_index_database(tmp_path / "cache"))
+    read_counter.clear()
+    again = build_once(corpus, tmp_path, group_articles=4)
+    assert len(read_counter) == (total if reads == "all" else reads)
+    assert tree_digest(again.out) == before and again.problems == first.problems
+    read_counter.clear()
+    build_once(corpus, tmp_path, group_articles=4)
+    assert read_counter == []  # the index was written afresh
+
+
+def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, monkeypatch):
+    """While another build holds the index for writing, a scan runs without it and leaves it as it was."""
+    import sqlite3
+
+    corpus = generate(tmp_path / "c", 6, seed=13)
+    first = build_once(corpus, tmp_path)
+    path = _index_database(tmp_path / "cache")
+    monkeypatch.setattr(newscorpus.pipeline, "_INDEX_BUSY_SECONDS", 0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        read_counter.clear()
+        again = build_once(corpus, tmp_path)
+        assert len(read_counter) > 0 and again.problems == first.problems
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert path.exists()
+    read_counter.clear()
+    build_once(corpus, tmp_path)
+    assert read_counter == []
+
+
 def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
     import numpy as np

@@ -21,10 +21,11 @@ import gc
 import hashlib
 import itertools
 import os
+import sqlite3
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -191,43 +192,134 @@ class ScanIndex:
     read, hashed or checked again: its recorded result is used.  Anything
     else goes to the workers, which read, hash and verify as usual.  The
     payload of an entry (a converted article) is still verified by its
-    checksum whenever it is read.  The index is itself a checksummed cache
-    entry, one per corpus directory and code version.
+    checksum whenever it is read.
+
+    The index is an SQLite database in the cache, one per corpus directory
+    and code version (``index/ab/ab12….sqlite``), read one row per file, so
+    it stays off the Python heap whatever the size of the corpus.  Each row
+    carries a checksum over its file name and record: a damaged row is
+    ignored (its file is read again), and a database SQLite cannot read is
+    deleted and started afresh.  Rows this scan confirmed or wrote are noted
+    in a temporary table; :meth:`save` drops the others and commits, so an
+    interrupted scan leaves the last index as it was.
     """
 
-    cache: Cache
-    key: str
-    old: dict[str, dict]
-    new: dict[str, dict] = field(default_factory=dict)
+    db: sqlite3.Connection | None
+    path: Path
+    cache_root: str
+    changed: bool = False
 
     @classmethod
     def open(cls, job: Job) -> "ScanIndex":
         """The index the last scan of ``job``'s corpus left in its cache (empty when there is none)."""
-        store = Cache(Path(job.cache))
         key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
-        hit = store.get("index", key, CacheStats())
-        return cls(store, key, hit[0]["files"] if hit is not None else {})
+        path = Path(job.cache) / "index" / key[:2] / f"{key}.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(path, timeout=_INDEX_BUSY_SECONDS, isolation_level=None)
+                db.executescript(_INDEX_SCHEMA)
+                db.execute("BEGIN")
+                return cls(db, path, str(job.cache))
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    return cls(None, path, str(job.cache))  # another build holds it: scan without the index
+                _drop_database(path)
+            except sqlite3.DatabaseError:
+                _drop_database(path)
+        return cls(None, path, str(job.cache))
+
+    def _record(self, file: str) -> dict | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT record, digest FROM files WHERE file = ?", (file,)).fetchone()
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+            return None
+        if row is None or row[1] != _row_digest(file, row[0]):
+            return None
+        return orjson.loads(row[0])
 
     def known(self, namespace: str, file: str, path: str, key_matches: Callable[[dict], bool]) -> dict | None:
         """The recorded result of ``file`` (at ``path``) when nothing it depends on changed, else ``None``."""
-        record = self.old.get(file)
+        record = self._record(file)
         if record is None or not _same_state(path, record["state"]) or not key_matches(record):
             return None
         key = record["key"]
-        if not _same_state(f"{self.cache.root}/{namespace}/{key[:2]}/{key}", record["entry"]):
+        if not _same_state(f"{self.cache_root}/{namespace}/{key[:2]}/{key}", record["entry"]):
             return None
-        self.new[file] = record
+        self._keep(file)
         return record
 
     def remember(self, file: str, record: dict) -> None:
         """Record what this scan learned about ``file`` (only when both stats could be trusted)."""
-        if record["state"] is not None and record["entry"] is not None:
-            self.new[file] = record
+        if self.db is None or record["state"] is None or record["entry"] is None:
+            return
+        blob = orjson.dumps(record)
+        try:
+            self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (file, blob, _row_digest(file, blob)))
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+            return
+        self.changed = True
+        self._keep(file)
+
+    def _keep(self, file: str) -> None:
+        if self.db is not None:
+            try:
+                self.db.execute("INSERT OR IGNORE INTO temp.kept VALUES (?)", (file,))
+            except sqlite3.DatabaseError as error:
+                self._abandon(error)
 
     def save(self) -> None:
-        """Store the index of this scan (when it differs from the last one)."""
-        if self.new != self.old:
-            self.cache.put("index", self.key, {"files": self.new})
+        """Store the index of this scan: drop the rows of files not seen or not trusted, and commit."""
+        if self.db is None:
+            return
+        try:
+            stale = self.db.execute("DELETE FROM files WHERE file NOT IN (SELECT file FROM temp.kept)").rowcount
+            self.db.execute("COMMIT")
+            if stale or self.changed:
+                self.db.execute("PRAGMA optimize")
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+
+    def close(self) -> None:
+        """Close the database (uncommitted changes are rolled back: the last saved index stays)."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def _abandon(self, error: sqlite3.DatabaseError) -> None:
+        """Scan on without the index (results are computed as without one); a damaged database is deleted.
+
+        ``OperationalError`` is a busy or locked database (another build
+        holds it) or a full disk: the file is left alone.
+        """
+        self.close()
+        if not isinstance(error, sqlite3.OperationalError):
+            _drop_database(self.path)
+
+
+#: Seconds a scan waits for another build that holds the index before scanning without it.
+_INDEX_BUSY_SECONDS = 5.0
+
+_INDEX_SCHEMA = """
+PRAGMA journal_mode = DELETE;
+PRAGMA synchronous = OFF;
+PRAGMA temp_store = FILE;
+CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, record BLOB NOT NULL, digest BLOB NOT NULL);
+CREATE TEMP TABLE kept (file TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
+def _row_digest(file: str, record: bytes) -> bytes:
+    return hashlib.blake2b(file.encode("utf-8") + b"\0" + record, digest_size=16).digest()
+
+
+def _drop_database(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- conversion (one raw file)
@@ -548,7 +640,7 @@ def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
     job = Job.of(layout, cache_dir)
-    with _held_index(job) as seen:
+    with closing(ScanIndex.open(job)) as seen, paused_gc():  # millions of short-lived acyclic objects (index records)
         return _scan(layout, job, mapper, seen)
 
 
@@ -563,23 +655,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextmanager
-def _held_index(job: Job) -> Iterator[ScanIndex]:
-    """The scan index, loaded without the cyclic garbage collector and kept out of its collections while held.
-
-    The index is millions of small acyclic objects: collecting while they are
-    made, and scanning them at every full collection after, took longer than
-    reading them.
-    """
-    with paused_gc():
-        seen = ScanIndex.open(job)
-        gc.freeze()
-    try:
-        yield seen
-    finally:
-        gc.unfreeze()
 
 
 def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Scan:
