@@ -174,6 +174,68 @@ def test_rebuild_after_one_raw_change_redoes_only_that_work(tmp_path):
     assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
 
 
+def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:
+    from newscorpus.build import group_bounds
+
+    bounds = group_bounds(ids, size)
+    return [tuple(ids[start:end]) for start, end in zip([0, *bounds], bounds)]
+
+
+@pytest.mark.parametrize("size", [4, 10, 50, 1000])
+def test_one_id_more_or_less_changes_about_one_group(size):
+    """Groups are cut where the ids say, so one id added or removed leaves the other groups as they were
+    (but for a rare short run of neighbours, where the minimum size moves a cut); cutting every ``size``
+    ids would change every group after it."""
+    import random
+
+    rng = random.Random(size)
+    ids = sorted(f"outlet-2024-{rng.randrange(1, 13):02d}-{rng.getrandbits(32):08x}" for _ in range(20 * size))
+    before = _groups(ids, size)
+    assert [i for g in before for i in g] == ids
+    assert all(size // 2 <= len(g) <= 2 * size for g in before[:-1])
+    assert 0.7 * size <= len(ids) / len(before) <= 1.3 * size
+    lost = []
+    for trial in range(40):
+        at = rng.randrange(len(ids))
+        changed = ids[:at] + ids[at + 1:] if trial % 2 else sorted({*ids, f"{ids[at]}-x"})
+        assert [i for g in _groups(changed, size) for i in g] == changed
+        lost.append(len(set(before) - set(_groups(changed, size))))
+    assert min(lost) == 1 and sum(lost) / len(lost) <= 1.5 and max(lost) <= 5, lost
+
+
+@pytest.mark.parametrize("shape", ["all", "articles-only", "one-split", "no-quotes-in-test"])
+def test_the_cards_dataset_info_is_what_datasets_writes(tmp_path, shape):
+    """The card's dataset_info, filled into a cached layout without importing datasets, equals datasets' own."""
+    from huggingface_hub import DatasetCardData
+
+    from newscorpus.build import SPLIT_NAMES, dataset_info, dataset_info_by_datasets
+    from newscorpus.pipeline import Job
+
+    counts = {c: {s: 100 * (i + 1) + j for j, s in enumerate(SPLIT_NAMES)} for i, c in enumerate(CONFIGS)}
+    if shape == "articles-only":
+        counts["entities"] = counts["quotes"] = dict.fromkeys(SPLIT_NAMES, 0)
+    elif shape == "one-split":
+        counts = {c: {s: (n if s == "train" else 0) for s, n in v.items()} for c, v in counts.items()}
+    elif shape == "no-quotes-in-test":
+        counts["quotes"]["test"] = 0
+    nbytes = {c: {s: n * 4099 + 7 for s, n in v.items()} for c, v in counts.items()}
+    job = Job("corpus", "corpus/raw", str(tmp_path / "cache"), "v", "f" * 64)
+    expected = DatasetCardData()
+    dataset_info_by_datasets(counts, nbytes, expected)
+    for _ in range(2):  # the layout made, then read from the cache
+        ours = DatasetCardData(dataset_info=dataset_info(counts, nbytes, job))
+        assert ours.to_yaml() == expected.to_yaml()
+
+
+def test_shard_schemas_are_the_declared_features(tmp_path):
+    from newscorpus.build import arrow_schemas
+
+    for _ in range(2):  # made, then read from the cache
+        arrow_schemas.cache_clear()
+        schemas = arrow_schemas(str(tmp_path / "cache"), "e" * 64)
+        assert all(schemas[c].equals(features()[c].arrow_schema, check_metadata=True) for c in CONFIGS)
+
+
 def test_converter_change_invalidates_every_conversion(tmp_path, monkeypatch):
     import newscorpus.convert
 
