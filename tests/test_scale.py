@@ -437,10 +437,19 @@ def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, mo
     assert read_counter == []
 
 
+def test_lsh_bands_are_the_ones_datasketch_picks():
+    from datasketch import MinHashLSH
+
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    assert (LSH_BANDS, LSH_ROWS) == (lsh.b, lsh.r)
+
+
 def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
     import numpy as np
-    from newscorpus.clusters import NUM_PERM, THRESHOLD, _bands, cluster_signatures
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD, cluster_signatures
 
     rng = np.random.default_rng(3)
     n = 120
@@ -452,7 +461,7 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     signatures[10] = signatures[11] = signatures[12]  # a bucket of three identical
     ids = [f"a{i:03d}" for i in range(n)]
     dates = [None if i % 5 == 0 else f"2024-01-{1 + i % 28:02d}" for i in range(n)]
-    bands, rows = _bands()
+    bands, rows = LSH_BANDS, LSH_ROWS
     parent = list(range(n))
 
     def root(x):

@@ -287,9 +287,10 @@ def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
 
 # ---------------------------------------------------------------- shards (one group of articles)
 
-#: Articles per shard group, on average: each group is one Parquet file per config (2-4 MB of articles).  A
-#: rebuild rewrites the groups whose articles changed, so this bounds the work of a one-file change.
-GROUP_ARTICLES = 1000
+#: Articles per shard group, on average: each group is one Parquet file per config (1-2 MB of articles).  A
+#: rebuild rewrites the groups whose articles changed, so this bounds the work of a one-file change; 500
+#: loaded as fast as 1,000 (docs/scale.md).
+GROUP_ARTICLES = 500
 
 
 def group_bounds(ids: list[str], group_articles: int) -> list[int]:
