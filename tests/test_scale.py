@@ -286,6 +286,7 @@ def break_corpus(corpus: Path) -> None:
     linked.write_text(json.dumps(doc, indent=2))
     (gold / "misnamed.json").write_text(docs[5].read_text())                 # annotation-file-name
     (gold / "broken.json").write_text('{"a": 1, "a": 2}')                    # json-duplicate-key
+    (gold / "linked.json").symlink_to(docs[6])                               # file-not-regular (a symbolic link)
 
 
 def test_build_reports_exactly_what_validate_reports(tmp_path):

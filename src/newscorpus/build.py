@@ -51,7 +51,7 @@ from newscorpus.clusters import SPLITS, cluster_signatures, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.jsonio import read_text
-from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, paused_gc, rel_path, scan
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, load_article, paused_gc, rel_path, scan
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 
@@ -412,7 +412,7 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
 def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
     schemas = arrow_schemas(job.cache, job.fingerprint)
     rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
-    dirs: dict[Path, str] = {}
+    dirs: RelDirs = {}
     for ident, article_key, doc_path, doc_key, cluster in group.items:
         article = load_article(Path(job.cache), article_key)
         doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
@@ -433,7 +433,7 @@ def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]
     return meta, b"".join(blobs)
 
 
-def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: dict[Path, str]) -> dict:
+def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: RelDirs) -> dict:
     """A gold document, checked to be the one the scan validated (``dirs``: see :func:`newscorpus.pipeline.rel_path`)."""
     text, problems = read_text(Path(path), path)
     if text is None or document_key(job, text, rel_path(CorpusLayout(Path(job.corpus)), Path(path), dirs), article_key) != key:

@@ -600,14 +600,30 @@ class Scan:
     cache: CacheStats
 
 
-def rel_path(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
-    """``layout.rel(path)`` without resolving every file: a file that is not a symbolic link resolves to its
-    resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
-    if path.is_symlink() or path.name in ("", ".", ".."):
+#: Per directory, for :func:`rel_path`: its resolved relative path, and the names of the symbolic links in it.
+RelDirs = dict[Path, tuple[str, "set[str] | None"]]
+
+
+def _links_in(directory: Path) -> set[str] | None:
+    """Names of the symbolic links in ``directory``, from one listing (no stat per file); ``None`` if unlistable."""
+    try:
+        with os.scandir(directory) as entries:
+            return {e.name for e in entries if e.is_symlink()}
+    except OSError:
+        return None
+
+
+def rel_path(layout: CorpusLayout, path: Path, dirs: RelDirs) -> str:
+    """``layout.rel(path)`` without resolving or stat-ing every file: a file that is not a symbolic link resolves
+    to its resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
+    if path.name in ("", ".", ".."):
         return layout.rel(path)
     if path.parent not in dirs:
-        dirs[path.parent] = layout.rel(path.parent)
-    return f"{dirs[path.parent]}/{path.name}"
+        dirs[path.parent] = (layout.rel(path.parent), _links_in(path.parent))
+    resolved, links = dirs[path.parent]
+    if (path.name in links) if links is not None else path.is_symlink():
+        return layout.rel(path)
+    return f"{resolved}/{path.name}"
 
 
 def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> Iterator[tuple[int, Any]]:
@@ -674,7 +690,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     keys = dict(zip(index.ids, index.keys))
     gold: dict[str, GoldDocument] = {}
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
-    dirs: dict[Path, str] = {}
+    dirs: RelDirs = {}
     for name, paths in sets.items():
         checks = SetChecks(set(keys))
         found: list[Problem] = []
