@@ -576,7 +576,7 @@ class ArticleIndex:
         return np.frombuffer(b"".join(self.signatures), dtype=np.uint32).reshape(len(self.ids), NUM_PERM)
 
 
-@dataclass
+@dataclass(slots=True)
 class GoldDocument:
     """A gold document the build may use: where it is, its cache key and its figures."""
 
@@ -694,7 +694,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     for name, paths in sets.items():
         checks = SetChecks(set(keys))
         found: list[Problem] = []
-        readable: list[tuple[str, str, dict]] = []
+        readable: list[GoldDocument] = []  # gold only, without the summary's entities and links
         tasks = ((str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
 
         def known(task: tuple) -> dict | None:
@@ -713,18 +713,17 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             found.extend(problems_in(result["problems"]))
             if result["summary"] is not None:
                 checks.add(file, result["summary"])
-                readable.append((path, file, result))
+                if name == "gold":
+                    summary = result["summary"]
+                    readable.append(GoldDocument(file, path, summary["article"], result["key"], summary["annotators"],
+                                                 summary["origins"], summary["mentions"], summary["quote_count"]))
         found.extend(with_lines_from_files(checks.finish(), layout))
         problems.extend(found)
         if name == "gold":
             bad = {p.file for p in errors(problems)}
-            for path, file, result in readable:
-                article = result["summary"]["article"]
-                if file not in bad and article in keys:
-                    gold[article] = GoldDocument(
-                        file, path, article, result["key"], result["summary"]["annotators"],
-                        result["summary"]["origins"], result["summary"]["mentions"], result["summary"]["quote_count"],
-                    )
+            for doc in readable:
+                if doc.file not in bad and doc.article in keys:
+                    gold[doc.article] = doc
     seen.save()
     return Scan(problems, index, gold, stats)
 
