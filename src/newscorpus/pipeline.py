@@ -208,6 +208,7 @@ class ScanIndex:
     path: Path
     cache_root: str
     changed: bool = False
+    kept: list[tuple[str]] = field(default_factory=list)
 
     @classmethod
     def open(cls, job: Job) -> "ScanIndex":
@@ -266,14 +267,22 @@ class ScanIndex:
         self._keep(file)
 
     def _keep(self, file: str) -> None:
-        if self.db is not None:
+        self.kept.append((file,))
+        if len(self.kept) >= _KEPT_BATCH:
+            self._flush_kept()
+
+    def _flush_kept(self) -> None:
+        """Note the files kept so far in the temporary table (in batches: one SQLite call per file is slower)."""
+        if self.db is not None and self.kept:
             try:
-                self.db.execute("INSERT OR IGNORE INTO temp.kept VALUES (?)", (file,))
+                self.db.executemany("INSERT OR IGNORE INTO temp.kept VALUES (?)", self.kept)
             except sqlite3.DatabaseError as error:
                 self._abandon(error)
+        self.kept.clear()
 
     def save(self) -> None:
         """Store the index of this scan: drop the rows of files not seen or not trusted, and commit."""
+        self._flush_kept()
         if self.db is None:
             return
         try:
@@ -300,6 +309,9 @@ class ScanIndex:
         if not isinstance(error, sqlite3.OperationalError):
             _drop_database(self.path)
 
+
+#: Files noted per batch in the index's table of kept rows.
+_KEPT_BATCH = 1024
 
 #: Seconds a scan waits for another build that holds the index before scanning without it.
 _INDEX_BUSY_SECONDS = 5.0
@@ -495,14 +507,16 @@ class SetChecks:
             self.quote_ids.setdefault(ident, []).append(summary["quotes"])
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
-            if Path(file).name != f"{ident}.json":
+            if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
+        entities = self.entities
         for i, entity, name, label, wikidata in summary["entities"]:
             facts = (name, label, wikidata)
-            if entity not in self.entities:
-                self.entities[entity] = (facts, file)
-            elif self.entities[entity][0] != facts:
-                other, where = self.entities[entity]
+            first = entities.get(entity)
+            if first is None:
+                entities[entity] = (facts, file)
+            elif first[0] != facts:
+                other, where = first
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
         self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
 
