@@ -438,6 +438,28 @@ def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, mo
     assert read_counter == []
 
 
+def test_small_scan_windows_change_nothing(tmp_path, monkeypatch, read_counter):
+    """The scan's windows (bounding what it holds from the index) give the same problems and bytes as one window."""
+    corpus = generate(tmp_path / "c", 16, seed=14)
+    break_corpus(corpus)
+    whole = [build_once(corpus, tmp_path / "whole", workers=2, group_articles=5) for _ in range(2)]
+    monkeypatch.setattr(newscorpus.pipeline, "_KNOWN_WINDOW", 3)
+    monkeypatch.setattr(newscorpus.pipeline, "_TASK_WINDOW", 4)
+    read_counter.clear()
+    cold = build_once(corpus, tmp_path / "windows", workers=2, group_articles=5)
+    read_counter.clear()
+    edited = sorted((corpus / "annotations" / "gold").glob("*.json"))[-1]
+    edited.write_text(json.dumps(json.loads(edited.read_text()), indent=1))  # other bytes, same document
+    warm = build_once(corpus, tmp_path / "windows", workers=1, group_articles=5)  # reads are counted in this process
+    assert sorted(cold.problems, key=sort_key) == sorted(whole[0].problems, key=sort_key)  # as ever, in an order of their own
+    assert tree_digest(cold.out) == tree_digest(whole[0].out)
+    missing = json.loads((corpus / "raw" / "manifest.jsonl").read_text().splitlines()[0])["file"]  # tried every time, as the link
+    assert sorted(read_counter) == sorted([missing, "linked.json", edited.name]) and warm.cache.misses == {"document": 1, "shard": 1}
+    fresh = build_once(corpus, tmp_path / "fresh", workers=1, group_articles=5)
+    assert sorted(warm.problems, key=sort_key) == sorted(fresh.problems, key=sort_key)
+    assert tree_digest(warm.out) == tree_digest(fresh.out)
+
+
 def test_lsh_bands_are_the_ones_datasketch_picks():
     from datasketch import MinHashLSH
 
