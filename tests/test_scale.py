@@ -174,6 +174,68 @@ def test_rebuild_after_one_raw_change_redoes_only_that_work(tmp_path):
     assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
 
 
+def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:
+    from newscorpus.build import group_bounds
+
+    bounds = group_bounds(ids, size)
+    return [tuple(ids[start:end]) for start, end in zip([0, *bounds], bounds)]
+
+
+@pytest.mark.parametrize("size", [4, 10, 50, 1000])
+def test_one_id_more_or_less_changes_about_one_group(size):
+    """Groups are cut where the ids say, so one id added or removed leaves the other groups as they were
+    (but for a rare short run of neighbours, where the minimum size moves a cut); cutting every ``size``
+    ids would change every group after it."""
+    import random
+
+    rng = random.Random(size)
+    ids = sorted(f"outlet-2024-{rng.randrange(1, 13):02d}-{rng.getrandbits(32):08x}" for _ in range(20 * size))
+    before = _groups(ids, size)
+    assert [i for g in before for i in g] == ids
+    assert all(size // 2 <= len(g) <= 2 * size for g in before[:-1])
+    assert 0.7 * size <= len(ids) / len(before) <= 1.3 * size
+    lost = []
+    for trial in range(40):
+        at = rng.randrange(len(ids))
+        changed = ids[:at] + ids[at + 1:] if trial % 2 else sorted({*ids, f"{ids[at]}-x"})
+        assert [i for g in _groups(changed, size) for i in g] == changed
+        lost.append(len(set(before) - set(_groups(changed, size))))
+    assert min(lost) == 1 and sum(lost) / len(lost) <= 1.5 and max(lost) <= 5, lost
+
+
+@pytest.mark.parametrize("shape", ["all", "articles-only", "one-split", "no-quotes-in-test"])
+def test_the_cards_dataset_info_is_what_datasets_writes(tmp_path, shape):
+    """The card's dataset_info, filled into a cached layout without importing datasets, equals datasets' own."""
+    from huggingface_hub import DatasetCardData
+
+    from newscorpus.build import SPLIT_NAMES, dataset_info, dataset_info_by_datasets
+    from newscorpus.pipeline import Job
+
+    counts = {c: {s: 100 * (i + 1) + j for j, s in enumerate(SPLIT_NAMES)} for i, c in enumerate(CONFIGS)}
+    if shape == "articles-only":
+        counts["entities"] = counts["quotes"] = dict.fromkeys(SPLIT_NAMES, 0)
+    elif shape == "one-split":
+        counts = {c: {s: (n if s == "train" else 0) for s, n in v.items()} for c, v in counts.items()}
+    elif shape == "no-quotes-in-test":
+        counts["quotes"]["test"] = 0
+    nbytes = {c: {s: n * 4099 + 7 for s, n in v.items()} for c, v in counts.items()}
+    job = Job("corpus", "corpus/raw", str(tmp_path / "cache"), "v", "f" * 64)
+    expected = DatasetCardData()
+    dataset_info_by_datasets(counts, nbytes, expected)
+    for _ in range(2):  # the layout made, then read from the cache
+        ours = DatasetCardData(dataset_info=dataset_info(counts, nbytes, job))
+        assert ours.to_yaml() == expected.to_yaml()
+
+
+def test_shard_schemas_are_the_declared_features(tmp_path):
+    from newscorpus.build import arrow_schemas
+
+    for _ in range(2):  # made, then read from the cache
+        arrow_schemas.cache_clear()
+        schemas = arrow_schemas(str(tmp_path / "cache"), "e" * 64)
+        assert all(schemas[c].equals(features()[c].arrow_schema, check_metadata=True) for c in CONFIGS)
+
+
 def test_converter_change_invalidates_every_conversion(tmp_path, monkeypatch):
     import newscorpus.convert
 
@@ -224,6 +286,7 @@ def break_corpus(corpus: Path) -> None:
     linked.write_text(json.dumps(doc, indent=2))
     (gold / "misnamed.json").write_text(docs[5].read_text())                 # annotation-file-name
     (gold / "broken.json").write_text('{"a": 1, "a": 2}')                    # json-duplicate-key
+    (gold / "linked.json").symlink_to(docs[6])                               # file-not-regular (a symbolic link)
 
 
 def test_build_reports_exactly_what_validate_reports(tmp_path):
@@ -315,10 +378,101 @@ def test_files_changed_a_moment_ago_are_read_again(tmp_path, monkeypatch):
     assert len(reads) == 6 and again.cache.hits["convert"] == 6
 
 
+def _index_database(cache: Path) -> Path:
+    (path,) = (cache / "index").rglob("*.sqlite")
+    return path
+
+
+def _garble_database(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the header's tail and the first page: SQLite must refuse the file
+    path.write_bytes(bytes(data))
+
+
+def _edit_one_index_row(path: Path) -> None:
+    """Change one recorded result in place (its checksum left as it was): a row the index must not trust."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        file, record = db.execute("SELECT file, record FROM files WHERE file LIKE '%/raw/%' ORDER BY file LIMIT 1").fetchone()
+        db.execute("UPDATE files SET record = ? WHERE file = ?", (record.replace(b'"problems":[]', b'"problems":[] '), file))
+
+
+@pytest.mark.parametrize("damage, reads", [(_garble_database, "all"), (_edit_one_index_row, 1)],
+                         ids=["database-unreadable", "row-checksum-mismatch"])
+def test_a_damaged_stat_index_is_not_trusted(tmp_path, read_counter, damage, reads):
+    """An index SQLite cannot read is deleted and rebuilt; a row that fails its checksum is ignored (its file read again)."""
+    corpus = generate(tmp_path / "c", 12, seed=12)
+    first = build_once(corpus, tmp_path, group_articles=4)
+    before, total = tree_digest(first.out), len(read_counter)
+    damage(_index_database(tmp_path / "cache"))
+    read_counter.clear()
+    again = build_once(corpus, tmp_path, group_articles=4)
+    assert len(read_counter) == (total if reads == "all" else reads)
+    assert tree_digest(again.out) == before and again.problems == first.problems
+    read_counter.clear()
+    build_once(corpus, tmp_path, group_articles=4)
+    assert read_counter == []  # the index was written afresh
+
+
+def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, monkeypatch):
+    """While another build holds the index for writing, a scan runs without it and leaves it as it was."""
+    import sqlite3
+
+    corpus = generate(tmp_path / "c", 6, seed=13)
+    first = build_once(corpus, tmp_path)
+    path = _index_database(tmp_path / "cache")
+    monkeypatch.setattr(newscorpus.pipeline, "_INDEX_BUSY_SECONDS", 0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        read_counter.clear()
+        again = build_once(corpus, tmp_path)
+        assert len(read_counter) > 0 and again.problems == first.problems
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert path.exists()
+    read_counter.clear()
+    build_once(corpus, tmp_path)
+    assert read_counter == []
+
+
+def test_small_scan_windows_change_nothing(tmp_path, monkeypatch, read_counter):
+    """The scan's windows (bounding what it holds from the index) give the same problems and bytes as one window."""
+    corpus = generate(tmp_path / "c", 16, seed=14)
+    break_corpus(corpus)
+    whole = [build_once(corpus, tmp_path / "whole", workers=2, group_articles=5) for _ in range(2)]
+    monkeypatch.setattr(newscorpus.pipeline, "_KNOWN_WINDOW", 3)
+    monkeypatch.setattr(newscorpus.pipeline, "_TASK_WINDOW", 4)
+    read_counter.clear()
+    cold = build_once(corpus, tmp_path / "windows", workers=2, group_articles=5)
+    read_counter.clear()
+    edited = sorted((corpus / "annotations" / "gold").glob("*.json"))[-1]
+    edited.write_text(json.dumps(json.loads(edited.read_text()), indent=1))  # other bytes, same document
+    warm = build_once(corpus, tmp_path / "windows", workers=1, group_articles=5)  # reads are counted in this process
+    assert sorted(cold.problems, key=sort_key) == sorted(whole[0].problems, key=sort_key)  # as ever, in an order of their own
+    assert tree_digest(cold.out) == tree_digest(whole[0].out)
+    missing = json.loads((corpus / "raw" / "manifest.jsonl").read_text().splitlines()[0])["file"]  # tried every time, as the link
+    assert sorted(read_counter) == sorted([missing, "linked.json", edited.name]) and warm.cache.misses == {"document": 1, "shard": 1}
+    fresh = build_once(corpus, tmp_path / "fresh", workers=1, group_articles=5)
+    assert sorted(warm.problems, key=sort_key) == sorted(fresh.problems, key=sort_key)
+    assert tree_digest(warm.out) == tree_digest(fresh.out)
+
+
+def test_lsh_bands_are_the_ones_datasketch_picks():
+    from datasketch import MinHashLSH
+
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    assert (LSH_BANDS, LSH_ROWS) == (lsh.b, lsh.r)
+
+
 def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
     import numpy as np
-    from newscorpus.clusters import NUM_PERM, THRESHOLD, _bands, cluster_signatures
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD, cluster_signatures
 
     rng = np.random.default_rng(3)
     n = 120
@@ -330,7 +484,7 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     signatures[10] = signatures[11] = signatures[12]  # a bucket of three identical
     ids = [f"a{i:03d}" for i in range(n)]
     dates = [None if i % 5 == 0 else f"2024-01-{1 + i % 28:02d}" for i in range(n)]
-    bands, rows = _bands()
+    bands, rows = LSH_BANDS, LSH_ROWS
     parent = list(range(n))
 
     def root(x):

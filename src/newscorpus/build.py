@@ -18,8 +18,9 @@ and swapped in only when complete.
 The build streams: :func:`newscorpus.pipeline.scan` converts and checks every
 file in parallel into the cache, keeping only ids, dates and MinHash
 signatures; wire clusters are found from the signatures; then each group of
-:data:`GROUP_ARTICLES` articles of a split (sorted by id) is read back from the
-cache and written as one shard per config, again in parallel.  Peak memory
+:data:`GROUP_ARTICLES` articles of a split (sorted by id, cut where the ids
+say: :func:`group_bounds`) is read back from the cache and written as one
+shard per config, again in parallel.  Peak memory
 is one group per worker, not the corpus.  Every stage is cached by the hash
 of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
 changed converts one file and rewrites one group of shards.
@@ -34,18 +35,15 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
-from datasets import ClassLabel, Features, List, Value
-from datasets.info import DatasetInfo, DatasetInfosDict
-from datasets.splits import SplitDict, SplitInfo
-from huggingface_hub import DatasetCardData
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.card import CardStats, render_card
@@ -53,24 +51,29 @@ from newscorpus.clusters import SPLITS, cluster_signatures, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.jsonio import read_text
-from newscorpus.pipeline import Job, Mapper, ProcessMapper, Scan, document_key, load_article, paused_gc, rel_path, scan
+from newscorpus.pipeline import Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, load_article, paused_gc, rel_path, scan
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
+
+if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
+    import pyarrow as pa
+    from datasets import Features
+    from huggingface_hub import DatasetCardData
 
 CONFIGS = ("articles", "entities", "quotes")
 SPLIT_NAMES = tuple(name for name, _ in SPLITS)
 
-_SPAN = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
-_PROVENANCE = {
-    "annotator": Value("string"),
-    "origin": Value("string"),
-    "model_version": Value("string"),
-    "score": Value("float32"),
-}
-
-
 def features() -> dict[str, Features]:
     """The declared features of each config."""
+    from datasets import ClassLabel, Features, List, Value
+
+    _SPAN = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
+    _PROVENANCE = {
+        "annotator": Value("string"),
+        "origin": Value("string"),
+        "model_version": Value("string"),
+        "score": Value("float32"),
+    }
     labels = list(entity_labels())
     article = Features({
         "id": Value("string"),
@@ -284,9 +287,38 @@ def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
 
 # ---------------------------------------------------------------- shards (one group of articles)
 
-#: Articles per shard group: each group is one Parquet file per config (2-4 MB of articles).  A rebuild
-#: rewrites the groups whose articles changed, so this bounds the work of a one-file change.
-GROUP_ARTICLES = 1000
+#: Articles per shard group, on average: each group is one Parquet file per config (1-2 MB of articles).  A
+#: rebuild rewrites the groups whose articles changed, so this bounds the work of a one-file change; 500
+#: loaded as fast as 1,000 (docs/scale.md).
+GROUP_ARTICLES = 500
+
+
+def group_bounds(ids: list[str], group_articles: int) -> list[int]:
+    """Where to cut a split's sorted ids into groups (end indices), chosen by the ids themselves.
+
+    A group ends after an id whose hash is 0 modulo ``group_articles / 2``,
+    once it holds at least ``group_articles / 2`` ids, or when it reaches
+    ``2 * group_articles`` (content-defined chunking, as rsync and restic cut
+    files).  Groups hold ``group_articles`` ids on average, and an id added
+    to or removed from a split (a new article, or one moved by a changed wire
+    cluster) changes its own group only, where cutting every
+    ``group_articles`` ids would shift every later group and rewrite its
+    shards.
+
+    >>> group_bounds([f"a{i}" for i in range(10)], 4)[-1]
+    10
+    """
+    low, high = max(1, group_articles // 2), max(1, 2 * group_articles)
+    period = max(1, group_articles - low)
+    bounds, start = [], 0
+    for i, ident in enumerate(ids):
+        size = i + 1 - start
+        if size >= high or (size >= low and zlib.crc32(ident.encode("utf-8")) % period == 0):
+            bounds.append(i + 1)
+            start = i + 1
+    if start < len(ids):
+        bounds.append(len(ids))
+    return bounds
 
 
 #: zstd level of the shards: level 3 writes about 2.5x faster than 9 for about 4% more bytes, and
@@ -304,9 +336,37 @@ def data_glob(config: str, split: str) -> str:
     return f"data/{config}/{split}-*"
 
 
-def _parquet(rows: list[dict], feats: Features) -> tuple[bytes, int]:
-    """Rows as Parquet bytes with the declared features (fixed settings: byte-identical), and the Arrow size."""
-    table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
+def _declared_versions() -> dict[str, str]:
+    return {"datasets": version("datasets"), "pyarrow": version("pyarrow"), "huggingface_hub": version("huggingface_hub")}
+
+
+@cache
+def arrow_schemas(cache_dir: str, fingerprint: str) -> dict[str, pa.Schema]:
+    """The Arrow schema of each config's :func:`features` (with its ``huggingface`` metadata), kept in the cache.
+
+    Made once per code and library versions: a worker that rewrites one
+    group then needs pyarrow only, not the second it takes to import datasets.
+    """
+    import pyarrow as pa
+
+    store = Cache(Path(cache_dir))
+    key = key_of({"stage": "arrow-schemas", "code": fingerprint, **_declared_versions()})
+    hit = store.get("declared", key, CacheStats())
+    if hit is None:
+        blobs = [features()[config].arrow_schema.serialize().to_pybytes() for config in CONFIGS]
+        store.put("declared", key, {"sizes": [len(b) for b in blobs]}, b"".join(blobs))
+        hit = ({"sizes": [len(b) for b in blobs]}, b"".join(blobs))
+    meta, payload = hit
+    offsets = list(itertools.accumulate(meta["sizes"], initial=0))
+    return {config: pa.ipc.read_schema(pa.py_buffer(payload[offsets[i]:offsets[i + 1]])) for i, config in enumerate(CONFIGS)}
+
+
+def _parquet(rows: list[dict], schema: pa.Schema) -> tuple[bytes, int]:
+    """Rows as Parquet bytes with the declared schema (fixed settings: byte-identical), and the Arrow size."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True)
     return sink.getvalue().to_pybytes(), table.nbytes
@@ -350,9 +410,9 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
 
 
 def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
-    feats = features()
+    schemas = arrow_schemas(job.cache, job.fingerprint)
     rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
-    dirs: dict[Path, str] = {}
+    dirs: RelDirs = {}
     for ident, article_key, doc_path, doc_key, cluster in group.items:
         article = load_article(Path(job.cache), article_key)
         doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
@@ -367,13 +427,13 @@ def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]
     }
     blobs = []
     for config in CONFIGS:
-        blob, nbytes = _parquet(rows[config], feats[config]) if rows[config] else (b"", 0)
+        blob, nbytes = _parquet(rows[config], schemas[config]) if rows[config] else (b"", 0)
         meta["configs"][config] = {"rows": len(rows[config]), "nbytes": nbytes, "size": len(blob)}
         blobs.append(blob)
     return meta, b"".join(blobs)
 
 
-def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: dict[Path, str]) -> dict:
+def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: RelDirs) -> dict:
     """A gold document, checked to be the one the scan validated (``dirs``: see :func:`newscorpus.pipeline.rel_path`)."""
     text, problems = read_text(Path(path), path)
     if text is None or document_key(job, text, rel_path(CorpusLayout(Path(job.corpus)), Path(path), dirs), article_key) != key:
@@ -428,7 +488,8 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         counts, nbytes, card = _write_shards(found, clusters, Job.of(layout, cache_dir), staging, mapper, group_articles)
-        _write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent, layout.root)
+        _write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent, layout.root,
+                    Job.of(layout, cache_dir))
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -461,7 +522,8 @@ def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> l
         by_split[split_of(clusters[ident])].append(ident)
     groups: list[Group] = []
     for split, ids in by_split.items():
-        chunks = [ids[i:i + group_articles] for i in range(0, len(ids), group_articles)]
+        bounds = group_bounds(ids, group_articles)
+        chunks = [ids[start:end] for start, end in zip([0, *bounds], bounds)]
         items = [
             tuple(
                 (i, keys[i], found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
@@ -511,20 +573,58 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     return rows, nbytes, card
 
 
-def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
-                languages: set[str], repo_root: Path, corpus_root: Path) -> None:
-    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas."""
+def dataset_info_by_datasets(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]],
+                             card_data: DatasetCardData) -> None:
+    """Add ``dataset_info`` (features, splits with their sizes) to ``card_data`` the way ``datasets`` writes it."""
+    from datasets.info import DatasetInfo, DatasetInfosDict
+    from datasets.splits import SplitDict, SplitInfo
+
     feats = features()
-    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
     infos = DatasetInfosDict()
     for config in CONFIGS:
-        if present[config]:
+        present = [s for s in SPLIT_NAMES if counts[config][s]]
+        if present:
             splits = SplitDict()
-            for split in present[config]:
+            for split in present:
                 splits.add(SplitInfo(name=split, num_bytes=nbytes[config][split], num_examples=counts[config][split]))
             infos[config] = DatasetInfo(features=feats[config], splits=splits)
-    card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
     infos.to_dataset_card_data(card_data)
+
+
+def dataset_info(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], job: Job) -> dict | list:
+    """The card's ``dataset_info``: what :func:`dataset_info_by_datasets` gives, without importing ``datasets``.
+
+    ``datasets`` lays it out once per code and library versions and set of
+    present splits, with zero sizes, into the cache; the sizes of this build
+    are filled into that layout (``splits[].num_bytes``, ``num_examples``: the
+    Hub's card format).  A test compares the two on several shapes.
+    """
+    from huggingface_hub import DatasetCardData
+
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+    store = Cache(Path(job.cache))
+    key = key_of({"stage": "dataset-info", "present": present, "code": job.fingerprint, **_declared_versions()})
+    hit = store.get("declared", key, CacheStats())
+    if hit is None:
+        layout = DatasetCardData()
+        ones = {c: {s: int(s in present[c]) for s in SPLIT_NAMES} for c in CONFIGS}
+        dataset_info_by_datasets(ones, {c: dict.fromkeys(SPLIT_NAMES, 0) for c in CONFIGS}, layout)
+        hit = ({"dataset_info": layout["dataset_info"]}, b"")
+        store.put("declared", key, hit[0])
+    info = hit[0]["dataset_info"]
+    for config_info in info if isinstance(info, list) else [info]:
+        for split in config_info["splits"]:
+            split["num_bytes"] = nbytes[config_info["config_name"]][split["name"]]
+            split["num_examples"] = counts[config_info["config_name"]][split["name"]]
+    return info
+
+
+def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
+                languages: set[str], repo_root: Path, corpus_root: Path, job: Job) -> None:
+    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas."""
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+    card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
+    card_data["dataset_info"] = dataset_info(counts, nbytes, job)
     (staging / "README.md").write_text(render_card(card_data.to_yaml(), card, repo_root, corpus_root), encoding="utf-8")
     for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
         if (repo_root / name).is_file():
@@ -540,6 +640,8 @@ CREATORS = {"human": "expert-generated", "model": "machine-generated"}
 
 def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str]) -> DatasetCardData:
     """The card's YAML metadata, before ``dataset_info`` is added."""
+    from huggingface_hub import DatasetCardData
+
     return DatasetCardData(
         language=sorted(languages or {"en"}),
         license="other",

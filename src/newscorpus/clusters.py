@@ -2,7 +2,7 @@
 
 Outlets republish the same wire story with small edits, so a random split
 would leak near-identical text between train and test.  Articles whose bodies
-share enough word 5-gram shingles (MinHash LSH, datasketch) are put in one
+share enough word 5-gram shingles (MinHash LSH, as datasketch does it) are put in one
 cluster, and splits are assigned per cluster.
 """
 
@@ -11,66 +11,62 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from datasketch import MinHash
-
-# datasketch is imported where it is used: it pulls in scipy (0.4 s), which a rebuild whose clusters
-# come from the cache never needs.
+# The signatures and LSH bands are datasketch's (tests compare them), computed here with numpy:
+# importing datasketch (and scipy) takes over a second, more than a rebuild's whole scan.
 
 #: Estimated Jaccard similarity of word 5-gram shingles above which two bodies are one story.
 THRESHOLD = 0.3
 NUM_PERM = 128
 SHINGLE = 5
+#: LSH bands and rows per band: the ones datasketch's ``MinHashLSH`` picks for THRESHOLD and NUM_PERM (it
+#: minimises the false positive and negative areas by numerical integration, 0.6 s with the scipy import;
+#: a test asserts these are its choice).
+LSH_BANDS, LSH_ROWS = 37, 3
 _WORD = re.compile(r"\w+")
 
 
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """The permutations of ``MinHash(num_perm=NUM_PERM, seed=1)``, drawn once (datasketch draws them per MinHash)."""
-    from datasketch import MinHash
+    """The affine permutations ``(a, b)`` of datasketch's ``MinHash(num_perm=NUM_PERM, seed=1)`` (its default
+    ``affine32`` scheme), drawn as it draws them: ``a`` odd, from ``RandomState(1)``."""
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
-    template = MinHash(num_perm=NUM_PERM, seed=1)
-    return template.scheme, template.permutations
 
-
-def _sha1_hash32(shingles: list[str]) -> list[int]:
+def _sha1_hash32(shingles: list[str]) -> np.ndarray:
     """datasketch's ``sha1_hash32`` of each shingle's UTF-8 bytes (the first 4 bytes of SHA-1, little-endian), in bulk."""
     digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingles])
-    return np.frombuffer(digests, dtype="<u4").tolist()
+    return np.frombuffer(digests, dtype="<u4").astype(np.uint32)
 
 
-def minhash(text: str) -> MinHash:
-    """MinHash of the lower-cased word 5-gram shingles of ``text`` (deterministic).
-
-    The same values as ``MinHash(num_perm=NUM_PERM, seed=1)`` updated with the
-    shingles' UTF-8 bytes; the hashing is done in bulk and the permutations
-    are drawn once, which is where datasketch spends its time.
-    """
-    words = _WORD.findall(text.lower())
-    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    from datasketch import MinHash
-
-    scheme, permutations = _permutations()
-    signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int, permutations=permutations, scheme=scheme)
-    signature.update_batch(_sha1_hash32(sorted(shingles)))
-    return signature
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch mixes every hash with it before permuting)."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
 
 
 def signature(text: str) -> np.ndarray:
-    """The MinHash signature of ``text`` as ``NUM_PERM`` uint32 values (small enough to keep for every article)."""
-    return minhash(text).hashvalues.astype(np.uint32)
+    """The MinHash signature of the lower-cased word 5-gram shingles of ``text``: ``NUM_PERM`` uint32 values.
 
-
-def _bands() -> tuple[int, int]:
-    """Bands and rows per band: the parameters datasketch's MinHashLSH picks for THRESHOLD and NUM_PERM."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    return lsh.b, lsh.r
+    The values of datasketch's ``MinHash(num_perm=NUM_PERM, seed=1)`` updated
+    with the shingles' UTF-8 bytes (a test compares them), computed in bulk
+    with numpy: importing datasketch takes over a second, a rebuild signs one
+    changed body.
+    """
+    words = _WORD.findall(text.lower())
+    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    a, b = _permutations()
+    permuted = _fmix32(_sha1_hash32(list(shingles)))[:, None] * a + b  # uint32: wraps modulo 2^32, as datasketch's
+    return permuted.min(axis=0)
 
 
 def _bucket_pairs(order: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
@@ -124,7 +120,7 @@ def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequen
             x = parent[x]
         return x
 
-    for a, b in _similar_pairs(signatures, *_bands()):
+    for a, b in _similar_pairs(signatures, LSH_BANDS, LSH_ROWS):
         a, b = root(a), root(b)
         if a != b:
             parent[max(a, b)] = min(a, b)

@@ -21,10 +21,11 @@ import gc
 import hashlib
 import itertools
 import os
+import sqlite3
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -191,43 +192,146 @@ class ScanIndex:
     read, hashed or checked again: its recorded result is used.  Anything
     else goes to the workers, which read, hash and verify as usual.  The
     payload of an entry (a converted article) is still verified by its
-    checksum whenever it is read.  The index is itself a checksummed cache
-    entry, one per corpus directory and code version.
+    checksum whenever it is read.
+
+    The index is an SQLite database in the cache, one per corpus directory
+    and code version (``index/ab/ab12….sqlite``), read one row per file, so
+    it stays off the Python heap whatever the size of the corpus.  Each row
+    carries a checksum over its file name and record: a damaged row is
+    ignored (its file is read again), and a database SQLite cannot read is
+    deleted and started afresh.  Rows this scan confirmed or wrote are noted
+    in a temporary table; :meth:`save` drops the others and commits, so an
+    interrupted scan leaves the last index as it was.
     """
 
-    cache: Cache
-    key: str
-    old: dict[str, dict]
-    new: dict[str, dict] = field(default_factory=dict)
+    db: sqlite3.Connection | None
+    path: Path
+    cache_root: str
+    changed: bool = False
+    kept: list[tuple[str]] = field(default_factory=list)
 
     @classmethod
     def open(cls, job: Job) -> "ScanIndex":
         """The index the last scan of ``job``'s corpus left in its cache (empty when there is none)."""
-        store = Cache(Path(job.cache))
         key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
-        hit = store.get("index", key, CacheStats())
-        return cls(store, key, hit[0]["files"] if hit is not None else {})
+        path = Path(job.cache) / "index" / key[:2] / f"{key}.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(path, timeout=_INDEX_BUSY_SECONDS, isolation_level=None)
+                db.executescript(_INDEX_SCHEMA)
+                db.execute("BEGIN")
+                return cls(db, path, str(job.cache))
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    return cls(None, path, str(job.cache))  # another build holds it: scan without the index
+                _drop_database(path)
+            except sqlite3.DatabaseError:
+                _drop_database(path)
+        return cls(None, path, str(job.cache))
+
+    def _record(self, file: str) -> dict | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT record, digest FROM files WHERE file = ?", (file,)).fetchone()
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+            return None
+        if row is None or row[1] != _row_digest(file, row[0]):
+            return None
+        return orjson.loads(row[0])
 
     def known(self, namespace: str, file: str, path: str, key_matches: Callable[[dict], bool]) -> dict | None:
         """The recorded result of ``file`` (at ``path``) when nothing it depends on changed, else ``None``."""
-        record = self.old.get(file)
+        record = self._record(file)
         if record is None or not _same_state(path, record["state"]) or not key_matches(record):
             return None
         key = record["key"]
-        if not _same_state(f"{self.cache.root}/{namespace}/{key[:2]}/{key}", record["entry"]):
+        if not _same_state(f"{self.cache_root}/{namespace}/{key[:2]}/{key}", record["entry"]):
             return None
-        self.new[file] = record
+        self._keep(file)
         return record
 
     def remember(self, file: str, record: dict) -> None:
         """Record what this scan learned about ``file`` (only when both stats could be trusted)."""
-        if record["state"] is not None and record["entry"] is not None:
-            self.new[file] = record
+        if self.db is None or record["state"] is None or record["entry"] is None:
+            return
+        blob = orjson.dumps(record)
+        try:
+            self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (file, blob, _row_digest(file, blob)))
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+            return
+        self.changed = True
+        self._keep(file)
+
+    def _keep(self, file: str) -> None:
+        self.kept.append((file,))
+        if len(self.kept) >= _KEPT_BATCH:
+            self._flush_kept()
+
+    def _flush_kept(self) -> None:
+        """Note the files kept so far in the temporary table (in batches: one SQLite call per file is slower)."""
+        if self.db is not None and self.kept:
+            try:
+                self.db.executemany("INSERT OR IGNORE INTO temp.kept VALUES (?)", self.kept)
+            except sqlite3.DatabaseError as error:
+                self._abandon(error)
+        self.kept.clear()
 
     def save(self) -> None:
-        """Store the index of this scan (when it differs from the last one)."""
-        if self.new != self.old:
-            self.cache.put("index", self.key, {"files": self.new})
+        """Store the index of this scan: drop the rows of files not seen or not trusted, and commit."""
+        self._flush_kept()
+        if self.db is None:
+            return
+        try:
+            stale = self.db.execute("DELETE FROM files WHERE file NOT IN (SELECT file FROM temp.kept)").rowcount
+            self.db.execute("COMMIT")
+            if stale or self.changed:
+                self.db.execute("PRAGMA optimize")
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
+
+    def close(self) -> None:
+        """Close the database (uncommitted changes are rolled back: the last saved index stays)."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def _abandon(self, error: sqlite3.DatabaseError) -> None:
+        """Scan on without the index (results are computed as without one); a damaged database is deleted.
+
+        ``OperationalError`` is a busy or locked database (another build
+        holds it) or a full disk: the file is left alone.
+        """
+        self.close()
+        if not isinstance(error, sqlite3.OperationalError):
+            _drop_database(self.path)
+
+
+#: Files noted per batch in the index's table of kept rows.
+_KEPT_BATCH = 1024
+
+#: Seconds a scan waits for another build that holds the index before scanning without it.
+_INDEX_BUSY_SECONDS = 5.0
+
+_INDEX_SCHEMA = """
+PRAGMA journal_mode = DELETE;
+PRAGMA synchronous = OFF;
+PRAGMA temp_store = FILE;
+CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, record BLOB NOT NULL, digest BLOB NOT NULL);
+CREATE TEMP TABLE kept (file TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
+def _row_digest(file: str, record: bytes) -> bytes:
+    return hashlib.blake2b(file.encode("utf-8") + b"\0" + record, digest_size=16).digest()
+
+
+def _drop_database(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- conversion (one raw file)
@@ -403,14 +507,16 @@ class SetChecks:
             self.quote_ids.setdefault(ident, []).append(summary["quotes"])
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
-            if Path(file).name != f"{ident}.json":
+            if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
+        entities = self.entities
         for i, entity, name, label, wikidata in summary["entities"]:
             facts = (name, label, wikidata)
-            if entity not in self.entities:
-                self.entities[entity] = (facts, file)
-            elif self.entities[entity][0] != facts:
-                other, where = self.entities[entity]
+            first = entities.get(entity)
+            if first is None:
+                entities[entity] = (facts, file)
+            elif first[0] != facts:
+                other, where = first
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
         self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
 
@@ -425,28 +531,39 @@ class SetChecks:
         return self.problems
 
 
+#: At most this many answers of the index are held while the items between them wait for the workers
+#: (each is a file's whole record, a few KB as Python objects): the bound on the scan's lookahead.
+_KNOWN_WINDOW = 2048
+#: At most this many items go to one ``mapper.map`` call (each call may start a pool and drain it at the end).
+_TASK_WINDOW = 16384
+
+
 def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
               known: Callable[[T], dict | None]) -> Iterator[tuple[T, dict, bool]]:
-    """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``."""
-    pending: deque[tuple[T, dict | None]] = deque()
+    """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``.
 
-    def unknown() -> Iterator[T]:
-        for item in items:
+    Items are taken in windows that end after :data:`_KNOWN_WINDOW` answers
+    of the index or :data:`_TASK_WINDOW` items: a map pulls items until it
+    has a batch for the workers, so without windows a rebuild with one
+    changed file held the index's answers for every file before it (1.5 GB
+    at 100,000 articles).
+    """
+    iterator = iter(items)
+    while True:
+        window: list[tuple[T, dict | None]] = []
+        answered = 0
+        for item in iterator:
             hit = known(item)
-            pending.append((item, hit))
-            if hit is None:
-                yield item
-
-    for result in mapper.map(fn, unknown()):
-        while True:
-            item, hit = pending.popleft()
-            if hit is None:
-                yield item, result, False
+            window.append((item, hit))
+            answered += hit is not None
+            if answered >= _KNOWN_WINDOW or len(window) >= _TASK_WINDOW:
                 break
-            yield item, hit, True
-    while pending:
-        item, hit = pending.popleft()
-        yield item, hit, True  # type: ignore[misc]
+        if not window:
+            return
+        todo = [item for item, hit in window if hit is None]
+        results = iter(mapper.map(fn, todo)) if todo else iter(())
+        for item, hit in window:
+            yield (item, next(results), False) if hit is None else (item, hit, True)
 
 
 def _indexed_hit(namespace: str) -> CacheStats:
@@ -484,7 +601,7 @@ class ArticleIndex:
         return np.frombuffer(b"".join(self.signatures), dtype=np.uint32).reshape(len(self.ids), NUM_PERM)
 
 
-@dataclass
+@dataclass(slots=True)
 class GoldDocument:
     """A gold document the build may use: where it is, its cache key and its figures."""
 
@@ -508,14 +625,30 @@ class Scan:
     cache: CacheStats
 
 
-def rel_path(layout: CorpusLayout, path: Path, dirs: dict[Path, str]) -> str:
-    """``layout.rel(path)`` without resolving every file: a file that is not a symbolic link resolves to its
-    resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
-    if path.is_symlink() or path.name in ("", ".", ".."):
+#: Per directory, for :func:`rel_path`: its resolved relative path, and the names of the symbolic links in it.
+RelDirs = dict[Path, tuple[str, "set[str] | None"]]
+
+
+def _links_in(directory: Path) -> set[str] | None:
+    """Names of the symbolic links in ``directory``, from one listing (no stat per file); ``None`` if unlistable."""
+    try:
+        with os.scandir(directory) as entries:
+            return {e.name for e in entries if e.is_symlink()}
+    except OSError:
+        return None
+
+
+def rel_path(layout: CorpusLayout, path: Path, dirs: RelDirs) -> str:
+    """``layout.rel(path)`` without resolving or stat-ing every file: a file that is not a symbolic link resolves
+    to its resolved directory plus its name (``dirs`` keeps each directory's, for one scan)."""
+    if path.name in ("", ".", ".."):
         return layout.rel(path)
     if path.parent not in dirs:
-        dirs[path.parent] = layout.rel(path.parent)
-    return f"{dirs[path.parent]}/{path.name}"
+        dirs[path.parent] = (layout.rel(path.parent), _links_in(path.parent))
+    resolved, links = dirs[path.parent]
+    if (path.name in links) if links is not None else path.is_symlink():
+        return layout.rel(path)
+    return f"{resolved}/{path.name}"
 
 
 def _iter_manifest(layout: CorpusLayout, file: str, problems: list[Problem]) -> Iterator[tuple[int, Any]]:
@@ -548,7 +681,7 @@ def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
     job = Job.of(layout, cache_dir)
-    with _held_index(job) as seen:
+    with closing(ScanIndex.open(job)) as seen, paused_gc():  # millions of short-lived acyclic objects (index records)
         return _scan(layout, job, mapper, seen)
 
 
@@ -563,23 +696,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextmanager
-def _held_index(job: Job) -> Iterator[ScanIndex]:
-    """The scan index, loaded without the cyclic garbage collector and kept out of its collections while held.
-
-    The index is millions of small acyclic objects: collecting while they are
-    made, and scanning them at every full collection after, took longer than
-    reading them.
-    """
-    with paused_gc():
-        seen = ScanIndex.open(job)
-        gc.freeze()
-    try:
-        yield seen
-    finally:
-        gc.unfreeze()
 
 
 def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Scan:
@@ -599,15 +715,17 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     keys = dict(zip(index.ids, index.keys))
     gold: dict[str, GoldDocument] = {}
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
-    dirs: dict[Path, str] = {}
+    dirs: RelDirs = {}
     for name, paths in sets.items():
         checks = SetChecks(set(keys))
         found: list[Problem] = []
-        readable: list[tuple[str, str, dict]] = []
+        readable: list[GoldDocument] = []  # gold only, without the summary's entities and links
         tasks = ((str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in paths)
 
         def known(task: tuple) -> dict | None:
-            record = seen.known("document", task[1], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
+            # by path, not by reported name: a symbolic link is reported under its target's name, and must not
+            # be answered with its target's result
+            record = seen.known("document", task[0], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
             return None if record is None else {**record["result"], "cache": _indexed_hit("document")}
 
         for (path, file, expected, article_key), result, indexed in _in_order(mapper, partial(document_task, job), tasks, known):
@@ -617,23 +735,22 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             stats.merge(result["cache"])
             if not indexed and "key" in result:
                 outcome = {"problems": result["problems"], "summary": result["summary"], "key": result["key"]}
-                seen.remember(file, {"state": result["state"], "entry": result["entry"], "key": result["key"],
+                seen.remember(path, {"state": result["state"], "entry": result["entry"], "key": result["key"],
                                      "article": expected, "article_key": article_key, "result": outcome})
             found.extend(problems_in(result["problems"]))
             if result["summary"] is not None:
                 checks.add(file, result["summary"])
-                readable.append((path, file, result))
+                if name == "gold":
+                    summary = result["summary"]
+                    readable.append(GoldDocument(file, path, summary["article"], result["key"], summary["annotators"],
+                                                 summary["origins"], summary["mentions"], summary["quote_count"]))
         found.extend(with_lines_from_files(checks.finish(), layout))
         problems.extend(found)
         if name == "gold":
             bad = {p.file for p in errors(problems)}
-            for path, file, result in readable:
-                article = result["summary"]["article"]
-                if file not in bad and article in keys:
-                    gold[article] = GoldDocument(
-                        file, path, article, result["key"], result["summary"]["annotators"],
-                        result["summary"]["origins"], result["summary"]["mentions"], result["summary"]["quote_count"],
-                    )
+            for doc in readable:
+                if doc.file not in bad and doc.article in keys:
+                    gold[doc.article] = doc
     seen.save()
     return Scan(problems, index, gold, stats)
 
