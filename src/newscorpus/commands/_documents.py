@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from pathlib import Path
 
 from newscorpus.corpus import CorpusLayout, convert_corpus
@@ -51,3 +53,14 @@ def article_bodies(article_files: list[Path], layout: CorpusLayout) -> tuple[dic
             continue
         bodies[data["id"]] = body["text"]
     return bodies, problems
+
+
+def add_document_arguments(parser: argparse.ArgumentParser, check_help: str) -> None:
+    """The arguments ``rebase`` and ``migrate`` share: documents, where bodies come from, --check, --format."""
+    from newscorpus.report import FORMATS
+
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="annotation documents or directories of them (default: every document of the corpus)")
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus directory whose raw files give the bodies (default: corpus)")
+    parser.add_argument("--article", type=Path, action="append", default=[], metavar="ARTICLE", help="an article record (JSON) to take the body from instead of converting the corpus; repeatable")
+    parser.add_argument("--check", action="store_true", help=check_help)
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")

@@ -31,21 +31,17 @@ import sys
 from pathlib import Path
 
 from newscorpus import SCHEMA_VERSION
-from newscorpus.commands._documents import annotation_paths, article_bodies
+from newscorpus.commands._documents import add_document_arguments, annotation_paths, article_bodies
 from newscorpus.corpus import CorpusLayout
 from newscorpus.jsonio import load_json, write_json_atomic
 from newscorpus.migrate import migrate_document
 from newscorpus.problems import Problem, errors
-from newscorpus.report import FORMATS, render
+from newscorpus.report import render
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``newscorpus migrate``."""
-    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="annotation documents or directories of them (default: every document of the corpus)")
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus directory whose raw files give the bodies (default: corpus)")
-    parser.add_argument("--article", type=Path, action="append", default=[], metavar="ARTICLE", help="an article record (JSON) to take the body from instead of converting the corpus; repeatable")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a document needs migrating")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    add_document_arguments(parser, "write nothing; exit 1 when a document needs migrating")
 
 
 class _Bodies:
