@@ -136,3 +136,12 @@ def test_cli_formats_and_exit_codes(fmt, check, capsys):
 def test_cli_exits_0_on_a_clean_corpus(capsys):
     assert main(["validate", "--corpus", str(LAYOUT.root)]) == 0
     assert "no problems" in capsys.readouterr().out
+
+
+def test_a_changed_raw_file_is_reported_once_on_its_manifest_line(tmp_path):
+    from newscorpus.build import build
+
+    corpus = fixture_codes()["raw-sha-mismatch"]
+    for problems in (validate_corpus(CorpusLayout(corpus))[0], build(CorpusLayout(corpus), tmp_path / "out").problems):
+        (problem,) = [p for p in problems if p.code == "raw-sha-mismatch"]
+        assert problem.file.endswith("manifest.jsonl") and problem.line == 1 and problem.pointer == "/sha256"

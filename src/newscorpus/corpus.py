@@ -127,6 +127,16 @@ def convert_corpus(layout: CorpusLayout) -> tuple[dict[str, dict], list[Problem]
     return articles, problems + found
 
 
+def conversion_entry(entry: dict) -> dict:
+    """The manifest line as the converter is given it inside a corpus: without ``sha256``.
+
+    The corpus checks compare the manifest's sha256 with the bytes and report a
+    mismatch once, on the manifest line; given the sha256, the converter would
+    report the same mismatch a second time, on the raw file.
+    """
+    return {key: value for key, value in entry.items() if key != "sha256"}
+
+
 def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple[dict[str, dict], list[Problem]]:
     """Convert the raw files of the given manifest entries (missing files are skipped)."""
     from newscorpus.convert import convert_path
@@ -136,7 +146,7 @@ def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple
     for entry, path in iter_raw(layout, entries):
         if not path.is_file():
             continue  # reported as raw-missing by validate
-        article, found = convert_path(path, file=layout.rel(path), entry=entry.data)
+        article, found = convert_path(path, file=layout.rel(path), entry=conversion_entry(entry.data))
         problems.extend(found)
         if article is not None and article["id"] not in articles:
             articles[article["id"]] = article

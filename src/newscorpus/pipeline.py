@@ -36,7 +36,7 @@ import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import NUM_PERM, signature
-from newscorpus.corpus import CorpusLayout
+from newscorpus.corpus import CorpusLayout, conversion_entry
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
@@ -379,7 +379,7 @@ def convert_task(job: Job, entry: dict) -> dict:
     if hit is not None:
         meta = hit[0]
     else:
-        article, problems = convert_bytes(raw, file=file, entry=entry)
+        article, problems = convert_bytes(raw, file=file, entry=conversion_entry(entry))
         summary = None
         if article is not None:
             problems = problems + article_problems(article, article["provenance"]["rawFile"])

@@ -249,7 +249,7 @@ class CorpusState:
 def check_article_known(state: CorpusState) -> Iterator[Problem]:
     """Every annotation document names an article of the corpus."""
     for doc in state.documents:
-        ident = _article_id(doc.data)
+        ident = article_id_of(doc.data)
         if ident is not None and ident not in state.articles:
             yield Problem("article-unknown", doc.file, "/article/id", f"no article {ident!r} in the corpus manifest")
 
@@ -257,7 +257,7 @@ def check_article_known(state: CorpusState) -> Iterator[Problem]:
 def check_file_names(state: CorpusState) -> Iterator[Problem]:
     """An annotation document is stored as ``<article id>.json``."""
     for doc in state.documents:
-        ident = _article_id(doc.data)
+        ident = article_id_of(doc.data)
         if ident is not None and Path(doc.file).name != f"{ident}.json":
             yield Problem("annotation-file-name", doc.file, "/article/id", f"the document of article {ident!r} must be named {ident}.json")
 
@@ -285,7 +285,7 @@ def check_quote_links(state: CorpusState) -> Iterator[Problem]:
     """Every quote's sameAs names a quote of an annotated article."""
     quotes: dict[str, set] = {}
     for doc in state.documents:
-        ident = _article_id(doc.data)
+        ident = article_id_of(doc.data)
         if ident is not None:
             quotes.setdefault(ident, set()).update(q.get("id") for _, q in _items(doc.data, "quotes"))
     for doc in state.documents:
@@ -310,7 +310,8 @@ CORPUS_CHECKS: list[Callable[[CorpusState], Iterable[Problem]]] = [
 ]
 
 
-def _article_id(data: Any) -> str | None:
+def article_id_of(data: Any) -> str | None:
+    """The article id a document names (``/article/id``), or None when it names none properly."""
     article = data.get("article") if isinstance(data, dict) else None
     ident = article.get("id") if isinstance(article, dict) else None
     return ident if isinstance(ident, str) else None
@@ -370,7 +371,7 @@ def load_documents(paths: Iterable[Path], layout: CorpusLayout, articles: dict[s
         if read_problems:
             problems.extend(read_problems)
             continue
-        ident = _article_id(data)
+        ident = article_id_of(data)
         body = articles[ident]["body"]["text"] if ident in articles else None
         found = document_problems(data, file, body)
         problems.extend(with_lines(found, text))

@@ -32,6 +32,7 @@ from newscorpus.corpus import CorpusLayout
 from newscorpus.jsonio import load_json, write_json_atomic
 from newscorpus.problems import Problem, errors
 from newscorpus.rebase import rebase_document
+from newscorpus.validate import article_id_of
 from newscorpus.report import render
 
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if read_problems:
             problems.extend(read_problems)
             continue
-        ident = data.get("article", {}).get("id") if isinstance(data, dict) and isinstance(data.get("article"), dict) else None
+        ident = article_id_of(data)
         if ident not in bodies:
             problems.append(Problem("article-unknown", file, "/article/id", f"no body for article {ident!r}: it is not in the corpus (or in --article)"))
             continue
