@@ -258,9 +258,30 @@ def test_corrupted_cache_entries_are_rebuilt_and_the_output_is_unchanged(tmp_pat
     for path in damaged:
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
-    second = build_once(corpus, tmp_path, group_articles=5)
+    # into another directory: a build into the same one links unchanged shards from it and reads no shard entry
+    second = build(CorpusLayout(corpus), tmp_path / "elsewhere", cache_dir=tmp_path / "cache", mapper=ProcessMapper(1),
+                   group_articles=5)
     assert sum(second.cache.corrupted.values()) == len(damaged) > 0
     assert tree_digest(second.out) == before
+
+
+def test_a_rebuild_links_unchanged_shards_and_rewrites_edited_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 30, seed=12)
+    first = build_once(corpus, tmp_path, group_articles=5)
+    shards = sorted((first.out / "data").rglob("*.parquet"))
+    before, inodes = tree_digest(first.out), {p: p.stat().st_ino for p in shards}
+    second = build_once(corpus, tmp_path, group_articles=5)
+    assert {p: p.stat().st_ino for p in shards} == inodes  # linked, not written again
+    assert second.cache.misses == {} and tree_digest(second.out) == before
+    edited, truncated = shards[0], shards[-1]
+    edited.write_bytes(edited.read_bytes().replace(b"PAR1", b"PAR2", 1))  # same size: only its stat tells
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    third = build_once(corpus, tmp_path, group_articles=5)
+    assert tree_digest(third.out) == before
+    assert edited.stat().st_ino != inodes[edited] and truncated.stat().st_ino != inodes[truncated]
+    # the groups of the two files (one shard per config each) are written again; every other shard is linked
+    assert len(shards) - 6 <= sum(p.stat().st_ino == inodes[p] for p in shards) <= len(shards) - 2
 
 
 # ---------------------------------------------------------------- same problems as validate

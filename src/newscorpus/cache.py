@@ -7,7 +7,7 @@
       document/..               one checked annotation document: its problems and summary
       shard/..                  the Parquet shards of one group of articles
 
-An entry's key is the SHA-256 of a canonical JSON of its inputs (for a raw
+An entry's key is the SHA-256 of a canonical JSON of its inputs (orjson, keys sorted) (for a raw
 file: the SHA-256 of its bytes, ``CONVERTER_VERSION``, the manifest fields
 that reach the record, the schema files), so a changed input or a new
 converter is a different key: nothing is ever invalidated by hand.
@@ -17,14 +17,12 @@ unreadable is counted as corrupted, removed and recomputed: it is never
 served.  Entries are written to a temporary name and renamed into place, so
 readers see whole entries or none; they are not fsync'ed (a crash may leave
 an empty or torn entry, which the checksum catches).  An entry's metadata is
-JSON written and read with orjson (the scan index is tens of MB of it); keys
-stay the canonical JSON of :func:`key_of`.
+JSON written and read with orjson (the scan index is tens of MB of it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -42,8 +40,7 @@ def key_of(inputs: Any) -> str:
     >>> key_of({"b": 1, "a": [2]}) == key_of({"a": [2], "b": 1})
     True
     """
-    canonical = json.dumps(inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass

@@ -75,14 +75,20 @@ class ProcessMapper:
     batch: int = 32
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
-        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending."""
-        if self.workers <= 1:
-            yield from map(fn, items)
+        """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
+
+        Fewer items than workers run here: a pool cannot share them out, and
+        starting one costs more than a rebuild's single changed file.
+        """
+        iterator = iter(items)
+        head = list(itertools.islice(iterator, self.workers))
+        if self.workers <= 1 or len(head) < self.workers:
+            yield from map(fn, itertools.chain(head, iterator))
             return
+        iterator = itertools.chain(head, iterator)
         size = batch or self.batch
         with ProcessPoolExecutor(self.workers) as pool:
             pending: deque = deque()
-            iterator = iter(items)
             while chunk := list(itertools.islice(iterator, size)):
                 pending.append(pool.submit(run_batch, fn, chunk))
                 if len(pending) >= 4 * self.workers:
@@ -566,7 +572,9 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
             yield (item, next(results), False) if hit is None else (item, hit, True)
 
 
+@cache
 def _indexed_hit(namespace: str) -> CacheStats:
+    """One hit in ``namespace`` (one shared instance: it is only ever merged into others, never changed)."""
     return CacheStats(hits={namespace: 1})
 
 
