@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import os
 import shutil
 import tempfile
@@ -510,7 +509,7 @@ def cached_clusters(found: Scan, job: Job) -> dict[str, str]:
     """The wire clusters of the scanned articles, from the cache when ids, dates and signatures are unchanged."""
     index = found.index
     signatures = index.signature_matrix()
-    digest = hashlib.sha256(json.dumps([index.ids, index.dates], ensure_ascii=False).encode("utf-8"))
+    digest = hashlib.sha256(orjson.dumps([index.ids, index.dates]))
     digest.update(signatures.tobytes())
     key = key_of({"stage": "clusters", "input": digest.hexdigest(), "code": job.fingerprint})
     store = Cache(Path(job.cache))

@@ -79,20 +79,43 @@ def _bucket_pairs(order: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]
             yield np.stack([np.repeat(members[:, i], size - i - 1), members[:, i + 1:].ravel()], axis=1)
 
 
+#: Odd 64-bit multipliers that mix a band's values into one sort key (bands are then checked value by value).
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
+
+
+def _band_keys(band: np.ndarray) -> np.ndarray:
+    """One uint64 per row of a band (``rows`` uint32 values), equal for equal bands (rarely for unequal ones)."""
+    key = np.zeros(len(band), dtype=np.uint64)
+    for r in range(band.shape[1]):
+        key ^= band[:, r].astype(np.uint64) * _MIX[r % len(_MIX)]
+        key = (key << np.uint64(13)) | (key >> np.uint64(51))
+    return key
+
+
 def _similar_pairs(signatures: np.ndarray, bands: int, rows: int, chunk: int = 1 << 16) -> list[tuple[int, int]]:
     """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
-    :data:`THRESHOLD`, each once, smaller index first, sorted."""
+    :data:`THRESHOLD`, each once, smaller index first, sorted.
+
+    Each band's rows are sorted by one 64-bit key mixed from its values (one
+    ``argsort``, not a ``lexsort`` over the values); members of a run of
+    equal keys are candidates once their band values are equal too, so the
+    candidates are exactly the pairs that share a band.
+    """
+    n = len(signatures)
     found: list[np.ndarray] = []
     for band in range(bands):
-        keys = signatures[:, band * rows:(band + 1) * rows]
-        order = np.lexsort(keys.T[::-1])
+        values = signatures[:, band * rows:(band + 1) * rows]
+        keys = _band_keys(values)
+        order = np.argsort(keys)
         ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1), True])
-        found.extend(_bucket_pairs(order, starts))
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+        for pairs in _bucket_pairs(order, starts):
+            found.append(pairs[np.all(values[pairs[:, 0]] == values[pairs[:, 1]], axis=1)])
     if not found:
         return []
     pairs = np.concatenate(found).astype(np.int64)
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    codes = np.unique(pairs.min(axis=1) * n + pairs.max(axis=1))
+    pairs = np.stack([codes // n, codes % n], axis=1)
     similar = [
         part[(signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1) >= THRESHOLD]
         for part in (pairs[k:k + chunk] for k in range(0, len(pairs), chunk))
@@ -106,34 +129,28 @@ def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequen
     Candidates are the pairs that agree on every value of at least one LSH
     band (exactly the pairs a datasketch ``MinHashLSH`` would return); a
     candidate pair is one story when its estimated Jaccard similarity is at
-    least :data:`THRESHOLD`.  Clusters are the connected components.  The
-    cluster id is the id of its earliest article (by date, then id), so it does
-    not depend on the order articles are given in.  Memory: the signatures
-    (``4 * NUM_PERM`` bytes per article) and a few arrays of that size.
+    least :data:`THRESHOLD`.  Clusters are the connected components (labels
+    spread along the pairs with numpy until they settle).  The cluster id is
+    the id of its earliest article (by date, then id), so it does not depend
+    on the order articles are given in.  Memory: the signatures (``4 *
+    NUM_PERM`` bytes per article) and a few arrays of that size.
     """
     n = len(ids)
-    parent = list(range(n))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in _similar_pairs(signatures, LSH_BANDS, LSH_ROWS):
-        a, b = root(a), root(b)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
-    members_of: dict[int, list[int]] = {}
-    for i in range(n):
-        members_of.setdefault(root(i), []).append(i)
-    cluster_of = {}
-    for group in members_of.values():
-        first = min(group, key=lambda i: (dates[i] or "9999-99-99", ids[i]))
-        for i in group:
-            cluster_of[ids[i]] = ids[first]
-    return cluster_of
+    labels = np.arange(n)
+    pairs = np.array(_similar_pairs(signatures, LSH_BANDS, LSH_ROWS), dtype=np.int64).reshape(-1, 2)
+    while len(pairs):
+        low = np.minimum(labels[pairs[:, 0]], labels[pairs[:, 1]])
+        before = labels.copy()
+        np.minimum.at(labels, pairs[:, 0], low)
+        np.minimum.at(labels, pairs[:, 1], low)
+        labels = labels[labels]  # pointer jumping: a label points at a smaller index of its component
+        if np.array_equal(labels, before):
+            break
+    shared = np.flatnonzero(np.bincount(labels, minlength=n)[labels] > 1)  # articles in clusters of two or more
+    first: dict[int, str] = {}
+    for i in sorted(shared.tolist(), key=lambda i: (dates[i] or "9999-99-99", ids[i])):
+        first.setdefault(int(labels[i]), ids[i])
+    return {ident: first.get(label, ident) for ident, label in zip(ids, labels.tolist())}
 
 
 def wire_clusters(bodies: dict[str, str], dates: dict[str, str | None] | None = None) -> dict[str, str]:
