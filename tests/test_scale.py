@@ -411,16 +411,32 @@ def _garble_database(path: Path) -> None:
 
 
 def _edit_one_index_row(path: Path) -> None:
-    """Change one recorded result in place (its checksum left as it was): a row the index must not trust."""
+    """Change one file's recorded result in place (its checksum left as it was): a row the index must not trust.
+    The segments are dropped, so the files' rows are asked."""
     import sqlite3
 
     with sqlite3.connect(path) as db:
         file, record = db.execute("SELECT file, record FROM files WHERE file LIKE '%/raw/%' ORDER BY file LIMIT 1").fetchone()
         db.execute("UPDATE files SET record = ? WHERE file = ?", (record.replace(b'"problems":[]', b'"problems":[] '), file))
+        db.execute("DELETE FROM segments")
 
 
-@pytest.mark.parametrize("damage, reads", [(_garble_database, "all"), (_edit_one_index_row, 1)],
-                         ids=["database-unreadable", "row-checksum-mismatch"])
+FORGED = b'"problems":[{"code":"raw-missing","file":"forged","pointer":"","message":"forged","line":null,"severity":"error"}]'
+
+
+def _forge_one_segment(path: Path) -> None:
+    """Add a problem to a recorded segment of manifest lines (its checksum left as it was): trusted, it would be reported."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        number, record = db.execute("SELECT number, record FROM segments WHERE kind = 'raw' LIMIT 1").fetchone()
+        assert b'"problems":[]' in record
+        db.execute("UPDATE segments SET record = ? WHERE kind = 'raw' AND number = ?",
+                   (record.replace(b'"problems":[]', FORGED, 1), number))
+
+
+@pytest.mark.parametrize("damage, reads", [(_garble_database, "all"), (_edit_one_index_row, 1), (_forge_one_segment, 0)],
+                         ids=["database-unreadable", "row-checksum-mismatch", "segment-checksum-mismatch"])
 def test_a_damaged_stat_index_is_not_trusted(tmp_path, read_counter, damage, reads):
     """An index SQLite cannot read is deleted and rebuilt; a row that fails its checksum is ignored (its file read again)."""
     corpus = generate(tmp_path / "c", 12, seed=12)
@@ -434,6 +450,28 @@ def test_a_damaged_stat_index_is_not_trusted(tmp_path, read_counter, damage, rea
     read_counter.clear()
     build_once(corpus, tmp_path, group_articles=4)
     assert read_counter == []  # the index was written afresh
+
+
+def test_unchanged_segments_are_answered_whole_and_a_changed_one_file_by_file(tmp_path, monkeypatch, read_counter):
+    """The index answers a segment of unchanged files with one row; in a segment with a changed file, the other files
+    are answered by their own rows, and only the changed file is read."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 16, seed=15)
+    first = build_once(corpus, tmp_path, group_articles=4)
+    asked: list[str] = []
+    real_known = newscorpus.pipeline.ScanIndex.known
+    monkeypatch.setattr(newscorpus.pipeline.ScanIndex, "known",
+                        lambda self, namespace, file, *rest: asked.append(file) or real_known(self, namespace, file, *rest))
+    read_counter.clear()
+    again = build_once(corpus, tmp_path, group_articles=4)
+    assert asked == [] and read_counter == [] and again.problems == first.problems
+    raw = sorted(p for p in (corpus / "raw").iterdir() if p.name != "manifest.jsonl")
+    raw[5].write_bytes(raw[5].read_bytes() + b"\n")  # the manifest is unchanged: only the file's stat tells
+    third = build_once(corpus, tmp_path, group_articles=4)
+    assert read_counter[0] == raw[5].name and len(read_counter) <= 2  # and its document, checked against the new record
+    assert len([f for f in asked if "/raw/" in f]) <= 4  # the files of one segment of manifest lines
+    assert {p.code for p in third.problems} == {"raw-sha-mismatch"}
 
 
 def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, monkeypatch):
