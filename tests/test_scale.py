@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -320,6 +321,38 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
     for workers in (1, 2):
         result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
         assert sorted(result.problems, key=sort_key) == expected
+
+
+def _redefine(doc: Path, entity: str, name: str) -> None:
+    data = json.loads(doc.read_text())
+    for item in data["entities"]:
+        if item["id"] == entity:
+            item["name"] = name
+    doc.write_text(json.dumps(data, indent=2))
+
+
+def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(tmp_path, monkeypatch):
+    """Recorded segments check each entity once: a definition that differs from the set's first is reported from the
+    segment's table, and a segment whose first definition differs is checked document by document again."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 3)
+    corpus = generate(tmp_path / "c", 24, seed=16)
+    docs = sorted((corpus / "annotations" / "gold").glob("*.json"))
+    shared = Counter(e["id"] for d in docs for e in json.loads(d.read_text())["entities"]).most_common(2)
+    holders = [[d for d in docs if any(e["id"] == entity for e in json.loads(d.read_text())["entities"])] for entity, _ in shared]
+    assert all(len(h) >= 4 for h in holders)
+    _redefine(holders[0][-1], shared[0][0], "Someone Else")     # a later definition differs: one conflict
+    for doc in holders[1][len(holders[1]) // 2:]:                 # every later one differs, a segment's first among them
+        _redefine(doc, shared[1][0], "Another Name")
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    assert sum(p.code == "entity-conflict" for p in expected) == 1 + len(holders[1]) - len(holders[1]) // 2
+    fallbacks: list[int] = []
+    real = newscorpus.pipeline._entities_of
+    monkeypatch.setattr(newscorpus.pipeline, "_entities_of", lambda *a: fallbacks.append(1) or real(*a))
+    for _ in range(2):  # cold, then from the recorded segments
+        result = build_once(corpus, tmp_path, group_articles=4)
+        assert sorted(result.problems, key=sort_key) == expected
+    assert fallbacks  # the second build rechecked at least one segment document by document
 
 
 @pytest.mark.parametrize("text", ["", "one", "Lavrov said the talks were useful. " * 40, "ü 😀 Ünïcode wörds, and more words here"])

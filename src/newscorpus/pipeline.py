@@ -273,8 +273,8 @@ class ScanIndex:
         self.changed = True
         self._keep(file)
 
-    def segment(self, kind: str, number: int, digest: bytes) -> list[dict] | None:
-        """The rows recorded for segment ``number`` of ``kind`` when its inputs (``digest``) are unchanged and every
+    def segment(self, kind: str, number: int, digest: bytes) -> dict | None:
+        """What was recorded for segment ``number`` of ``kind`` when its inputs (``digest``) are unchanged and every
         file and cache entry it read has the stat it had, else ``None``.
 
         A segment is :data:`SEGMENT` consecutive manifest lines, or
@@ -299,15 +299,15 @@ class ScanIndex:
         self.kept_segments.append((kind, number))
         for file in record["kept"]:
             self._keep(file)
-        return record["rows"]
+        return record["record"]
 
-    def remember_segment(self, kind: str, number: int, digest: bytes, rows: list[dict],
+    def remember_segment(self, kind: str, number: int, digest: bytes, record: dict,
                          files: list[tuple[str, list[int] | None]], kept: list[str]) -> None:
-        """Record a segment's rows, the stat of every file and cache entry they came from, and the index rows they
+        """Record what a segment's files gave (``record``), the stat of every file and cache entry they came from, and the index rows they
         keep alive; a segment with a file whose stat cannot be trusted (changed a moment ago) is not recorded."""
         if self.db is None or any(state is None for _, state in files):
             return
-        blob = orjson.dumps({"rows": rows, "files": files, "kept": kept})
+        blob = orjson.dumps({"record": record, "files": files, "kept": kept})
         try:
             self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
                             (kind, number, digest, blob, _row_digest(f"{kind}:{number}", digest + blob)))
@@ -562,6 +562,28 @@ class SetChecks:
 
     def add(self, file: str, summary: dict) -> None:
         """Check one readable document."""
+        self._document(file, summary)
+        self._entities(file, summary["entities"])
+
+    def add_segment(self, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]]) -> None:
+        """Check a segment of documents recorded by the index: ``rows`` (summaries without their entities) and the
+        segment's :func:`entity_table`, each entity once.  When an entity's first definition in the segment differs
+        from its first in the set, every definition must be reported: ``whole()`` gives each document's entities."""
+        for row in rows:
+            if row["summary"] is not None:
+                self._document(row["file"], row["summary"])
+        firsts = self.entities
+        if any(entity in firsts and firsts[entity][0] != tuple(facts) for entity, (facts, _) in table["first"].items()):
+            for file, entities in whole():
+                self._entities(file, entities)
+            return
+        for entity, (facts, file) in table["first"].items():
+            firsts.setdefault(entity, (tuple(facts), file))
+        for entity, facts, file, i in table["deviations"]:
+            other, where = firsts[entity]
+            self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
+
+    def _document(self, file: str, summary: dict) -> None:
         ident = summary["article"]
         if ident is not None:
             self.quote_ids.setdefault(ident, []).append(summary["quotes"])
@@ -569,8 +591,11 @@ class SetChecks:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
+        self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
+
+    def _entities(self, file: str, found: list) -> None:
         entities = self.entities
-        for i, entity, name, label, wikidata in summary["entities"]:
+        for i, entity, name, label, wikidata in found:
             facts = (name, label, wikidata)
             first = entities.get(entity)
             if first is None:
@@ -578,7 +603,7 @@ class SetChecks:
             elif first[0] != facts:
                 other, where = first
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
-        self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
+
 
     def finish(self) -> list[Problem]:
         """Resolve the sameAs links and return every problem found."""
@@ -589,6 +614,24 @@ class SetChecks:
             if article not in quotes or target not in quotes[article]:
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
         return self.problems
+
+
+def entity_table(rows: list[dict]) -> dict:
+    """The entities of a segment of documents, each once: its first definition (facts, file), and the definitions
+    that differ from it (entity, facts, file, index), in order."""
+    first: dict[str, list] = {}
+    deviations: list[list] = []
+    for row in rows:
+        if row["summary"] is None:
+            continue
+        for i, entity, name, label, wikidata in row["summary"]["entities"]:
+            facts = [name, label, wikidata]
+            known = first.get(entity)
+            if known is None:
+                first[entity] = [facts, row["file"]]
+            elif known[0] != facts:
+                deviations.append([entity, facts, row["file"], i])
+    return {"first": first, "deviations": deviations}
 
 
 #: At most this many answers of the index are held while the items between them wait for the workers
@@ -777,16 +820,20 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             chunk = paths[start:start + SEGMENT]
             inputs = [(str(p), keys.get(p.stem), _is_link(layout, p, dirs)) for p in chunk]  # a link is named by its target
             digest = hashlib.blake2b(orjson.dumps([name, inputs]), digest_size=16).digest()
-            rows = seen.segment(f"documents:{name}", number, digest)
-            if rows is None:
+            recorded = seen.segment(f"documents:{name}", number, digest)
+            if recorded is None:
                 rows = _document_rows(layout, job, mapper, seen, chunk, keys, dirs, stats, f"documents:{name}", number, digest)
+                for row in rows:
+                    if row["summary"] is not None:
+                        checks.add(row["file"], row["summary"])
             else:
+                rows, table = recorded["rows"], recorded["entities"]
                 stats.count("hits", "document", sum("key" in row for row in rows))
+                checks.add_segment(rows, table, partial(_entities_of, job, seen, rows, keys))
             for row in rows:
                 found.extend(problems_in(row["problems"]))
                 summary = row["summary"]
                 if summary is not None:
-                    checks.add(row["file"], summary)
                     if name == "gold":
                         readable.append(GoldDocument(row["file"], row["path"], summary["article"], row["key"],
                                                      summary["annotators"], summary["origins"], summary["mentions"],
@@ -837,8 +884,25 @@ def _document_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanInd
             memorable = False  # unreadable: nothing to stat that says it is still unreadable
         rows.append(row)
     if memorable:
-        seen.remember_segment(kind, number, digest, rows, files, [str(path) for path in paths])
+        compact = [row if row["summary"] is None else {**row, "summary": {k: v for k, v in row["summary"].items() if k != "entities"}}
+                   for row in rows]
+        seen.remember_segment(kind, number, digest, {"rows": compact, "entities": entity_table(rows)}, files,
+                              [str(path) for path in paths])
     return rows
+
+
+def _entities_of(job: Job, seen: ScanIndex, rows: list[dict], keys: dict[str, str]) -> Iterator[tuple[str, list]]:
+    """(file, entities) of each readable document of a recorded segment: from the index's row of each file, or
+    from the cache (the documents are unchanged: the segment's stats said so)."""
+    for row in rows:
+        if row["summary"] is None:
+            continue
+        record = seen._record(row["path"])
+        if record is not None and record["key"] == row["key"]:
+            yield row["file"], record["result"]["summary"]["entities"]
+        else:
+            stem = Path(row["path"]).stem
+            yield row["file"], document_task(job, (row["path"], row["file"], stem, keys.get(stem)))["summary"]["entities"]
 
 
 def _manifest_segments(layout: CorpusLayout) -> Iterator[list[tuple[int, bytes]]]:
@@ -881,7 +945,8 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     for number, lines in enumerate(_manifest_segments(layout)):
         digest = hashlib.blake2b(orjson.dumps([lines[0][0], manifest_file]) + b"".join(raw for _, raw in lines),
                                  digest_size=16).digest()
-        rows = seen.segment("raw", number, digest)
+        recorded = seen.segment("raw", number, digest)
+        rows = recorded["rows"] if recorded is not None else None
         if rows is None:
             rows = _raw_rows(layout, job, mapper, seen, lines, manifest_file, stats, number, digest)
         else:
@@ -951,7 +1016,7 @@ def _raw_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex, l
                          "mismatch": isinstance(entry.get("sha256"), str) and result["sha256"] != entry["sha256"]}
         files += [(f"{raw_dir}/{entry['file']}", result["state"]), (f"{job.cache}/convert/{key[:2]}/{key}", result["entry"])]
         kept.append(file)
-    seen.remember_segment("raw", number, digest, rows, files, kept)
+    seen.remember_segment("raw", number, digest, {"rows": rows}, files, kept)
     return rows
 
 
