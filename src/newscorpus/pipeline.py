@@ -46,7 +46,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: Bump when what the scan stores in the cache changes shape.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 # ---------------------------------------------------------------- mapping
@@ -115,6 +115,7 @@ def code_fingerprint() -> str:
         digest.update(path.read_bytes())
     for module in (newscorpus.build, newscorpus.clusters, newscorpus.schemas, newscorpus.spans, newscorpus.validate):
         digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())  # the scan: what its index records, and in which shape
     digest.update(newscorpus.convert.CONVERTER_VERSION.encode())
     return digest.hexdigest()
 
