@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import newscorpus.build
 import newscorpus.pipeline
 
 from newscorpus.build import CONFIGS, article_row, build, entity_rows, features, quote_rows
@@ -173,6 +174,23 @@ def test_rebuild_after_one_raw_change_redoes_only_that_work(tmp_path):
     assert third.cache.misses.get("document", 0) <= 1
     assert third.problems == []
     assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
+
+
+def test_a_patched_group_is_the_group_made_afresh(tmp_path, monkeypatch):
+    """After one raw file changed, its group is patched from the last build's shards (only that article's rows made
+    again), and the output is byte for byte a cold build of the changed corpus."""
+    corpus = generate(tmp_path / "c", 40, seed=17)
+    build_once(corpus, tmp_path / "warm", group_articles=10)
+    change_headline(corpus)
+    made: list[int] = []
+    real = newscorpus.build._make_group
+    monkeypatch.setattr(newscorpus.build, "_make_group", lambda *a: made.append(1) or real(*a))
+    patched = build_once(corpus, tmp_path / "warm", group_articles=10)
+    assert patched.cache.misses["shard"] == 1 and made == []
+    monkeypatch.setattr(newscorpus.build, "PATCH_SHARE", 0.0)  # nothing is patched: every group made afresh
+    cold = build_once(corpus, tmp_path / "cold", group_articles=10)
+    assert len(made) == cold.cache.misses["shard"] > 1
+    assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
 
 
 def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:

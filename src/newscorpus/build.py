@@ -28,6 +28,7 @@ changed converts one file and rewrites one group of shards.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import orjson
 
@@ -361,15 +362,21 @@ def arrow_schemas(cache_dir: str, fingerprint: str) -> dict[str, pa.Schema]:
     return {config: pa.ipc.read_schema(pa.py_buffer(payload[offsets[i]:offsets[i + 1]])) for i, config in enumerate(CONFIGS)}
 
 
-def _parquet(rows: list[dict], schema: pa.Schema) -> tuple[bytes, int]:
-    """Rows as Parquet bytes with the declared schema (fixed settings: byte-identical), and the Arrow size."""
+def _parquet(table: pa.Table) -> tuple[bytes, int]:
+    """A table as Parquet bytes (fixed settings: byte-identical), and its size uncompressed (the Parquet metadata's
+    ``total_byte_size``: the same for the same bytes, however the table was put together in memory)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows, schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True)
-    return sink.getvalue().to_pybytes(), table.nbytes
+    blob = sink.getvalue()
+    metadata = pq.read_metadata(pa.BufferReader(blob))
+    return blob.to_pybytes(), sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
+
+#: The column that names each row's article, per config.
+ARTICLE_COLUMN = {"articles": "id", "entities": "article_id", "quotes": "article_id"}
 
 
 @dataclass(frozen=True)
@@ -381,6 +388,13 @@ class Group:
     items: tuple[tuple[str, str, str | None, str | None, str], ...]
     #: config -> shard path relative to the dataset directory (None: no rows, no shard)
     names: tuple[tuple[str, str | None], ...]
+    #: shard key of the last build's group of the same split and ids, if any (see :func:`_patch_group`)
+    previous: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """What a group is, whatever its articles hold: its split and its ids."""
+        return key_of([self.split, [item[0] for item in self.items]])
 
 
 def shard_key(job: Job, group: Group) -> str:
@@ -399,7 +413,7 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     hit = store.get("shard", key, stats)
     if hit is None:
         with paused_gc():
-            meta, payload = _make_group(job, group, stats)
+            meta, payload = _patch_group(job, group, store) or _make_group(job, group, stats)
         store.put("shard", key, meta, payload)
     else:
         meta, payload = hit
@@ -411,31 +425,100 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(payload[offset:offset + size])
         offset += size
-    return {**meta, "cache": stats}
+    return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
 
 
-def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
-    schemas = arrow_schemas(job.cache, job.fingerprint)
+def _rows(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]]) -> dict[str, list[dict]]:
+    """Each config's rows of some articles (read from the cache) and their gold documents."""
     rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
     dirs: RelDirs = {}
-    for ident, article_key, doc_path, doc_key, cluster in group.items:
+    for ident, article_key, doc_path, doc_key, cluster in items:
         article = load_article(Path(job.cache), article_key)
         doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
         rows["articles"].append(article_row(article, doc, cluster))
         rows["entities"].extend(entity_rows(article, doc, cluster))
         rows["quotes"].extend(quote_rows(article, doc, cluster))
+    return rows
+
+
+def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
+    import pyarrow as pa
+
+    schemas = arrow_schemas(job.cache, job.fingerprint)
+    rows = _rows(job, group.items)
+    return _group_output(group, {c: pa.Table.from_pylist(rows[c], schema=schemas[c]) if rows[c] else None for c in CONFIGS})
+
+
+def _group_output(group: Group, tables: dict[str, pa.Table | None]) -> tuple[dict, bytes]:
+    """A group's cache entry: each config's Parquet bytes, and the figures (rows, sizes, labels, quote types, and
+    the items the shards were made of)."""
     labels, types = list(entity_labels()), list(quote_types())
+    entities, quotes = tables["entities"], tables["quotes"]
     meta: dict = {
         "configs": {},
-        "by_label": dict(Counter(labels[r["label"]] for r in rows["entities"])),
-        "by_type": dict(Counter(types[r["type"]] for r in rows["quotes"])),
+        "by_label": dict(Counter(labels[i] for i in entities.column("label").to_pylist())) if entities is not None else {},
+        "by_type": dict(Counter(types[i] for i in quotes.column("type").to_pylist())) if quotes is not None else {},
+        "items": [list(item) for item in group.items],
     }
     blobs = []
     for config in CONFIGS:
-        blob, nbytes = _parquet(rows[config], schemas[config]) if rows[config] else (b"", 0)
-        meta["configs"][config] = {"rows": len(rows[config]), "nbytes": nbytes, "size": len(blob)}
+        table = tables[config]
+        blob, nbytes = _parquet(table) if table is not None and table.num_rows else (b"", 0)
+        meta["configs"][config] = {"rows": table.num_rows if table is not None else 0, "nbytes": nbytes, "size": len(blob)}
         blobs.append(blob)
     return meta, b"".join(blobs)
+
+
+#: A group is patched when at most this share of its articles changed; beyond, it is made afresh.
+PATCH_SHARE = 0.25
+
+
+def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | None:
+    """The group's shards made from the last build's shards of the same ids: the rows of the articles whose inputs
+    changed are made again, the others are kept, and the table is put back in the group's order.  The Parquet
+    bytes are those :func:`_make_group` writes (a test compares them).  ``None`` when there is nothing to patch
+    (no last group, other ids, or more than :data:`PATCH_SHARE` of them changed)."""
+    if group.previous is None:
+        return None
+    hit = store.get("shard", group.previous, CacheStats())
+    if hit is None or "items" not in hit[0]:
+        return None
+    old_meta, old_payload = hit
+    old_items = {item[0]: item for item in old_meta["items"]}
+    if len(old_items) != len(group.items) or any(item[0] not in old_items for item in group.items):
+        return None
+    changed = [item for item in group.items if old_items[item[0]] != list(item)]
+    if len(changed) > PATCH_SHARE * len(group.items):
+        return None
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schemas = arrow_schemas(job.cache, job.fingerprint)
+    rows = _rows(job, changed)
+    order = pa.array([item[0] for item in group.items])
+    redone = pa.array([item[0] for item in changed], type=pa.string())
+    tables: dict[str, pa.Table | None] = {}
+    offset = 0
+    for config in CONFIGS:
+        schema, size = schemas[config], old_meta["configs"][config]["size"]
+        parts = []
+        if size:
+            old = pq.read_table(pa.BufferReader(old_payload[offset:offset + size]), use_threads=False)
+            if not old.schema.equals(schema, check_metadata=False):
+                return None
+            old = old.cast(schema)  # Parquet names a list's values "element", Arrow "item": back to the declared names
+            parts.append(old.filter(pc.invert(pc.is_in(old.column(ARTICLE_COLUMN[config]), value_set=redone))))
+        offset += size
+        if rows[config]:
+            parts.append(pa.Table.from_pylist(rows[config], schema=schema))
+        table = pa.concat_tables([part.replace_schema_metadata(schema.metadata) for part in parts]) if parts else None
+        if table is not None and table.num_rows:
+            positions = pc.index_in(table.column(ARTICLE_COLUMN[config]), value_set=order).to_numpy()
+            table = table.take(pa.array(np.argsort(positions, kind="stable"))).combine_chunks()
+        tables[config] = table if table is not None and table.num_rows else None
+    return _group_output(group, tables)
 
 
 def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: RelDirs) -> dict:
@@ -622,13 +705,15 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     for key, group in zip(keys, groups):
         meta = previous.link(key, group, old, staging)
         results.append(None if meta is None else {**meta, "cache": _LINKED})
-    todo = [group for group, result in zip(groups, results) if result is None]
+    last = {record["identity"]: key for key, record in previous.groups.items() if "identity" in record}
+    todo = [dataclasses.replace(group, previous=last.get(group.identity)) for group, result in zip(groups, results) if result is None]
     written = iter(mapper.map(partial(group_task, job, str(staging)), todo, batch=1))  # a group is a big task
     record = WrittenShards()
     for key, group, result in zip(keys, groups, results):
         result = result or next(written)
-        record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
-                              "names": {config: name for config, name in group.names if name is not None}}
+        record.groups[key] = {"meta": {k: v for k, v in result.items() if k not in ("cache", "items")},
+                              "names": {config: name for config, name in group.names if name is not None},
+                              "identity": group.identity}
         found.cache.merge(result["cache"])
         for config in CONFIGS:
             counts[config][group.split]["rows"] += result["configs"][config]["rows"]
