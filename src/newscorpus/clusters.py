@@ -49,7 +49,7 @@ _WORD_BASE = 0x9E3779B97F4A7C15
 _SHINGLE_SEED = 0x5851F42D4C957F2D
 _SHINGLE_MULTIPLIER = 0xD6E8FEB86659FD93
 #: Bodies up to this many code points share one table of powers of the word base (16 bytes a code point).
-_CACHED_POWERS = 1 << 20
+_CACHED_POWERS = 1 << 16
 
 
 def _fmix64(value: int) -> int:
