@@ -352,6 +352,17 @@ def test_signature_is_datasketchs_minhash_on_any_text(text):
     assert np.array_equal(signature(text), _datasketch_signature(text))
 
 
+def test_signature_of_a_body_longer_than_the_shared_table_of_powers(monkeypatch):
+    """Bodies longer than the shared table get their own powers (and the same MinHash as datasketch)."""
+    import numpy as np
+    import newscorpus.clusters
+
+    monkeypatch.setattr(newscorpus.clusters, "_shared_powers", lambda: newscorpus.clusters._power_tables(64))
+    text = "Lavrov said the talks in Geneva were useful, and ü 😀 more words followed them. " * 5
+    assert len(text) > 64
+    assert np.array_equal(newscorpus.clusters.signature(text), _datasketch_signature(text))
+
+
 def test_shingle_hash_tells_word_order_and_boundaries_apart():
     """The shingle hash depends on the words, their order and where one ends: no cheap collisions."""
     from newscorpus.clusters import shingle_hash

@@ -105,20 +105,26 @@ def _is_word_char(code_point: int) -> bool:
 
 
 def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``base^i`` and ``base^-i`` modulo 2^64 for ``i < size`` (uint64, read-only; shared up to :data:`_CACHED_POWERS`)."""
-    if size > _CACHED_POWERS:
-        return _power_table(size)
-    powers, inverse = _power_table(_CACHED_POWERS)
+    """``base^i`` and ``base^-i`` modulo 2^64 for ``i < size`` (uint64; up to :data:`_CACHED_POWERS`, views of one
+    shared read-only table)."""
+    powers, inverse = _shared_powers()
+    if size > len(powers):
+        return _power_tables(size)
     return powers[:size], inverse[:size]
 
 
 @cache
-def _power_table(size: int) -> tuple[np.ndarray, np.ndarray]:
+def _shared_powers() -> tuple[np.ndarray, np.ndarray]:
+    powers, inverse = _power_tables(_CACHED_POWERS)
+    powers.flags.writeable = inverse.flags.writeable = False
+    return powers, inverse
+
+
+def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
     tables = np.empty((2, size), dtype=np.uint64)
     tables[0], tables[1] = _WORD_BASE, pow(_WORD_BASE, -1, 1 << 64)
     tables[:, 0] = 1
     np.cumprod(tables, axis=1, out=tables)
-    tables.flags.writeable = False
     return tables[0], tables[1]
 
 
