@@ -1,4 +1,5 @@
-"""Differential tests: the jsonschema-rs fast path and the reference validator give one verdict.
+"""Differential tests: the jsonschema-rs fast path and the reference validator give one verdict; the orjson
+fast path of ``parse_json`` and the strict parser give one value or the same problems.
 
 The fast path may only ever skip the reference validator for documents the
 reference finds valid.  These tests generate valid documents, break them in
@@ -11,11 +12,13 @@ the fast path on and off.
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from newscorpus.jsonio import _UNSURE, _plain_value, parse_json, parse_json_strict
 from newscorpus.schemas import ecma_regex, fast_is_valid, load_schema, schema_problems, validator
 
 from test_rebase import BODY, make_document
@@ -164,3 +167,130 @@ def test_every_schema_pattern_compiles_for_both_engines():
     assert len(found) >= 5
     for pattern in found:
         ecma_regex(pattern)
+
+
+# ---------------------------------------------------------------- JSON: the orjson fast path and the strict parser
+
+#: Texts on the edges of what the fast path may take: each must give the strict parser's value or problems.
+JSON_TEXTS = {
+    "plain object": ('{"id": "a", "n": [1, 2.5, -0, -0.0, 1E5, 0.1, true, null]}', None),
+    "duplicate key": ('{"id": "a", "id": "b"}', "json-duplicate-key"),
+    "duplicate key nested deep": ('{"a": [{"b": {"c": [[{"d": 1, "e": 2, "d": 3}]]}}]}', "json-duplicate-key"),
+    "duplicate key in the last object": ('[{"a": 1}, {"a": 1}, {"b": {}, "b": {}}]', "json-duplicate-key"),
+    "duplicate key written with an escape": ('{"a": 1, "\\u0061": 2}', "json-duplicate-key"),
+    "duplicate key hidden by an escaped colon": ('{"k": "y", "k": "x\\u003a"}', "json-duplicate-key"),
+    "escaped colon, no duplicate": ('{"k": "x\\u003ay", "l": "\\u003A"}', None),
+    "key containing a quote and colon": ('{"a\\":": 1, "a": 2, "\\":": 3}', None),
+    "key containing a quote and colon, twice": ('{"a\\":": 1, "b": 2, "a\\":": 3}', "json-duplicate-key"),
+    "value looking like a key": ('["x", " : y", {"k": "\\" : \\""}]', None),
+    "escaped quotes and backslashes": ('{"t": "he said \\"no\\" \\\\", "u": "\\\\\\"", "v": "\\\\"}', None),
+    "colons only in strings": ('["a:b", "::", ":"]', None),
+    "empty key twice": ('{"": 1, "": 2}', "json-duplicate-key"),
+    "NaN": ('{"score": NaN}', "json-constant"),
+    "Infinity": ("[-Infinity]", "json-constant"),
+    "float overflowing to infinity": ('{"score": 1e400}', "json-number-too-large"),
+    "negative float overflowing": ("[-1.8e308]", "json-number-too-large"),
+    "float underflowing to zero": ("[1e-400, -1e-400]", None),
+    "largest float": ("[1.7976931348623157e308, 2.2250738585072011e-308, 5e-324]", None),
+    "18-digit integer": ("[999999999999999999, -999999999999999999]", None),
+    "19-digit integer": ("[1000000000000000000]", "json-number-too-large"),
+    "negative 19-digit integer": ("[-9223372036854775808]", "json-number-too-large"),
+    "integer beyond 64 bits": ("[18446744073709551616]", "json-number-too-large"),
+    "huge integer": ('{"start": ' + "9" * 5000 + "}", "json-number-too-large"),
+    "long digit run in a string": ('{"sha": "' + "1" * 64 + '"}', None),
+    "long mantissa float": ("[123456789012345678901234567890.5]", None),
+    "lone high surrogate": ('{"name": "Kim \\ud800"}', "json-invalid"),
+    "lone low surrogate in a key": ('{"\\udc00": 1}', "json-invalid"),
+    "surrogate pair": ('{"text": "\\ud83d\\ude00"}', None),
+    "control character": ('["a\x01b"]', "json-invalid"),
+    "escaped NUL": ('["a\\u0000b"]', None),
+    "byte order mark": ("\ufeff{}", "json-invalid"),
+    "trailing comma": ("[1,]", "json-invalid"),
+    "leading zero": ("[01]", "json-invalid"),
+    "trailing data": ("{} {}", "json-invalid"),
+    "empty": ("", "json-invalid"),
+    "top-level scalar": (" 3 ", None),
+    "form feed as whitespace": ("\f[1]", "json-invalid"),
+    "nesting 300 deep": ("[" * 300 + "]" * 300, None),
+    "objects nesting 300 deep": ('{"a":' * 300 + "1" + "}" * 300, None),
+    "nesting 1,000 deep (orjson reads 1,024 levels)": ("[" * 1000 + "]" * 1000, "json-too-deep"),
+    "nesting too deep": ("[" * 100_000 + "]" * 100_000, "json-too-deep"),
+    "many shallow brackets": ("[" + ",".join(["[{}]"] * 400) + "]", None),
+}
+
+
+def _exactly(value) -> str:
+    """The value written so that 1 and 1.0, -0.0 and 0.0, and key order all differ."""
+    return json.dumps(value)
+
+
+def _agree(text: str) -> tuple:
+    fast_value, fast_problems = parse_json(text, "a.json")
+    strict_value, strict_problems = parse_json_strict(text, "a.json")
+    assert fast_problems == strict_problems
+    assert _exactly(fast_value) == _exactly(strict_value)
+    return fast_value, fast_problems
+
+
+@pytest.mark.parametrize("name", JSON_TEXTS)
+def test_the_json_fast_path_gives_the_strict_parsers_value_or_problems(name):
+    text, code = JSON_TEXTS[name]
+    _, problems = _agree(text)
+    assert [p.code for p in problems] == ([code] if code else [])
+
+
+def test_the_json_fast_path_takes_the_common_case():
+    """A valid document is orjson's to parse (else the fast path would silently be the slow one)."""
+    document = json.dumps(make_document(BODY), indent=2, ensure_ascii=False)
+    assert _plain_value(document) is not _UNSURE
+
+
+#: Pieces of JSON strings: escapes, quotes and colons that look like structure, astral and odd characters.
+STRING_PIECES = ["a", "k", ":", '\\"', "\\\\", '\\":', ' : ', "\\u003a", "\\u003A", "\\u0061", "\\ud800", "\\udc00",
+                 "\\ud83d\\ude00", "😀", "é", "\\n", "\\/", "{", "[", "1234567890123456789", "\\u0000"]
+NUMBERS = (st.sampled_from(["0", "-0", "-0.0", "1e400", "-1e400", "1e-400", "1E5", "0.1", "1.5e308", "1.8e308",
+                            "999999999999999999", "1000000000000000000", "18446744073709551616", "01", "1.", ".5",
+                            "NaN", "Infinity", "-Infinity", "9" * 40])
+           | st.integers(min_value=-(10 ** 20), max_value=10 ** 20).map(str)
+           | st.floats(allow_nan=False, allow_infinity=False).map(repr))
+
+
+def _json_string(pieces: list[str]) -> str:
+    return '"' + "".join(pieces) + '"'
+
+
+json_string = st.lists(st.sampled_from(STRING_PIECES), max_size=4).map(_json_string)
+space = st.sampled_from(["", " ", "\n  ", "\t"])
+
+
+@st.composite
+def json_text(draw, depth: int = 0) -> str:
+    """JSON-like text: mostly valid, with duplicate keys (few distinct keys), odd numbers and odd escapes."""
+    kind = draw(st.sampled_from(["string", "number", "literal"] + (["array", "object"] * 2 if depth < 4 else [])))
+    if kind == "string":
+        return draw(json_string)
+    if kind == "number":
+        return draw(NUMBERS)
+    if kind == "literal":
+        return draw(st.sampled_from(["true", "false", "null"]))
+    items = draw(st.lists(json_text(depth + 1), max_size=4))
+    gap = draw(space)
+    if kind == "array":
+        return "[" + gap + ("," + gap).join(items) + "]"
+    keys = draw(st.lists(st.sampled_from(['"a"', '"b"', '"\\u0061"', '"a\\":"', '":"', '""']) | json_string,
+                         min_size=len(items), max_size=len(items)))
+    return "{" + gap + ("," + gap).join(f"{k}{gap}:{gap}{v}" for k, v in zip(keys, items)) + "}"
+
+
+@given(json_text())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_json_fast_path_agrees_with_the_strict_parser_on_generated_texts(text):
+    _agree(text)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+                    max_leaves=20), st.booleans(), st.sampled_from([None, 1, 2]))
+@settings(max_examples=200, deadline=None)
+def test_the_json_fast_path_agrees_with_the_strict_parser_on_serialised_values(value, ascii_only, indent):
+    _agree(json.dumps(value, ensure_ascii=ascii_only, indent=indent))

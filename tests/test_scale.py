@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import newscorpus.build
 import newscorpus.pipeline
@@ -373,19 +375,73 @@ def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(t
     assert fallbacks  # the second build rechecked at least one segment document by document
 
 
-@pytest.mark.parametrize("text", ["", "one", "Lavrov said the talks were useful. " * 40, "ü 😀 Ünïcode wörds, and more words here"])
-def test_signature_is_datasketchs_minhash(text):
-    """The bulk-hashed signature is the one datasketch's MinHash gives for the same shingles."""
+def _datasketch_signature(text: str):
+    """datasketch's MinHash of the text's shingles, hashed one by one with the documented shingle hash."""
     from datasketch import MinHash
 
     import numpy as np
-    from newscorpus.clusters import NUM_PERM, SHINGLE, _WORD, signature
+    from newscorpus.clusters import NUM_PERM, SHINGLE, _WORD, shingle_hash
 
     words = _WORD.findall(text.lower())
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    reference = MinHash(num_perm=NUM_PERM, seed=1)
+    reference = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=shingle_hash)
     reference.update_batch([s.encode("utf-8") for s in shingles])
-    assert np.array_equal(signature(text), reference.hashvalues.astype(np.uint32))
+    return reference.hashvalues.astype(np.uint32)
+
+
+SIGNED_TEXTS = {
+    "empty": "",
+    "one word": "one",
+    "four words": "four words, no more",
+    "only punctuation": " -- !? ",
+    "repeated": "Lavrov said the talks were useful. " * 40,
+    "unicode": "ü 😀 Ünïcode wörds, and more words here",
+    "astral letters and digits": "𝐀𝐁𝐂 𐐨𐐩 𝟙𝟚 x_y 😀😀 and 🇺🇦 flags",
+    "expanding lower case": "İSTANBUL ǅemal ΣΑΣ ﬁnal ẞ straße",
+    "digits and underscores": "a_b 12_000 3.14 __init__ x2 ٣٤ ૪",
+    "combining marks": "cafe\u0301 naïve e\u0301e\u0301 \u0301",
+    "whitespace kinds": "tab\there\nnew line\r\nand\u00a0nbsp\u2003em",
+}
+
+
+@pytest.mark.parametrize("text", SIGNED_TEXTS.values(), ids=SIGNED_TEXTS.keys())
+def test_signature_is_datasketchs_minhash(text):
+    """The bulk-computed signature is datasketch's MinHash of the same shingles with the documented shingle hash."""
+    import numpy as np
+    from newscorpus.clusters import signature
+
+    assert np.array_equal(signature(text), _datasketch_signature(text))
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+       | st.lists(st.sampled_from(["the", "Talks", "said", "ü", "😀", "x_1", "𝐀b", " ", ", ", "\n", "İ", "-"]),
+                  max_size=80).map("".join))
+@settings(max_examples=150, deadline=None)
+def test_signature_is_datasketchs_minhash_on_any_text(text):
+    import numpy as np
+    from newscorpus.clusters import signature
+
+    assert np.array_equal(signature(text), _datasketch_signature(text))
+
+
+def test_signature_of_a_body_longer_than_the_shared_table_of_powers(monkeypatch):
+    """Bodies longer than the shared table get their own powers (and the same MinHash as datasketch)."""
+    import numpy as np
+    import newscorpus.clusters
+
+    monkeypatch.setattr(newscorpus.clusters, "_shared_powers", lambda: newscorpus.clusters._power_tables(64))
+    text = "Lavrov said the talks in Geneva were useful, and ü 😀 more words followed them. " * 5
+    assert len(text) > 64
+    assert np.array_equal(newscorpus.clusters.signature(text), _datasketch_signature(text))
+
+
+def test_shingle_hash_tells_word_order_and_boundaries_apart():
+    """The shingle hash depends on the words, their order and where one ends: no cheap collisions."""
+    from newscorpus.clusters import shingle_hash
+
+    shingles = ["a b c d e", "b a c d e", "ab c d e", "a bc d e", "a b c d", "a b c d e f", "", "e d c b a"]
+    assert len({shingle_hash(s) for s in shingles}) == len(shingles)
+    assert all(0 <= shingle_hash(s) < 1 << 32 for s in shingles)
 
 
 # ---------------------------------------------------------------- the stat index

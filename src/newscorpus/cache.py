@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,13 +70,18 @@ class Cache:
 
     def path(self, namespace: str, key: str) -> Path:
         """Where the entry ``key`` of ``namespace`` is stored."""
-        return self.root / namespace / key[:2] / key
+        return Path(self.location(namespace, key))
+
+    def location(self, namespace: str, key: str) -> str:
+        """:meth:`path` as a string, joined without pathlib (it is wanted for every get and put)."""
+        return f"{self.root}/{namespace}/{key[:2]}/{key}"
 
     def get(self, namespace: str, key: str, stats: CacheStats) -> tuple[dict, bytes] | None:
         """``(meta, payload)`` of a sound entry, or ``None`` (missing, or corrupted and removed)."""
-        path = self.path(namespace, key)
+        path = self.location(namespace, key)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             stats.count("misses", namespace)
             return None
@@ -90,22 +94,44 @@ class Cache:
         return entry
 
     def put(self, namespace: str, key: str, meta: dict, payload: bytes = b"") -> None:
-        """Store an entry (atomically: write a temporary file, rename it into place)."""
-        path = self.path(namespace, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".tmp", dir=path.parent)
+        """Store an entry (atomically: write a temporary file, rename it into place).
+
+        The temporary file is created with ``O_EXCL`` under a name no other
+        process picks (process id and 64 random bits), so it is never shared;
+        its directory is made only when the first create finds it missing.
+        """
+        path = self.location(namespace, key)
+        data = _encode(meta, payload, key)
+        folder = path[:-len(key) - 1]
+        tmp = f"{folder}/.{key[:8]}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+        try:
+            fd = os.open(tmp, _CREATE, 0o600)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, _CREATE, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(_encode(meta, payload, key))
+                handle.write(data)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            _remove(tmp)
             raise
 
-    def _corrupted(self, path: Path, namespace: str, stats: CacheStats) -> None:
+    def _corrupted(self, path: str, namespace: str, stats: CacheStats) -> None:
         stats.count("corrupted", namespace)
-        path.unlink(missing_ok=True)
+        _remove(path)
         return None
+
+
+#: How :meth:`Cache.put` creates its temporary file: a new file only, never through a symbolic link.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _encode(meta: dict, payload: bytes, key: str) -> bytes:

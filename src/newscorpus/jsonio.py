@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+import orjson
+
 from newscorpus.problems import Problem
 
 #: Largest JSON document newscorpus reads (an annotation document of a very long article).
@@ -89,9 +91,64 @@ def _lone_surrogate(value: Any, path: tuple = ()) -> tuple | None:
 def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
     """Parse ``text`` strictly; return ``(value, [])`` or ``(None, [problem])``.
 
+    Most texts are valid: orjson parses them, and :func:`_plain_value` makes
+    sure the strict parser would have given the same value.  Anything else
+    goes to the strict parser (:func:`parse_json_strict`), which says what is
+    wrong.
+
     >>> parse_json('{"a": 1, "a": 2}', "x.json")[1][0].code
     'json-duplicate-key'
     """
+    value = _plain_value(text)
+    if value is _UNSURE:
+        return parse_json_strict(text, file, line_offset=line_offset)
+    return value, []
+
+
+_UNSURE = object()
+#: ASCII digits to ``0``, every other byte to ``x``: a run of ``MAX_INT_DIGITS + 1`` zeros is a long number.
+_DIGITS_TO_ZERO = bytes(48 if 48 <= byte < 58 else 120 for byte in range(256))
+_LONG_NUMBER = b"0" * (MAX_INT_DIGITS + 1)
+
+
+def _plain_value(text: str) -> Any:
+    """orjson's value of ``text`` when the strict parser is sure to give the same one, else ``_UNSURE``.
+
+    orjson rejects what the strict parser rejects (NaN, infinite numbers, lone
+    surrogates, control characters, invalid JSON) except three things,
+    checked here at C speed, without walking the value:
+
+    * a key given twice (orjson keeps the last): outside strings, a colon
+      separates a key from its value, so ``text`` holds as many colons as keys
+      plus those inside its strings, and orjson's serialisation of the value
+      (which writes every colon as it is) holds as many exactly when no key
+      was dropped.  A colon written as an escape (``\\u003a``) is not counted
+      in ``text``, so such texts are left to the strict parser;
+    * an integer of more than :data:`MAX_INT_DIGITS` digits (orjson makes a
+      float of one beyond 64 bits): any run of that many ASCII digits, even in
+      a string, sends the text to the strict parser;
+    * nesting deeper than the strict parser can follow (Python's recursion
+      limit, about 1,000 levels less the caller's frames): orjson reads 1,024
+      levels but writes only 254, so a deeper value is left to the strict parser.
+    """
+    try:
+        value = orjson.loads(text)
+        written = orjson.dumps(value)
+    except orjson.JSONDecodeError:
+        return _UNSURE
+    except TypeError:  # orjson.dumps refuses a value nested deeper than 254 levels
+        return _UNSURE
+    if "\\u003" in text or text.count(":") != written.count(b":"):
+        return _UNSURE
+    data = text.encode("utf-8")
+    if _LONG_NUMBER in data.translate(_DIGITS_TO_ZERO):
+        return _UNSURE
+    return value
+
+
+def parse_json_strict(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
+    """:func:`parse_json` with Python's own parser and hooks only: slower, and the one that names the problem
+    (code, line, pointer) when ``text`` is not acceptable."""
     try:
         value = json.loads(
             text,

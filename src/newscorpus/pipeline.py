@@ -168,7 +168,7 @@ def file_state(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def entry_state(path: Path) -> list[int] | None:
+def entry_state(path: Path | str) -> list[int] | None:
     """``[size, mtime_ns, ctime_ns, inode]`` of a cache entry just read or written, or ``None`` when missing.
 
     No racy rule here: entries are replaced by rename (a new inode), and a
@@ -455,7 +455,7 @@ def convert_task(job: Job, entry: dict) -> dict:
         payload = orjson.dumps(article) if article else b""
         store.put("convert", key, meta, payload)
     return {"sha256": sha, "key": key, **meta, "cache": stats,
-            "state": state, "entry": entry_state(store.path("convert", key))}
+            "state": state, "entry": entry_state(store.location("convert", key))}
 
 
 def load_article(cache_dir: Path, key: str) -> dict:
@@ -486,7 +486,9 @@ def _summary(data: Any) -> dict:
     """What the corpus-wide checks and the build need from a document, without its spans."""
     article = data.get("article") if isinstance(data, dict) else None
     ident = article.get("id") if isinstance(article, dict) else None
-    quotes = list(_items(data, "quotes"))
+    mentions = [mention for _, mention in _items(data, "mentions")]
+    quotes = _items(data, "quotes")
+    made = mentions + [quote for _, quote in quotes]
     return {
         "article": ident if isinstance(ident, str) else None,
         "entities": [
@@ -499,11 +501,9 @@ def _summary(data: Any) -> dict:
             for i, q in quotes if isinstance(q.get("sameAs"), list)
             for j, link in enumerate(q["sameAs"]) if isinstance(link, dict)
         ],
-        "annotators": sorted({item["annotator"] for key in ("mentions", "quotes") for _, item in _items(data, key)
-                              if isinstance(item.get("annotator"), str)}),
-        "origins": sorted({item["origin"] for key in ("mentions", "quotes") for _, item in _items(data, key)
-                           if isinstance(item.get("origin"), str)}),
-        "mentions": len(list(_items(data, "mentions"))),
+        "annotators": sorted({name for item in made if isinstance(name := item.get("annotator"), str)}),
+        "origins": sorted({origin for item in made if isinstance(origin := item.get("origin"), str)}),
+        "mentions": len(mentions),
         "quote_count": len(quotes),
     }
 
@@ -529,7 +529,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
+        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
     data, parse_problems = parse_json(text, file)
     if parse_problems:
         meta = {"problems": _problems_out(parse_problems), "summary": None}
@@ -540,7 +540,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
         body = load_article(Path(job.cache), article_key)["body"]["text"] if article_key else None
         meta = {"problems": _problems_out(with_lines(document_problems(data, file, body), text)), "summary": summary}
     store.put("document", key, meta)
-    return {**meta, "key": key, "cache": stats, "state": state, "entry": entry_state(store.path("document", key))}
+    return {**meta, "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed

@@ -38,8 +38,13 @@ class Document:
         return span_slots(self.data)
 
     @cached_property
+    def offsets(self) -> list[tuple[tuple, dict, Any, Any]]:
+        """``(pointer parts, item, start, end)`` of each slot that holds an object, read once for the checks."""
+        return [(parts, item, item.get("start"), item.get("end")) for parts, item in self.slots if isinstance(item, dict)]
+
+    @cached_property
     def _lists(self) -> dict[str, list[tuple[int, dict]]]:
-        return {key: list(_items(self.data, key)) for key in ("entities", "mentions", "quotes")}
+        return {key: _items(self.data, key) for key in ("entities", "mentions", "quotes")}
 
     def items(self, key: str) -> list[tuple[int, dict]]:
         """(index, item) of the dict items of ``entities``, ``mentions`` or ``quotes`` (found once per document)."""
@@ -49,13 +54,12 @@ class Document:
 # ---------------------------------------------------------------- helpers
 
 
-def _items(doc: Any, key: str) -> Iterator[tuple[int, dict]]:
+def _items(doc: Any, key: str) -> list[tuple[int, dict]]:
     """(index, item) for the dict items of ``doc[key]``, skipping malformed ones (the schema reports them)."""
     values = doc.get(key) if isinstance(doc, dict) else None
-    if isinstance(values, list):
-        for index, item in enumerate(values):
-            if isinstance(item, dict):
-                yield index, item
+    if not isinstance(values, list):
+        return []
+    return [(index, item) for index, item in enumerate(values) if isinstance(item, dict)]
 
 
 def _is_span(value: Any) -> bool:
@@ -109,6 +113,9 @@ def check_version(doc: Document) -> Iterator[Problem]:
 def check_ids_unique(doc: Document) -> Iterator[Problem]:
     """Entity ids are unique; mention and quote ids are unique together (they name Label Studio regions)."""
     for keys in (("entities",), ("mentions", "quotes")):
+        ids = [ident for key in keys for _, item in doc.items(key) if isinstance(ident := item.get("id"), str)]
+        if len(set(ids)) == len(ids):  # the common case, decided at C speed
+            continue
         seen: dict[str, tuple[str, int]] = {}
         for key in keys:
             for i, item in doc.items(key):
@@ -124,10 +131,8 @@ def check_spans(doc: Document) -> Iterator[Problem]:
     """Spans lie inside the body, start before they end, and their text is the body's text there."""
     body = doc.body
     size = -1 if body is None else len(body)
-    for parts, item in doc.slots:
-        if not isinstance(item, dict):
-            continue
-        start, end, text = item.get("start"), item.get("end"), item.get("text")
+    for parts, item, start, end in doc.offsets:
+        text = item.get("text")
         if type(start) is not int or type(end) is not int or not isinstance(text, str) or start < 0:
             continue  # not a span, or a negative start: the schema reports it (schema-range)
         if start >= end:
@@ -151,11 +156,11 @@ def check_spans(doc: Document) -> Iterator[Problem]:
 
 def check_integral_offsets(doc: Document) -> Iterator[Problem]:
     """Offsets are written as integers: JSON Schema counts ``12.0`` as an integer, Python slicing does not."""
-    for parts, item in doc.slots:
-        if isinstance(item, dict) and not (type(item.get("start")) is int and type(item.get("end")) is int):
-            for key in ("start", "end"):
-                if isinstance(item.get(key), float):
-                    yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {item[key]!r} must be written as an integer")
+    for parts, _, start, end in doc.offsets:
+        if type(start) is not int or type(end) is not int:
+            for key, value in (("start", start), ("end", end)):
+                if isinstance(value, float):
+                    yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {value!r} must be written as an integer")
 
 
 def check_references(doc: Document) -> Iterator[Problem]:
