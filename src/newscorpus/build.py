@@ -621,22 +621,23 @@ def cached_clusters(found: Scan, job: Job) -> dict[str, str]:
     index = found.index
     signatures = index.signature_matrix()
     digest = hashlib.sha256(orjson.dumps([index.ids, index.dates]))
-    digest.update(signatures.tobytes())
+    digest.update(index.signatures)
     key = key_of({"stage": "clusters", "input": digest.hexdigest(), "code": job.fingerprint})
     store = Cache(Path(job.cache))
     hit = store.get("clusters", key, found.cache)
-    if hit is not None:
-        return hit[0]["clusters"]
-    clusters = cluster_signatures(index.ids, signatures, index.dates)
-    store.put("clusters", key, {"clusters": clusters})
-    return clusters
+    if hit is None:
+        clusters = cluster_signatures(index.ids, signatures, index.dates)
+        # stored as the position of each article's cluster id, read back as the index's own strings
+        hit = ({"first": [index.position[clusters[ident]] for ident in index.ids]}, b"")
+        store.put("clusters", key, hit[0])
+    return {ident: index.ids[first] for ident, first in zip(index.ids, hit[0]["first"])}
 
 
 def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[Group]:
     """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
-    keys = dict(zip(found.index.ids, found.index.keys))
+    keys = found.index
     by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
-    for ident in sorted(keys):
+    for ident in sorted(found.index.ids):
         by_split[split_of(clusters[ident])].append(ident)
     groups: list[Group] = []
     for split, ids in by_split.items():
@@ -644,7 +645,7 @@ def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> l
         chunks = [ids[start:end] for start, end in zip([0, *bounds], bounds)]
         items = [
             tuple(
-                (i, keys[i], found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
+                (i, keys.get(i), found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
                 for i in chunk
             )
             for chunk in chunks

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import os
 import sqlite3
+import sys
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -29,7 +30,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Container, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
 import orjson
@@ -550,15 +551,16 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
 class SetChecks:
     """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one document summary at a time.
 
-    Memory: the first definition of each entity id, the sameAs links, and the
-    quote ids of each document (a few short strings).
+    Memory: the first definition of each entity id, the sameAs links (their
+    strings interned: a few distinct ones), and the quote ids of each
+    document (one joined string each, split when a link needs them).
     """
 
-    articles: set[str]
+    articles: Container[str]
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
     links: list[tuple[str, int, int, Any, Any]] = field(default_factory=list)
-    quote_ids: dict[str, list[list]] = field(default_factory=dict)
+    quote_ids: dict[str, list[str | list]] = field(default_factory=dict)
 
     def add(self, file: str, summary: dict) -> None:
         """Check one readable document."""
@@ -586,12 +588,12 @@ class SetChecks:
     def _document(self, file: str, summary: dict) -> None:
         ident = summary["article"]
         if ident is not None:
-            self.quote_ids.setdefault(ident, []).append(summary["quotes"])
+            self.quote_ids.setdefault(ident, []).append(_joined(summary["quotes"]))
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
-        self.links.extend((file, i, j, article, quote) for i, j, article, quote in summary["links"])
+        self.links.extend((file, i, j, _interned(article), _interned(quote)) for i, j, article, quote in summary["links"])
 
     def _entities(self, file: str, found: list) -> None:
         entities = self.entities
@@ -609,11 +611,29 @@ class SetChecks:
         """Resolve the sameAs links and return every problem found."""
         quotes: dict[Any, set] = {}
         for article in sorted({link[3] for link in self.links if link[3] in self.quote_ids}):
-            quotes[article] = {ident for ids in self.quote_ids[article] for ident in ids}
+            quotes[article] = {ident for ids in self.quote_ids[article] for ident in _split(ids)}
         for file, i, j, article, target in self.links:
             if article not in quotes or target not in quotes[article]:
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
         return self.problems
+
+
+def _joined(ids: list) -> str | list:
+    """A document's quote ids as one string (a list of short strings costs ten times as much), when they are strings."""
+    if all(isinstance(ident, str) and "\0" not in ident for ident in ids):
+        return "\0".join(ids) if ids else ""
+    return ids
+
+
+def _split(ids: str | list) -> list:
+    """:func:`_joined` undone."""
+    if isinstance(ids, str):
+        return ids.split("\0") if ids else []
+    return ids
+
+
+def _interned(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def entity_table(rows: list[dict]) -> dict:
@@ -680,30 +700,62 @@ def _indexed_hit(namespace: str) -> CacheStats:
 
 @dataclass
 class ArticleIndex:
-    """What the main process keeps per converted article (in manifest order)."""
+    """What the main process keeps per converted article (in manifest order), compactly: its id, its cache key
+    (32 bytes), its date (interned: few distinct), its 512-byte signature (one buffer for all), its position.
+
+    Answers ``ident in index`` and ``index.get(ident)`` (its cache key), like
+    a dict from ids to keys.
+    """
 
     ids: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
     dates: list[str | None] = field(default_factory=list)
-    signatures: list[bytes] = field(default_factory=list)
+    position: dict[str, int] = field(default_factory=dict)
+    digests: bytearray = field(default_factory=bytearray)
+    signatures: bytearray = field(default_factory=bytearray)
     languages: set[str] = field(default_factory=set)
     publishers: dict[str, int] = field(default_factory=dict)
     agencies: dict[str, int] = field(default_factory=dict)
 
     def add(self, key: str, summary: dict) -> None:
         """Record one converted article."""
+        self.position[summary["id"]] = len(self.ids)
         self.ids.append(summary["id"])
-        self.keys.append(key)
-        self.dates.append(summary["date"])
-        self.signatures.append(base64.b64decode(summary["signature"]))
+        self.digests += bytes.fromhex(key)
+        self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
+        self.signatures += base64.b64decode(summary["signature"])
         self.languages.add(summary["language"])
         self.publishers[summary["publisher"]] = self.publishers.get(summary["publisher"], 0) + 1
         agency = summary["agency"] or "none"
         self.agencies[agency] = self.agencies.get(agency, 0) + 1
 
+    def __contains__(self, ident: object) -> bool:
+        return ident in self.position
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, ident: str) -> str | None:
+        """The cache key of article ``ident``, or ``None``."""
+        at = self.position.get(ident)
+        return None if at is None else self.key(at)
+
+    def key(self, at: int) -> str:
+        """The cache key of the article at position ``at``."""
+        return self.digests[32 * at:32 * at + 32].hex()
+
+    @property
+    def keys(self) -> list[str]:
+        """Every article's cache key, in order (made on demand)."""
+        return [self.key(at) for at in range(len(self.ids))]
+
+    def canonical(self, ident: str) -> str:
+        """The index's own string for an id (one object per id, however often it is named)."""
+        at = self.position.get(ident)
+        return ident if at is None else self.ids[at]
+
     def signature_matrix(self) -> np.ndarray:
-        """All signatures as one ``(n, NUM_PERM)`` uint32 array."""
-        return np.frombuffer(b"".join(self.signatures), dtype=np.uint32).reshape(len(self.ids), NUM_PERM)
+        """All signatures as one ``(n, NUM_PERM)`` uint32 array (a view of the buffer, not a copy)."""
+        return np.frombuffer(self.signatures, dtype=np.uint32).reshape(len(self.ids), NUM_PERM)
 
 
 @dataclass(slots=True)
@@ -714,8 +766,8 @@ class GoldDocument:
     path: str
     article: str
     key: str
-    annotators: list[str]
-    origins: list[str]
+    annotators: tuple[str, ...]
+    origins: tuple[str, ...]
     mentions: int
     quotes: int
 
@@ -763,7 +815,7 @@ def rel_path(layout: CorpusLayout, path: Path, dirs: RelDirs) -> str:
     return f"{resolved}/{path.name}"
 
 
-def _unlisted_raw_files(layout: CorpusLayout, listed: set[str]) -> list[Path]:
+def _unlisted_raw_files(layout: CorpusLayout, listed: Container[str]) -> list[Path]:
     """The files of ``layout.raw_files()`` whose names are not in ``listed`` (one directory listing, no stat per file)."""
     if not layout.raw_dir.is_dir():
         return []
@@ -798,7 +850,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     problems: list[Problem] = []
     index = ArticleIndex()
     manifest_file = layout.rel(layout.manifest)
-    listed: set[str] = set()
+    listed: dict[str, int] = {}  # raw file names the manifest lists (and on which line)
     if not layout.manifest.exists():
         if layout.raw_files():
             problems.append(Problem("file-unreadable", manifest_file, "", "raw files are present but the manifest is missing"))
@@ -807,12 +859,13 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         for path in _unlisted_raw_files(layout, listed):
             problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
 
-    keys = dict(zip(index.ids, index.keys))
+    keys = index  # answers ``in`` and ``get`` like a dict from article ids to cache keys
     gold: dict[str, GoldDocument] = {}
+    shared: dict[tuple, tuple] = {}  # one tuple object per distinct list of annotators or origins
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
     dirs: RelDirs = {}
     for name, paths in sets.items():
-        checks = SetChecks(set(keys))
+        checks = SetChecks(index)
         found: list[Problem] = []
         readable: list[GoldDocument] = []  # gold only, without the summary's entities and links
         # a set's documents are in one directory; a symbolic link is reported under its target's name
@@ -836,8 +889,10 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
                 summary = row["summary"]
                 if summary is not None:
                     if name == "gold":
-                        readable.append(GoldDocument(row["file"], row["path"], summary["article"], row["key"],
-                                                     summary["annotators"], summary["origins"], summary["mentions"],
+                        annotators, origins = tuple(summary["annotators"]), tuple(summary["origins"])
+                        readable.append(GoldDocument(row["file"], row["path"], index.canonical(summary["article"]), row["key"],
+                                                     shared.setdefault(annotators, annotators),
+                                                     shared.setdefault(origins, origins), summary["mentions"],
                                                      summary["quote_count"]))
         found.extend(with_lines_from_files(checks.finish(), layout))
         problems.extend(found)
@@ -938,11 +993,10 @@ def _manifest_rows(lines: list[tuple[int, bytes]], file: str) -> Iterator[tuple[
 
 
 def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: str, index: ArticleIndex,
-                 listed: set[str], stats: CacheStats, seen: ScanIndex) -> list[Problem]:
+                 listed: dict[str, int], stats: CacheStats, seen: ScanIndex) -> list[Problem]:
     """Manifest checks and conversion, streamed over the manifest (unchanged segments and files answered by the index)."""
     problems: list[Problem] = []
-    found: dict[str, dict[str, int]] = {"id": {}, "file": {}}
-    articles: set[str] = set()
+    found: dict[str, dict[str, int]] = {"id": {}, "file": listed}  # the line of each id and file name
     for number, lines in enumerate(_manifest_segments(layout)):
         digest = hashlib.blake2b(orjson.dumps([lines[0][0], manifest_file]) + b"".join(raw for _, raw in lines),
                                  digest_size=16).digest()
@@ -962,8 +1016,6 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
                     problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {found[key][value]}", row["line"]))
                 else:
                     found[key][value] = row["line"]
-            if row["file"] is not None:
-                listed.add(row["file"])
             result = row.get("result")
             if result is None:
                 continue
@@ -974,8 +1026,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
                 problems.append(Problem("raw-sha-mismatch", manifest_file, "/sha256", f"{row['file']} has sha256 {result['sha256']}", row["line"]))
             problems.extend(problems_in(result["problems"]))
             summary = result["summary"]
-            if summary is not None and summary["id"] not in articles:
-                articles.add(summary["id"])
+            if summary is not None and summary["id"] not in index:
                 index.add(result["key"], summary)
     return problems
 
