@@ -36,31 +36,54 @@ class Rule:
 
 @dataclass(frozen=True)
 class CaptionRule:
-    """A photo caption line: the pattern's groups ``text`` and (optional) ``credit``."""
+    """A photo caption line: the pattern's groups ``text`` and (optional) ``credit``.
+
+    ``ends``, when given, lists what every line the pattern matches ends with
+    (``"**"`` for a pattern ending ``\\*\\*$``): a line ending otherwise is not
+    tried, which spares the pattern most body paragraphs.  It must never
+    reject a line the pattern would match.
+    """
 
     pattern: re.Pattern[str]
+    ends: tuple[str, ...] | None = None
 
     def read(self, text: str) -> tuple[str, str | None] | None:
         """``(caption text, credit)`` as printed (markup not yet removed), or None.
 
         The line is tried as it is, then without its HTML tags (``<p>... (Photo: X)</p>``).
         """
-        match = self.pattern.match(text.strip()) or self.pattern.match(strip_tags(text).strip())
-        if not match:
+        match = self._match(text.strip())
+        if match is None and "<" in text:  # without a "<" there is no tag to strip
+            match = self._match(strip_tags(text).strip())
+        if match is None:
             return None
         credit = match.groupdict().get("credit")
         return match["text"], credit.strip() if credit else None
 
+    def _match(self, text: str) -> re.Match[str] | None:
+        if self.ends is not None and not text.endswith(self.ends):
+            return None
+        return self.pattern.match(text)
+
 
 @dataclass(frozen=True)
 class SubheadingRule:
-    """An explicitly marked inter-title: the pattern's group ``text`` is the title."""
+    """An explicitly marked inter-title: the pattern's group ``text`` is the title.
+
+    ``starts``, when given, lists what every line the pattern matches starts
+    with (its opening mark): other lines are not tried.  It must never reject
+    a line the pattern would match.
+    """
 
     pattern: re.Pattern[str]
+    starts: tuple[str, ...] | None = None
 
     def read(self, text: str) -> str | None:
         """The inter-title as printed inside its marks, or None."""
-        match = self.pattern.match(text.strip())
+        text = text.strip()
+        if self.starts is not None and not text.startswith(self.starts):
+            return None
+        match = self.pattern.match(text)
         return match["text"] if match else None
 
 
@@ -112,18 +135,18 @@ INLINE_RULES: list[Rule] = [
 #: Captions every layout understands.
 CAPTION_RULES: list[CaptionRule] = [
     # "Lavrov in Pyongyang. **Russian Foreign Ministry Press Service**" (The Moscow Times)
-    CaptionRule(re.compile(r"^(?P<text>.*?[^\s*])\s+\*\*(?P<credit>[^*]+?)\*\*$")),
+    CaptionRule(re.compile(r"^(?P<text>.*?[^\s*])\s+\*\*(?P<credit>[^*]+?)\*\*$"), ends=("**",)),
     # "Lavrov in Pyongyang. (Photo: Reuters/John Smith)"
     CaptionRule(re.compile(
         r"^(?P<text>.*?\S)\s*[\(\[](?:photo|image|picture|photograph|credit|photo\s+credit)s?\s*:\s*(?P<credit>[^()\[\]]+)[\)\]]$",
         re.IGNORECASE,
-    )),
+    ), ends=(")", "]")),
 ]
 
 #: Inter-titles every layout understands.
 SUBHEADING_RULES: list[SubheadingRule] = [
-    SubheadingRule(re.compile(r"^-\s+(?P<text>[^\s-].{0,98}?)\s+-$")),
-    SubheadingRule(re.compile(r"^#{1,6}\s+(?P<text>[^#].{0,98}?)\s*#*$")),
-    SubheadingRule(re.compile(r"^\*\*(?P<text>[^*]{1,100})\*\*$")),
-    SubheadingRule(re.compile(r"^<(?P<tag>h[1-6]|b|strong)>(?P<text>[^<]{1,100})</(?P=tag)>$", re.IGNORECASE)),
+    SubheadingRule(re.compile(r"^-\s+(?P<text>[^\s-].{0,98}?)\s+-$"), starts=("-",)),
+    SubheadingRule(re.compile(r"^#{1,6}\s+(?P<text>[^#].{0,98}?)\s*#*$"), starts=("#",)),
+    SubheadingRule(re.compile(r"^\*\*(?P<text>[^*]{1,100})\*\*$"), starts=("**",)),
+    SubheadingRule(re.compile(r"^<(?P<tag>h[1-6]|b|strong)>(?P<text>[^<]{1,100})</(?P=tag)>$", re.IGNORECASE), starts=("<",)),
 ]
