@@ -17,7 +17,9 @@ rules see the markup, which is often what marks them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from newscorpus.layouts.cleanup import clean_inline, strip_tags
 
@@ -87,29 +89,86 @@ class SubheadingRule:
         return match["text"] if match else None
 
 
+class RuleSet:
+    """Boilerplate rules tried in order, compiled into one alternation.
+
+    ``first(text)`` is the first rule (in the given order) whose pattern
+    matches the line: each rule is one branch of a single pattern, and a
+    match of an earlier branch is always taken before a later branch is
+    tried, so the answer is the one trying the patterns one at a time
+    gives, for the cost of one ``match`` call.  A rule's pattern must have no
+    capturing groups (use ``(?:...)``), and only the flags i, m and s.
+
+    >>> rules = RuleSet([rule("tweet", r"^tweet$"), rule("share", r"^(?:tweet|share)$")])
+    >>> rules.first("<b>Share</b>").kind, rules.first("Tweet").kind, rules.first("Shared")
+    ('share', 'tweet', None)
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._pattern = re.compile("|".join(f"({_scoped(r.pattern)})" for r in self.rules)) if self.rules else None
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __add__(self, other: RuleSet) -> RuleSet:
+        return RuleSet(self.rules + other.rules)
+
+    def __repr__(self) -> str:
+        return f"RuleSet({[r.kind for r in self.rules]!r})"
+
+    def first(self, text: str) -> Rule | None:
+        """The first rule that the line ``text`` (markup stripped) matches, or None."""
+        return self.first_plain(clean_inline(text)[0])
+
+    def first_plain(self, plain: str) -> Rule | None:
+        """The first rule that ``plain`` (text already cleaned with ``clean_inline``) matches, or None."""
+        if self._pattern is None:
+            return None
+        match = self._pattern.match(plain)
+        return self.rules[match.lastindex - 1] if match else None
+
+
+#: Inline flags a rule's pattern may have, as a scoped group writes them.
+_SCOPED_FLAGS = {re.IGNORECASE: "i", re.MULTILINE: "m", re.DOTALL: "s"}
+
+
+def _scoped(pattern: re.Pattern[str]) -> str:
+    """``pattern`` as a group carrying its own flags, to be one branch of a larger pattern."""
+    if pattern.groups:
+        raise ValueError(f"a boilerplate rule's pattern cannot have capturing groups (use (?:...)): {pattern.pattern!r}")
+    flags = pattern.flags & ~re.UNICODE
+    letters = "".join(letter for flag, letter in _SCOPED_FLAGS.items() if flags & flag)
+    if flags & ~sum(_SCOPED_FLAGS):
+        raise ValueError(f"a boilerplate rule's pattern can only have the flags i, m and s: {pattern.pattern!r}")
+    return f"(?{letters}:{pattern.pattern})"
+
+
 @dataclass(frozen=True)
 class PageRules:
     """The rules one layout reads a page with."""
 
     #: Rules whose first match ends the article; each names a block of the tail.
-    tail: list[Rule]
+    tail: RuleSet
     #: Boilerplate lines removed wherever they stand in the body.
-    inline: list[Rule]
+    inline: RuleSet
     captions: list[CaptionRule]
     subheadings: list[SubheadingRule]
     #: Lines above the headline naming the site ("The Moscow Times"), removed as site-banner.
-    banners: list[Rule] = field(default_factory=list)
+    banners: RuleSet = field(default_factory=lambda: RuleSet(()))
+
+    @cached_property
+    def stop(self) -> RuleSet:
+        """Tail rules, then inline rules: a line either matches is no sub-headline."""
+        return self.tail + self.inline
 
 
 def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
     """A :class:`Rule` from a regular expression (case-insensitive unless told)."""
     return Rule(kind, re.compile(pattern, flags))
-
-
-def first_match(rules: list[Rule], text: str) -> Rule | None:
-    """The first rule of ``rules`` that the line ``text`` (markup stripped) matches."""
-    plain = clean_inline(text)[0]
-    return next((r for r in rules if r.pattern.match(plain)), None)
 
 
 #: "Original url:" and friends: the line (and the URL after it) that says where the page was.
@@ -122,7 +181,7 @@ COPYRIGHT = rule(
 )
 
 #: Lines removed wherever they stand in the body.
-INLINE_RULES: list[Rule] = [
+INLINE_RULES = RuleSet([
     rule("related-article", r"^(?:related(?:\s+article|\s+story|\s+stories)?|read\s+(?:more|also)|see\s+also|also\s+read)\s*:\s*\S"),
     rule("advertisement", r"^(?:advertisement|advertising|sponsored(?:\s+content)?)(?:\s*·\s*scroll to continue)?$"),
     rule("publisher-notice", r"^our standards:\s*the thomson reuters trust principles\.?$"),
@@ -130,7 +189,7 @@ INLINE_RULES: list[Rule] = [
     rule("newsletter", r"^(?:subscribe\s+free\s+to\s+our\s+daily\s+newsletters|sign\s+up\s+for\s+(?:our|the)\b.*\bnewsletter\b.*|subscribe\s+to\s+our\s+newsletter\b.*)$"),
     rule("separator", r"^(?:[-*_=~·•]\s*){3,}$"),
     rule("link", r"^<?https?://\S+>?$"),
-]
+])
 
 #: Captions every layout understands.
 CAPTION_RULES: list[CaptionRule] = [

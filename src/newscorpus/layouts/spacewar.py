@@ -35,6 +35,7 @@ from newscorpus.layouts.rules import (
     URL_LINE,
     CaptionRule,
     PageRules,
+    RuleSet,
     rule,
 )
 
@@ -51,7 +52,7 @@ MAX_BANNER_LINES = 4
 
 _COPYRIGHT_NOTICE = r"^the content herein, unless otherwise known to be public domain"
 RULES = PageRules(
-    tail=[
+    tail=RuleSet([
         rule("related-links", r"^related links$"),
         rule("newsletter", r"^subscribe free to our daily newsletters$"),
         rule("share-buttons", r"^(?:tweet|share|email this article|comment on this article)$"),
@@ -60,7 +61,7 @@ RULES = PageRules(
         rule("copyright", _COPYRIGHT_NOTICE),
         COPYRIGHT,
         URL_LINE,
-    ],
+    ]),
     inline=INLINE_RULES,
     captions=[
         # "illustration only", "File image of a Hwasong-17 launch." under the picture
