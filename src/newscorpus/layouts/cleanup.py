@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from html.entities import html5
 
 _HTML_TAGS = (
@@ -111,9 +112,29 @@ def normalise_space(text: str) -> str:
 
 
 def clean_inline(text: str) -> tuple[str, int]:
-    """Markup stripped, entities decoded, white space normalised: ``(text, markup chars removed)``."""
+    """Markup stripped, entities decoded, white space normalised: ``(text, markup chars removed)``.
+
+    A layout asks this of most lines several times (header, tail rules, inline
+    rules, paragraphs), so the answers for lines up to :data:`CACHED_LINE`
+    characters are remembered (for the last :data:`CACHED_LINES` lines).
+    """
+    if len(text) <= CACHED_LINE:
+        return _clean_inline_cached(text)
+    return _clean_inline(text)
+
+
+#: Longest line whose :func:`clean_inline` answer is remembered (the memory is then at most a few MB).
+CACHED_LINE = 2000
+#: How many lines' answers :func:`clean_inline` remembers: every line of a long page.
+CACHED_LINES = 2048
+
+
+def _clean_inline(text: str) -> tuple[str, int]:
     text, removed = strip_markup(text)
     return normalise_space(unescape_entities(text)), removed
+
+
+_clean_inline_cached = lru_cache(maxsize=CACHED_LINES)(_clean_inline)
 
 
 def ends_complete(text: str) -> bool:

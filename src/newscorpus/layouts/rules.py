@@ -17,7 +17,7 @@ rules see the markup, which is often what marks them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -26,14 +26,22 @@ from newscorpus.layouts.cleanup import clean_inline, strip_tags
 
 @dataclass(frozen=True)
 class Rule:
-    """A kind of boilerplate line and the pattern that finds it."""
+    """A kind of boilerplate line and the pattern that finds it.
+
+    ``hint``, when given, is a cheap test that every line the pattern matches
+    passes (``copyright`` lines start with a mark or end "reserved"): a line
+    failing it is not tried against a costly pattern.  It must never reject
+    a line the pattern would match.
+    """
 
     kind: str
     pattern: re.Pattern[str]
+    hint: Callable[[str], bool] | None = None
 
     def matches(self, text: str) -> bool:
         """Whether the line ``text`` (markup stripped) is of this kind."""
-        return bool(self.pattern.match(clean_inline(text)[0]))
+        plain = clean_inline(text)[0]
+        return (self.hint is None or self.hint(plain)) and bool(self.pattern.match(plain))
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,9 @@ class RuleSet:
     match of an earlier branch is always taken before a later branch is
     tried, so the answer is the one trying the patterns one at a time
     gives, for the cost of one ``match`` call.  A rule's pattern must have no
-    capturing groups (use ``(?:...)``), and only the flags i, m and s.
+    capturing groups (use ``(?:...)``), and only the flags i, m and s.  Rules
+    with a ``hint`` are left out of the alternation for a line failing it
+    (one compiled alternation per combination of hints passed).
 
     >>> rules = RuleSet([rule("tweet", r"^tweet$"), rule("share", r"^(?:tweet|share)$")])
     >>> rules.first("<b>Share</b>").kind, rules.first("Tweet").kind, rules.first("Shared")
@@ -106,7 +116,10 @@ class RuleSet:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
-        self._pattern = re.compile("|".join(f"({_scoped(r.pattern)})" for r in self.rules)) if self.rules else None
+        self._branches = [_scoped(r.pattern) for r in self.rules]
+        self._hinted = [(index, r.hint) for index, r in enumerate(self.rules) if r.hint is not None]
+        #: The alternation (and its rules) for each set of hinted rules left out, made when first needed.
+        self._alternations: dict[frozenset[int], tuple[re.Pattern[str] | None, tuple[Rule, ...]]] = {}
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -126,10 +139,20 @@ class RuleSet:
 
     def first_plain(self, plain: str) -> Rule | None:
         """The first rule that ``plain`` (text already cleaned with ``clean_inline``) matches, or None."""
-        if self._pattern is None:
-            return None
-        match = self._pattern.match(plain)
-        return self.rules[match.lastindex - 1] if match else None
+        skipped = frozenset(index for index, hint in self._hinted if not hint(plain))
+        found = self._alternations.get(skipped)
+        if found is None:
+            found = self._alternations[skipped] = self._alternation(skipped)
+        pattern, rules = found
+        match = pattern.match(plain) if pattern is not None else None
+        return rules[match.lastindex - 1] if match else None
+
+    def _alternation(self, skipped: frozenset[int]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
+        kept = [index for index in range(len(self.rules)) if index not in skipped]
+        if not kept:
+            return None, ()
+        pattern = re.compile("|".join(f"({self._branches[index]})" for index in kept))
+        return pattern, tuple(self.rules[index] for index in kept)
 
 
 #: Inline flags a rule's pattern may have, as a scoped group writes them.
@@ -175,10 +198,24 @@ def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
 URL_LABEL = re.compile(r"^(?:original\s+url|source\s+url|original\s+link|url)\s*:\s*", re.IGNORECASE)
 URL_LINE = Rule("url-line", re.compile(URL_LABEL.pattern + r"(?:<?https?://.*)?$", re.IGNORECASE))
 #: A copyright notice: "© 2024 Reuters", "Copyright 2023 AFP. All rights reserved."
-COPYRIGHT = rule(
-    "copyright",
+_COPYRIGHT_MARK = re.compile(r"©|\(c\)|copyright", re.IGNORECASE)
+_RESERVED = re.compile(r"reserved\.?$", re.IGNORECASE)
+
+
+def _may_be_copyright(plain: str) -> bool:
+    """What every line :data:`COPYRIGHT` matches has: a mark at the start, or "reserved" at the end.
+
+    Only the last 10 characters are searched: "reserved." and the newline
+    ``$`` may stand before.  (The notice's ``.{0,200}`` is what makes its
+    pattern slow on the long lines of a body.)
+    """
+    return _COPYRIGHT_MARK.match(plain) is not None or _RESERVED.search(plain[-10:]) is not None
+
+
+COPYRIGHT = Rule("copyright", re.compile(
     r"^(?:©|\(c\)\s*(?:19|20)\d{2}|copyright\s*(?:©|\(c\)|(?:19|20)\d{2}))|^.{0,200}\ball rights reserved\.?$",
-)
+    re.IGNORECASE,
+), hint=_may_be_copyright)
 
 #: Lines removed wherever they stand in the body.
 INLINE_RULES = RuleSet([
