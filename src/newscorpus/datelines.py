@@ -120,6 +120,8 @@ def parse_dateline(text: str) -> Dateline | None:
     >>> parse_dateline("London, UK (SPX) Mar 01, 2024").located
     'London, UK'
     """
+    if "(" not in text:  # the agency's brackets; most lines have none
+        return None
     match = _STANDALONE.match(text.strip())
     if not match or len(match["place"].split()) > 8:
         return None

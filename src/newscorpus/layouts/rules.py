@@ -117,9 +117,10 @@ class RuleSet:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self._branches = [_scoped(r.pattern) for r in self.rules]
-        self._hinted = [(index, r.hint) for index, r in enumerate(self.rules) if r.hint is not None]
-        #: The alternation (and its rules) for each set of hinted rules left out, made when first needed.
-        self._alternations: dict[frozenset[int], tuple[re.Pattern[str] | None, tuple[Rule, ...]]] = {}
+        #: (bit, hint) of each rule with a hint; the bits of the hints a line fails say which rules to leave out.
+        self._hinted = [(1 << index, r.hint) for index, r in enumerate(self.rules) if r.hint is not None]
+        #: The alternation (and its rules) for each such set of bits, made when first needed.
+        self._alternations: dict[int, tuple[re.Pattern[str] | None, tuple[Rule, ...]]] = {0: self._alternation(0)}
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -139,7 +140,10 @@ class RuleSet:
 
     def first_plain(self, plain: str) -> Rule | None:
         """The first rule that ``plain`` (text already cleaned with ``clean_inline``) matches, or None."""
-        skipped = frozenset(index for index, hint in self._hinted if not hint(plain))
+        skipped = 0
+        for bit, hint in self._hinted:
+            if not hint(plain):
+                skipped |= bit
         found = self._alternations.get(skipped)
         if found is None:
             found = self._alternations[skipped] = self._alternation(skipped)
@@ -147,8 +151,8 @@ class RuleSet:
         match = pattern.match(plain) if pattern is not None else None
         return rules[match.lastindex - 1] if match else None
 
-    def _alternation(self, skipped: frozenset[int]) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
-        kept = [index for index in range(len(self.rules)) if index not in skipped]
+    def _alternation(self, skipped: int) -> tuple[re.Pattern[str] | None, tuple[Rule, ...]]:
+        kept = [index for index in range(len(self.rules)) if not skipped & (1 << index)]
         if not kept:
             return None, ()
         pattern = re.compile("|".join(f"({self._branches[index]})" for index in kept))
