@@ -161,3 +161,17 @@ _RAW_TEXT = st.lists(st.one_of(
 def test_clean_text_skips_line_by_line_normalisation_only_when_it_changes_nothing(text):
     result = normalise(text, "utf-8")
     assert (result.lines, result.dropped) == _normalise_line_by_line(text, "utf-8")
+
+
+def test_the_utf8_shortcut_knows_every_character_the_patterns_change():
+    """Every code point _SPACED or _DROPPED finds is an ASCII control, a C1 control or one of _OTHER_UTF8."""
+    from newscorpus.rawtext import _ASCII_CONTROLS, _C1_UTF8, _OTHER_UTF8
+
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        character = chr(code)
+        changed = _SPACED.match(character) is not None or _DROPPED.match(character) is not None
+        encoded = character.encode("utf-8")
+        known = (code < 128 and encoded in _ASCII_CONTROLS) or _C1_UTF8.fullmatch(encoded) is not None or encoded in _OTHER_UTF8
+        assert changed == known, hex(code)

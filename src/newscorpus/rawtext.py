@@ -39,6 +39,9 @@ _SPACED = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 _DROPPED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
 #: The ASCII characters either pattern finds, as bytes.
 _ASCII_CONTROLS = bytes(code for code in range(128) if _SPACED.match(chr(code)) or _DROPPED.match(chr(code)))
+#: The C1 controls (U+0080-U+009F) in UTF-8, and the UTF-8 of the other non-ASCII characters either pattern finds.
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+_OTHER_UTF8 = tuple(character.encode("utf-8") for character in "\u2028\u2029\ufeff")
 
 
 @dataclass
@@ -124,13 +127,19 @@ def _is_clean(text: str) -> bool:
     """Whether :func:`normalise` would change no line of ``text`` (its line ends already ``\\n``).
 
     "\\n" never combines with a neighbour, so the lines are NFC exactly when the
-    whole text is.  ASCII text is NFC, and its control characters are found
-    by deleting them from its bytes (much faster than a regular expression).
+    whole text is.  The characters either pattern finds are looked for in the
+    UTF-8 bytes, which is much faster than a regular expression over the
+    text: ASCII ones by deleting them, the others by their byte sequences
+    (UTF-8 never shows one inside another character).  ASCII text is NFC.
     """
-    if text.isascii():
-        data = text.encode("ascii")
-        return len(data.translate(None, _ASCII_CONTROLS)) == len(data)
-    return _SPACED.search(text) is None and _DROPPED.search(text) is None and unicodedata.is_normalized("NFC", text)
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _ASCII_CONTROLS)) != len(data):
+        return False
+    if len(data) == len(text):
+        return True
+    if _C1_UTF8.search(data) is not None or any(sequence in data for sequence in _OTHER_UTF8):
+        return False
+    return unicodedata.is_normalized("NFC", text)
 
 
 def read_text(raw: bytes, file: str) -> tuple[RawText | None, list[Problem]]:
