@@ -49,6 +49,9 @@ _MARKUP = (
     (_STRAY_STARS, "**", ""),
 )
 
+#: One of these characters is in every needle of :data:`_MARKUP`: a line with none of them has no markup.
+_MARKUP_CHARS = "<*_#>]"
+
 #: What may end a sentence or a complete paragraph (closing quotes and brackets included).
 _TERMINAL = ".!?…:\"”’')]»"
 _OPENERS = "\"“‘'([«"
@@ -64,8 +67,11 @@ def strip_markup(text: str) -> tuple[str, int]:
     >>> strip_markup("Lavrov. **Russian Foreign Ministry**")
     ('Lavrov. Russian Foreign Ministry', 4)
     """
+    # The characters of _MARKUP_CHARS, written out (six "in" tests are faster than any loop).
+    if not ("<" in text or "*" in text or "_" in text or "#" in text or ">" in text or "]" in text):
+        return text, 0
     before = len(text)
-    # A pattern is tried only when the text holds what every match of it contains (most lines hold nothing).
+    # A pattern is tried only when the text holds what every match of it contains.
     for pattern, needle, replacement in _MARKUP:
         if needle in text:
             text = pattern.sub(replacement, text)
