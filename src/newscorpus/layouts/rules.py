@@ -12,6 +12,13 @@ A layout is mostly a choice of rules.  Three kinds:
 Boilerplate rules match the line once markup is stripped (``<p>Related
 article: <u>...</u></p>`` is a related-article line); caption and subheading
 rules see the markup, which is often what marks them.
+
+Every line of a page meets several of these tables, so they are built to be
+cheap without changing what they accept: a layout's boilerplate rules are a
+:class:`RuleSet` (one compiled alternation), and a rule can carry a quick
+test that turns away lines its pattern could never match (``hint``,
+``ends``, ``starts``).  ``tests/test_convert_shortcuts.py`` checks each
+shortcut against trying the patterns one by one.
 """
 
 from __future__ import annotations
@@ -201,7 +208,6 @@ def rule(kind: str, pattern: str, flags: int = re.IGNORECASE) -> Rule:
 #: "Original url:" and friends: the line (and the URL after it) that says where the page was.
 URL_LABEL = re.compile(r"^(?:original\s+url|source\s+url|original\s+link|url)\s*:\s*", re.IGNORECASE)
 URL_LINE = Rule("url-line", re.compile(URL_LABEL.pattern + r"(?:<?https?://.*)?$", re.IGNORECASE))
-#: A copyright notice: "© 2024 Reuters", "Copyright 2023 AFP. All rights reserved."
 _COPYRIGHT_MARK = re.compile(r"©|\(c\)|copyright", re.IGNORECASE)
 _RESERVED = re.compile(r"reserved\.?$", re.IGNORECASE)
 
@@ -216,6 +222,7 @@ def _may_be_copyright(plain: str) -> bool:
     return _COPYRIGHT_MARK.match(plain) is not None or _RESERVED.search(plain[-10:]) is not None
 
 
+#: A copyright notice: "© 2024 Reuters", "Copyright 2023 AFP. All rights reserved."
 COPYRIGHT = Rule("copyright", re.compile(
     r"^(?:©|\(c\)\s*(?:19|20)\d{2}|copyright\s*(?:©|\(c\)|(?:19|20)\d{2}))|^.{0,200}\ball rights reserved\.?$",
     re.IGNORECASE,
