@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "newscorpus.bylines", "newscorpus.datelines", "newscorpus.rawtext",
-    "newscorpus.layouts.cleanup", "newscorpus.layouts.header", "newscorpus.layouts.page",
+    "newscorpus.layouts.cleanup", "newscorpus.layouts.header", "newscorpus.layouts.page", "newscorpus.layouts.rules",
 ]
 
 

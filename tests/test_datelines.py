@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 import pytest
@@ -103,3 +104,37 @@ def test_not_a_date_line(text):
 @pytest.mark.parametrize("text", ["October 2023", "Oct 17", "2023", "Feb 30, 2024", "yesterday", ""])
 def test_incomplete_or_impossible_dates_are_none(text):
     assert parse_date(text) is None
+
+
+def _dateutil_date(text: str) -> date | None:
+    """parse_date's answer the slow way: dateutil with two defaults, as parse_date falls back to."""
+    from datetime import datetime
+
+    from dateutil import parser as dateparser
+
+    found = []
+    for default in (datetime(2000, 1, 1), datetime(2001, 2, 2)):
+        try:
+            found.append(dateparser.parse(text, default=default, ignoretz=True).date())
+        except (dateparser.ParserError, ValueError, OverflowError, TypeError):
+            return None
+    return found[0] if found[0] == found[1] and 1900 <= found[0].year <= 2100 else None
+
+
+def test_plain_dates_read_without_dateutil_as_dateutil_reads_them():
+    """The "Oct 19, 2023" fast path gives dateutil's date for every month name, day and edge year."""
+    from dateutil.parser import parserinfo
+
+    from newscorpus.datelines import _plain_date
+
+    months = [(name, number) for number, names in enumerate(parserinfo.MONTHS, start=1) for name in names]
+    for month, number in months:
+        for day in range(0, 40):
+            for printed in {str(day), f"{day:02d}"}:
+                for year in (1899, 1900, 2000, 2023, 2024, 2100, 2101):
+                    text = f"{month} {printed}, {year}"
+                    expected = _dateutil_date(text)
+                    assert _plain_date(text) == expected, text
+                    assert parse_date(text) == expected, text
+                    real = 1900 <= year <= 2100 and 1 <= day <= calendar.monthrange(year, number)[1]
+                    assert (expected is not None) == real, text

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from newscorpus.bylines import credited_agencies, parse_byline
 from newscorpus.layouts.cleanup import (
     _MARKUP,
+    _MARKUP_CHARS,
     clean_inline,
     is_continuation,
     join_broken,
@@ -167,3 +168,13 @@ def test_strip_markup_skips_only_patterns_that_cannot_match(text):
 @given(st.text(alphabet=st.sampled_from(list(" \t\u00a0ab")), max_size=20))
 def test_normalise_space_matches_the_pattern(text):
     assert normalise_space(text) == re.sub(r"[ \t]+", " ", text).strip()
+
+
+def test_every_markup_needle_holds_a_character_the_quick_test_looks_for():
+    assert all(any(character in needle for character in _MARKUP_CHARS) for _, needle, _ in _MARKUP)
+
+@pytest.mark.parametrize("text", ["[a](/x)", "# a", "> a", "*a*", "_a_"])
+def test_markup_with_a_single_quick_test_character_is_still_stripped(text):
+    """Each of these holds one character of _MARKUP_CHARS only (a tag always holds both "<" and ">")."""
+    assert sum(character in text for character in _MARKUP_CHARS) == 1
+    assert strip_markup(text)[1] > 0

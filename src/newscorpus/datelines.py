@@ -62,11 +62,22 @@ class Dateline:
     date_text: str | None
 
 
+#: Month names as dateutil reads them (``parserinfo.MONTHS``), title case, with their numbers.
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(dateparser.parserinfo.MONTHS, start=1)
+    for name in names
+}
+#: The commonest printed date, "Oct 19, 2023" / "October 19, 2023", read without dateutil.
+_PLAIN_DATE = re.compile(rf"({'|'.join(_MONTH_NUMBERS)}) ([0-9]{{1,2}}), ([0-9]{{4}})")
+
+
 @lru_cache(maxsize=4096)
 def parse_date(text: str) -> date | None:
     """The calendar date ``text`` prints, when it prints a complete one (year, month and day).
 
-    Remembered per text (the same few date strings recur across a corpus; dateutil is slow).
+    Remembered per text (the same few date strings recur across a corpus; dateutil is slow),
+    and a plain "Oct 19, 2023" naming a real day is read directly (dateutil reads it the same).
 
     >>> parse_date("Oct 19, 2023")
     datetime.date(2023, 10, 19)
@@ -76,6 +87,9 @@ def parse_date(text: str) -> date | None:
     text = text.strip()
     if not text or len(text) > 80:
         return None
+    plain = _plain_date(text)
+    if plain is not None:
+        return plain
     found = []
     for default in (datetime(2000, 1, 1), datetime(2001, 2, 2)):
         try:
@@ -87,6 +101,17 @@ def parse_date(text: str) -> date | None:
     return found[0]
 
 
+def _plain_date(text: str) -> date | None:
+    """The date of "Oct 19, 2023" (a real day of 1900-2100), else None: dateutil decides."""
+    match = _PLAIN_DATE.fullmatch(text)
+    if match is None or not 1900 <= int(match[3]) <= 2100:
+        return None
+    try:
+        return date(int(match[3]), _MONTH_NUMBERS[match[1]], int(match[2]))
+    except ValueError:
+        return None
+
+
 def parse_dateline(text: str) -> Dateline | None:
     """A dateline printed on its own line (``Seoul (AFP) Oct 19, 2023``), or None.
 
@@ -95,6 +120,8 @@ def parse_dateline(text: str) -> Dateline | None:
     >>> parse_dateline("London, UK (SPX) Mar 01, 2024").located
     'London, UK'
     """
+    if "(" not in text:  # the agency's brackets; most lines have none
+        return None
     match = _STANDALONE.match(text.strip())
     if not match or len(match["place"].split()) > 8:
         return None

@@ -32,11 +32,16 @@ _BOMS = {
     b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16",
 }
 #: C0 control bytes that never occur in text (all but tab, newline, vertical tab, form feed, return, escape).
-_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_BINARY_BYTES = bytes([*range(0x00, 0x09), *range(0x0e, 0x1b), *range(0x1c, 0x20), 0x7f])
 #: Controls and separators that stand between words: they become a space.
 _SPACED = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 #: Other control characters (and stray byte order marks): dropped.
 _DROPPED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
+#: The ASCII characters either pattern finds, as bytes.
+_ASCII_CONTROLS = bytes(code for code in range(128) if _SPACED.match(chr(code)) or _DROPPED.match(chr(code)))
+#: The C1 controls (U+0080-U+009F) in UTF-8, and the UTF-8 of the other non-ASCII characters either pattern finds.
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+_OTHER_UTF8 = tuple(character.encode("utf-8") for character in "\u2028\u2029\ufeff")
 
 
 @dataclass
@@ -73,10 +78,11 @@ def decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]
             "raw-binary", file, "", f"NUL byte at offset {nul}: this is binary data, not a text article",
             line_of_byte(raw, nul),
         )]
-    binary = _BINARY_BYTES.findall(raw[:65536])
-    if len(binary) > max(8, len(raw[:65536]) // 100):
+    head = raw[:65536]
+    binary = len(head) - len(head.translate(None, _BINARY_BYTES))
+    if binary > max(8, len(head) // 100):
         return None, None, [Problem(
-            "raw-binary", file, "", f"{len(binary)} control bytes in the first 64 KiB: this is binary data, not text",
+            "raw-binary", file, "", f"{binary} control bytes in the first 64 KiB: this is binary data, not text",
         )]
     try:
         if raw.startswith(b"\xef\xbb\xbf"):
@@ -103,7 +109,10 @@ def decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]
 
 def normalise(text: str, encoding: str) -> RawText:
     """Line ends to ``\\n``, control characters dropped (newline and tab kept), NFC."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _is_clean(text):
+        return RawText(text.split("\n"), encoding, [])
+    lines = text.split("\n")
     dropped: list[tuple[int, int]] = []
     for index, line in enumerate(lines):
         clean, spaced = _SPACED.subn(" ", line)
@@ -112,6 +121,25 @@ def normalise(text: str, encoding: str) -> RawText:
             dropped.append((index + 1, count + spaced))
         lines[index] = unicodedata.normalize("NFC", clean)
     return RawText(lines, encoding, dropped)
+
+
+def _is_clean(text: str) -> bool:
+    """Whether :func:`normalise` would change no line of ``text`` (its line ends already ``\\n``).
+
+    "\\n" never combines with a neighbour, so the lines are NFC exactly when the
+    whole text is.  The characters either pattern finds are looked for in the
+    UTF-8 bytes, which is much faster than a regular expression over the
+    text: ASCII ones by deleting them, the others by their byte sequences
+    (UTF-8 never shows one inside another character).  ASCII text is NFC.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _ASCII_CONTROLS)) != len(data):
+        return False
+    if len(data) == len(text):
+        return True
+    if _C1_UTF8.search(data) is not None or any(sequence in data for sequence in _OTHER_UTF8):
+        return False
+    return unicodedata.is_normalized("NFC", text)
 
 
 def read_text(raw: bytes, file: str) -> tuple[RawText | None, list[Problem]]:

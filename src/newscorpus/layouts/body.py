@@ -31,7 +31,7 @@ from newscorpus.layouts.cleanup import (
     starts_lowercase,
 )
 from newscorpus.layouts.header import read_caption
-from newscorpus.layouts.rules import PageRules, SubheadingRule, first_match
+from newscorpus.layouts.rules import PageRules, SubheadingRule
 
 #: Longest line of a hard-wrapped block (plain-text e-mail and wire copy wrap at 60-80).
 WRAP_WIDTH = 100
@@ -77,7 +77,7 @@ def _read_block(block: list[Line], draft: Draft, rules: PageRules) -> list[Piece
     pieces: list[Piece] = []
     run: list[Line] = []
     for line in block:
-        boilerplate = first_match(rules.inline, line.text)
+        boilerplate = rules.inline.first(line.text)
         if boilerplate is not None:
             draft.remove(boilerplate.kind, [line])
         elif read_caption(line, draft, rules.captions):

@@ -21,12 +21,13 @@ from newscorpus.layouts.rules import (
     SUBHEADING_RULES,
     URL_LINE,
     PageRules,
+    RuleSet,
 )
 
 name = "generic"
 
 RULES = PageRules(
-    tail=[URL_LINE, COPYRIGHT],
+    tail=RuleSet([URL_LINE, COPYRIGHT]),
     inline=INLINE_RULES,
     captions=CAPTION_RULES,
     subheadings=SUBHEADING_RULES,

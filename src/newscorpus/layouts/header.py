@@ -15,7 +15,7 @@ from newscorpus.bylines import parse_byline
 from newscorpus.datelines import is_date_line, parse_date_line, parse_dateline
 from newscorpus.layouts import Draft, Line
 from newscorpus.layouts.cleanup import clean_inline, looks_like_headline
-from newscorpus.layouts.rules import CaptionRule, PageRules, first_match
+from newscorpus.layouts.rules import CaptionRule, PageRules
 
 #: What separates a byline from a date printed on its line.
 _BY_DATE_SEPARATOR = re.compile(r"\s*(?:\||·|•|—|–|\s-|,)\s*")
@@ -73,11 +73,11 @@ def read(lines: list[Line], start: int, draft: Draft, rules: PageRules) -> int:
     inline rules end the header: such a line is never taken for a sub-headline.
     """
     nonblank = [index for index in range(start, len(lines)) if lines[index].text.strip()]
-    while nonblank and first_match(rules.banners, lines[nonblank[0]].text):
+    while nonblank and rules.banners.first(lines[nonblank[0]].text):
         draft.remove("site-banner", [lines[nonblank.pop(0)]])
     if not nonblank:
         return len(lines)
-    captions, stop = rules.captions, rules.tail + rules.inline
+    captions, stop = rules.captions, rules.stop
     if not read_headline(lines[nonblank[0]], draft):
         return nonblank[0]
     pending: list[int] = []
@@ -92,7 +92,7 @@ def read(lines: list[Line], start: int, draft: Draft, rules: PageRules) -> int:
         elif _read_meta(line, text, markup, draft):
             seen_meta = True
         elif pending or not read_caption(line, draft, captions):
-            if (seen_meta or first_match(stop, line.text) or len(pending) == MAX_SUBHEADLINES
+            if (seen_meta or stop.first(line.text) or len(pending) == MAX_SUBHEADLINES
                     or len(text) > MAX_SUBHEADLINE):
                 body = index
                 break

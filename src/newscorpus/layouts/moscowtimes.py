@@ -26,6 +26,7 @@ from newscorpus.layouts.rules import (
     SUBHEADING_RULES,
     URL_LINE,
     PageRules,
+    RuleSet,
     rule,
 )
 
@@ -40,16 +41,16 @@ _PAGE_CHROME = (
     r"|regions|podcasts|galleries|newsletters|tmt lecture series|archive|multimedia projects|meanwhile|ru|en)$"
 )
 RULES = PageRules(
-    tail=[
+    tail=RuleSet([
         URL_LINE,
         rule("support-appeal", r"^(?:a message from the moscow times\b|support the moscow times\b|contribute today\b)"),
         rule("tags", r"^read more about\s*:"),
         COPYRIGHT,
-    ],
+    ]),
     inline=INLINE_RULES,
     captions=CAPTION_RULES,
     subheadings=SUBHEADING_RULES,
-    banners=[rule("site-banner", _PAGE_CHROME)],
+    banners=RuleSet([rule("site-banner", _PAGE_CHROME)]),
 )
 _MARKS = (
     re.compile(r"themoscowtimes\.com", re.IGNORECASE),

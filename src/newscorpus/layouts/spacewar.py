@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from newscorpus.layouts.rules import (
     URL_LINE,
     CaptionRule,
     PageRules,
+    RuleSet,
     rule,
 )
 
@@ -51,7 +53,7 @@ MAX_BANNER_LINES = 4
 
 _COPYRIGHT_NOTICE = r"^the content herein, unless otherwise known to be public domain"
 RULES = PageRules(
-    tail=[
+    tail=RuleSet([
         rule("related-links", r"^related links$"),
         rule("newsletter", r"^subscribe free to our daily newsletters$"),
         rule("share-buttons", r"^(?:tweet|share|email this article|comment on this article)$"),
@@ -60,7 +62,7 @@ RULES = PageRules(
         rule("copyright", _COPYRIGHT_NOTICE),
         COPYRIGHT,
         URL_LINE,
-    ],
+    ]),
     inline=INLINE_RULES,
     captions=[
         # "illustration only", "File image of a Hwasong-17 launch." under the picture
@@ -88,23 +90,26 @@ class _Header:
     dateline: int
 
 
-def _find_header(lines: list[Line]) -> _Header | None:
-    """The banner / SECTION / headline (x2) / by-line / dateline stack at the top, if there is one."""
-    nonblank = [index for index, line in enumerate(lines) if line.text.strip()][:HEADER_LINES]
+def _find_header(lines: list[str]) -> _Header | None:
+    """The banner / SECTION / headline (x2) / by-line / dateline stack at the top, if there is one.
+
+    ``lines`` are the raw lines; the indices returned are theirs (and the numbered lines').
+    """
+    nonblank = list(itertools.islice((index for index, line in enumerate(lines) if line.strip()), HEADER_LINES))
     for position, index in enumerate(nonblank):
-        if parse_dateline(lines[index].text) is None:
+        if parse_dateline(lines[index]) is None:
             continue
         before = nonblank[:position]
-        byline = before.pop() if before and parse_byline(lines[before[-1]].text) else None
-        if not before or not looks_like_headline(clean_inline(lines[before[-1]].text)[0]):
+        byline = before.pop() if before and parse_byline(lines[before[-1]]) else None
+        if not before or not looks_like_headline(clean_inline(lines[before[-1]])[0]):
             return None
         headline = before.pop()
         repeats: list[int] = []
-        while before and lines[before[-1]].text.strip() == lines[headline].text.strip():
+        while before and lines[before[-1]].strip() == lines[headline].strip():
             repeats.insert(0, headline)
             headline = before.pop()
-        section = before.pop() if before and _is_section(lines[before[-1]].text) else None
-        if len(before) > MAX_BANNER_LINES or any(len(lines[i].text.strip()) > 100 for i in before):
+        section = before.pop() if before and _is_section(lines[before[-1]]) else None
+        if len(before) > MAX_BANNER_LINES or any(len(lines[i].strip()) > 100 for i in before):
             return None  # prose above the headline: this is not a page header
         return _Header(before, section, headline, repeats, byline, index)
     return None
@@ -121,7 +126,7 @@ def detect(lines: list[str]) -> bool:
     A headline over a dateline alone is not enough (other outlets print that
     too): the stack must also have a by-line, a SECTION line or the repeated headline.
     """
-    found = _find_header(numbered(lines))
+    found = _find_header(lines)
     if found is not None and (found.byline is not None or found.section is not None or found.repeats):
         return True
     return any(_NOTICE.match(line.strip()) for line in lines)
@@ -131,7 +136,7 @@ def parse(lines: list[str]) -> Draft:
     """Read a Space Media Network page."""
     page = numbered(lines)
     draft = Draft()
-    found = _find_header(page)
+    found = _find_header(lines)
     if found is None:
         draft.warn("layout-unexpected", 1, "no Space Media Network header (headline, by-line, dateline) at the top; read it as a plain page")
         start = header.read(page, 0, draft, RULES)

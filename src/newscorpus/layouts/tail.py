@@ -11,23 +11,23 @@ from __future__ import annotations
 
 from newscorpus.layouts import Draft, Line
 from newscorpus.layouts.cleanup import repair_url, strip_tags, unescape_entities
-from newscorpus.layouts.rules import URL_LABEL, Rule, first_match
+from newscorpus.layouts.rules import URL_LABEL, RuleSet
 
 
-def find_start(lines: list[Line], start: int, rules: list[Rule]) -> int:
+def find_start(lines: list[Line], start: int, rules: RuleSet) -> int:
     """Index of the first line at or after ``start`` that a tail rule matches (``len(lines)`` if none)."""
     for index in range(start, len(lines)):
-        if lines[index].text.strip() and first_match(rules, lines[index].text):
+        if lines[index].text.strip() and rules.first(lines[index].text):
             return index
     return len(lines)
 
 
-def read(lines: list[Line], draft: Draft, rules: list[Rule]) -> None:
+def read(lines: list[Line], draft: Draft, rules: RuleSet) -> None:
     """Record every block of the tail ``lines`` as removed; take the copyright notice and the URL."""
     kind: str | None = None
     block: list[Line] = []
     for line in lines:
-        matched = first_match(rules, line.text) if line.text.strip() else None
+        matched = rules.first(line.text) if line.text.strip() else None
         if matched is not None:
             _close(kind, block, draft)
             kind, block = matched.kind, [line]
