@@ -588,6 +588,15 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     """
     cache_dir = (cache_dir or default_cache(out)).resolve()
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
+    try:
+        return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
+    finally:
+        if isinstance(mapper, ProcessMapper):
+            mapper.close()
+
+
+def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: Path, mapper: Mapper,
+           group_articles: int) -> BuildResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     found = scan(layout, cache_dir, mapper)

@@ -65,15 +65,20 @@ def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
     return [fn(item) for item in batch]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProcessMapper:
     """The cores of this machine: a process pool fed in batches, with a bounded number in flight.
 
-    ``workers=1`` runs in this process (no pool).
+    ``workers=1`` runs in this process (no pool).  The pool is started by the
+    first map that needs it and kept for the next ones until :meth:`close`
+    (a build closes it when it ends): its workers are forked once, while the
+    main process is still small, so they neither copy what the scan later
+    holds nor import the converter and pyarrow again for every stage.
     """
 
     workers: int = 2
     batch: int = 32
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
@@ -88,14 +93,25 @@ class ProcessMapper:
             return
         iterator = itertools.chain(head, iterator)
         size = batch or self.batch
-        with ProcessPoolExecutor(self.workers) as pool:
-            pending: deque = deque()
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        pending: deque = deque()
+        try:
             while chunk := list(itertools.islice(iterator, size)):
-                pending.append(pool.submit(run_batch, fn, chunk))
+                pending.append(self._pool.submit(run_batch, fn, chunk))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
+        finally:
+            for future in pending:  # a map left early (an error): its queued work is not run
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the pool's workers (a later map starts a new pool)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 # ---------------------------------------------------------------- what a worker needs
