@@ -149,6 +149,17 @@ def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):
     assert tree_digest(serial.out) == tree_digest(parallel.out)
 
 
+def test_a_build_forks_one_pool_and_stops_it(synthetic, tmp_path, monkeypatch):
+    """Conversion, checks and shards share one pool, started once and stopped when the build ends."""
+    started: list[int] = []
+    real = newscorpus.pipeline.ProcessPoolExecutor
+    monkeypatch.setattr(newscorpus.pipeline, "ProcessPoolExecutor", lambda n: started.append(n) or real(n))
+    mapper = ProcessMapper(2)
+    result = build(CorpusLayout(synthetic), tmp_path / "dataset", cache_dir=tmp_path / "cache", mapper=mapper, group_articles=8)
+    assert started == [2] and mapper._pool is None
+    assert result.cache.misses["convert"] == 60 and result.cache.misses["shard"] > 2
+
+
 def change_headline(corpus: Path) -> str:
     """Edit one raw file's headline (not its body) and its manifest line; return the article id."""
     manifest_path = corpus / "raw" / "manifest.jsonl"
