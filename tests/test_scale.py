@@ -369,21 +369,30 @@ def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(t
     monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 3)
     corpus = generate(tmp_path / "c", 24, seed=16)
     docs = sorted((corpus / "annotations" / "gold").glob("*.json"))
-    shared = Counter(e["id"] for d in docs for e in json.loads(d.read_text())["entities"]).most_common(2)
-    holders = [[d for d in docs if any(e["id"] == entity for e in json.loads(d.read_text())["entities"])] for entity, _ in shared]
-    assert all(len(h) >= 4 for h in holders)
-    _redefine(holders[0][-1], shared[0][0], "Someone Else")     # a later definition differs: one conflict
-    for doc in holders[1][len(holders[1]) // 2:]:                 # every later one differs, a segment's first among them
-        _redefine(doc, shared[1][0], "Another Name")
+    segment = {doc: i // 3 for i, doc in enumerate(docs)}
+    common = [entity for entity, _ in Counter(e["id"] for d in docs for e in json.loads(d.read_text())["entities"]).most_common(10)]
+    holders = {entity: [d for d in docs if any(e["id"] == entity for e in json.loads(d.read_text())["entities"])] for entity in common}
+    # a definition that differs from an earlier one in its own segment: reported from the segment's table
+    within, deviant = next((entity, h[k]) for entity in common for h in [holders[entity]] for k in range(1, len(h))
+                           if segment[h[k]] == segment[h[k - 1]])
+    _redefine(deviant, within, "Someone Else")
+    # every later definition of another entity differs, a segment's first among them: rechecked document by document
+    later = next(entity for entity in common if entity != within and len(holders[entity]) >= 4)
+    redefined = [doc for doc in holders[later][len(holders[later]) // 2:] if segment[doc] != segment[deviant]]
+    for doc in redefined:
+        _redefine(doc, later, "Another Name")
     expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
-    assert sum(p.code == "entity-conflict" for p in expected) == 1 + len(holders[1]) - len(holders[1]) // 2
-    fallbacks: list[int] = []
+    assert sum(p.code == "entity-conflict" for p in expected) == 1 + len(redefined) > 1
+    rechecked: list[str] = []
     real = newscorpus.pipeline._entities_of
-    monkeypatch.setattr(newscorpus.pipeline, "_entities_of", lambda *a: fallbacks.append(1) or real(*a))
+    monkeypatch.setattr(newscorpus.pipeline, "_entities_of",
+                        lambda job, seen, rows, keys: rechecked.extend(r["file"] for r in rows) or real(job, seen, rows, keys))
     for _ in range(2):  # cold, then from the recorded segments
         result = build_once(corpus, tmp_path, group_articles=4)
         assert sorted(result.problems, key=sort_key) == expected
-    assert fallbacks  # the second build rechecked at least one segment document by document
+    assert any(file.endswith(doc.name) for file in rechecked for doc in redefined)
+    assert not any(file.endswith(deviant.name) for file in rechecked)  # its conflict came from the segment's table
+    assert any(p.code == "entity-conflict" and p.file.endswith(deviant.name) for p in result.problems)
 
 
 def _datasketch_signature(text: str):

@@ -413,7 +413,7 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     hit = store.get("shard", key, stats)
     if hit is None:
         with paused_gc():
-            meta, payload = _patch_group(job, group, store) or _make_group(job, group, stats)
+            meta, payload = _patch_group(job, group, store) or _make_group(job, group)
         store.put("shard", key, meta, payload)
     else:
         meta, payload = hit
@@ -441,7 +441,7 @@ def _rows(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]
     return rows
 
 
-def _make_group(job: Job, group: Group, stats: CacheStats) -> tuple[dict, bytes]:
+def _make_group(job: Job, group: Group) -> tuple[dict, bytes]:
     import pyarrow as pa
 
     schemas = arrow_schemas(job.cache, job.fingerprint)
@@ -644,7 +644,6 @@ def cached_clusters(found: Scan, job: Job) -> dict[str, str]:
 
 def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[Group]:
     """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
-    keys = found.index
     by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
     for ident in sorted(found.index.ids):
         by_split[split_of(clusters[ident])].append(ident)
@@ -654,7 +653,7 @@ def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> l
         chunks = [ids[start:end] for start, end in zip([0, *bounds], bounds)]
         items = [
             tuple(
-                (i, keys.get(i), found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
+                (i, found.index.get(i), found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
                 for i in chunk
             )
             for chunk in chunks
@@ -705,13 +704,13 @@ class WrittenShards:
     def save(self, job: Job, out: Path) -> None:
         """Record the stat of every file this build wrote (after the swap: linking changes a file's ctime)."""
         for record in self.groups.values():
-            record["files"] = {config: [name, entry_state(out / name)] for config, name in record["names"].items()}
+            record["files"] = {config: [name, entry_state(out / name)] for config, name in record.pop("names").items()}
         Cache(Path(job.cache)).put("output", self._key(job, out), {"groups": self.groups})
 
     def link(self, key: str, group: Group, old: Path, staging: Path) -> dict | None:
         """Hard-link the files of an unchanged group from ``old`` into ``staging``; its figures, or ``None``."""
         record = self.groups.get(key)
-        if record is None or not old.is_dir():
+        if record is None:  # (a record is only loaded for an output directory that exists)
             return None
         names = {config: name for config, name in group.names if name is not None}
         if set(names) != set(record["files"]):
@@ -749,7 +748,7 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     record = WrittenShards()
     for key, group, result in zip(keys, groups, results):
         result = result or next(written)
-        record.groups[key] = {"meta": {k: v for k, v in result.items() if k not in ("cache", "items")},
+        record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
                               "names": {config: name for config, name in group.names if name is not None},
                               "identity": group.identity}
         found.cache.merge(result["cache"])

@@ -273,7 +273,7 @@ class ScanIndex:
         if record is None or not _same_state(path, record["state"]) or not key_matches(record):
             return None
         key = record["key"]
-        if not _same_state(f"{self.cache_root}/{namespace}/{key[:2]}/{key}", record["entry"]):
+        if not _same_state(Cache(Path(self.cache_root)).location(namespace, key), record["entry"]):
             return None
         self._keep(file)
         return record
@@ -612,16 +612,9 @@ class SetChecks:
         self.links.extend((file, i, j, _interned(article), _interned(quote)) for i, j, article, quote in summary["links"])
 
     def _entities(self, file: str, found: list) -> None:
-        entities = self.entities
-        for i, entity, name, label, wikidata in found:
-            facts = (name, label, wikidata)
-            first = entities.get(entity)
-            if first is None:
-                entities[entity] = (facts, file)
-            elif first[0] != facts:
-                other, where = first
-                self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
-
+        for i, entity, facts in _differing(self.entities, file, found):
+            other, where = self.entities[entity]
+            self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
 
     def finish(self) -> list[Problem]:
         """Resolve the sameAs links and return every problem found."""
@@ -652,21 +645,21 @@ def _interned(value: Any) -> Any:
     return sys.intern(value) if isinstance(value, str) else value
 
 
+def _differing(firsts: dict[str, tuple[tuple, str]], file: str, found: list) -> Iterator[tuple[int, str, tuple]]:
+    """Note each entity's first definition ``(facts, file)`` in ``firsts``; yield ``(index, entity, facts)`` of each
+    definition in ``found`` (a summary's entities) that differs from its entity's first."""
+    for i, entity, name, label, wikidata in found:
+        facts = (name, label, wikidata)
+        if firsts.setdefault(entity, (facts, file))[0] != facts:
+            yield i, entity, facts
+
+
 def entity_table(rows: list[dict]) -> dict:
     """The entities of a segment of documents, each once: its first definition (facts, file), and the definitions
     that differ from it (entity, facts, file, index), in order."""
-    first: dict[str, list] = {}
-    deviations: list[list] = []
-    for row in rows:
-        if row["summary"] is None:
-            continue
-        for i, entity, name, label, wikidata in row["summary"]["entities"]:
-            facts = [name, label, wikidata]
-            known = first.get(entity)
-            if known is None:
-                first[entity] = [facts, row["file"]]
-            elif known[0] != facts:
-                deviations.append([entity, facts, row["file"], i])
+    first: dict[str, tuple[tuple, str]] = {}
+    deviations = [[entity, facts, row["file"], i] for row in rows if row["summary"] is not None
+                  for i, entity, facts in _differing(first, row["file"], row["summary"]["entities"])]
     return {"first": first, "deviations": deviations}
 
 
@@ -875,7 +868,6 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         for path in _unlisted_raw_files(layout, listed):
             problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
 
-    keys = index  # answers ``in`` and ``get`` like a dict from article ids to cache keys
     gold: dict[str, GoldDocument] = {}
     shared: dict[tuple, tuple] = {}  # one tuple object per distinct list of annotators or origins
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
@@ -888,18 +880,18 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         links = _links_of(layout, paths[0].parent, dirs) if paths else None
         for number, start in enumerate(range(0, len(paths), SEGMENT)):
             chunk = paths[start:start + SEGMENT]
-            inputs = [(str(p), keys.get(p.stem), p.name in links if links is not None else None) for p in chunk]
+            inputs = [(str(p), index.get(p.stem), p.name in links if links is not None else None) for p in chunk]
             digest = hashlib.blake2b(orjson.dumps([name, inputs]), digest_size=16).digest()
             recorded = seen.segment(f"documents:{name}", number, digest)
             if recorded is None:
-                rows = _document_rows(layout, job, mapper, seen, chunk, keys, dirs, stats, f"documents:{name}", number, digest)
+                rows = _document_rows(layout, job, mapper, seen, chunk, index, dirs, stats, f"documents:{name}", number, digest)
                 for row in rows:
                     if row["summary"] is not None:
                         checks.add(row["file"], row["summary"])
             else:
                 rows, table = recorded["rows"], recorded["entities"]
                 stats.count("hits", "document", sum("key" in row for row in rows))
-                checks.add_segment(rows, table, partial(_entities_of, job, seen, rows, keys))
+                checks.add_segment(rows, table, partial(_entities_of, job, seen, rows, index))
             for row in rows:
                 found.extend(problems_in(row["problems"]))
                 summary = row["summary"]
@@ -915,14 +907,14 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         if name == "gold":
             bad = {p.file for p in errors(problems)}
             for doc in readable:
-                if doc.file not in bad and doc.article in keys:
+                if doc.file not in bad and doc.article in index:
                     gold[doc.article] = doc
     seen.save()
     return Scan(problems, index, gold, stats)
 
 
 def _document_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex, paths: list[Path],
-                   keys: dict[str, str], dirs: RelDirs, stats: CacheStats, kind: str, number: int,
+                   keys: ArticleIndex, dirs: RelDirs, stats: CacheStats, kind: str, number: int,
                    digest: bytes) -> list[dict]:
     """Check one segment of documents (unchanged files answered by the index); record the segment when it can be trusted."""
     rows: list[dict] = []
@@ -949,9 +941,8 @@ def _document_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanInd
                                  "article": expected, "article_key": article_key, "result": outcome})
         row = {"file": file, "path": path, "problems": result["problems"], "summary": result["summary"]}
         if "key" in result:
-            row["key"] = result["key"]
-            key = result["key"]
-            files += [(path, result["state"]), (f"{job.cache}/document/{key[:2]}/{key}", result["entry"])]
+            key = row["key"] = result["key"]
+            files += [(path, result["state"]), (Cache(Path(job.cache)).location("document", key), result["entry"])]
         else:
             memorable = False  # unreadable: nothing to stat that says it is still unreadable
         rows.append(row)
@@ -963,7 +954,7 @@ def _document_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanInd
     return rows
 
 
-def _entities_of(job: Job, seen: ScanIndex, rows: list[dict], keys: dict[str, str]) -> Iterator[tuple[str, list]]:
+def _entities_of(job: Job, seen: ScanIndex, rows: list[dict], keys: ArticleIndex) -> Iterator[tuple[str, list]]:
     """(file, entities) of each readable document of a recorded segment: from the index's row of each file, or
     from the cache (the documents are unchanged: the segment's stats said so)."""
     for row in rows:
@@ -1082,7 +1073,7 @@ def _raw_rows(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex, l
         key = result["key"]
         row["result"] = {"sha256": result["sha256"], "key": key, "problems": result["problems"], "summary": result["summary"],
                          "mismatch": isinstance(entry.get("sha256"), str) and result["sha256"] != entry["sha256"]}
-        files += [(f"{raw_dir}/{entry['file']}", result["state"]), (f"{job.cache}/convert/{key[:2]}/{key}", result["entry"])]
+        files += [(f"{raw_dir}/{entry['file']}", result["state"]), (Cache(Path(job.cache)).location("convert", key), result["entry"])]
         kept.append(file)
     seen.remember_segment("raw", number, digest, {"rows": rows}, files, kept)
     return rows
