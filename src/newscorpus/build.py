@@ -170,7 +170,7 @@ def _agency(article: dict) -> str | None:
     return next((s["name"] for s in article["infoSources"] if s["role"] == "wire"), None)
 
 
-def article_row(article: dict, doc: dict | None, cluster: str) -> dict:
+def article_row(article: dict, doc: dict | None, cluster: str | None) -> dict:
     """One row of the ``articles`` config: the article with its annotations nested."""
     doc = doc or {"entities": [], "mentions": [], "quotes": []}
     mentions = {m["id"]: m for m in doc["mentions"]}
@@ -226,7 +226,7 @@ def article_row(article: dict, doc: dict | None, cluster: str) -> dict:
     }
 
 
-def entity_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
+def entity_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dict]:
     """Rows of the ``entities`` config: one per mention, with its entity's canonical name."""
     if not doc:
         return []
@@ -249,7 +249,7 @@ def entity_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
     ]
 
 
-def quote_rows(article: dict, doc: dict | None, cluster: str) -> list[dict]:
+def quote_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dict]:
     """Rows of the ``quotes`` config: one per quote, speaker text and entity resolved."""
     if not doc:
         return []
@@ -428,25 +428,67 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
 
 
-def _rows(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]]) -> dict[str, list[dict]]:
-    """Each config's rows of some articles (read from the cache) and their gold documents."""
-    rows: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
+    """The rows of one article and its gold document (``None``: not annotated), each config's as JSON Lines, and
+    how many rows and bytes each config has: ``({"rows": [...], "sizes": [...]}, bytes)`` in :data:`CONFIGS` order.
+
+    The wire cluster is left null: it is known only once every article is
+    signed and clustered, and :func:`_tables` sets it.  The scan makes these
+    lines for every gold document it checks, where the document and its
+    article are already parsed (:func:`newscorpus.pipeline.document_task`),
+    and keeps them in the document's cache entry (``lines`` and the payload),
+    so writing a group reads one entry per article instead of reading,
+    hashing and parsing the article and its document again.
+    """
+    made = {"articles": [article_row(article, doc, None)], "entities": entity_rows(article, doc, None),
+            "quotes": quote_rows(article, doc, None)}
+    blobs = [b"".join(orjson.dumps(row) + b"\n" for row in made[config]) for config in CONFIGS]
+    return {"rows": [len(made[config]) for config in CONFIGS], "sizes": [len(blob) for blob in blobs]}, b"".join(blobs)
+
+
+def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: Cache, dirs: RelDirs) -> tuple[dict, bytes]:
+    """:func:`article_lines` of one group item: the scan's, from the cache, or made again (no gold document, or its
+    entry missing or corrupted: the checksum says so, and it is never served)."""
+    ident, article_key, doc_path, doc_key, cluster = item
+    if doc_key is not None:
+        hit = store.get("document", doc_key, CacheStats())
+        if hit is not None and "lines" in hit[0]:
+            return hit[0]["lines"], hit[1]
+    article = load_article(Path(job.cache), article_key)
+    doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
+    return article_lines(article, doc)
+
+
+def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]],
+            schemas: dict[str, pa.Schema]) -> dict[str, pa.Table | None]:
+    """Each config's table of some articles (``None``: no rows), in the items' order, wire clusters set."""
+    import pyarrow as pa
+
+    store = Cache(Path(job.cache))
     dirs: RelDirs = {}
-    for ident, article_key, doc_path, doc_key, cluster in items:
-        article = load_article(Path(job.cache), article_key)
-        doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
-        rows["articles"].append(article_row(article, doc, cluster))
-        rows["entities"].extend(entity_rows(article, doc, cluster))
-        rows["quotes"].extend(quote_rows(article, doc, cluster))
-    return rows
+    blobs: dict[str, list[bytes]] = {c: [] for c in CONFIGS}
+    clusters: dict[str, list[str]] = {c: [] for c in CONFIGS}
+    for item in items:
+        meta, payload = _lines(job, item, store, dirs)
+        offset = 0
+        for config, rows, size in zip(CONFIGS, meta["rows"], meta["sizes"]):
+            blobs[config].append(payload[offset:offset + size])
+            clusters[config].extend([item[4]] * rows)
+            offset += size
+    tables: dict[str, pa.Table | None] = {}
+    for config in CONFIGS:
+        if not clusters[config]:
+            tables[config] = None
+            continue
+        schema = schemas[config]
+        table = _table_from_lines(b"".join(blobs[config]), schema)
+        at = schema.get_field_index("wire_cluster")
+        tables[config] = table.set_column(at, schema.field(at), _strings(clusters[config])).replace_schema_metadata(schema.metadata)
+    return tables
 
 
 def _make_group(job: Job, group: Group) -> tuple[dict, bytes]:
-    import pyarrow as pa
-
-    schemas = arrow_schemas(job.cache, job.fingerprint)
-    rows = _rows(job, group.items)
-    return _group_output(group, {c: pa.Table.from_pylist(rows[c], schema=schemas[c]) if rows[c] else None for c in CONFIGS})
+    return _group_output(group, _tables(job, group.items, arrow_schemas(job.cache, job.fingerprint)))
 
 
 def _group_output(group: Group, tables: dict[str, pa.Table | None]) -> tuple[dict, bytes]:
@@ -480,18 +522,19 @@ def _strings(values: list[str]) -> pa.Array:
     return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded)))
 
 
-def _table_from_json(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """A few rows as a table, through pyarrow's JSON reader: the table ``Table.from_pylist`` makes, without the
-    pandas import (0.2 s) that ``from_pylist`` brings, which a rebuild of a few rows need not pay."""
+def _table_from_lines(data: bytes, schema: pa.Schema) -> pa.Table:
+    """Rows given as JSON Lines, as one table of ``schema``, through pyarrow's JSON reader: the table
+    ``Table.from_pylist`` makes of the same rows (the Parquet bytes are the same: a test), many times faster, and
+    without the pandas import (0.2 s) that ``from_pylist`` brings, which a rebuild of a few rows need not pay."""
     import pyarrow as pa
     import pyarrow.json as pj
 
-    data = b"\n".join(map(orjson.dumps, rows))
-    return pj.read_json(
+    table = pj.read_json(
         pa.BufferReader(data),
         read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
     )
+    return table.combine_chunks()
 
 
 #: A group is patched when at most this share of its articles changed; beyond, it is made afresh.
@@ -521,7 +564,7 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     import pyarrow.parquet as pq
 
     schemas = arrow_schemas(job.cache, job.fingerprint)
-    rows = _rows(job, changed)
+    made = _tables(job, changed, schemas)
     order = _strings([item[0] for item in group.items])
     redone = _strings([item[0] for item in changed])
     tables: dict[str, pa.Table | None] = {}
@@ -536,8 +579,8 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
             old = old.cast(schema)  # Parquet names a list's values "element", Arrow "item": back to the declared names
             parts.append(old.filter(pc.invert(pc.is_in(old.column(ARTICLE_COLUMN[config]), value_set=redone))))
         offset += size
-        if rows[config]:
-            parts.append(_table_from_json(rows[config], schema))
+        if made[config] is not None:
+            parts.append(made[config])
         table = pa.concat_tables([part.replace_schema_metadata(schema.metadata) for part in parts]) if parts else None
         if table is not None and table.num_rows:
             found = pc.index_in(table.column(ARTICLE_COLUMN[config]), value_set=order).chunks  # Array.to_numpy: no pandas

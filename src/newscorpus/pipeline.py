@@ -146,6 +146,8 @@ class Job:
     cache: str
     converter: str
     fingerprint: str
+    #: the gold documents' directory: the scan makes the rows of the documents found there (see document_task)
+    gold: str = ""
 
     @classmethod
     def of(cls, layout: CorpusLayout, cache_dir: Path) -> "Job":
@@ -154,7 +156,7 @@ class Job:
 
         return cls(
             str(layout.root), layout.rel(layout.raw_dir),
-            str(cache_dir), CONVERTER_VERSION, code_fingerprint(),
+            str(cache_dir), CONVERTER_VERSION, code_fingerprint(), str(layout.gold_dir),
         )
 
 
@@ -546,18 +548,25 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        return {**hit[0], "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
+        return {"problems": hit[0]["problems"], "summary": hit[0]["summary"], "key": key, "cache": stats, "state": state,
+                "entry": entry_state(store.location("document", key))}
     data, parse_problems = parse_json(text, file)
+    payload = b""
     if parse_problems:
         meta = {"problems": _problems_out(parse_problems), "summary": None}
     else:
         summary = _summary(data)
         if summary["article"] != expected:
             return {"needs": summary["article"]}
-        body = load_article(Path(job.cache), article_key)["body"]["text"] if article_key else None
-        meta = {"problems": _problems_out(with_lines(document_problems(data, file, body), text)), "summary": summary}
-    store.put("document", key, meta)
-    return {**meta, "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
+        article = load_article(Path(job.cache), article_key) if article_key else None
+        problems = with_lines(document_problems(data, file, article["body"]["text"] if article else None), text)
+        meta = {"problems": _problems_out(problems), "summary": summary}
+        if article is not None and os.path.dirname(path) == job.gold and not errors(problems):
+            from newscorpus.build import article_lines
+
+            meta["lines"], payload = article_lines(article, data)  # what writing its group needs (see article_lines)
+    store.put("document", key, meta, payload)
+    return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
