@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -690,3 +691,74 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     got = cluster_signatures(ids, signatures, dates)
     assert got == expected
     assert len(set(got.values())) < n - 5
+
+
+# ---------------------------------------------------------------- rows made in the scan, and one stream of work
+
+
+def test_groups_are_written_from_the_rows_the_scan_made(tmp_path, monkeypatch):
+    """The scan keeps each gold document's rows in its cache entry; the groups are written from them, without
+    reading any article or gold document again, and the bytes are those of rows made afresh from both."""
+    corpus = generate(tmp_path / "c", 30, seed=21)
+    loaded: list[str] = []
+    real_load = newscorpus.build.load_article
+    monkeypatch.setattr(newscorpus.build, "load_article", lambda *a: loaded.append(a[1]) or real_load(*a))
+    from_scan = build_once(corpus, tmp_path / "scan", group_articles=10)
+    documents = {p.stem for p in (corpus / "annotations" / "gold").glob("*.json")}
+    assert len(documents) > 20 and len(loaded) == 30 - len(documents)  # only the articles without a gold document
+    # the same build, with every document entry stripped of its rows: all made again from the article and document
+    cache = Cache(tmp_path / "scan" / "cache")
+    stripped = 0
+    for path in (tmp_path / "scan" / "cache" / "document").rglob("*"):
+        if path.is_file():
+            meta, _ = cache.get("document", path.name, CacheStats())
+            stripped += meta.pop("lines", None) is not None
+            cache.put("document", path.name, meta)
+    assert stripped == len(documents)
+    shutil.rmtree(tmp_path / "scan" / "cache" / "shard")  # the groups are made again, not taken from the cache
+    loaded.clear()
+    again = build(CorpusLayout(corpus), tmp_path / "again", cache_dir=tmp_path / "scan" / "cache", mapper=ProcessMapper(1),
+                  group_articles=10)
+    assert len(loaded) == 30  # every article read again
+    assert tree_digest(again.out) == tree_digest(from_scan.out)
+
+
+def test_a_document_with_errors_has_no_rows_and_its_article_is_built_without_it(tmp_path):
+    """Rows are made only for a gold document without errors; its article is then built unannotated."""
+    corpus = generate(tmp_path / "c", 12, seed=22)
+    doc = sorted((corpus / "annotations" / "gold").glob("*.json"))[0]
+    data = json.loads(doc.read_text())
+    data["mentions"][0]["end"] = 10**6  # beyond the body: an error
+    doc.write_text(json.dumps(data))
+    result = build_once(corpus, tmp_path, group_articles=4)
+    assert any(p.file.endswith(doc.name) and p.severity == "error" for p in result.problems)
+    cache = Cache(tmp_path / "cache")
+    with_lines = [path.name for path in (tmp_path / "cache" / "document").rglob("*") if path.is_file()
+                  and "lines" in cache.get("document", path.name, CacheStats())[0]]
+    assert len(with_lines) == len(list((corpus / "annotations" / "gold").glob("*.json"))) - 1
+    rows = {r["id"]: r for p in (result.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert rows[doc.stem]["annotated"] is False and rows[doc.stem]["mentions"] == []
+
+
+def test_the_scan_maps_every_segment_in_one_stream(tmp_path, monkeypatch):
+    """The segments' items go to the workers as one stream (one map per window, not one per segment, which drained
+    the pool at every segment); the output and problems are those of one segment."""
+    corpus = generate(tmp_path / "c", 24, seed=23)
+    break_corpus(corpus)
+    whole = build_once(corpus, tmp_path / "whole", group_articles=5)
+
+    class Counting(ProcessMapper):
+        calls = 0
+
+        def map(self, fn, items, batch=None):
+            Counting.calls += 1
+            return super().map(fn, items, batch)
+
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    segmented = build(CorpusLayout(corpus), tmp_path / "seg" / "dataset", cache_dir=tmp_path / "seg" / "cache",
+                      mapper=Counting(1), group_articles=5)
+    sets = 1 + len(CorpusLayout(corpus).annotator_files())
+    groups = len(list((segmented.out / "data" / "articles").glob("*.parquet")))
+    assert Counting.calls == 1 + sets + 1  # the manifest, each set of documents, the groups (24 lines: 6 segments)
+    assert sorted(segmented.problems, key=sort_key) == sorted(whole.problems, key=sort_key)
+    assert tree_digest(segmented.out) == tree_digest(whole.out) and groups > 1
