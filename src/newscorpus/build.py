@@ -200,10 +200,11 @@ def article_row(article: dict, doc: dict | None, cluster: str | None) -> dict:
             {"id": e["id"], "name": e["name"], "label": e["label"], "wikidata": e.get("wikidata")}
             for e in doc["entities"]
         ],
-        "mentions": [
+        "mentions": [  # spelled out, not **_span(m), **_provenance(m): two dicts fewer per mention, 30% of the rows' time
             {
-                "id": m["id"], **_span(m), "label": m["label"], "kind": m.get("kind", "name"),
-                "entity": m["entity"], **_provenance(m),
+                "id": m["id"], "start": m["start"], "end": m["end"], "text": m["text"], "label": m["label"],
+                "kind": m.get("kind", "name"), "entity": m["entity"], "annotator": m["annotator"], "origin": m["origin"],
+                "model_version": m.get("modelVersion"), "score": m.get("score"),
             }
             for m in doc["mentions"]
         ],
@@ -231,22 +232,29 @@ def entity_rows(article: dict, doc: dict | None, cluster: str | None) -> list[di
     if not doc:
         return []
     entities = {e["id"]: e for e in doc["entities"]}
-    labels = list(entity_labels())
+    labels = _label_numbers()
+    ident = article["id"]
     return [
         {
-            "article_id": article["id"],
+            "article_id": ident,
             "mention_id": m["id"],
-            **_span(m),
-            "label": labels.index(m["label"]),
+            "start": m["start"], "end": m["end"], "text": m["text"],
+            "label": labels[m["label"]],
             "kind": m.get("kind", "name"),
             "entity_id": m["entity"],
-            "entity_name": entities[m["entity"]]["name"],
-            "wikidata": entities[m["entity"]].get("wikidata"),
-            **_provenance(m),
+            "entity_name": (entity := entities[m["entity"]])["name"],
+            "wikidata": entity.get("wikidata"),
+            "annotator": m["annotator"], "origin": m["origin"], "model_version": m.get("modelVersion"), "score": m.get("score"),
             "wire_cluster": cluster,
         }
         for m in sorted(doc["mentions"], key=lambda m: (m["start"], m["end"], m["id"]))
     ]
+
+
+@cache
+def _label_numbers() -> dict[str, int]:
+    """Each entity label's number in the ``label`` ClassLabel."""
+    return {label: number for number, label in enumerate(entity_labels())}
 
 
 def quote_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dict]:
@@ -442,7 +450,7 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
     """
     made = {"articles": [article_row(article, doc, None)], "entities": entity_rows(article, doc, None),
             "quotes": quote_rows(article, doc, None)}
-    blobs = [b"".join(orjson.dumps(row) + b"\n" for row in made[config]) for config in CONFIGS]
+    blobs = [b"".join([orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in made[config]]) for config in CONFIGS]
     return {"rows": [len(made[config]) for config in CONFIGS], "sizes": [len(blob) for blob in blobs]}, b"".join(blobs)
 
 
