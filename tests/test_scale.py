@@ -762,3 +762,34 @@ def test_the_scan_maps_every_segment_in_one_stream(tmp_path, monkeypatch):
     assert Counting.calls == 1 + sets + 1  # the manifest, each set of documents, the groups (24 lines: 6 segments)
     assert sorted(segmented.problems, key=sort_key) == sorted(whole.problems, key=sort_key)
     assert tree_digest(segmented.out) == tree_digest(whole.out) and groups > 1
+
+
+def test_the_files_the_workers_read_are_announced_once_ahead_of_them(tmp_path, monkeypatch):
+    """Every raw file and document that goes to the workers is announced to the kernel once (read-ahead), none that
+    the index answers; a warm rebuild announces nothing."""
+    monkeypatch.setattr(newscorpus.pipeline, "READ_AHEAD", 3)
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # files just written are trusted by their stat
+    announced: list[str] = []
+    monkeypatch.setattr(newscorpus.pipeline, "_announce", lambda path: announced.append(path))
+    corpus = generate(tmp_path / "c", 12, seed=24)
+    build_once(corpus, tmp_path, group_articles=4)
+    raw = [str(p) for p in (corpus / "raw").iterdir() if p.name != "manifest.jsonl"]
+    documents = [str(p) for p in (corpus / "annotations" / "gold").glob("*.json")]
+    assert sorted(announced) == sorted(raw + documents)
+    announced.clear()
+    build_once(corpus, tmp_path, group_articles=4)
+    assert announced == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "missing", "directory"])
+def test_announcing_a_file_that_is_not_regular_does_nothing_and_never_blocks(tmp_path, kind):
+    target = tmp_path / "thing"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "real").write_text("x")
+        target.symlink_to(tmp_path / "real")
+    elif kind == "directory":
+        target.mkdir()
+    newscorpus.pipeline._announce(str(target))  # returns (a FIFO opened without waiting for a writer)
+    newscorpus.pipeline._announce(None)

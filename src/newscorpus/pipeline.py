@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import os
 import sqlite3
+import stat
 import sys
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Container, Iterable, Iterator, Protocol, TypeVar
 
@@ -681,7 +683,8 @@ _TASK_WINDOW = 16384
 
 
 def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
-              known: Callable[[T], dict | None]) -> Iterator[tuple[T, dict, bool]]:
+              known: Callable[[T], dict | None], path_of: Callable[[T], str | None] = lambda item: None,
+              ) -> Iterator[tuple[T, dict, bool]]:
     """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``.
 
     Items are taken in windows that end after :data:`_KNOWN_WINDOW` answers
@@ -703,7 +706,7 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
         if not window:
             return
         todo = [item for item, hit in window if hit is None]
-        results = iter(mapper.map(fn, todo)) if todo else iter(())
+        results = iter(mapper.map(fn, _reading_ahead(todo, path_of))) if todo else iter(())
         for item, hit in window:
             yield (item, next(results), False) if hit is None else (item, hit, True)
 
@@ -718,7 +721,7 @@ def _on_item(fn: Callable[[T], R], tagged: tuple[int, T]) -> R:
 
 
 def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple[S, list[T]]],
-               known: Callable[[T], dict | None]) -> Iterator[tuple[S, list[tuple[T, dict, bool]]]]:
+               known: Callable[[T], dict | None], path_of: Callable[[T], str | None]) -> Iterator[tuple[S, list[tuple[T, dict, bool]]]]:
     """Each segment with ``(item, result, from_index)`` of its items (:func:`_in_order`), in order, all segments'
     items mapped as one stream: the workers go on with the next segments' items while one segment is being
     recorded (a map per segment drained the pool at every segment: 390 times at 100,000 articles)."""
@@ -735,12 +738,52 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
         return {} if pair[1] is _END else known(pair[1])
 
     done: list[tuple[T, dict, bool]] = []
-    for (number, item), result, indexed in _in_order(mapper, partial(_on_item, fn), tagged(), answer):
+    for (number, item), result, indexed in _in_order(mapper, partial(_on_item, fn), tagged(), answer,
+                                                     lambda pair: path_of(pair[1])):
         if item is _END:
             yield held.pop(number), done
             done = []
         else:
             done.append((item, result, indexed))
+
+
+#: How many items ahead of the workers the scan asks the kernel to read their files (:func:`_reading_ahead`).
+READ_AHEAD = 512
+
+
+def _reading_ahead(items: list[T], path_of: Callable[[T], str | None]) -> Iterator[T]:
+    """``items``, as the mapper takes them, the file of the item :data:`READ_AHEAD` places further on announced to
+    the kernel (``POSIX_FADV_WILLNEED``), so it is read from disk while the workers are busy with the ones before.
+
+    A worker reads its file and blocks until it is there: a corpus not in
+    the page cache (4 GB at 100,000 articles, read at about 130 MB/s here)
+    left the cores idle for that time.  The main process announces each
+    file once, with the flags readers use (no link followed, a FIFO not
+    waited for) and only if it is a regular file; it never reads it.
+    """
+    for path in map(path_of, items[:READ_AHEAD]):
+        _announce(path)
+    for at, item in enumerate(items):
+        if at + READ_AHEAD < len(items):
+            _announce(path_of(items[at + READ_AHEAD]))
+        yield item
+
+
+def _announce(path: str | None) -> None:
+    """Ask the kernel to read ``path`` into the page cache, in the background (nothing when it cannot)."""
+    if path is None or not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @cache
@@ -926,7 +969,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         kind = f"documents:{name}"
         segments = _document_segments(layout, seen, kind, paths, index, links, dirs)
         for (number, digest, chunk, recorded), results in _segmented(mapper, partial(document_task, job), segments,
-                                                                      partial(_known_document, seen, index)):
+                                                                      partial(_known_document, seen, index), itemgetter(0)):
             if recorded is None:
                 rows = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
                 for row in rows:
@@ -1072,7 +1115,8 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
                                             "state": record["state"], "entry": record["entry"]}
 
     segments = _raw_segments(layout, manifest_file, seen)
-    for (number, digest, rows, recorded), results in _segmented(mapper, partial(_convert_entry, job), segments, known):
+    for (number, digest, rows, recorded), results in _segmented(mapper, partial(_convert_entry, job), segments, known,
+                                                                lambda item: f"{raw_dir}/{item[1]['file']}"):
         if recorded:
             stats.count("hits", "convert", sum("result" in row and "missing" not in row["result"] for row in rows))
         else:
