@@ -793,3 +793,35 @@ def test_announcing_a_file_that_is_not_regular_does_nothing_and_never_blocks(tmp
         target.mkdir()
     newscorpus.pipeline._announce(str(target))  # returns (a FIFO opened without waiting for a writer)
     newscorpus.pipeline._announce(None)
+
+
+def test_a_cold_build_declares_before_forking_and_a_rebuild_imports_neither_datasets_nor_pandas(tmp_path):
+    """A cold cache: the Arrow schemas are made in the main process before the workers exist (they inherit them);
+    a rebuild after one change finds them cached and imports neither ``datasets`` nor ``pandas`` (a second)."""
+    import subprocess
+
+    corpus = generate(tmp_path / "c", 12, seed=25)
+    script = (
+        "import sys; from pathlib import Path; from newscorpus.build import build; from newscorpus.corpus import CorpusLayout;"
+        "from newscorpus.pipeline import ProcessMapper;"
+        f"build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
+        " mapper=ProcessMapper(1), group_articles=4);"
+        "print(sorted(m for m in ('datasets', 'pandas') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
+    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert cold.stdout.split("\n")[-2] == "['datasets', 'pandas']"
+    declared = list((tmp_path / "cache" / "declared").rglob("*"))
+    assert any(p.is_file() for p in declared)
+    change_headline(corpus)
+    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert warm.stdout.split("\n")[-2] == "[]"
+    declare = (
+        "import sys; from pathlib import Path; from newscorpus.build import arrow_schemas, declare_before_forking;"
+        "from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import Job;"
+        f"declare_before_forking(Job.of(CorpusLayout(Path({str(corpus)!r})), Path(sys.argv[1])));"
+        "print(arrow_schemas.cache_info().currsize, 'datasets' in sys.modules)"
+    )
+    for cache, expected in ((tmp_path / "fresh", "1 True"), (tmp_path / "fresh", "0 False"), (tmp_path / "cache", "0 False")):
+        done = subprocess.run([sys.executable, "-c", declare, str(cache)], capture_output=True, text=True, env=env, check=True)
+        assert done.stdout.strip() == expected  # made in the process that forks the workers; then found in the cache

@@ -349,6 +349,18 @@ def _declared_versions() -> dict[str, str]:
     return {"datasets": version("datasets"), "pyarrow": version("pyarrow"), "huggingface_hub": version("huggingface_hub")}
 
 
+def _arrow_schemas_key(fingerprint: str) -> str:
+    return key_of({"stage": "arrow-schemas", "code": fingerprint, **_declared_versions()})
+
+
+def declare_before_forking(job: Job) -> None:
+    """With a cache that lacks the Arrow schemas (a cold build, new code or libraries), make them here, before the
+    process pool is forked: the workers inherit them instead of each importing ``datasets`` (a second each), and
+    the card's ``dataset_info`` finds ``datasets`` imported.  With the schemas cached, nothing is imported."""
+    if not os.path.exists(Cache(Path(job.cache)).location("declared", _arrow_schemas_key(job.fingerprint))):
+        arrow_schemas(job.cache, job.fingerprint)
+
+
 @cache
 def arrow_schemas(cache_dir: str, fingerprint: str) -> dict[str, pa.Schema]:
     """The Arrow schema of each config's :func:`features` (with its ``huggingface`` metadata), kept in the cache.
@@ -359,7 +371,7 @@ def arrow_schemas(cache_dir: str, fingerprint: str) -> dict[str, pa.Schema]:
     import pyarrow as pa
 
     store = Cache(Path(cache_dir))
-    key = key_of({"stage": "arrow-schemas", "code": fingerprint, **_declared_versions()})
+    key = _arrow_schemas_key(fingerprint)
     hit = store.get("declared", key, CacheStats())
     if hit is None:
         blobs = [features()[config].arrow_schema.serialize().to_pybytes() for config in CONFIGS]
@@ -650,6 +662,7 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
            group_articles: int) -> BuildResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
+    declare_before_forking(Job.of(layout, cache_dir))
     found = scan(layout, cache_dir, mapper)
     seconds["scan"] = time.perf_counter() - clock
     index = found.index
