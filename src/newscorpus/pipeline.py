@@ -684,14 +684,15 @@ _TASK_WINDOW = 16384
 
 def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
               known: Callable[[T], dict | None], path_of: Callable[[T], str | None] = lambda item: None,
-              ) -> Iterator[tuple[T, dict, bool]]:
+              weight: Callable[[T], int] = lambda item: 1) -> Iterator[tuple[T, dict, bool]]:
     """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``.
 
     Items are taken in windows that end after :data:`_KNOWN_WINDOW` answers
-    of the index or :data:`_TASK_WINDOW` items: a map pulls items until it
-    has a batch for the workers, so without windows a rebuild with one
-    changed file held the index's answers for every file before it (1.5 GB
-    at 100,000 articles).
+    of the index (an answer counts ``weight(item)``: how many files' records
+    it holds) or :data:`_TASK_WINDOW` items: a map pulls items until it has a
+    batch for the workers, so without windows a rebuild with one changed file
+    held the index's answers for every file before it (1.5 GB at 100,000
+    articles).
     """
     iterator = iter(items)
     while True:
@@ -700,7 +701,7 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
         for item in iterator:
             hit = known(item)
             window.append((item, hit))
-            answered += hit is not None
+            answered += 0 if hit is None else weight(item)
             if answered >= _KNOWN_WINDOW or len(window) >= _TASK_WINDOW:
                 break
         if not window:
@@ -726,10 +727,13 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
     items mapped as one stream: the workers go on with the next segments' items while one segment is being
     recorded (a map per segment drained the pool at every segment: 390 times at 100,000 articles)."""
     held: dict[int, S] = {}
+    whole: set[int] = set()  # the segments with nothing to map: answered whole by the index, their records held
 
     def tagged() -> Iterator[tuple[int, Any]]:
         for number, (segment, items) in enumerate(segments):
             held[number] = segment
+            if not items:
+                whole.add(number)
             for item in items:
                 yield number, item
             yield number, _END
@@ -737,9 +741,13 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
     def answer(pair: tuple[int, Any]) -> dict | None:
         return {} if pair[1] is _END else known(pair[1])
 
+    def weight(pair: tuple[int, Any]) -> int:  # a segment answered whole holds the records of its files
+        return SEGMENT if pair[1] is _END and pair[0] in whole else 1
+
     done: list[tuple[T, dict, bool]] = []
     for (number, item), result, indexed in _in_order(mapper, partial(_on_item, fn), tagged(), answer,
-                                                     lambda pair: path_of(pair[1])):
+                                                     lambda pair: path_of(pair[1]), weight):
+        whole.discard(number)
         if item is _END:
             yield held.pop(number), done
             done = []
