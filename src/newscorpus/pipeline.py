@@ -565,9 +565,9 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
         problems = with_lines(document_problems(data, file, article["body"]["text"] if article else None), text)
         meta = {"problems": _problems_out(problems), "summary": summary}
         if article is not None and os.path.dirname(path) == job.gold and not errors(problems):
-            from newscorpus.build import article_lines
+            from newscorpus.build import article_lines, pack_lines
 
-            meta["lines"], payload = article_lines(article, data)  # what writing its group needs (see article_lines)
+            meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
     store.put("document", key, meta, payload)
     return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
 
@@ -679,7 +679,7 @@ def entity_table(rows: list[dict]) -> dict:
 #: (each is a file's whole record, a few KB as Python objects): the bound on the scan's lookahead.
 _KNOWN_WINDOW = 2048
 #: At most this many items go to one ``mapper.map`` call (each call may start a pool and drain it at the end).
-_TASK_WINDOW = 16384
+_TASK_WINDOW = 4096
 
 
 def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
