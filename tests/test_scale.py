@@ -782,18 +782,25 @@ def test_the_files_the_workers_read_are_announced_once_ahead_of_them(tmp_path, m
     assert announced == []
 
 
-@pytest.mark.parametrize("kind", ["fifo", "symlink", "missing", "directory"])
-def test_announcing_a_file_that_is_not_regular_does_nothing_and_never_blocks(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["regular", "fifo", "symlink", "missing", "directory"])
+def test_only_a_regular_file_is_announced_and_nothing_blocks(tmp_path, kind, monkeypatch):
+    """A regular file is announced to the kernel; a FIFO (opened without waiting for a writer), a symbolic link
+    (not followed, even to a regular file), a directory or a missing path is not, and nothing raises."""
+    advised: list[int] = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: advised.append(advice))
     target = tmp_path / "thing"
-    if kind == "fifo":
+    if kind == "regular":
+        target.write_text("x")
+    elif kind == "fifo":
         os.mkfifo(target)
     elif kind == "symlink":
         (tmp_path / "real").write_text("x")
         target.symlink_to(tmp_path / "real")
     elif kind == "directory":
         target.mkdir()
-    newscorpus.pipeline._announce(str(target))  # returns (a FIFO opened without waiting for a writer)
+    newscorpus.pipeline._announce(str(target))
     newscorpus.pipeline._announce(None)
+    assert advised == ([os.POSIX_FADV_WILLNEED] if kind == "regular" else [])
 
 
 def test_a_cold_build_declares_before_forking_and_a_rebuild_imports_neither_datasets_nor_pandas(tmp_path):

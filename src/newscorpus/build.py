@@ -487,7 +487,7 @@ def _unpack_lines(lines: dict, packed: bytes) -> bytes:
 def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: Cache, dirs: RelDirs) -> tuple[dict, bytes]:
     """:func:`article_lines` of one group item: the scan's, from the cache, or made again (no gold document, or its
     entry missing or corrupted: the checksum says so, and it is never served)."""
-    ident, article_key, doc_path, doc_key, cluster = item
+    _, article_key, doc_path, doc_key, _ = item
     if doc_key is not None:
         hit = store.get("document", doc_key, CacheStats())
         if hit is not None and "lines" in hit[0]:
@@ -680,20 +680,20 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
            group_articles: int) -> BuildResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
-    declare_before_forking(Job.of(layout, cache_dir))
+    job = Job.of(layout, cache_dir)
+    declare_before_forking(job)
     found = scan(layout, cache_dir, mapper)
     seconds["scan"] = time.perf_counter() - clock
     index = found.index
     if not index.ids:
         raise NewscorpusError(f"no article could be converted from {layout.rel(layout.raw_dir)}; see `newscorpus validate`")
     clock = time.perf_counter()
-    clusters = cached_clusters(found, Job.of(layout, cache_dir))
+    clusters = cached_clusters(found, job)
     seconds["clusters"] = time.perf_counter() - clock
     clock = time.perf_counter()
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    job = Job.of(layout, cache_dir)
     previous = WrittenShards.load(job, out)
     try:
         counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)

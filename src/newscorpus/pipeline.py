@@ -551,25 +551,27 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        return {"problems": hit[0]["problems"], "summary": hit[0]["summary"], "key": key, "cache": stats, "state": state,
-                "entry": entry_state(store.location("document", key))}
-    data, parse_problems = parse_json(text, file)
-    payload = b""
-    if parse_problems:
-        meta = {"problems": _problems_out(parse_problems), "summary": None}
+        meta = hit[0]
     else:
-        summary = _summary(data)
-        if summary["article"] != expected:
-            return {"needs": summary["article"]}
-        article = load_article(Path(job.cache), article_key) if article_key else None
-        problems = with_lines(document_problems(data, file, article["body"]["text"] if article else None), text)
-        meta = {"problems": _problems_out(problems), "summary": summary}
-        if article is not None and os.path.dirname(path) == job.gold and not errors(problems):
-            from newscorpus.build import article_lines, pack_lines
+        data, parse_problems = parse_json(text, file)
+        payload = b""
+        if parse_problems:
+            meta = {"problems": _problems_out(parse_problems), "summary": None}
+        else:
+            summary = _summary(data)
+            if summary["article"] != expected:
+                return {"needs": summary["article"]}
+            article = load_article(Path(job.cache), article_key) if article_key else None
+            problems = with_lines(document_problems(data, file, article["body"]["text"] if article else None), text)
+            meta = {"problems": _problems_out(problems), "summary": summary}
+            if article is not None and os.path.dirname(path) == job.gold and not errors(problems):
+                from newscorpus.build import article_lines, pack_lines
 
-            meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
-    store.put("document", key, meta, payload)
-    return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state, "entry": entry_state(store.location("document", key))}
+                meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
+        store.put("document", key, meta, payload)
+    # not the rows ("lines"): they stay in the cache entry for the shards
+    return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state,
+            "entry": entry_state(store.location("document", key))}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
@@ -682,14 +684,14 @@ _KNOWN_WINDOW = 2048
 _TASK_WINDOW = 4096
 
 
-def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T],
-              known: Callable[[T], dict | None], path_of: Callable[[T], str | None] = lambda item: None,
-              weight: Callable[[T], int] = lambda item: 1) -> Iterator[tuple[T, dict, bool]]:
+def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known: Callable[[T], dict | None],
+              path_of: Callable[[T], str | None], weight: Callable[[T], int]) -> Iterator[tuple[T, dict, bool]]:
     """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``.
 
     Items are taken in windows that end after :data:`_KNOWN_WINDOW` answers
     of the index (an answer counts ``weight(item)``: how many files' records
-    it holds) or :data:`_TASK_WINDOW` items: a map pulls items until it has a
+    it holds) or :data:`_TASK_WINDOW` items (``path_of``: each item's file, read
+    ahead: :func:`_reading_ahead`): a map pulls items until it has a
     batch for the workers, so without windows a rebuild with one changed file
     held the index's answers for every file before it (1.5 GB at 100,000
     articles).
@@ -747,8 +749,8 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
     done: list[tuple[T, dict, bool]] = []
     for (number, item), result, indexed in _in_order(mapper, partial(_on_item, fn), tagged(), answer,
                                                      lambda pair: path_of(pair[1]), weight):
-        whole.discard(number)
         if item is _END:
+            whole.discard(number)
             yield held.pop(number), done
             done = []
         else:
@@ -975,7 +977,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         # a set's documents are in one directory; a symbolic link is reported under its target's name
         links = _links_of(layout, paths[0].parent, dirs) if paths else None
         kind = f"documents:{name}"
-        segments = _document_segments(layout, seen, kind, paths, index, links, dirs)
+        segments = _document_segments(layout, seen, name, paths, index, links, dirs)
         for (number, digest, chunk, recorded), results in _segmented(mapper, partial(document_task, job), segments,
                                                                       partial(_known_document, seen, index), itemgetter(0)):
             if recorded is None:
@@ -1008,15 +1010,15 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     return Scan(problems, index, gold, stats)
 
 
-def _document_segments(layout: CorpusLayout, seen: ScanIndex, kind: str, paths: list[Path], keys: ArticleIndex,
+def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, paths: list[Path], keys: ArticleIndex,
                        links: set[str] | None, dirs: RelDirs) -> Iterator[tuple[tuple, list[tuple]]]:
-    """Per segment of a set's documents: ``(number, digest, paths, recorded)`` (``recorded``: the index's record of
-    the whole segment, or ``None``) and the :func:`document_task` tasks to run (none when recorded)."""
+    """Per segment of the documents of set ``name``: ``(number, digest, paths, recorded)`` (``recorded``: the index's
+    record of the whole segment, or ``None``) and the :func:`document_task` tasks to run (none when recorded)."""
     for number, start in enumerate(range(0, len(paths), SEGMENT)):
         chunk = paths[start:start + SEGMENT]
         inputs = [(str(p), keys.get(p.stem), p.name in links if links is not None else None) for p in chunk]
-        digest = hashlib.blake2b(orjson.dumps([kind.removeprefix("documents:"), inputs]), digest_size=16).digest()
-        recorded = seen.segment(kind, number, digest)
+        digest = hashlib.blake2b(orjson.dumps([name, inputs]), digest_size=16).digest()
+        recorded = seen.segment(f"documents:{name}", number, digest)
         tasks = [] if recorded is not None else [(str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in chunk]
         yield (number, digest, chunk, recorded), tasks
 
