@@ -689,6 +689,7 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
         raise NewscorpusError(f"no article could be converted from {layout.rel(layout.raw_dir)}; see `newscorpus validate`")
     clock = time.perf_counter()
     clusters = cached_clusters(found, job)
+    index.signatures.close()
     seconds["clusters"] = time.perf_counter() - clock
     clock = time.perf_counter()
     out = out.resolve()
@@ -710,14 +711,13 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
 def cached_clusters(found: Scan, job: Job) -> dict[str, str]:
     """The wire clusters of the scanned articles, from the cache when ids, dates and signatures are unchanged."""
     index = found.index
-    signatures = index.signature_matrix()
     digest = hashlib.sha256(orjson.dumps([index.ids, index.dates]))
-    digest.update(index.signatures)
+    index.signatures.update(digest)
     key = key_of({"stage": "clusters", "input": digest.hexdigest(), "code": job.fingerprint})
     store = Cache(Path(job.cache))
     hit = store.get("clusters", key, found.cache)
     if hit is None:
-        clusters = cluster_signatures(index.ids, signatures, index.dates)
+        clusters = cluster_signatures(index.ids, index.signature_matrix(), index.dates)
         # stored as the position of each article's cluster id, read back as the index's own strings
         hit = ({"first": [index.position[clusters[ident]] for ident in index.ids]}, b"")
         store.put("clusters", key, hit[0])
@@ -733,18 +733,14 @@ def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> l
     for split, ids in by_split.items():
         bounds = group_bounds(ids, group_articles)
         chunks = [ids[start:end] for start, end in zip([0, *bounds], bounds)]
-        items = [
-            tuple(
-                (i, found.index.get(i), found.gold[i].path if i in found.gold else None, found.gold[i].key if i in found.gold else None, clusters[i])
-                for i in chunk
-            )
-            for chunk in chunks
-        ]
-        has_rows = {
-            "articles": [True] * len(chunks),
-            "entities": [any(found.gold[i].mentions for i in chunk if i in found.gold) for chunk in chunks],
-            "quotes": [any(found.gold[i].quotes for i in chunk if i in found.gold) for chunk in chunks],
-        }
+        items = []
+        has_rows: dict[str, list[bool]] = {c: [] for c in CONFIGS}
+        for chunk in chunks:
+            docs = [found.gold.get(i) for i in chunk]
+            items.append(tuple((i, found.index.get(i), doc and doc.path, doc and doc.key, clusters[i]) for i, doc in zip(chunk, docs)))
+            has_rows["articles"].append(True)
+            has_rows["entities"].append(any(doc.mentions for doc in docs if doc))
+            has_rows["quotes"].append(any(doc.quotes for doc in docs if doc))
         numbers = {c: list(itertools.accumulate(has_rows[c])) for c in CONFIGS}
         for g, chunk_items in enumerate(items):
             names = tuple(

@@ -69,12 +69,19 @@ class CorpusLayout:
 
     def annotator_files(self) -> dict[str, list[Path]]:
         """Each annotator's documents, by annotator id."""
+        return {name: _json_files(d) for name, d in self.annotator_dirs().items()}
+
+    def annotator_dirs(self) -> dict[str, Path]:
+        """Each annotator's directory, by annotator id (none that is a symbolic link)."""
         if not self.annotators_dir.is_dir() or self.annotators_dir.is_symlink() or self.annotators_dir.parent.is_symlink():
             return {}
-        return {
-            d.name: _json_files(d)
-            for d in sorted(self.annotators_dir.iterdir()) if d.is_dir() and not d.is_symlink()
-        }
+        return {d.name: d for d in sorted(self.annotators_dir.iterdir()) if d.is_dir() and not d.is_symlink()}
+
+    def gold_names(self) -> list[str]:
+        """The names of :meth:`gold_files`, without a ``Path`` per file (a corpus of 100,000 has 30 MB of them)."""
+        if not self.gold_dir.is_dir() or self.gold_dir.is_symlink() or self.gold_dir.parent.is_symlink():
+            return []
+        return json_names(self.gold_dir)
 
     def linked_dirs(self) -> list[Path]:
         """Directories of the layout that are symbolic links: never followed (they could point anywhere)."""
@@ -157,6 +164,10 @@ def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple
 
 def _json_files(directory: Path) -> list[Path]:
     """What ``sorted(directory.glob("*.json"))`` gives, from one listing (sorting names, not paths: 10x faster)."""
+    return [directory / name for name in json_names(directory)]
+
+
+def json_names(directory: Path) -> list[str]:
+    """The names of :func:`_json_files`, sorted."""
     with os.scandir(directory) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
-    return [directory / name for name in names]
+        return sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))

@@ -20,11 +20,14 @@ import base64
 import gc
 import hashlib
 import itertools
+import json
 import os
 import sqlite3
 import stat
 import sys
+import tempfile
 import time
+from array import array
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -39,7 +42,7 @@ import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import NUM_PERM, signature
-from newscorpus.corpus import CorpusLayout, conversion_entry
+from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
@@ -511,23 +514,39 @@ def _summary(data: Any) -> dict:
     mentions = [mention for _, mention in _items(data, "mentions")]
     quotes = _items(data, "quotes")
     made = mentions + [quote for _, quote in quotes]
+    links = [
+        [i, j, link.get("article"), link.get("quote")]
+        for i, q in quotes if isinstance(q.get("sameAs"), list)
+        for j, link in enumerate(q["sameAs"]) if isinstance(link, dict)
+    ]
     return {
         "article": ident if isinstance(ident, str) else None,
         "entities": [
             [i, e["id"], e.get("name"), e.get("label"), e.get("wikidata")]
             for i, e in _items(data, "entities") if isinstance(e.get("id"), str)
         ],
-        "quotes": [q.get("id") for _, q in quotes],
-        "links": [
-            [i, j, link.get("article"), link.get("quote")]
-            for i, q in quotes if isinstance(q.get("sameAs"), list)
-            for j, link in enumerate(q["sameAs"]) if isinstance(link, dict)
-        ],
+        "quote_keys": b"".join(quote_digest(ident, q.get("id")) for _, q in quotes).hex() if isinstance(ident, str) else "",
+        "links": links,
+        "link_keys": b"".join(quote_digest(article, quote) for _, _, article, quote in links).hex(),
         "annotators": sorted({name for item in made if isinstance(name := item.get("annotator"), str)}),
         "origins": sorted({origin for item in made if isinstance(origin := item.get("origin"), str)}),
         "mentions": len(mentions),
         "quote_count": len(quotes),
     }
+
+
+def quote_digest(article: Any, quote: Any) -> bytes:
+    """8 bytes that stand for quote ``quote`` of article ``article`` (JSON values as a document gives them): what a
+    set's checks keep per quote and per ``sameAs`` link, instead of the strings.
+
+    BLAKE2b of the pair's JSON: two different pairs share a digest with
+    probability 2^-64 per pair compared.
+    """
+    try:
+        text = orjson.dumps([article, quote])
+    except TypeError:  # an integer beyond 64 bits (Python's parser reads those)
+        text = json.dumps([article, quote], sort_keys=True).encode("utf-8")
+    return hashlib.blake2b(text, digest_size=8).digest()
 
 
 def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> dict:
@@ -581,29 +600,35 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
 class SetChecks:
     """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one document summary at a time.
 
-    Memory: the first definition of each entity id, the sameAs links (their
-    strings interned: a few distinct ones), and the quote ids of each
-    document (one joined string each, split when a link needs them).
+    Memory, per document of the set: for each quote of a document that names
+    an article, and for each ``sameAs`` link, 8 bytes (:func:`quote_digest`);
+    for each link, where it is (its document's number in the set, its place
+    among the document's links: 8 bytes), so an unresolved link can be named.
+    And the first definition of each entity id.  No string per quote or link:
+    at 100,000 articles those were 100 MB.
     """
 
     articles: Container[str]
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
-    links: list[tuple[str, int, int, Any, Any]] = field(default_factory=list)
-    quote_ids: dict[str, list[str | list]] = field(default_factory=dict)
+    quotes: bytearray = field(default_factory=bytearray)
+    links: bytearray = field(default_factory=bytearray)
+    link_documents: array = field(default_factory=lambda: array("I"))
+    link_places: array = field(default_factory=lambda: array("I"))
 
-    def add(self, file: str, summary: dict) -> None:
-        """Check one readable document."""
-        self._document(file, summary)
+    def add(self, number: int, file: str, summary: dict) -> None:
+        """Check one readable document, the set's ``number``-th."""
+        self._document(number, file, summary)
         self._entities(file, summary["entities"])
 
-    def add_segment(self, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]]) -> None:
-        """Check a segment of documents recorded by the index: ``rows`` (summaries without their entities) and the
-        segment's :func:`entity_table`, each entity once.  When an entity's first definition in the segment differs
-        from its first in the set, every definition must be reported: ``whole()`` gives each document's entities."""
-        for row in rows:
+    def add_segment(self, start: int, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]]) -> None:
+        """Check a segment of documents recorded by the index: ``rows`` (summaries without their entities; the first is
+        the set's ``start``-th document) and the segment's :func:`entity_table`, each entity once.  When an entity's
+        first definition in the segment differs from its first in the set, every definition must be reported:
+        ``whole()`` gives each document's entities."""
+        for number, row in enumerate(rows, start):
             if row["summary"] is not None:
-                self._document(row["file"], row["summary"])
+                self._document(number, row["file"], row["summary"])
         firsts = self.entities
         if any(entity in firsts and firsts[entity][0] != tuple(facts) for entity, (facts, _) in table["first"].items()):
             for file, entities in whole():
@@ -615,48 +640,40 @@ class SetChecks:
             other, where = firsts[entity]
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
 
-    def _document(self, file: str, summary: dict) -> None:
+    def _document(self, number: int, file: str, summary: dict) -> None:
         ident = summary["article"]
         if ident is not None:
-            self.quote_ids.setdefault(ident, []).append(_joined(summary["quotes"]))
+            self.quotes += bytes.fromhex(summary["quote_keys"])
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
-        self.links.extend((file, i, j, _interned(article), _interned(quote)) for i, j, article, quote in summary["links"])
+        if summary["link_keys"]:
+            keys = bytes.fromhex(summary["link_keys"])
+            self.links += keys
+            self.link_documents.extend(itertools.repeat(number, len(keys) // 8))
+            self.link_places.extend(range(len(keys) // 8))
 
     def _entities(self, file: str, found: list) -> None:
         for i, entity, facts in _differing(self.entities, file, found):
             other, where = self.entities[entity]
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
 
-    def finish(self) -> list[Problem]:
-        """Resolve the sameAs links and return every problem found."""
-        quotes: dict[Any, set] = {}
-        for article in sorted({link[3] for link in self.links if link[3] in self.quote_ids}):
-            quotes[article] = {ident for ids in self.quote_ids[article] for ident in _split(ids)}
-        for file, i, j, article, target in self.links:
-            if article not in quotes or target not in quotes[article]:
+    def finish(self, links_of: Callable[[int], tuple[str, list]]) -> list[Problem]:
+        """Resolve the sameAs links and return every problem found.  ``links_of(number)``: the file and the links
+        (``[i, j, article, quote]``) of the set's ``number``-th document, asked only for a link that is unresolved."""
+        if self.links:
+            known = np.frombuffer(bytes(self.quotes), dtype=np.uint64)
+            unresolved = np.flatnonzero(~np.isin(np.frombuffer(bytes(self.links), dtype=np.uint64), known))
+            documents: dict[int, tuple[str, list]] = {}
+            for at in unresolved.tolist():
+                number = self.link_documents[at]
+                if number not in documents:
+                    documents = {number: links_of(number)}
+                file, links = documents[number]
+                i, j, article, target = links[self.link_places[at]]
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
         return self.problems
-
-
-def _joined(ids: list) -> str | list:
-    """A document's quote ids as one string (a list of short strings costs ten times as much), when they are strings."""
-    if all(isinstance(ident, str) and "\0" not in ident for ident in ids):
-        return "\0".join(ids) if ids else ""
-    return ids
-
-
-def _split(ids: str | list) -> list:
-    """:func:`_joined` undone."""
-    if isinstance(ids, str):
-        return ids.split("\0") if ids else []
-    return ids
-
-
-def _interned(value: Any) -> Any:
-    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _differing(firsts: dict[str, tuple[tuple, str]], file: str, found: list) -> Iterator[tuple[int, str, tuple]]:
@@ -805,10 +822,52 @@ def _indexed_hit(namespace: str) -> CacheStats:
 # ---------------------------------------------------------------- the scan
 
 
+class SignatureFile:
+    """The MinHash signatures of the scanned articles, in order, in an unnamed temporary file (gone when closed or
+    when the process ends): 512 bytes per article that the scan need not hold (51 MB at 100,000 articles).
+    Read back whole only when the wire clusters are computed afresh."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        self.count = 0
+
+    def append(self, signature: bytes) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="newscorpus-signatures-")
+        self._file.write(signature)
+        self.count += 1
+
+    def _reader(self) -> Any:
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
+
+    def matrix(self) -> np.ndarray:
+        """All signatures as one ``(n, NUM_PERM)`` uint32 array."""
+        if self._file is None:
+            return np.zeros((0, NUM_PERM), dtype=np.uint32)
+        matrix = np.fromfile(self._reader(), dtype=np.uint32).reshape(self.count, NUM_PERM)
+        self._file.seek(0, os.SEEK_END)
+        return matrix
+
+    def update(self, digest: Any) -> None:
+        """Feed every signature's bytes to ``digest`` (a hashlib object), a few MB at a time."""
+        if self._file is not None:
+            reader = self._reader()
+            while block := reader.read(1 << 22):
+                digest.update(block)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @dataclass
 class ArticleIndex:
     """What the main process keeps per converted article (in manifest order), compactly: its id, its cache key
-    (32 bytes), its date (interned: few distinct), its 512-byte signature (one buffer for all), its position.
+    (32 bytes), its date (interned: few distinct), its position; its 512-byte signature goes to a
+    :class:`SignatureFile`.
 
     Answers ``ident in index`` and ``index.get(ident)`` (its cache key), like
     a dict from ids to keys.
@@ -818,7 +877,7 @@ class ArticleIndex:
     dates: list[str | None] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
     digests: bytearray = field(default_factory=bytearray)
-    signatures: bytearray = field(default_factory=bytearray)
+    signatures: SignatureFile = field(default_factory=SignatureFile)
     languages: set[str] = field(default_factory=set)
     publishers: dict[str, int] = field(default_factory=dict)
     agencies: dict[str, int] = field(default_factory=dict)
@@ -829,7 +888,7 @@ class ArticleIndex:
         self.ids.append(summary["id"])
         self.digests += bytes.fromhex(key)
         self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
-        self.signatures += base64.b64decode(summary["signature"])
+        self.signatures.append(base64.b64decode(summary["signature"]))
         self.languages.add(summary["language"])
         self.publishers[summary["publisher"]] = self.publishers.get(summary["publisher"], 0) + 1
         agency = summary["agency"] or "none"
@@ -861,8 +920,8 @@ class ArticleIndex:
         return ident if at is None else self.ids[at]
 
     def signature_matrix(self) -> np.ndarray:
-        """All signatures as one ``(n, NUM_PERM)`` uint32 array (a view of the buffer, not a copy)."""
-        return np.frombuffer(self.signatures, dtype=np.uint32).reshape(len(self.ids), NUM_PERM)
+        """All signatures as one ``(n, NUM_PERM)`` uint32 array (read from their file)."""
+        return self.signatures.matrix()
 
 
 @dataclass(slots=True)
@@ -880,12 +939,91 @@ class GoldDocument:
 
 
 @dataclass
+class GoldIndex:
+    """The usable gold documents, compactly: per article (by its position in the :class:`ArticleIndex`) the number of
+    its document; per document its cache key (32 bytes), figures, annotators and origins (shared tuples).  Its path
+    is the gold directory's plus ``<article id>.json`` (the name a usable document has), unless noted otherwise.
+
+    Answers ``ident in gold``, ``gold.get(ident)`` (a :class:`GoldDocument`) and ``len(gold)``.  About 50 bytes
+    per document where a dict of :class:`GoldDocument` took 500.
+    """
+
+    index: ArticleIndex
+    directory: str = ""
+    rel: str = ""
+    of_article: array = field(default_factory=lambda: array("i"))
+    keys: bytearray = field(default_factory=bytearray)
+    figures: array = field(default_factory=lambda: array("I"))  # mentions, quotes of each document
+    people: array = field(default_factory=lambda: array("I"))  # annotators, origins of each document (in ``shared``)
+    shared: list[tuple[str, ...]] = field(default_factory=list)
+    paths: dict[int, tuple[str, str]] = field(default_factory=dict)  # documents not named <article id>.json: path, file
+
+    def __post_init__(self) -> None:
+        self.of_article = array("i", [-1]) * len(self.index)
+        self._shared: dict[tuple, int] = {}
+
+    def note(self, number: int, path: str, file: str, summary: dict, key: str) -> None:
+        """Note the gold set's ``number``-th document (readable, its ``summary``): usable until :meth:`drop` says not."""
+        while len(self.figures) < 2 * number:  # documents without a summary keep empty slots
+            self.keys += bytes(32)
+            self.figures.extend((0, 0))
+            self.people.extend((0, 0))
+        self.keys += bytes.fromhex(key)
+        self.figures.extend((summary["mentions"], summary["quote_count"]))
+        self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
+        at = self.index.position.get(summary["article"])
+        if at is not None:
+            self.of_article[at] = number
+            if path != f"{self.directory}/{summary['article']}.json" or file != f"{self.rel}/{summary['article']}.json":
+                self.paths[number] = (path, file)
+
+    def _share(self, people: tuple[str, ...]) -> int:
+        if people not in self._shared:
+            self._shared[people] = len(self.shared)
+            self.shared.append(people)
+        return self._shared[people]
+
+    def drop(self, bad: Container[str]) -> None:
+        """Forget the documents whose files have errors (``bad``: their file names)."""
+        for at, number in enumerate(self.of_article):
+            if number >= 0 and self._file(at, number) in bad:
+                self.of_article[at] = -1
+
+    def _file(self, at: int, number: int) -> str:
+        return self.paths[number][1] if number in self.paths else f"{self.rel}/{self.index.ids[at]}.json"
+
+    def __contains__(self, ident: object) -> bool:
+        at = self.index.position.get(ident)  # type: ignore[call-overload]
+        return at is not None and self.of_article[at] >= 0
+
+    def __len__(self) -> int:
+        return sum(1 for number in self.of_article if number >= 0)
+
+    def get(self, ident: str) -> GoldDocument | None:
+        """The usable gold document of article ``ident``, or ``None``."""
+        at = self.index.position.get(ident)
+        number = -1 if at is None else self.of_article[at]
+        if number < 0:
+            return None
+        path, file = self.paths.get(number) or (f"{self.directory}/{ident}.json", f"{self.rel}/{ident}.json")
+        return GoldDocument(file, path, self.index.ids[at], self.keys[32 * number:32 * number + 32].hex(),
+                            self.shared[self.people[2 * number]], self.shared[self.people[2 * number + 1]],
+                            self.figures[2 * number], self.figures[2 * number + 1])
+
+    def values(self) -> Iterator[GoldDocument]:
+        """Every usable document, in the index's order of articles."""
+        for at, number in enumerate(self.of_article):
+            if number >= 0:
+                yield self.get(self.index.ids[at])  # type: ignore[misc]
+
+
+@dataclass
 class Scan:
     """The outcome of scanning a corpus: problems, the article index, usable gold documents, cache counts."""
 
     problems: list[Problem]
     index: ArticleIndex
-    gold: dict[str, GoldDocument]
+    gold: GoldIndex
     cache: CacheStats
 
 
@@ -966,61 +1104,77 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         for path in _unlisted_raw_files(layout, listed):
             problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
 
-    gold: dict[str, GoldDocument] = {}
-    shared: dict[tuple, tuple] = {}  # one tuple object per distinct list of annotators or origins
-    sets = {"gold": layout.gold_files(), **layout.annotator_files()}
+    gold = GoldIndex(index)
+    sets = [("gold", layout.gold_dir, layout.gold_names),
+            *((name, directory, partial(json_names, directory)) for name, directory in layout.annotator_dirs().items())]
     dirs: RelDirs = {}
-    for name, paths in sets.items():
+    for name, directory, listing in sets:
+        names = listing()  # file names, not paths: one set's at a time
         checks = SetChecks(index)
         found: list[Problem] = []
-        readable: list[GoldDocument] = []  # gold only, without the summary's entities and links
         # a set's documents are in one directory; a symbolic link is reported under its target's name
-        links = _links_of(layout, paths[0].parent, dirs) if paths else None
+        links = _links_of(layout, directory, dirs) if names else None
+        if name == "gold" and names:
+            gold.directory, gold.rel = str(directory), dirs[directory][0]
         kind = f"documents:{name}"
-        segments = _document_segments(layout, seen, name, paths, index, links, dirs)
+        segments = _document_segments(layout, seen, name, directory, names, index, links, dirs)
         for (number, digest, chunk, recorded), results in _segmented(mapper, partial(document_task, job), segments,
                                                                       partial(_known_document, seen, index), itemgetter(0)):
+            start = number * SEGMENT  # the set's number of the segment's first document
             if recorded is None:
                 rows = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
-                for row in rows:
+                for at, row in enumerate(rows, start):
                     if row["summary"] is not None:
-                        checks.add(row["file"], row["summary"])
+                        checks.add(at, row["file"], row["summary"])
             else:
                 rows, table = recorded["rows"], recorded["entities"]
                 stats.count("hits", "document", sum("key" in row for row in rows))
-                checks.add_segment(rows, table, partial(_entities_of, job, seen, rows, index))
-            for row in rows:
+                checks.add_segment(start, rows, table, partial(_entities_of, job, seen, rows, index))
+            for at, row in enumerate(rows, start):
                 found.extend(problems_in(row["problems"]))
-                summary = row["summary"]
-                if summary is not None:
-                    if name == "gold":
-                        annotators, origins = tuple(summary["annotators"]), tuple(summary["origins"])
-                        readable.append(GoldDocument(row["file"], row["path"], index.canonical(summary["article"]), row["key"],
-                                                     shared.setdefault(annotators, annotators),
-                                                     shared.setdefault(origins, origins), summary["mentions"],
-                                                     summary["quote_count"]))
-        found.extend(with_lines_from_files(checks.finish(), layout))
+                if name == "gold" and row["summary"] is not None:
+                    gold.note(at, row["path"], row["file"], row["summary"], row["key"])
+        links_of = partial(_document_links, job, seen, layout, directory, names, index, dirs)
+        found.extend(with_lines_from_files(checks.finish(links_of), layout))
         problems.extend(found)
         if name == "gold":
-            bad = {p.file for p in errors(problems)}
-            for doc in readable:
-                if doc.file not in bad and doc.article in index:
-                    gold[doc.article] = doc
+            gold.drop({p.file for p in errors(problems)})
     seen.save()
     return Scan(problems, index, gold, stats)
 
 
-def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, paths: list[Path], keys: ArticleIndex,
-                       links: set[str] | None, dirs: RelDirs) -> Iterator[tuple[tuple, list[tuple]]]:
-    """Per segment of the documents of set ``name``: ``(number, digest, paths, recorded)`` (``recorded``: the index's
-    record of the whole segment, or ``None``) and the :func:`document_task` tasks to run (none when recorded)."""
-    for number, start in enumerate(range(0, len(paths), SEGMENT)):
-        chunk = paths[start:start + SEGMENT]
-        inputs = [(str(p), keys.get(p.stem), p.name in links if links is not None else None) for p in chunk]
+def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: list[str],
+                       keys: ArticleIndex, links: set[str] | None, dirs: RelDirs) -> Iterator[tuple[tuple, list[tuple]]]:
+    """Per segment of the documents of set ``name`` (``names`` in ``directory``): ``(number, digest, paths, recorded)``
+    (``recorded``: the index's record of the whole segment, or ``None``) and the :func:`document_task` tasks to run
+    (none when recorded)."""
+    base = str(directory)
+    for number, start in enumerate(range(0, len(names), SEGMENT)):
+        part = names[start:start + SEGMENT]
+        stems = [file_name[:-5] for file_name in part]  # every name ends with ".json"
+        inputs = [base, part, [keys.get(stem) for stem in stems], [n in links for n in part] if links is not None else None]
         digest = hashlib.blake2b(orjson.dumps([name, inputs]), digest_size=16).digest()
+        chunk = [f"{base}/{file_name}" for file_name in part]
         recorded = seen.segment(f"documents:{name}", number, digest)
-        tasks = [] if recorded is not None else [(str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem)) for path in chunk]
+        tasks = [] if recorded is not None else [
+            (path, rel_path(layout, directory / file_name, dirs), stem, keys.get(stem)) for path, file_name, stem in zip(chunk, part, stems)
+        ]
         yield (number, digest, chunk, recorded), tasks
+
+
+def _document_links(job: Job, seen: ScanIndex, layout: CorpusLayout, directory: Path, names: list[str],
+                    keys: ArticleIndex, dirs: RelDirs, number: int) -> tuple[str, list]:
+    """The file and the ``sameAs`` links of the ``number``-th document of a set: from the index's row of the file when
+    it holds this scan's result, else checked again (a cache hit)."""
+    path = directory / names[number]
+    task = (str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem))
+    record = seen.known("document", task[0], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
+    if record is not None:
+        return task[1], record["result"]["summary"]["links"]
+    result = document_task(job, task)
+    if "needs" in result:
+        result = document_task(job, (task[0], task[1], result["needs"], keys.get(result["needs"])))
+    return task[1], result["summary"]["links"]
 
 
 def _known_document(seen: ScanIndex, keys: ArticleIndex, task: tuple) -> dict | None:
@@ -1032,7 +1186,7 @@ def _known_document(seen: ScanIndex, keys: ArticleIndex, task: tuple) -> dict | 
                                         "state": record["state"], "entry": record["entry"]}
 
 
-def _record_documents(job: Job, seen: ScanIndex, paths: list[Path], results: list[tuple[tuple, dict, bool]],
+def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list[tuple[tuple, dict, bool]],
                       keys: ArticleIndex, stats: CacheStats, kind: str, number: int, digest: bytes) -> list[dict]:
     """The rows of one segment of checked documents; remember the files in the index, and record the segment when
     it can be trusted."""
@@ -1060,7 +1214,7 @@ def _record_documents(job: Job, seen: ScanIndex, paths: list[Path], results: lis
         compact = [row if row["summary"] is None else {**row, "summary": {k: v for k, v in row["summary"].items() if k != "entities"}}
                    for row in rows]
         seen.remember_segment(kind, number, digest, {"rows": compact, "entities": entity_table(rows)}, files,
-                              [str(path) for path in paths])
+                              paths)
     return rows
 
 
