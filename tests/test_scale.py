@@ -657,7 +657,7 @@ def test_lsh_bands_are_the_ones_datasketch_picks():
     assert (LSH_BANDS, LSH_ROWS) == (lsh.b, lsh.r)
 
 
-def test_clusters_are_the_components_of_similar_band_sharing_pairs():
+def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch):
     """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
     import numpy as np
     from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD, cluster_signatures
@@ -692,6 +692,13 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs():
     got = cluster_signatures(ids, signatures, dates)
     assert got == expected
     assert len(set(got.values())) < n - 5
+    on_disk = newscorpus.pipeline.SignatureFile()
+    monkeypatch.setattr(on_disk, "BUFFERED", 7)  # several blocks, the last one partial
+    for row in signatures:
+        on_disk.append(np.ascontiguousarray(row, dtype=np.uint32).tobytes())
+    assert cluster_signatures(ids, on_disk, dates) == expected  # read a column group at a time, from the scan's files
+    assert np.array_equal(on_disk.matrix(), signatures)
+    on_disk.close()
 
 
 # ---------------------------------------------------------------- rows made in the scan, and one stream of work
@@ -808,12 +815,14 @@ def test_a_cold_build_declares_before_forking_and_a_rebuild_imports_neither_data
     a rebuild after one change finds them cached and imports neither ``datasets`` nor ``pandas`` (a second)."""
     import subprocess
 
-    corpus = generate(tmp_path / "c", 12, seed=25)
+    corpus = generate(tmp_path / "c", 24, seed=25)
     script = (
-        "import sys; from pathlib import Path; from newscorpus.build import build; from newscorpus.corpus import CorpusLayout;"
-        "from newscorpus.pipeline import ProcessMapper;"
-        f"build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
-        " mapper=ProcessMapper(1), group_articles=4);"
+        "import sys; from pathlib import Path; import newscorpus.build as b; from newscorpus.corpus import CorpusLayout;"
+        "from newscorpus.pipeline import ProcessMapper; patch = b._patch_group; patched = [];"
+        "b._patch_group = lambda *a: patched.append(patch(*a)) or patched[-1];"
+        f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
+        " mapper=ProcessMapper(1), group_articles=12);"
+        "print(sum(p is not None for p in patched), 'patched');"
         "print(sorted(m for m in ('datasets', 'pandas') if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
@@ -823,7 +832,7 @@ def test_a_cold_build_declares_before_forking_and_a_rebuild_imports_neither_data
     assert any(p.is_file() for p in declared)
     change_headline(corpus)
     warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert warm.stdout.split("\n")[-2] == "[]"
+    assert warm.stdout.split("\n")[-3:-1] == ["1 patched", "[]"]  # the changed group is patched, without pandas
     declare = (
         "import sys; from pathlib import Path; from newscorpus.build import arrow_schemas, declare_before_forking;"
         "from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import Job;"
@@ -857,3 +866,47 @@ def test_a_rebuild_holds_a_few_recorded_segments_at_a_time(tmp_path, monkeypatch
     build_once(corpus, tmp_path, group_articles=5)
     ahead = list(itertools.accumulate(events))
     assert events.count(+1) == events.count(-1) >= 10 and max(ahead) <= 3  # 4 files' worth, and the one being read
+
+
+_SCAN_HEAP = """
+import json, sys, tracemalloc
+from pathlib import Path
+import newscorpus.pipeline as pipeline
+from newscorpus.corpus import CorpusLayout
+from synth import generate
+
+pipeline._KNOWN_WINDOW, pipeline._TASK_WINDOW, pipeline.SEGMENT, pipeline.SignatureFile.BUFFERED = 16, 32, 16, 16
+root, sizes = Path(sys.argv[1]), [int(n) for n in sys.argv[2:]]
+
+
+def heap(corpus, cache):
+    mapper = pipeline.ProcessMapper(2, batch=2)  # forked workers: what they allocate is not counted here
+    tracemalloc.start()
+    found = pipeline.scan(CorpusLayout(corpus), cache, mapper)
+    retained = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    mapper.close()
+    assert len(found.index) > 0 and len(found.gold) > 0
+    return retained
+
+
+corpora = {n: generate(root / f"c{n}", n, seed=31) for n in sizes}
+heap(corpora[sizes[-1]], root / "warm-up")  # what the first scan imports, and tables that only grow (interned strings)
+print(json.dumps({n: [heap(corpora[n], root / f"cache{n}") for run in ("cold", "warm")] for n in sizes}))
+"""
+
+
+def test_the_scan_holds_a_few_hundred_bytes_per_article(tmp_path):
+    """What the main process holds after a scan grows with the corpus by ids, keys and 8-byte digests only: under 700
+    bytes per article more, whether the workers convert and check everything (cold) or the index answers (warm).
+    Measured in a fresh interpreter (tracemalloc), with small windows and buffers so that both corpora fill many:
+    what the scan holds on the way is bounded by them, whatever the corpus."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(newscorpus.build.__file__).parents[1]),
+                                                         str(Path(__file__).resolve().parents[1] / "benchmarks")])}
+    done = subprocess.run([sys.executable, "-c", _SCAN_HEAP, str(tmp_path), "100", "400"], capture_output=True, text=True,
+                          env=env, check=True)
+    heaps = json.loads(done.stdout)
+    for run in (0, 1):
+        assert (heaps["400"][run] - heaps["100"][run]) / 300 < 700, (run, heaps)  # the last session's scan: 1,260 bytes

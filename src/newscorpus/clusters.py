@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Iterator, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -217,19 +218,49 @@ def _band_keys(band: np.ndarray) -> np.ndarray:
     return key
 
 
-def _similar_pairs(signatures: np.ndarray, bands: int, rows: int, chunk: int = 1 << 16) -> list[tuple[int, int]]:
+#: The column groups of a signature matrix: one per LSH band, then the columns no band uses.
+COLUMN_GROUPS = tuple((band * LSH_ROWS, (band + 1) * LSH_ROWS) for band in range(LSH_BANDS)) + (
+    ((LSH_BANDS * LSH_ROWS, NUM_PERM),) if LSH_BANDS * LSH_ROWS < NUM_PERM else ())
+
+
+class Signatures(Protocol):
+    """Signatures by column group (:data:`COLUMN_GROUPS`): an in-memory matrix, or a file per group (the scan's)."""
+
+    def __len__(self) -> int: ...
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """Columns ``lo:hi`` (one of :data:`COLUMN_GROUPS`) of every signature: an ``(n, hi - lo)`` uint32 array."""
+        ...
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """:class:`Signatures` of an ``(n, NUM_PERM)`` array."""
+
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        return self.values[:, lo:hi]
+
+
+def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1 << 14) -> list[tuple[int, int]]:
     """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
     :data:`THRESHOLD`, each once, smaller index first, sorted.
 
     Each band's rows are sorted by one 64-bit key mixed from its values (one
     ``argsort``, not a ``lexsort`` over the values); members of a run of
     equal keys are candidates once their band values are equal too, so the
-    candidates are exactly the pairs that share a band.
+    candidates are exactly the pairs that share a band.  The signatures are
+    read one column group at a time (a band's values are 12 bytes per
+    article): never the whole matrix at once.
     """
     n = len(signatures)
     found: list[np.ndarray] = []
     for band in range(bands):
-        values = signatures[:, band * rows:(band + 1) * rows]
+        values = signatures.columns(band * rows, (band + 1) * rows)
         keys = _band_keys(values)
         order = np.argsort(keys)
         ordered = keys[order]
@@ -239,16 +270,19 @@ def _similar_pairs(signatures: np.ndarray, bands: int, rows: int, chunk: int = 1
     if not found:
         return []
     pairs = np.concatenate(found).astype(np.int64)
+    del found
     codes = np.unique(pairs.min(axis=1) * n + pairs.max(axis=1))
     pairs = np.stack([codes // n, codes % n], axis=1)
-    similar = [
-        part[(signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1) >= THRESHOLD]
-        for part in (pairs[k:k + chunk] for k in range(0, len(pairs), chunk))
-    ]
-    return [(int(a), int(b)) for a, b in np.concatenate(similar)]
+    equal = np.zeros(len(pairs), dtype=np.int64)  # values equal, over every column
+    for lo, hi in COLUMN_GROUPS:
+        values = signatures.columns(lo, hi)
+        for k in range(0, len(pairs), chunk):
+            part = pairs[k:k + chunk]
+            equal[k:k + chunk] += (values[part[:, 0]] == values[part[:, 1]]).sum(axis=1)
+    return [(int(a), int(b)) for a, b in pairs[equal / NUM_PERM >= THRESHOLD]]
 
 
-def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequence[str | None]) -> dict[str, str]:
+def cluster_signatures(ids: Sequence[str], signatures: np.ndarray | Signatures, dates: Sequence[str | None]) -> dict[str, str]:
     """Map each article id to its cluster id, from MinHash signatures (one row of ``signatures`` per id).
 
     Candidates are the pairs that agree on every value of at least one LSH
@@ -257,11 +291,14 @@ def cluster_signatures(ids: Sequence[str], signatures: np.ndarray, dates: Sequen
     least :data:`THRESHOLD`.  Clusters are the connected components (labels
     spread along the pairs with numpy until they settle).  The cluster id is
     the id of its earliest article (by date, then id), so it does not depend
-    on the order articles are given in.  Memory: the signatures (``4 *
-    NUM_PERM`` bytes per article) and a few arrays of that size.
+    on the order articles are given in.  Memory: one column group of the
+    signatures at a time (12 bytes per article, :class:`Signatures`), the
+    candidate pairs, a few arrays of ``n`` labels.
     """
     n = len(ids)
     labels = np.arange(n)
+    if isinstance(signatures, np.ndarray):
+        signatures = Matrix(signatures)
     pairs = np.array(_similar_pairs(signatures, LSH_BANDS, LSH_ROWS), dtype=np.int64).reshape(-1, 2)
     while len(pairs):
         low = np.minimum(labels[pairs[:, 0]], labels[pairs[:, 1]])

@@ -41,7 +41,7 @@ import numpy as np
 import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
-from newscorpus.clusters import NUM_PERM, signature
+from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
 from newscorpus.problems import Problem, errors, pointer
@@ -663,8 +663,11 @@ class SetChecks:
         """Resolve the sameAs links and return every problem found.  ``links_of(number)``: the file and the links
         (``[i, j, article, quote]``) of the set's ``number``-th document, asked only for a link that is unresolved."""
         if self.links:
-            known = np.frombuffer(bytes(self.quotes), dtype=np.uint64)
-            unresolved = np.flatnonzero(~np.isin(np.frombuffer(bytes(self.links), dtype=np.uint64), known))
+            known = np.sort(np.frombuffer(self.quotes, dtype=np.uint64))  # one copy; np.isin would make several
+            wanted = np.frombuffer(self.links, dtype=np.uint64)
+            at = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
+            unresolved = np.flatnonzero(known[at] != wanted) if len(known) else np.arange(len(wanted))
+            del known, wanted, at
             documents: dict[int, tuple[str, list]] = {}
             for at in unresolved.tolist():
                 number = self.link_documents[at]
@@ -823,44 +826,61 @@ def _indexed_hit(namespace: str) -> CacheStats:
 
 
 class SignatureFile:
-    """The MinHash signatures of the scanned articles, in order, in an unnamed temporary file (gone when closed or
-    when the process ends): 512 bytes per article that the scan need not hold (51 MB at 100,000 articles).
-    Read back whole only when the wire clusters are computed afresh."""
+    """The MinHash signatures of the scanned articles, in order, off the heap: one unnamed temporary file per column
+    group of :data:`newscorpus.clusters.COLUMN_GROUPS` (gone when closed or when the process ends), written a few
+    hundred signatures at a time.  The wire clusters read them one group at a time (12 bytes per article), so
+    neither the scan nor the clusters hold the 512 bytes per article (51 MB at 100,000 articles)."""
+
+    BUFFERED = 512
 
     def __init__(self) -> None:
-        self._file: Any = None
+        self._files: list[Any] = []
+        self._pending: list[bytes] = []
         self.count = 0
 
     def append(self, signature: bytes) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="newscorpus-signatures-")
-        self._file.write(signature)
+        self._pending.append(signature)
         self.count += 1
+        if len(self._pending) >= self.BUFFERED:
+            self._flush()
 
-    def _reader(self) -> Any:
-        self._file.flush()
-        self._file.seek(0)
-        return self._file
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if not self._files:
+            self._files = [tempfile.TemporaryFile(prefix="newscorpus-signatures-") for _ in COLUMN_GROUPS]
+        block = np.frombuffer(b"".join(self._pending), dtype=np.uint32).reshape(len(self._pending), NUM_PERM)
+        for handle, (lo, hi) in zip(self._files, COLUMN_GROUPS):
+            handle.write(np.ascontiguousarray(block[:, lo:hi]).tobytes())
+        self._pending.clear()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """Columns ``lo:hi`` (one of the column groups) of every signature, read from its file."""
+        self._flush()
+        if not self._files:
+            return np.zeros((0, hi - lo), dtype=np.uint32)
+        handle = self._files[COLUMN_GROUPS.index((lo, hi))]
+        handle.seek(0)
+        values = np.fromfile(handle, dtype=np.uint32).reshape(self.count, hi - lo)
+        handle.seek(0, os.SEEK_END)
+        return values
 
     def matrix(self) -> np.ndarray:
         """All signatures as one ``(n, NUM_PERM)`` uint32 array."""
-        if self._file is None:
-            return np.zeros((0, NUM_PERM), dtype=np.uint32)
-        matrix = np.fromfile(self._reader(), dtype=np.uint32).reshape(self.count, NUM_PERM)
-        self._file.seek(0, os.SEEK_END)
-        return matrix
+        return np.hstack([self.columns(lo, hi) for lo, hi in COLUMN_GROUPS])
 
     def update(self, digest: Any) -> None:
-        """Feed every signature's bytes to ``digest`` (a hashlib object), a few MB at a time."""
-        if self._file is not None:
-            reader = self._reader()
-            while block := reader.read(1 << 22):
-                digest.update(block)
+        """Feed every signature to ``digest`` (a hashlib object), one column group at a time."""
+        for lo, hi in COLUMN_GROUPS:
+            digest.update(self.columns(lo, hi).tobytes())
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for handle in self._files:
+            handle.close()
+        self._files, self._pending = [], []
 
 
 @dataclass
@@ -1010,6 +1030,15 @@ class GoldIndex:
                             self.shared[self.people[2 * number]], self.shared[self.people[2 * number + 1]],
                             self.figures[2 * number], self.figures[2 * number + 1])
 
+    def contributors(self) -> tuple[set[str], set[str]]:
+        """The annotators and the origins of the usable documents."""
+        annotators: set[str] = set()
+        origins: set[str] = set()
+        for at in {2 * number for number in self.of_article if number >= 0}:
+            annotators.update(self.shared[self.people[at]])
+            origins.update(self.shared[self.people[at + 1]])
+        return annotators, origins
+
     def values(self) -> Iterator[GoldDocument]:
         """Every usable document, in the index's order of articles."""
         for at, number in enumerate(self.of_article):
@@ -1103,6 +1132,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, seen))
         for path in _unlisted_raw_files(layout, listed):
             problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
+    del listed  # 15 MB at 100,000 articles, not needed by the documents' checks
 
     gold = GoldIndex(index)
     sets = [("gold", layout.gold_dir, layout.gold_names),
