@@ -603,6 +603,33 @@ def test_unchanged_segments_are_answered_whole_and_a_changed_one_file_by_file(tm
     assert {p.code for p in third.problems} == {"raw-sha-mismatch"}
 
 
+def test_recorded_segments_give_what_their_rows_give(tmp_path, monkeypatch, read_counter):
+    """A segment of manifest lines the index answers whole gives its problems and articles at once when none of its
+    ids or files was named before it, and row by row when one was (a duplicate in a later segment): either way the
+    problems validate reports and the same dataset as a cold build."""
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 24, seed=41)
+    manifest = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    entries[9]["sha256"] = "0" * 64  # raw-sha-mismatch, in a segment answered at once
+    entries.insert(17, dict(entries[2]))  # id-duplicate (id and file), naming a line three segments back
+    manifest.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    assert {p.code for p in expected} == {"raw-sha-mismatch", "id-duplicate"}
+    cold = build_once(corpus, tmp_path / "a", group_articles=5)
+    at_once: list[int] = []
+    real = newscorpus.pipeline.ArticleIndex.add_segment
+    monkeypatch.setattr(newscorpus.pipeline.ArticleIndex, "add_segment", lambda self, columns: at_once.append(len(columns["articles"])) or real(self, columns))
+    read_counter.clear()
+    warm = build_once(corpus, tmp_path / "a", group_articles=5)
+    assert read_counter == [] and "convert" not in warm.cache.misses
+    assert sum(at_once) == 24 - 3 and len(at_once) == 6  # every segment but the one with the duplicate (3 articles)
+    for result in (cold, warm):
+        assert sorted(result.problems, key=sort_key) == expected
+    fresh = build_once(corpus, tmp_path / "b", group_articles=5)
+    assert tree_digest(warm.out) == tree_digest(cold.out) == tree_digest(fresh.out)
+
+
 def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, monkeypatch):
     """While another build holds the index for writing, a scan runs without it and leaves it as it was."""
     import sqlite3

@@ -836,12 +836,18 @@ class SignatureFile:
     def __init__(self) -> None:
         self._files: list[Any] = []
         self._pending: list[bytes] = []
+        self._pending_count = 0
         self.count = 0
 
     def append(self, signature: bytes) -> None:
-        self._pending.append(signature)
-        self.count += 1
-        if len(self._pending) >= self.BUFFERED:
+        self.extend(signature, 1)
+
+    def extend(self, signatures: bytes, count: int) -> None:
+        """Add ``count`` signatures, one after the other in ``signatures``."""
+        self._pending.append(signatures)
+        self._pending_count += count
+        self.count += count
+        if self._pending_count >= self.BUFFERED:
             self._flush()
 
     def _flush(self) -> None:
@@ -849,10 +855,11 @@ class SignatureFile:
             return
         if not self._files:
             self._files = [tempfile.TemporaryFile(prefix="newscorpus-signatures-") for _ in COLUMN_GROUPS]
-        block = np.frombuffer(b"".join(self._pending), dtype=np.uint32).reshape(len(self._pending), NUM_PERM)
+        block = np.frombuffer(b"".join(self._pending), dtype=np.uint32).reshape(self._pending_count, NUM_PERM)
         for handle, (lo, hi) in zip(self._files, COLUMN_GROUPS):
             handle.write(np.ascontiguousarray(block[:, lo:hi]).tobytes())
         self._pending.clear()
+        self._pending_count = 0
 
     def __len__(self) -> int:
         return self.count
@@ -880,7 +887,7 @@ class SignatureFile:
     def close(self) -> None:
         for handle in self._files:
             handle.close()
-        self._files, self._pending = [], []
+        self._files, self._pending, self._pending_count = [], [], 0
 
 
 @dataclass
@@ -902,17 +909,31 @@ class ArticleIndex:
     publishers: dict[str, int] = field(default_factory=dict)
     agencies: dict[str, int] = field(default_factory=dict)
 
-    def add(self, key: str, summary: dict) -> None:
-        """Record one converted article."""
+    def add(self, key: str, summary: dict, signature: bytes | None = None) -> None:
+        """Record one converted article (its signature: the summary's, unless given)."""
         self.position[summary["id"]] = len(self.ids)
         self.ids.append(summary["id"])
         self.digests += bytes.fromhex(key)
         self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
-        self.signatures.append(base64.b64decode(summary["signature"]))
+        self.signatures.append(signature if signature is not None else base64.b64decode(summary["signature"]))
         self.languages.add(summary["language"])
         self.publishers[summary["publisher"]] = self.publishers.get(summary["publisher"], 0) + 1
         agency = summary["agency"] or "none"
         self.agencies[agency] = self.agencies.get(agency, 0) + 1
+
+    def add_segment(self, columns: dict) -> None:
+        """Record the converted articles of a segment at once, from its :func:`_segment_columns`."""
+        ids = columns["articles"]
+        start = len(self.ids)
+        self.ids.extend(ids)
+        self.position.update(zip(ids, range(start, start + len(ids))))
+        self.digests += bytes.fromhex(columns["keys"])
+        self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
+        self.signatures.extend(base64.b64decode(columns["signatures"]), len(ids))
+        self.languages.update(columns["languages"])
+        for counts, more in ((self.publishers, columns["publishers"]), (self.agencies, columns["agencies"])):
+            for name, count in more.items():
+                counts[name] = counts.get(name, 0) + count
 
     def __contains__(self, ident: object) -> bool:
         return ident in self.position
@@ -1309,47 +1330,101 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
                                             "state": record["state"], "entry": record["entry"]}
 
     segments = _raw_segments(layout, manifest_file, seen)
+    raw_rel = layout.rel(layout.raw_dir)
     for (number, digest, rows, recorded), results in _segmented(mapper, partial(_convert_entry, job), segments, known,
                                                                 lambda item: f"{raw_dir}/{item[1]['file']}"):
-        if recorded:
-            stats.count("hits", "convert", sum("result" in row and "missing" not in row["result"] for row in rows))
+        signatures: bytes | None = None  # the rows' signatures, when the record keeps them apart
+        if recorded is not None:
+            columns = recorded["columns"]
+            stats.count("hits", "convert", columns["hits"])
+            if (columns["unique"] and found["id"].keys().isdisjoint(columns["ids"]) and found["file"].keys().isdisjoint(columns["files"])
+                    and index.position.keys().isdisjoint(columns["articles"])):
+                # nothing in it names an id or file seen before: its problems and articles at once, as row by row
+                found["id"].update(zip(columns["ids"], columns["id_lines"]))
+                found["file"].update(zip(columns["files"], columns["file_lines"]))
+                problems.extend(problems_in(columns["problems"]))
+                index.add_segment(columns)
+                continue
+            signatures = base64.b64decode(columns["signatures"])
         else:
-            _record_raw(job, raw_dir, seen, number, digest, rows, results, stats)
+            _record_raw(job, raw_dir, seen, number, digest, rows, results, stats, manifest_file, raw_rel)
+        converted = 0
         for row in rows:
-            problems.extend(problems_in(row["problems"]))
-            for key in ("id", "file"):
-                value = row[key]
-                if value is None:
-                    continue
-                if value in found[key]:
-                    problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {found[key][value]}", row["line"]))
-                else:
-                    found[key][value] = row["line"]
-            result = row.get("result")
-            if result is None:
-                continue
-            if result.get("missing"):
-                problems.append(Problem("raw-missing", manifest_file, "/file", f"{row['file']!r} is not in {layout.rel(layout.raw_dir)}", row["line"]))
-                continue
-            if result["mismatch"]:
-                problems.append(Problem("raw-sha-mismatch", manifest_file, "/sha256", f"{row['file']} has sha256 {result['sha256']}", row["line"]))
-            problems.extend(problems_in(result["problems"]))
-            summary = result["summary"]
-            if summary is not None and summary["id"] not in index:
-                index.add(result["key"], summary)
+            article = _manifest_row(row, found, problems, manifest_file, raw_rel)
+            if article is not None:
+                key, summary = article
+                signature = None if signatures is None else signatures[4 * NUM_PERM * converted:4 * NUM_PERM * (converted + 1)]
+                converted += 1
+                if summary["id"] not in index:
+                    index.add(key, summary, signature)
     return problems
 
 
+def _manifest_row(row: dict, found: dict[str, dict[str, int]], problems: list[Problem], manifest_file: str,
+                  raw_rel: str) -> tuple[str, dict] | None:
+    """Add the problems of one manifest row to ``problems`` (its id and file noted in ``found``, with their line);
+    ``(key, summary)`` of its converted article, if any."""
+    problems.extend(problems_in(row["problems"]))
+    for key in ("id", "file"):
+        value = row[key]
+        if value is None:
+            continue
+        if value in found[key]:
+            problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {found[key][value]}", row["line"]))
+        else:
+            found[key][value] = row["line"]
+    result = row.get("result")
+    if result is None:
+        return None
+    if result.get("missing"):
+        problems.append(Problem("raw-missing", manifest_file, "/file", f"{row['file']!r} is not in {raw_rel}", row["line"]))
+        return None
+    if result["mismatch"]:
+        problems.append(Problem("raw-sha-mismatch", manifest_file, "/sha256", f"{row['file']} has sha256 {result['sha256']}", row["line"]))
+    problems.extend(problems_in(result["problems"]))
+    return None if result["summary"] is None else (result["key"], result["summary"])
+
+
+def _segment_columns(rows: list[dict], manifest_file: str, raw_rel: str) -> dict:
+    """What a segment of manifest rows gives the scan when none of its ids or files was seen before it: the problems
+    :func:`_manifest_row` reports for its rows in turn, its ids and files with their lines, and its articles'
+    columns (ids, keys, dates, signatures, languages, publishers, agencies).  ``unique``: no id, file or article
+    id is named twice in it (else the segment is checked row by row)."""
+    found: dict[str, dict[str, int]] = {"id": {}, "file": {}}
+    problems: list[Problem] = []
+    articles = [article for row in rows if (article := _manifest_row(row, found, problems, manifest_file, raw_rel)) is not None]
+    ids = [summary["id"] for _, summary in articles]
+    publishers: dict[str, int] = {}
+    agencies: dict[str, int] = {}
+    for _, summary in articles:
+        publishers[summary["publisher"]] = publishers.get(summary["publisher"], 0) + 1
+        agencies[summary["agency"] or "none"] = agencies.get(summary["agency"] or "none", 0) + 1
+    return {
+        "unique": len(set(ids)) == len(ids) and not any(p.code == "id-duplicate" for p in problems),
+        "problems": _problems_out(problems),
+        "ids": list(found["id"]), "id_lines": list(found["id"].values()),
+        "files": list(found["file"]), "file_lines": list(found["file"].values()),
+        "articles": ids,
+        "keys": "".join(key for key, _ in articles),
+        "dates": [summary["date"] for _, summary in articles],
+        "signatures": base64.b64encode(b"".join(base64.b64decode(summary["signature"]) for _, summary in articles)).decode("ascii"),
+        "languages": sorted({summary["language"] for _, summary in articles}),
+        "publishers": publishers,
+        "agencies": agencies,
+        "hits": sum("result" in row and "missing" not in row["result"] for row in rows),
+    }
+
+
 def _raw_segments(layout: CorpusLayout, manifest_file: str,
-                  seen: ScanIndex) -> Iterator[tuple[tuple[int, bytes, list[dict], bool], list[tuple[dict, dict]]]]:
+                  seen: ScanIndex) -> Iterator[tuple[tuple[int, bytes, list[dict], dict | None], list[tuple[dict, dict]]]]:
     """Per segment of the manifest: ``(number, digest, rows, recorded)`` and the ``(row, entry)`` pairs to convert
-    (none when the index recorded the segment whole: its rows are the recorded ones)."""
+    (none when the index recorded the segment whole: ``recorded`` is its record, its rows the recorded ones)."""
     for number, lines in enumerate(_manifest_segments(layout)):
         digest = hashlib.blake2b(orjson.dumps([lines[0][0], manifest_file]) + b"".join(raw for _, raw in lines),
                                  digest_size=16).digest()
         recorded = seen.segment("raw", number, digest)
         if recorded is not None:
-            yield (number, digest, recorded["rows"], True), []
+            yield (number, digest, recorded["rows"], recorded), []
             continue
         rows: list[dict] = []
         entries: list[tuple[dict, dict]] = []
@@ -1357,11 +1432,11 @@ def _raw_segments(layout: CorpusLayout, manifest_file: str,
             rows.append(row)
             if entry is not None:
                 entries.append((row, entry))
-        yield (number, digest, rows, False), entries
+        yield (number, digest, rows, None), entries
 
 
 def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: bytes, rows: list[dict],
-                results: list[tuple[tuple[dict, dict], dict, bool]], stats: CacheStats) -> None:
+                results: list[tuple[tuple[dict, dict], dict, bool]], stats: CacheStats, manifest_file: str, raw_rel: str) -> None:
     """Put each conversion's result on its manifest row, remember the files in the index, and record the segment."""
     files: list[tuple[str, list[int] | None]] = []
     kept: list[str] = []
@@ -1380,7 +1455,12 @@ def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: by
                          "mismatch": isinstance(entry.get("sha256"), str) and result["sha256"] != entry["sha256"]}
         files += [(f"{raw_dir}/{entry['file']}", result["state"]), (Cache(Path(job.cache)).location("convert", key), result["entry"])]
         kept.append(file)
-    seen.remember_segment("raw", number, digest, {"rows": rows}, files, kept)
+    if seen.db is None or any(state is None for _, state in files):
+        return  # not recorded (see remember_segment): no columns to make
+    stored = [row if row.get("result", {}).get("summary") is None else  # the signatures are kept once, in the columns
+              {**row, "result": {**row["result"], "summary": {k: v for k, v in row["result"]["summary"].items() if k != "signature"}}}
+              for row in rows]
+    seen.remember_segment("raw", number, digest, {"rows": stored, "columns": _segment_columns(rows, manifest_file, raw_rel)}, files, kept)
 
 
 def _convert_entry(job: Job, item: tuple[dict, dict]) -> dict:
