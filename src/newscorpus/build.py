@@ -737,26 +737,36 @@ class GroupPlan:
 
     def group(self, found: Scan, clusters: dict[str, str]) -> Group:
         """The group, with its items."""
-        docs = [found.gold.get(i) for i in self.ids]
-        return Group(self.split, tuple((i, found.index.get(i), doc and doc.path, doc and doc.key, clusters[i])
-                                       for i, doc in zip(self.ids, docs)), self.names)
+        gold, index = found.gold, found.index
+        items = []
+        for ident in self.ids:
+            number = gold.number(ident)
+            path, key = gold.located(ident, number) if number >= 0 else (None, None)
+            items.append((ident, index.get(ident), path, key, clusters[ident]))
+        return Group(self.split, tuple(items), self.names)
+
+
+def splits_of(clusters: dict[str, str]) -> dict[str, str]:
+    """The split of each wire cluster (by its id), each computed once."""
+    return {cluster: split_of(cluster) for cluster in set(clusters.values())}
 
 
 def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[GroupPlan]:
     """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
     by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
+    splits = splits_of(clusters)
     for ident in sorted(found.index.ids):
-        by_split[split_of(clusters[ident])].append(ident)
+        by_split[splits[clusters[ident]]].append(ident)
     plans: list[GroupPlan] = []
     for split, ids in by_split.items():
         bounds = group_bounds(ids, group_articles)
         chunks = [tuple(ids[start:end]) for start, end in zip([0, *bounds], bounds)]
         has_rows: dict[str, list[bool]] = {c: [] for c in CONFIGS}
         for chunk in chunks:
-            docs = [found.gold.get(i) for i in chunk]
+            counts = [found.gold.counts(number) for number in map(found.gold.number, chunk) if number >= 0]
             has_rows["articles"].append(True)
-            has_rows["entities"].append(any(doc.mentions for doc in docs if doc))
-            has_rows["quotes"].append(any(doc.quotes for doc in docs if doc))
+            has_rows["entities"].append(any(mentions for mentions, _ in counts))
+            has_rows["quotes"].append(any(quotes for _, quotes in counts))
         numbers = {c: list(itertools.accumulate(has_rows[c])) for c in CONFIGS}
         for g, chunk in enumerate(chunks):
             names = tuple(
@@ -860,8 +870,8 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]
         card.quotes[split] = counts["quotes"][split]["rows"]
-    for cluster in set(clusters.values()):
-        card.clusters[split_of(cluster)] += 1
+    for split in splits_of(clusters).values():
+        card.clusters[split] += 1
     card.documents = len(found.gold)
     card.annotators, card.origins = found.gold.contributors()
     rows = {c: {s: v["rows"] for s, v in counts[c].items()} for c in CONFIGS}

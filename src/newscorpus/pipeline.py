@@ -1040,6 +1040,20 @@ class GoldIndex:
     def __len__(self) -> int:
         return sum(1 for number in self.of_article if number >= 0)
 
+    def number(self, ident: str) -> int:
+        """The number of article ``ident``'s usable gold document in the set, or -1."""
+        at = self.index.position.get(ident)
+        return -1 if at is None else self.of_article[at]
+
+    def counts(self, number: int) -> tuple[int, int]:
+        """Mentions and quotes of the ``number``-th document."""
+        return self.figures[2 * number], self.figures[2 * number + 1]
+
+    def located(self, ident: str, number: int) -> tuple[str, str]:
+        """The path and cache key of article ``ident``'s gold document, the ``number``-th."""
+        path = self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"
+        return path, self.keys[32 * number:32 * number + 32].hex()
+
     def get(self, ident: str) -> GoldDocument | None:
         """The usable gold document of article ``ident``, or ``None``."""
         at = self.index.position.get(ident)
