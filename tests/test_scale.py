@@ -758,6 +758,20 @@ def test_groups_are_written_from_the_rows_the_scan_made(tmp_path, monkeypatch):
     assert tree_digest(again.out) == tree_digest(from_scan.out)
 
 
+def test_a_misnamed_copy_after_the_right_document_does_not_unseat_it(tmp_path):
+    """Two gold documents name one article: the misnamed one has an error (annotation-file-name), so the article
+    keeps its own document, whichever of the two comes later in the directory."""
+    corpus = generate(tmp_path / "c", 12, seed=43)
+    gold = corpus / "annotations" / "gold"
+    clean = build_once(corpus, tmp_path / "clean")
+    right = sorted(gold.glob("*.json"))[0]
+    (gold / "zz-misnamed.json").write_text(right.read_text())  # sorts after every synthetic id
+    copied = build_once(corpus, tmp_path / "copied")
+    assert [(p.code, p.file.rsplit("/", 1)[-1]) for p in copied.problems] == [("annotation-file-name", "zz-misnamed.json")]
+    data = lambda out: {k: v for k, v in tree_digest(out).items() if k.startswith("data/")}  # noqa: E731
+    assert data(copied.out) == data(clean.out)
+
+
 def test_a_document_with_errors_has_no_rows_and_its_article_is_built_without_it(tmp_path):
     """Rows are made only for a gold document without errors; its article is then built unannotated."""
     corpus = generate(tmp_path / "c", 12, seed=22)

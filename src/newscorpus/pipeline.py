@@ -5,9 +5,10 @@ The work is a pure map over files (:func:`convert_task`, :func:`document_task`),
 run by a :class:`Mapper`: :class:`ProcessMapper` uses the cores of this
 machine; :mod:`newscorpus.engines.dask` runs the same functions on a Dask
 cluster.  Results come back in input order, so everything is deterministic.
-What the main process keeps per article is small: its id, cache keys, date
-and MinHash signature (about 0.7 KB); bodies and annotations stay in the
-cache and are read again, group by group, when the shards are written.
+What the main process keeps per article is small: its id, cache key and
+date, a few 8-byte digests of its quotes and links (its MinHash signature
+goes to a temporary file); bodies and annotations stay in the cache and are
+read again, group by group, when the shards are written.
 
 The problems found are the ones :func:`newscorpus.validate.validate_corpus`
 finds (the same check functions are called; the corpus-wide checks are
@@ -998,6 +999,7 @@ class GoldIndex:
     people: array = field(default_factory=lambda: array("I"))  # annotators, origins of each document (in ``shared``)
     shared: list[tuple[str, ...]] = field(default_factory=list)
     paths: dict[int, tuple[str, str]] = field(default_factory=dict)  # documents not named <article id>.json: path, file
+    named_again: dict[int, list[int]] = field(default_factory=dict)  # articles several documents name: their numbers
 
     def __post_init__(self) -> None:
         self.of_article = array("i", [-1]) * len(self.index)
@@ -1014,6 +1016,8 @@ class GoldIndex:
         self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
         at = self.index.position.get(summary["article"])
         if at is not None:
+            if self.of_article[at] >= 0:  # another document of the set names the same article: the last usable one counts
+                self.named_again.setdefault(at, [self.of_article[at]]).append(number)
             self.of_article[at] = number
             if path != f"{self.directory}/{summary['article']}.json" or file != f"{self.rel}/{summary['article']}.json":
                 self.paths[number] = (path, file)
@@ -1025,10 +1029,12 @@ class GoldIndex:
         return self._shared[people]
 
     def drop(self, bad: Container[str]) -> None:
-        """Forget the documents whose files have errors (``bad``: their file names)."""
+        """Forget the documents whose files have errors (``bad``: their file names); an article that several
+        documents name keeps the last one without errors."""
         for at, number in enumerate(self.of_article):
             if number >= 0 and self._file(at, number) in bad:
-                self.of_article[at] = -1
+                usable = [other for other in self.named_again.get(at, ()) if self._file(at, other) not in bad]
+                self.of_article[at] = usable[-1] if usable else -1
 
     def _file(self, at: int, number: int) -> str:
         return self.paths[number][1] if number in self.paths else f"{self.rel}/{self.index.ids[at]}.json"
