@@ -722,7 +722,7 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch):
     on_disk = newscorpus.pipeline.SignatureFile()
     monkeypatch.setattr(on_disk, "BUFFERED", 7)  # several blocks, the last one partial
     for row in signatures:
-        on_disk.append(np.ascontiguousarray(row, dtype=np.uint32).tobytes())
+        on_disk.extend(np.ascontiguousarray(row, dtype=np.uint32).tobytes())
     assert cluster_signatures(ids, on_disk, dates) == expected  # read a column group at a time, from the scan's files
     assert np.array_equal(on_disk.matrix(), signatures)
     on_disk.close()

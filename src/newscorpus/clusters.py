@@ -246,10 +246,16 @@ class Matrix:
         return self.values[:, lo:hi]
 
 
+def in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """``np.isin(needles, haystack)`` for a sorted ``haystack``: one ``searchsorted``, no copies of either."""
+    if not len(haystack):
+        return np.zeros(len(needles), dtype=bool)
+    return haystack[np.minimum(np.searchsorted(haystack, needles), len(haystack) - 1)] == needles
+
+
 def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
     """``np.union1d(codes, more)`` for sorted unique ``codes``, quicker when most of ``more`` is in it already."""
-    at = np.minimum(np.searchsorted(codes, more), max(len(codes) - 1, 0))
-    new = more[codes[at] != more] if len(codes) else more
+    new = more[~in_sorted(codes, more)]
     return np.union1d(codes, new) if len(new) else codes
 
 

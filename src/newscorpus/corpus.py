@@ -63,9 +63,7 @@ class CorpusLayout:
 
     def gold_files(self) -> list[Path]:
         """Gold annotation documents, sorted (none when the gold directory is a symbolic link)."""
-        if not self.gold_dir.is_dir() or self.gold_dir.is_symlink() or self.gold_dir.parent.is_symlink():
-            return []
-        return _json_files(self.gold_dir)
+        return [self.gold_dir / name for name in self.gold_names()]
 
     def annotator_files(self) -> dict[str, list[Path]]:
         """Each annotator's documents, by annotator id."""

@@ -42,7 +42,7 @@ import numpy as np
 import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
-from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, signature
+from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
 from newscorpus.problems import Problem, errors, pointer
@@ -665,10 +665,8 @@ class SetChecks:
         (``[i, j, article, quote]``) of the set's ``number``-th document, asked only for a link that is unresolved."""
         if self.links:
             known = np.sort(np.frombuffer(self.quotes, dtype=np.uint64))  # one copy; np.isin would make several
-            wanted = np.frombuffer(self.links, dtype=np.uint64)
-            at = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
-            unresolved = np.flatnonzero(known[at] != wanted) if len(known) else np.arange(len(wanted))
-            del known, wanted, at
+            unresolved = np.flatnonzero(~in_sorted(known, np.frombuffer(self.links, dtype=np.uint64)))
+            del known
             documents: dict[int, tuple[str, list]] = {}
             for at in unresolved.tolist():
                 number = self.link_documents[at]
@@ -840,11 +838,9 @@ class SignatureFile:
         self._pending_count = 0
         self.count = 0
 
-    def append(self, signature: bytes) -> None:
-        self.extend(signature, 1)
-
-    def extend(self, signatures: bytes, count: int) -> None:
-        """Add ``count`` signatures, one after the other in ``signatures``."""
+    def extend(self, signatures: bytes) -> None:
+        """Add the signatures in ``signatures``, one after the other (``4 * NUM_PERM`` bytes each)."""
+        count = len(signatures) // (4 * NUM_PERM)
         self._pending.append(signatures)
         self._pending_count += count
         self.count += count
@@ -910,13 +906,13 @@ class ArticleIndex:
     publishers: dict[str, int] = field(default_factory=dict)
     agencies: dict[str, int] = field(default_factory=dict)
 
-    def add(self, key: str, summary: dict, signature: bytes | None = None) -> None:
-        """Record one converted article (its signature: the summary's, unless given)."""
+    def add(self, key: str, summary: dict, signature: bytes) -> None:
+        """Record one converted article, with its signature's bytes."""
         self.position[summary["id"]] = len(self.ids)
         self.ids.append(summary["id"])
         self.digests += bytes.fromhex(key)
         self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
-        self.signatures.append(signature if signature is not None else base64.b64decode(summary["signature"]))
+        self.signatures.extend(signature)
         self.languages.add(summary["language"])
         self.publishers[summary["publisher"]] = self.publishers.get(summary["publisher"], 0) + 1
         agency = summary["agency"] or "none"
@@ -930,7 +926,7 @@ class ArticleIndex:
         self.position.update(zip(ids, range(start, start + len(ids))))
         self.digests += bytes.fromhex(columns["keys"])
         self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
-        self.signatures.extend(base64.b64decode(columns["signatures"]), len(ids))
+        self.signatures.extend(base64.b64decode(columns["signatures"]))
         self.languages.update(columns["languages"])
         for counts, more in ((self.publishers, columns["publishers"]), (self.agencies, columns["agencies"])):
             for name, count in more.items():
@@ -956,28 +952,9 @@ class ArticleIndex:
         """Every article's cache key, in order (made on demand)."""
         return [self.key(at) for at in range(len(self.ids))]
 
-    def canonical(self, ident: str) -> str:
-        """The index's own string for an id (one object per id, however often it is named)."""
-        at = self.position.get(ident)
-        return ident if at is None else self.ids[at]
-
     def signature_matrix(self) -> np.ndarray:
         """All signatures as one ``(n, NUM_PERM)`` uint32 array (read from their file)."""
         return self.signatures.matrix()
-
-
-@dataclass(slots=True)
-class GoldDocument:
-    """A gold document the build may use: where it is, its cache key and its figures."""
-
-    file: str
-    path: str
-    article: str
-    key: str
-    annotators: tuple[str, ...]
-    origins: tuple[str, ...]
-    mentions: int
-    quotes: int
 
 
 @dataclass
@@ -986,8 +963,8 @@ class GoldIndex:
     its document; per document its cache key (32 bytes), figures, annotators and origins (shared tuples).  Its path
     is the gold directory's plus ``<article id>.json`` (the name a usable document has), unless noted otherwise.
 
-    Answers ``ident in gold``, ``gold.get(ident)`` (a :class:`GoldDocument`) and ``len(gold)``.  About 50 bytes
-    per document where a dict of :class:`GoldDocument` took 500.
+    Answers ``gold.number(ident)``, then that document's ``counts`` and ``located`` (path, key), and ``len(gold)``.
+    About 50 bytes per document where a dict of documents with their strings took 500.
     """
 
     index: ArticleIndex
@@ -1039,10 +1016,6 @@ class GoldIndex:
     def _file(self, at: int, number: int) -> str:
         return self.paths[number][1] if number in self.paths else f"{self.rel}/{self.index.ids[at]}.json"
 
-    def __contains__(self, ident: object) -> bool:
-        at = self.index.position.get(ident)  # type: ignore[call-overload]
-        return at is not None and self.of_article[at] >= 0
-
     def __len__(self) -> int:
         return sum(1 for number in self.of_article if number >= 0)
 
@@ -1060,17 +1033,6 @@ class GoldIndex:
         path = self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"
         return path, self.keys[32 * number:32 * number + 32].hex()
 
-    def get(self, ident: str) -> GoldDocument | None:
-        """The usable gold document of article ``ident``, or ``None``."""
-        at = self.index.position.get(ident)
-        number = -1 if at is None else self.of_article[at]
-        if number < 0:
-            return None
-        path, file = self.paths.get(number) or (f"{self.directory}/{ident}.json", f"{self.rel}/{ident}.json")
-        return GoldDocument(file, path, self.index.ids[at], self.keys[32 * number:32 * number + 32].hex(),
-                            self.shared[self.people[2 * number]], self.shared[self.people[2 * number + 1]],
-                            self.figures[2 * number], self.figures[2 * number + 1])
-
     def contributors(self) -> tuple[set[str], set[str]]:
         """The annotators and the origins of the usable documents."""
         annotators: set[str] = set()
@@ -1079,13 +1041,6 @@ class GoldIndex:
             annotators.update(self.shared[self.people[at]])
             origins.update(self.shared[self.people[at + 1]])
         return annotators, origins
-
-    def values(self) -> Iterator[GoldDocument]:
-        """Every usable document, in the index's order of articles."""
-        for at, number in enumerate(self.of_article):
-            if number >= 0:
-                yield self.get(self.index.ids[at])  # type: ignore[misc]
-
 
 @dataclass
 class Scan:
@@ -1239,10 +1194,7 @@ def _document_links(job: Job, seen: ScanIndex, layout: CorpusLayout, directory: 
     it holds this scan's result, else checked again (a cache hit)."""
     path = directory / names[number]
     task = (str(path), rel_path(layout, path, dirs), path.stem, keys.get(path.stem))
-    record = seen.known("document", task[0], task[0], lambda r: keys.get(r["article"]) == r["article_key"])
-    if record is not None:
-        return task[1], record["result"]["summary"]["links"]
-    result = document_task(job, task)
+    result = _known_document(seen, keys, task) or document_task(job, task)
     if "needs" in result:
         result = document_task(job, (task[0], task[1], result["needs"], keys.get(result["needs"])))
     return task[1], result["summary"]["links"]
@@ -1353,27 +1305,26 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     raw_rel = layout.rel(layout.raw_dir)
     for (number, digest, rows, recorded), results in _segmented(mapper, partial(_convert_entry, job), segments, known,
                                                                 lambda item: f"{raw_dir}/{item[1]['file']}"):
-        signatures: bytes | None = None  # the rows' signatures, when the record keeps them apart
         if recorded is not None:
             columns = recorded["columns"]
             stats.count("hits", "convert", columns["hits"])
-            if (columns["unique"] and found["id"].keys().isdisjoint(columns["ids"]) and found["file"].keys().isdisjoint(columns["files"])
-                    and index.position.keys().isdisjoint(columns["articles"])):
-                # nothing in it names an id or file seen before: its problems and articles at once, as row by row
-                found["id"].update(zip(columns["ids"], columns["id_lines"]))
-                found["file"].update(zip(columns["files"], columns["file_lines"]))
-                problems.extend(problems_in(columns["problems"]))
-                index.add_segment(columns)
-                continue
-            signatures = base64.b64decode(columns["signatures"])
         else:
-            _record_raw(job, raw_dir, seen, number, digest, rows, results, stats, manifest_file, raw_rel)
+            columns = _record_raw(job, raw_dir, seen, number, digest, rows, results, stats, manifest_file, raw_rel)
+        if (columns["unique"] and found["id"].keys().isdisjoint(columns["ids"]) and found["file"].keys().isdisjoint(columns["files"])
+                and index.position.keys().isdisjoint(columns["articles"])):
+            # nothing in it names an id or file seen before: its problems and articles at once, as row by row
+            found["id"].update(zip(columns["ids"], columns["id_lines"]))
+            found["file"].update(zip(columns["files"], columns["file_lines"]))
+            problems.extend(problems_in(columns["problems"]))
+            index.add_segment(columns)
+            continue
+        signatures = base64.b64decode(columns["signatures"])  # a record's rows keep none: they are in the columns
         converted = 0
         for row in rows:
             article = _manifest_row(row, found, problems, manifest_file, raw_rel)
             if article is not None:
                 key, summary = article
-                signature = None if signatures is None else signatures[4 * NUM_PERM * converted:4 * NUM_PERM * (converted + 1)]
+                signature = signatures[4 * NUM_PERM * converted:4 * NUM_PERM * (converted + 1)]
                 converted += 1
                 if summary["id"] not in index:
                     index.add(key, summary, signature)
@@ -1456,8 +1407,9 @@ def _raw_segments(layout: CorpusLayout, manifest_file: str,
 
 
 def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: bytes, rows: list[dict],
-                results: list[tuple[tuple[dict, dict], dict, bool]], stats: CacheStats, manifest_file: str, raw_rel: str) -> None:
-    """Put each conversion's result on its manifest row, remember the files in the index, and record the segment."""
+                results: list[tuple[tuple[dict, dict], dict, bool]], stats: CacheStats, manifest_file: str, raw_rel: str) -> dict:
+    """Put each conversion's result on its manifest row, remember the files in the index, and record the segment;
+    its :func:`_segment_columns`."""
     files: list[tuple[str, list[int] | None]] = []
     kept: list[str] = []
     for (row, entry), result, indexed in results:
@@ -1475,12 +1427,12 @@ def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: by
                          "mismatch": isinstance(entry.get("sha256"), str) and result["sha256"] != entry["sha256"]}
         files += [(f"{raw_dir}/{entry['file']}", result["state"]), (Cache(Path(job.cache)).location("convert", key), result["entry"])]
         kept.append(file)
-    if seen.db is None or any(state is None for _, state in files):
-        return  # not recorded (see remember_segment): no columns to make
+    columns = _segment_columns(rows, manifest_file, raw_rel)
     stored = [row if row.get("result", {}).get("summary") is None else  # the signatures are kept once, in the columns
               {**row, "result": {**row["result"], "summary": {k: v for k, v in row["result"]["summary"].items() if k != "signature"}}}
               for row in rows]
-    seen.remember_segment("raw", number, digest, {"rows": stored, "columns": _segment_columns(rows, manifest_file, raw_rel)}, files, kept)
+    seen.remember_segment("raw", number, digest, {"rows": stored, "columns": columns}, files, kept)
+    return columns
 
 
 def _convert_entry(job: Job, item: tuple[dict, dict]) -> dict:
