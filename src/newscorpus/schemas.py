@@ -33,16 +33,17 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from newscorpus import SCHEMA_VERSION
 from newscorpus.problems import Problem, pointer
+
+if TYPE_CHECKING:  # python-jsonschema and referencing take 0.1 s to import: only when a document is found invalid
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 #: A directory of an older release's schemas is named after its version.
 _VERSION_DIR = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -92,7 +93,7 @@ def _without_dialect(schema: dict) -> dict:
     """``schema`` without ``$schema``: every schema here is draft 2020-12 (tests/test_schema.py checks).
 
     python-jsonschema picks the validator class of a ``$ref``'d resource from its
-    ``$schema``, which would swap :data:`ReferenceValidator` for the stock class
+    ``$schema``, which would swap :func:`reference_validator_class` for the stock class
     inside ``mention.schema.json`` and the like.
     """
     return {key: value for key, value in schema.items() if key != "$schema"}
@@ -101,6 +102,9 @@ def _without_dialect(schema: dict) -> dict:
 @cache
 def registry(version: str = SCHEMA_VERSION) -> Registry:
     """A referencing registry holding every schema of ``version`` under its ``$id`` (as draft 2020-12)."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources_ = [
         (load_schema(k, version)["$id"], Resource(contents=_without_dialect(load_schema(k, version)), specification=DRAFT202012))
         for k in KINDS
@@ -134,18 +138,26 @@ def ecma_regex(pattern: str) -> re.Pattern:
 
 def _pattern(validator_: Draft202012Validator, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
     """The ``pattern`` keyword with ECMA-262 end-of-string semantics."""
+    from jsonschema.exceptions import ValidationError
+
     if validator_.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-#: python-jsonschema's draft 2020-12 validator with the ECMA-262 ``pattern``.
-ReferenceValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+@cache
+def reference_validator_class() -> type[Draft202012Validator]:
+    """python-jsonschema's draft 2020-12 validator with the ECMA-262 ``pattern``."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @cache
 def validator(kind: str, version: str = SCHEMA_VERSION) -> Draft202012Validator:
     """The one reused reference validator for a document kind (formats enforced)."""
-    return ReferenceValidator(
+    from jsonschema import Draft202012Validator
+
+    return reference_validator_class()(
         _without_dialect(load_schema(kind, version)),
         registry=registry(version),
         format_checker=Draft202012Validator.FORMAT_CHECKER,
@@ -217,6 +229,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     ]
     if len(real) == 1:
         return [leaf for sub in real[0] for leaf in _leaves(sub)]
+    from jsonschema.exceptions import best_match
+
     return _leaves(best_match(error.context))
 
 
