@@ -33,15 +33,17 @@ import hashlib
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zlib
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 import orjson
 
@@ -55,6 +57,8 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, docu
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import pyarrow as pa
@@ -353,12 +357,42 @@ def _arrow_schemas_key(fingerprint: str) -> str:
     return key_of({"stage": "arrow-schemas", "code": fingerprint, **_declared_versions()})
 
 
-def declare_before_forking(job: Job) -> None:
-    """With a cache that lacks the Arrow schemas (a cold build, new code or libraries), make them here, before the
-    process pool is forked: the workers inherit them instead of each importing ``datasets`` (a second each), and
-    the card's ``dataset_info`` finds ``datasets`` imported.  With the schemas cached, nothing is imported."""
-    if not os.path.exists(Cache(Path(job.cache)).location("declared", _arrow_schemas_key(job.fingerprint))):
-        arrow_schemas(job.cache, job.fingerprint)
+def declare_aside(job: Job) -> Future | None:
+    """With a cache that lacks the Arrow schemas (a cold build, new code or libraries), have a child process make
+    what only ``datasets`` can, into the cache, while the scan runs (:func:`_declare`): the Arrow schemas and the
+    card's ``dataset_info`` layout.  Importing ``datasets`` takes a second and 70 MB, which the main process and
+    every worker forked from it would otherwise hold; the workers and the card then read them from the cache.
+    ``None`` (nothing to wait for) when they are cached, or made here: a process that has imported ``datasets``
+    anyway (a test, a notebook) saves nothing by a child."""
+    if os.path.exists(Cache(Path(job.cache)).location("declared", _arrow_schemas_key(job.fingerprint))):
+        return None
+    if "datasets" in sys.modules:
+        _declare(job.cache, job.fingerprint)
+        return None
+    return _aside(_declare, job.cache, job.fingerprint)
+
+
+def _in_child(fn: Callable[..., R], *args: object) -> R:
+    """``fn(*args)`` in a child process (see :func:`_aside`), waited for."""
+    return _aside(fn, *args).result()
+
+
+def _declare(cache_dir: str, fingerprint: str) -> None:
+    """The Arrow schemas and the card's ``dataset_info`` layout with every split present (as at any size but
+    the smallest), made into the cache."""
+    arrow_schemas(cache_dir, fingerprint)
+    dataset_info_layout(cache_dir, fingerprint, {c: list(SPLIT_NAMES) for c in CONFIGS})
+
+
+def _aside(fn: Callable[..., R], *args: object) -> Future[R]:
+    """``fn(*args)`` in a fresh interpreter, started now: spawned, so it shares nothing with this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(fn, *args)
+    pool.shutdown(wait=False)  # the task still runs; the child exits once it is done
+    return future
 
 
 @cache
@@ -703,8 +737,10 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     job = Job.of(layout, cache_dir)
-    declare_before_forking(job)
+    declaring = declare_aside(job)
     found = scan(layout, cache_dir, mapper)
+    if declaring is not None:
+        declaring.result()  # the shards' schemas, before any worker writes one
     seconds["scan"] = time.perf_counter() - clock
     index = found.index
     if not index.ids:
@@ -925,27 +961,43 @@ def dataset_info(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, 
     """The card's ``dataset_info``: what :func:`dataset_info_by_datasets` gives, without importing ``datasets``.
 
     ``datasets`` lays it out once per code and library versions and set of
-    present splits, with zero sizes, into the cache; the sizes of this build
-    are filled into that layout (``splits[].num_bytes``, ``num_examples``: the
-    Hub's card format).  A test compares the two on several shapes.
+    present splits, with zero sizes, into the cache (:func:`dataset_info_layout`);
+    the sizes of this build are filled into that layout (``splits[].num_bytes``,
+    ``num_examples``: the Hub's card format).  A test compares the two on several shapes.
     """
-    from huggingface_hub import DatasetCardData
-
     present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
-    store = Cache(Path(job.cache))
-    key = key_of({"stage": "dataset-info", "present": present, "code": job.fingerprint, **_declared_versions()})
-    hit = store.get("declared", key, CacheStats())
-    if hit is None:
-        layout = DatasetCardData()
-        ones = {c: {s: int(s in present[c]) for s in SPLIT_NAMES} for c in CONFIGS}
-        dataset_info_by_datasets(ones, {c: dict.fromkeys(SPLIT_NAMES, 0) for c in CONFIGS}, layout)
-        hit = ({"dataset_info": layout["dataset_info"]}, b"")
-        store.put("declared", key, hit[0])
-    info = hit[0]["dataset_info"]
+    info = _cached_layout(job.cache, job.fingerprint, present)
+    if info is None:  # made by datasets: here if imported already, else in a child (see declare_aside)
+        making = dataset_info_layout if "datasets" in sys.modules else partial(_in_child, dataset_info_layout)
+        info = making(job.cache, job.fingerprint, present)
     for config_info in info if isinstance(info, list) else [info]:
         for split in config_info["splits"]:
             split["num_bytes"] = nbytes[config_info["config_name"]][split["name"]]
             split["num_examples"] = counts[config_info["config_name"]][split["name"]]
+    return info
+
+
+def _layout_key(fingerprint: str, present: dict[str, list[str]]) -> str:
+    return key_of({"stage": "dataset-info", "present": present, "code": fingerprint, **_declared_versions()})
+
+
+def _cached_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list | None:
+    hit = Cache(Path(cache_dir)).get("declared", _layout_key(fingerprint, present), CacheStats())
+    return None if hit is None else hit[0]["dataset_info"]
+
+
+def dataset_info_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list:
+    """The card's ``dataset_info`` with zero sizes for the ``present`` splits of each config: laid out by
+    ``datasets`` once per code, library versions and present splits, then read from the cache."""
+    info = _cached_layout(cache_dir, fingerprint, present)
+    if info is None:
+        from huggingface_hub import DatasetCardData
+
+        layout = DatasetCardData()
+        ones = {c: {s: int(s in present[c]) for s in SPLIT_NAMES} for c in CONFIGS}
+        dataset_info_by_datasets(ones, {c: dict.fromkeys(SPLIT_NAMES, 0) for c in CONFIGS}, layout)
+        info = layout["dataset_info"]
+        Cache(Path(cache_dir)).put("declared", _layout_key(fingerprint, present), {"dataset_info": info})
     return info
 
 
