@@ -309,7 +309,8 @@ class ScanIndex:
 
     def segment(self, kind: str, number: int, digest: bytes) -> dict | None:
         """What was recorded for segment ``number`` of ``kind`` when its inputs (``digest``) are unchanged and every
-        file and cache entry it read has the stat it had, else ``None``.
+        file and cache entry it read has the stat it had, else ``None``: the record, with ``"later"`` (the JSON
+        of what is read only when needed, not decoded) and ``"data"`` (bytes).
 
         A segment is :data:`SEGMENT` consecutive manifest lines, or
         annotation documents of one set: the unit the index answers whole,
@@ -318,31 +319,35 @@ class ScanIndex:
         if self.db is None:
             return None
         try:
-            row = self.db.execute("SELECT digest, record, checksum FROM segments WHERE kind = ? AND number = ?",
+            row = self.db.execute("SELECT digest, record, later, data, checksum FROM segments WHERE kind = ? AND number = ?",
                                   (kind, number)).fetchone()
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return None
-        if row is None or row[0] != digest or row[2] != _row_digest(f"{kind}:{number}", digest + row[1]):
+        if row is None or row[0] != digest or row[4] != _segment_digest(kind, number, digest, row[1], row[2], row[3]):
             return None
         record = orjson.loads(row[1])
         for path, state in record["files"]:
             if not _same_state(path, state):
                 return None
         self.kept_segments.append((kind, number))
-        self.covered += len(record["kept"])
-        return record["record"]
+        self.covered += record["kept"]
+        return {**record["record"], "later": row[2], "data": row[3]}
 
     def remember_segment(self, kind: str, number: int, digest: bytes, record: dict,
-                         files: list[tuple[str, list[int] | None]], kept: list[str]) -> None:
-        """Record what a segment's files gave (``record``), the stat of every file and cache entry they came from, and the index rows they
-        keep alive; a segment with a file whose stat cannot be trusted (changed a moment ago) is not recorded."""
+                         files: list[tuple[str, list[int] | None]], kept: list[str], later: dict | None = None,
+                         data: bytes = b"") -> None:
+        """Record what a segment's files gave (``record``; ``later``: what is decoded only when asked for, ``data``:
+        bytes), the stat of every file and cache entry they came from, and the index rows they keep alive; a
+        segment with a file whose stat cannot be trusted (changed a moment ago) is not recorded."""
         if self.db is None or any(state is None for _, state in files):
             return
-        blob = orjson.dumps({"record": record, "files": files, "kept": kept})
+        blob = orjson.dumps({"record": record, "files": files, "kept": len(kept)})
+        deferred = orjson.dumps({**(later or {}), "kept": kept})
         try:
-            self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
-                            (kind, number, digest, blob, _row_digest(f"{kind}:{number}", digest + blob)))
+            self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (kind, number, digest, blob, deferred, data,
+                             _segment_digest(kind, number, digest, blob, deferred, data)))
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return
@@ -389,7 +394,7 @@ class ScanIndex:
         rows = self.db.execute("SELECT count(*) FROM files").fetchone()[0]
         if rows <= self.db.execute("SELECT count(*) FROM temp.kept").fetchone()[0] + self.covered:
             return 0
-        for (blob,) in self.db.execute("SELECT record FROM segments JOIN temp.kept_segments USING (kind, number)"):
+        for (blob,) in self.db.execute("SELECT later FROM segments JOIN temp.kept_segments USING (kind, number)"):
             self.db.executemany("INSERT OR IGNORE INTO temp.kept VALUES (?)", ((file,) for file in orjson.loads(blob)["kept"]))
         return self.db.execute("DELETE FROM files WHERE file NOT IN (SELECT file FROM temp.kept)").rowcount
 
@@ -422,7 +427,8 @@ PRAGMA synchronous = OFF;
 PRAGMA temp_store = FILE;
 CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, record BLOB NOT NULL, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS segments (kind TEXT NOT NULL, number INTEGER NOT NULL, digest BLOB NOT NULL,
-                                     record BLOB NOT NULL, checksum BLOB NOT NULL, PRIMARY KEY (kind, number));
+                                     record BLOB NOT NULL, later BLOB NOT NULL, data BLOB NOT NULL,
+                                     checksum BLOB NOT NULL, PRIMARY KEY (kind, number));
 CREATE TEMP TABLE kept (file TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TEMP TABLE kept_segments (kind TEXT NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (kind, number)) WITHOUT ROWID;
 """
@@ -433,6 +439,15 @@ SEGMENT = 512
 
 def _row_digest(file: str, record: bytes) -> bytes:
     return hashlib.blake2b(file.encode("utf-8") + b"\0" + record, digest_size=16).digest()
+
+
+def _segment_digest(kind: str, number: int, *parts: bytes) -> bytes:
+    """Checksum of a segment's row: its name and each part, length-prefixed."""
+    digest = hashlib.blake2b(f"{kind}:{number}".encode("utf-8"), digest_size=16)
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
 
 
 def _drop_database(path: Path) -> None:
@@ -946,7 +961,7 @@ class ArticleIndex:
         self.position.update(zip(ids, range(start, start + len(ids))))
         self.digests += bytes.fromhex(columns["keys"])
         self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
-        self.signatures.extend(base64.b64decode(columns["signatures"]))
+        self.signatures.extend(columns["signatures"])
         self.languages.update(columns["languages"])
         for counts, more in ((self.publishers, columns["publishers"]), (self.agencies, columns["agencies"])):
             for name, count in more.items():
@@ -1254,8 +1269,8 @@ def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list
             memorable = False  # unreadable: nothing to stat that says it is still unreadable
         rows.append(row)
     if memorable:
-        compact = [row if row["summary"] is None else {**row, "summary": {k: v for k, v in row["summary"].items() if k != "entities"}}
-                   for row in rows]
+        compact = [row if row["summary"] is None else  # entities in the segment's table; links read again if unresolved
+                   {**row, "summary": {k: v for k, v in row["summary"].items() if k not in ("entities", "links")}} for row in rows]
         seen.remember_segment(kind, number, digest, {"rows": compact, "entities": entity_table(rows)}, files,
                               paths)
     return rows
@@ -1326,7 +1341,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     for (number, digest, rows, recorded), results in _segmented(mapper, partial(_convert_entry, job), segments, known,
                                                                 lambda item: f"{raw_dir}/{item[1]['file']}"):
         if recorded is not None:
-            columns = recorded["columns"]
+            columns = {**recorded["columns"], "signatures": recorded["data"]}
             stats.count("hits", "convert", columns["hits"])
         else:
             columns = _record_raw(job, raw_dir, seen, number, digest, rows, results, stats, manifest_file, raw_rel)
@@ -1338,9 +1353,9 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
             problems.extend(problems_in(columns["problems"]))
             index.add_segment(columns)
             continue
-        signatures = base64.b64decode(columns["signatures"])  # a record's rows keep none: they are in the columns
+        signatures = columns["signatures"]  # a record's rows keep none: they are in the columns
         converted = 0
-        for row in rows:
+        for row in rows if rows is not None else orjson.loads(recorded["later"])["rows"]:
             article = _manifest_row(row, found, problems, manifest_file, raw_rel)
             if article is not None:
                 key, summary = article
@@ -1398,7 +1413,7 @@ def _segment_columns(rows: list[dict], manifest_file: str, raw_rel: str) -> dict
         "articles": ids,
         "keys": "".join(key for key, _ in articles),
         "dates": [summary["date"] for _, summary in articles],
-        "signatures": base64.b64encode(b"".join(base64.b64decode(summary["signature"]) for _, summary in articles)).decode("ascii"),
+        "signatures": b"".join(base64.b64decode(summary["signature"]) for _, summary in articles),
         "languages": sorted({summary["language"] for _, summary in articles}),
         "publishers": publishers,
         "agencies": agencies,
@@ -1407,15 +1422,16 @@ def _segment_columns(rows: list[dict], manifest_file: str, raw_rel: str) -> dict
 
 
 def _raw_segments(layout: CorpusLayout, manifest_file: str,
-                  seen: ScanIndex) -> Iterator[tuple[tuple[int, bytes, list[dict], dict | None], list[tuple[dict, dict]]]]:
+                  seen: ScanIndex) -> Iterator[tuple[tuple[int, bytes, list[dict] | None, dict | None], list[tuple[dict, dict]]]]:
     """Per segment of the manifest: ``(number, digest, rows, recorded)`` and the ``(row, entry)`` pairs to convert
-    (none when the index recorded the segment whole: ``recorded`` is its record, its rows the recorded ones)."""
+    (none when the index recorded the segment whole: ``recorded`` is its record, and ``rows`` is ``None``: the
+    recorded rows are decoded from ``recorded["later"]`` only if the segment is taken row by row)."""
     for number, lines in enumerate(_manifest_segments(layout)):
         digest = hashlib.blake2b(orjson.dumps([lines[0][0], manifest_file]) + b"".join(raw for _, raw in lines),
                                  digest_size=16).digest()
         recorded = seen.segment("raw", number, digest)
         if recorded is not None:
-            yield (number, digest, recorded["rows"], recorded), []
+            yield (number, digest, None, recorded), []  # its rows are read if it is taken row by row
             continue
         rows: list[dict] = []
         entries: list[tuple[dict, dict]] = []
@@ -1451,7 +1467,9 @@ def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: by
     stored = [row if row.get("result", {}).get("summary") is None else  # the signatures are kept once, in the columns
               {**row, "result": {**row["result"], "summary": {k: v for k, v in row["result"]["summary"].items() if k != "signature"}}}
               for row in rows]
-    seen.remember_segment("raw", number, digest, {"rows": stored, "columns": columns}, files, kept)
+    # the rows are read only when the segment is taken row by row; the signatures, 51 MB at 100,000 articles, as bytes
+    seen.remember_segment("raw", number, digest, {"columns": {k: v for k, v in columns.items() if k != "signatures"}}, files, kept,
+                          later={"rows": stored}, data=columns["signatures"])
     return columns
 
 
