@@ -887,36 +887,51 @@ def test_only_a_regular_file_is_announced_and_nothing_blocks(tmp_path, kind, mon
     assert advised == ([os.POSIX_FADV_WILLNEED] if kind == "regular" else [])
 
 
+def test_what_a_failed_child_was_to_make_is_made_here():
+    """A child that fails (no ``datasets`` it can import, a full disk) costs the memory it was to save, not the build."""
+    import subprocess
+
+    made: list[str] = []
+    child = newscorpus.build._child("no_such_function", "x")
+    newscorpus.build._waited(child, lambda: made.append("here"))
+    assert child.returncode != 0 and made == ["here"]
+    newscorpus.build._waited(subprocess.Popen([sys.executable, "-c", "pass"]), lambda: made.append("again"))
+    assert made == ["here"]
+
+
 def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what_it_needs(tmp_path):
     """A cold cache: the Arrow schemas and the card's layout are made by a child process that imports ``datasets``
     (a second, 70 MB the main process and its workers would hold); a rebuild after one change finds them cached.
     Neither imports ``datasets`` nor ``pandas`` in the main process; a rebuild not even ``pyarrow.compute`` to patch
-    its group, nor python-jsonschema for a valid document (0.06 and 0.1 s)."""
+    its group, nor python-jsonschema for a valid document (0.06 and 0.1 s).  The build runs from a script without a
+    ``__main__`` guard, as users write them: the child runs only its own work, not the script again."""
     import subprocess
 
     corpus = generate(tmp_path / "c", 24, seed=25)
-    script = (
-        "import sys; from pathlib import Path; import newscorpus.build as b; from newscorpus.corpus import CorpusLayout;"
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "print('script started'); import sys; from pathlib import Path; import newscorpus.build as b; from newscorpus.corpus import CorpusLayout;"
         "from newscorpus.pipeline import ProcessMapper; patch = b._patch_group; patched = [];"
         "b._patch_group = lambda *a: patched.append(patch(*a)) or patched[-1];"
         f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
         " mapper=ProcessMapper(1), group_articles=12);"
         "print(sum(p is not None for p in patched), 'patched');"
-        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema') if m in sys.modules))"
+        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema') if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
-    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    cold = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True)
     assert not {"datasets", "pandas"} & set(ast.literal_eval(cold.stdout.split("\n")[-2]))
+    assert cold.stdout.count("script started") == 1
     declared = list((tmp_path / "cache" / "declared").rglob("*"))
     assert any(p.is_file() for p in declared)
     change_headline(corpus)
-    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    warm = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True)
     assert warm.stdout.split("\n")[-3:-1] == ["1 patched", "[]"]  # the changed group is patched, without pandas
     declare = (
         "import sys; from pathlib import Path; from newscorpus.build import arrow_schemas, declare_aside, features;"
         "from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import Job;"
         f"job = Job.of(CorpusLayout(Path({str(corpus)!r})), Path(sys.argv[1])); declaring = declare_aside(job);"
-        "declaring and declaring.result(); child = declaring is not None; imported = 'datasets' in sys.modules;"
+        "declaring and declaring(); child = declaring is not None; imported = 'datasets' in sys.modules;"
         "made = arrow_schemas(job.cache, job.fingerprint);"
         "print(child, imported, all(made[c].equals(f.arrow_schema, check_metadata=True) for c, f in features().items()))"
     )

@@ -33,17 +33,17 @@ import hashlib
 import itertools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import zlib
 from collections import Counter
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import orjson
 
@@ -57,8 +57,6 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, docu
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
-
-R = TypeVar("R")
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import pyarrow as pa
@@ -357,24 +355,20 @@ def _arrow_schemas_key(fingerprint: str) -> str:
     return key_of({"stage": "arrow-schemas", "code": fingerprint, **_declared_versions()})
 
 
-def declare_aside(job: Job) -> Future | None:
+def declare_aside(job: Job) -> Callable[[], None] | None:
     """With a cache that lacks the Arrow schemas (a cold build, new code or libraries), have a child process make
     what only ``datasets`` can, into the cache, while the scan runs (:func:`_declare`): the Arrow schemas and the
     card's ``dataset_info`` layout.  Importing ``datasets`` takes a second and 70 MB, which the main process and
     every worker forked from it would otherwise hold; the workers and the card then read them from the cache.
-    ``None`` (nothing to wait for) when they are cached, or made here: a process that has imported ``datasets``
-    anyway (a test, a notebook) saves nothing by a child."""
+    Returns the function that waits for the child; ``None`` (nothing to wait for) when they are cached, or made
+    here: a process that has imported ``datasets`` anyway (a test, a notebook) saves nothing by a child."""
     if os.path.exists(Cache(Path(job.cache)).location("declared", _arrow_schemas_key(job.fingerprint))):
         return None
     if "datasets" in sys.modules:
         _declare(job.cache, job.fingerprint)
         return None
-    return _aside(_declare, job.cache, job.fingerprint)
-
-
-def _in_child(fn: Callable[..., R], *args: object) -> R:
-    """``fn(*args)`` in a child process (see :func:`_aside`), waited for."""
-    return _aside(fn, *args).result()
+    child = _child("_declare", job.cache, job.fingerprint)
+    return partial(_waited, child, partial(_declare, job.cache, job.fingerprint))
 
 
 def _declare(cache_dir: str, fingerprint: str) -> None:
@@ -384,15 +378,23 @@ def _declare(cache_dir: str, fingerprint: str) -> None:
     dataset_info_layout(cache_dir, fingerprint, {c: list(SPLIT_NAMES) for c in CONFIGS})
 
 
-def _aside(fn: Callable[..., R], *args: object) -> Future[R]:
-    """``fn(*args)`` in a fresh interpreter, started now: spawned, so it shares nothing with this process."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _child(function: str, *args: str) -> subprocess.Popen:
+    """``newscorpus.build.<function>(*args)`` in a fresh interpreter, started now.  It shares nothing with this
+    process, and runs nothing else: a ``multiprocessing`` child would import this process's main module again,
+    and a user's script without a ``__main__`` guard would run again in it."""
+    import newscorpus
 
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(fn, *args)
-    pool.shutdown(wait=False)  # the task still runs; the child exits once it is done
-    return future
+    paths = [str(Path(newscorpus.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    code = f"import sys; import newscorpus.build as build; build.{function}(*sys.argv[1:])"
+    return subprocess.Popen([sys.executable, "-c", code, *args], env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _waited(child: subprocess.Popen, here: Callable[[], None]) -> None:
+    """Wait for ``child``; if it failed, do its work ``here``, in this process (where an error is raised)."""
+    child.communicate()
+    if child.returncode:
+        here()
 
 
 @cache
@@ -740,7 +742,7 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
     declaring = declare_aside(job)
     found = scan(layout, cache_dir, mapper)
     if declaring is not None:
-        declaring.result()  # the shards' schemas, before any worker writes one
+        declaring()  # the shards' schemas, before any worker writes one
     seconds["scan"] = time.perf_counter() - clock
     index = found.index
     if not index.ids:
@@ -968,8 +970,12 @@ def dataset_info(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, 
     present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
     info = _cached_layout(job.cache, job.fingerprint, present)
     if info is None:  # made by datasets: here if imported already, else in a child (see declare_aside)
-        making = dataset_info_layout if "datasets" in sys.modules else partial(_in_child, dataset_info_layout)
-        info = making(job.cache, job.fingerprint, present)
+        here = partial(dataset_info_layout, job.cache, job.fingerprint, present)
+        if "datasets" in sys.modules:
+            here()
+        else:
+            _waited(_child("_declare_layout", job.cache, job.fingerprint, orjson.dumps(present).decode()), here)
+        info = _cached_layout(job.cache, job.fingerprint, present)
     for config_info in info if isinstance(info, list) else [info]:
         for split in config_info["splits"]:
             split["num_bytes"] = nbytes[config_info["config_name"]][split["name"]]
@@ -984,6 +990,10 @@ def _layout_key(fingerprint: str, present: dict[str, list[str]]) -> str:
 def _cached_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list | None:
     hit = Cache(Path(cache_dir)).get("declared", _layout_key(fingerprint, present), CacheStats())
     return None if hit is None else hit[0]["dataset_info"]
+
+
+def _declare_layout(cache_dir: str, fingerprint: str, present: str) -> None:
+    dataset_info_layout(cache_dir, fingerprint, orjson.loads(present))
 
 
 def dataset_info_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list:
