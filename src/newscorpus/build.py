@@ -372,10 +372,9 @@ def declare_aside(job: Job) -> Callable[[], None] | None:
 
 
 def _declare(cache_dir: str, fingerprint: str) -> None:
-    """The Arrow schemas and the card's ``dataset_info`` layout with every split present (as at any size but
-    the smallest), made into the cache."""
+    """The Arrow schemas and the card's ``dataset_info`` layout, made into the cache."""
     arrow_schemas(cache_dir, fingerprint)
-    dataset_info_layout(cache_dir, fingerprint, {c: list(SPLIT_NAMES) for c in CONFIGS})
+    dataset_info_layout(cache_dir, fingerprint)
 
 
 def _child(function: str, *args: str) -> subprocess.Popen:
@@ -962,53 +961,52 @@ def dataset_info_by_datasets(counts: dict[str, dict[str, int]], nbytes: dict[str
 def dataset_info(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], job: Job) -> dict | list:
     """The card's ``dataset_info``: what :func:`dataset_info_by_datasets` gives, without importing ``datasets``.
 
-    ``datasets`` lays it out once per code and library versions and set of
-    present splits, with zero sizes, into the cache (:func:`dataset_info_layout`);
-    the sizes of this build are filled into that layout (``splits[].num_bytes``,
-    ``num_examples``: the Hub's card format).  A test compares the two on several shapes.
+    ``datasets`` lays it out once per code and library versions, with every
+    split of every config and zero sizes, into the cache
+    (:func:`dataset_info_layout`); the splits this build has are taken from
+    that layout (the configs without one dropped, a single config not in a
+    list, as ``datasets`` writes them) and its sizes filled in
+    (``splits[].num_bytes``, ``num_examples``: the Hub's card format).  A test
+    compares the two on several shapes.
     """
-    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
-    info = _cached_layout(job.cache, job.fingerprint, present)
-    if info is None:  # made by datasets: here if imported already, else in a child (see declare_aside)
-        here = partial(dataset_info_layout, job.cache, job.fingerprint, present)
+    layout = _cached_layout(job.cache, job.fingerprint)
+    if layout is None:  # made by datasets: here if imported already, else in a child (see declare_aside)
+        here = partial(dataset_info_layout, job.cache, job.fingerprint)
         if "datasets" in sys.modules:
             here()
         else:
-            _waited(_child("_declare_layout", job.cache, job.fingerprint, orjson.dumps(present).decode()), here)
-        info = _cached_layout(job.cache, job.fingerprint, present)
-    for config_info in info if isinstance(info, list) else [info]:
-        for split in config_info["splits"]:
-            split["num_bytes"] = nbytes[config_info["config_name"]][split["name"]]
-            split["num_examples"] = counts[config_info["config_name"]][split["name"]]
-    return info
+            _waited(_child("dataset_info_layout", job.cache, job.fingerprint), here)
+        layout = _cached_layout(job.cache, job.fingerprint)
+    info = [{**config_info, "splits": [{**split, "num_bytes": nbytes[config_info["config_name"]][split["name"]],
+                                         "num_examples": counts[config_info["config_name"]][split["name"]]}
+                                        for split in config_info["splits"] if counts[config_info["config_name"]][split["name"]]]}
+            for config_info in layout]
+    info = [config_info for config_info in info if config_info["splits"]]
+    return info[0] if len(info) == 1 else info
 
 
-def _layout_key(fingerprint: str, present: dict[str, list[str]]) -> str:
-    return key_of({"stage": "dataset-info", "present": present, "code": fingerprint, **_declared_versions()})
+def _layout_key(fingerprint: str) -> str:
+    return key_of({"stage": "dataset-info", "code": fingerprint, **_declared_versions()})
 
 
-def _cached_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list | None:
-    hit = Cache(Path(cache_dir)).get("declared", _layout_key(fingerprint, present), CacheStats())
+def _cached_layout(cache_dir: str, fingerprint: str) -> list | None:
+    hit = Cache(Path(cache_dir)).get("declared", _layout_key(fingerprint), CacheStats())
     return None if hit is None else hit[0]["dataset_info"]
 
 
-def _declare_layout(cache_dir: str, fingerprint: str, present: str) -> None:
-    dataset_info_layout(cache_dir, fingerprint, orjson.loads(present))
-
-
-def dataset_info_layout(cache_dir: str, fingerprint: str, present: dict[str, list[str]]) -> dict | list:
-    """The card's ``dataset_info`` with zero sizes for the ``present`` splits of each config: laid out by
-    ``datasets`` once per code, library versions and present splits, then read from the cache."""
-    info = _cached_layout(cache_dir, fingerprint, present)
-    if info is None:
+def dataset_info_layout(cache_dir: str, fingerprint: str) -> list:
+    """The card's ``dataset_info`` with every split of every config and zero sizes: laid out by ``datasets`` once
+    per code and library versions, then read from the cache."""
+    layout = _cached_layout(cache_dir, fingerprint)
+    if layout is None:
         from huggingface_hub import DatasetCardData
 
-        layout = DatasetCardData()
-        ones = {c: {s: int(s in present[c]) for s in SPLIT_NAMES} for c in CONFIGS}
-        dataset_info_by_datasets(ones, {c: dict.fromkeys(SPLIT_NAMES, 0) for c in CONFIGS}, layout)
-        info = layout["dataset_info"]
-        Cache(Path(cache_dir)).put("declared", _layout_key(fingerprint, present), {"dataset_info": info})
-    return info
+        card_data = DatasetCardData()
+        every = {c: dict.fromkeys(SPLIT_NAMES, 1) for c in CONFIGS}
+        dataset_info_by_datasets(every, {c: dict.fromkeys(SPLIT_NAMES, 0) for c in CONFIGS}, card_data)
+        layout = card_data["dataset_info"]
+        Cache(Path(cache_dir)).put("declared", _layout_key(fingerprint), {"dataset_info": layout})
+    return layout
 
 
 def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
