@@ -364,17 +364,23 @@ def declare_aside(job: Job) -> Callable[[], None] | None:
     here: a process that has imported ``datasets`` anyway (a test, a notebook) saves nothing by a child."""
     if os.path.exists(Cache(Path(job.cache)).location("declared", _arrow_schemas_key(job.fingerprint))):
         return None
-    if "datasets" in sys.modules:
-        _declare(job.cache, job.fingerprint)
-        return None
-    child = _child("_declare", job.cache, job.fingerprint)
-    return partial(_waited, child, partial(_declare, job.cache, job.fingerprint))
+    return _made_aside(_declare, job.cache, job.fingerprint)
 
 
 def _declare(cache_dir: str, fingerprint: str) -> None:
     """The Arrow schemas and the card's ``dataset_info`` layout, made into the cache."""
     arrow_schemas(cache_dir, fingerprint)
     dataset_info_layout(cache_dir, fingerprint)
+
+
+def _made_aside(function: Callable[..., object], *args: str) -> Callable[[], None] | None:
+    """``function(*args)``, a function of this module that writes into the cache what ``datasets`` makes: in a child
+    interpreter started now, and the function that waits for it; or, in a process that has imported ``datasets``
+    anyway, here and at once, and ``None``."""
+    if "datasets" in sys.modules:
+        function(*args)
+        return None
+    return partial(_waited, _child(function.__name__, *args), partial(function, *args))
 
 
 def _child(function: str, *args: str) -> subprocess.Popen:
@@ -649,7 +655,7 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
             old = pq.ParquetFile(pa.BufferReader(old_payload[offset:offset + size])).read(use_threads=False)
             if not old.schema.equals(schema, check_metadata=False):
                 return None
-            kept = _runs(_declared(old, schema), ARTICLE_COLUMN[config])
+            kept = _runs(_as_declared(old, schema), ARTICLE_COLUMN[config])
             if kept is None:
                 return None
             runs.update((ident, rows) for ident, rows in kept.items() if ident not in redone)
@@ -664,7 +670,7 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     return _group_output(group, tables)
 
 
-def _declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
+def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A table read from Parquet with the declared schema: Parquet names a list's values "element", Arrow "item";
     the same buffers, viewed with the declared types (``Table.cast`` would import ``pyarrow.compute``)."""
     import pyarrow as pa
@@ -970,18 +976,18 @@ def dataset_info(counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, 
     compares the two on several shapes.
     """
     layout = _cached_layout(job.cache, job.fingerprint)
-    if layout is None:  # made by datasets: here if imported already, else in a child (see declare_aside)
-        here = partial(dataset_info_layout, job.cache, job.fingerprint)
-        if "datasets" in sys.modules:
-            here()
-        else:
-            _waited(_child("dataset_info_layout", job.cache, job.fingerprint), here)
+    if layout is None:  # declared by the child of a cold build (declare_aside) unless that failed
+        waiting = _made_aside(dataset_info_layout, job.cache, job.fingerprint)
+        if waiting is not None:
+            waiting()
         layout = _cached_layout(job.cache, job.fingerprint)
-    info = [{**config_info, "splits": [{**split, "num_bytes": nbytes[config_info["config_name"]][split["name"]],
-                                         "num_examples": counts[config_info["config_name"]][split["name"]]}
-                                        for split in config_info["splits"] if counts[config_info["config_name"]][split["name"]]]}
-            for config_info in layout]
-    info = [config_info for config_info in info if config_info["splits"]]
+    info = []
+    for config_info in layout:
+        name = config_info["config_name"]
+        splits = [{**split, "num_bytes": nbytes[name][split["name"]], "num_examples": counts[name][split["name"]]}
+                  for split in config_info["splits"] if counts[name][split["name"]]]
+        if splits:
+            info.append({**config_info, "splits": splits})
     return info[0] if len(info) == 1 else info
 
 

@@ -324,7 +324,7 @@ class ScanIndex:
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return None
-        if row is None or row[0] != digest or row[4] != _segment_digest(kind, number, digest, row[1], row[2], row[3]):
+        if row is None or row[0] != digest or row[4] != _row_digest(f"{kind}:{number}", digest, row[1], row[2], row[3]):
             return None
         record = orjson.loads(row[1])
         for path, state in record["files"]:
@@ -347,7 +347,7 @@ class ScanIndex:
         try:
             self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (kind, number, digest, blob, deferred, data,
-                             _segment_digest(kind, number, digest, blob, deferred, data)))
+                             _row_digest(f"{kind}:{number}", digest, blob, deferred, data)))
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return
@@ -437,13 +437,9 @@ CREATE TEMP TABLE kept_segments (kind TEXT NOT NULL, number INTEGER NOT NULL, PR
 SEGMENT = 512
 
 
-def _row_digest(file: str, record: bytes) -> bytes:
-    return hashlib.blake2b(file.encode("utf-8") + b"\0" + record, digest_size=16).digest()
-
-
-def _segment_digest(kind: str, number: int, *parts: bytes) -> bytes:
-    """Checksum of a segment's row: its name and each part, length-prefixed."""
-    digest = hashlib.blake2b(f"{kind}:{number}".encode("utf-8"), digest_size=16)
+def _row_digest(name: str, *parts: bytes) -> bytes:
+    """Checksum of an index row: its name (a file, or ``kind:number`` for a segment) and each part, length-prefixed."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=16)
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
