@@ -157,11 +157,35 @@ def test_a_build_forks_one_pool_and_stops_it(synthetic, tmp_path, monkeypatch):
     """Conversion, checks and shards share one pool, started once and stopped when the build ends."""
     started: list[int] = []
     real = newscorpus.pipeline.ProcessPoolExecutor
-    monkeypatch.setattr(newscorpus.pipeline, "ProcessPoolExecutor", lambda n: started.append(n) or real(n))
+    monkeypatch.setattr(newscorpus.pipeline, "ProcessPoolExecutor", lambda n, **kw: started.append(n) or real(n, **kw))
     mapper = ProcessMapper(2)
     result = build(CorpusLayout(synthetic), tmp_path / "dataset", cache_dir=tmp_path / "cache", mapper=mapper, group_articles=8)
     assert started == [2] and mapper._pool is None
     assert result.cache.misses["convert"] == 60 and result.cache.misses["shard"] > 2
+
+
+def _arrow_pool_of(_: int) -> str:
+    import pyarrow as pa
+
+    return pa.default_memory_pool().backend_name
+
+
+def test_the_pool_s_workers_allocate_arrow_memory_with_jemalloc_and_the_caller_keeps_its_own():
+    """jemalloc returns the pages a group's JSON parse and Parquet write free (mimalloc, pyarrow's default, kept
+    them: +20-30 MB a worker); the pool's workers use it, the process that imports newscorpus keeps its default."""
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow wheel has no jemalloc")
+    before = pa.default_memory_pool().backend_name
+    mapper = ProcessMapper(2)
+    try:
+        assert set(mapper.map(_arrow_pool_of, range(8), batch=1)) == {"jemalloc"}
+    finally:
+        mapper.close()
+    assert pa.default_memory_pool().backend_name == before
 
 
 def change_headline(corpus: Path) -> str:

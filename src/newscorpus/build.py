@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
@@ -508,7 +508,8 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
 
 
 def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
-    """:func:`article_lines` as the scan keeps them: LZ4-compressed (pyarrow's codec), 6x smaller.
+    """:func:`article_lines` as the scan keeps them: each config's lines LZ4-compressed on its own (pyarrow's codec),
+    6x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
 
     JSON rows are 55 KB an article: 5 GB at 100,000 articles written to the
     cache during the scan and read back for the shards, on a disk that
@@ -516,77 +517,85 @@ def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
     article (compress and decompress)."""
     import pyarrow as pa
 
-    return {**lines, "lz4": len(data)}, pa.compress(data, codec="lz4", asbytes=True)
+    offsets = list(itertools.accumulate(lines["sizes"], initial=0))
+    parts = [pa.compress(data[offsets[i]:offsets[i + 1]], codec="lz4", asbytes=True) for i in range(len(CONFIGS))]
+    return {**lines, "packed": [len(part) for part in parts]}, b"".join(parts)
 
 
-def _unpack_lines(lines: dict, packed: bytes) -> bytes:
+def _config_lines(lines: dict, payload: bytes, i: int) -> bytes:
+    """The lines of config ``CONFIGS[i]`` in an entry of :func:`article_lines` (``payload``), packed or not."""
     import pyarrow as pa
 
-    return pa.decompress(packed, decompressed_size=lines["lz4"], codec="lz4", asbytes=True)
+    sizes = lines.get("packed", lines["sizes"])
+    start = sum(sizes[:i])
+    part = payload[start:start + sizes[i]]
+    if "packed" not in lines or not part:
+        return part
+    return pa.decompress(part, decompressed_size=lines["sizes"][i], codec="lz4", asbytes=True)
 
 
 def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: Cache, dirs: RelDirs) -> tuple[dict, bytes]:
-    """:func:`article_lines` of one group item: the scan's, from the cache, or made again (no gold document, or its
-    entry missing or corrupted: the checksum says so, and it is never served)."""
+    """:func:`article_lines` of one group item, packed as the scan kept them (from the cache), or made again (no gold
+    document, or its entry missing or corrupted: the checksum says so, and it is never served)."""
     _, article_key, doc_path, doc_key, _ = item
     if doc_key is not None:
         hit = store.get("document", doc_key, CacheStats())
         if hit is not None and "lines" in hit[0]:
-            return hit[0]["lines"], _unpack_lines(hit[0]["lines"], hit[1])
+            return hit[0]["lines"], hit[1]
     article = load_article(Path(job.cache), article_key)
     doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
     return article_lines(article, doc)
 
 
 def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]],
-            schemas: dict[str, pa.Schema]) -> dict[str, pa.Table | None]:
-    """Each config's table of some articles (``None``: no rows), in the items' order, wire clusters set."""
-    import pyarrow as pa
+            schemas: dict[str, pa.Schema]) -> Iterator[tuple[str, pa.Table | None]]:
+    """Each config's table of some articles (``None``: no rows), in the items' order, wire clusters set; one config
+    at a time, in :data:`CONFIGS` order.
 
+    The items' lines are read once, packed (about 10 KB an article); each
+    config's are unpacked only when its table is made, and freed once it is:
+    a worker holds one config's JSON, not all three (the articles' 27 MB of
+    a 500-article group, not 56 MB)."""
     store = Cache(Path(job.cache))
     dirs: RelDirs = {}
-    blobs: dict[str, list[bytes]] = {c: [] for c in CONFIGS}
-    clusters: dict[str, list[str]] = {c: [] for c in CONFIGS}
-    for item in items:
-        meta, payload = _lines(job, item, store, dirs)
-        offset = 0
-        for config, rows, size in zip(CONFIGS, meta["rows"], meta["sizes"]):
-            blobs[config].append(payload[offset:offset + size])
-            clusters[config].extend([item[4]] * rows)
-            offset += size
-    tables: dict[str, pa.Table | None] = {}
-    for config in CONFIGS:
-        if not clusters[config]:
-            tables[config] = None
+    fetched = [(item[4], *_lines(job, item, store, dirs)) for item in items]
+    for i, config in enumerate(CONFIGS):
+        data = bytearray()
+        clusters: list[str] = []
+        for cluster, meta, payload in fetched:
+            if meta["rows"][i]:
+                data += _config_lines(meta, payload, i)
+                clusters.extend([cluster] * meta["rows"][i])
+        if not clusters:
+            yield config, None
             continue
         schema = schemas[config]
-        table = _table_from_lines(b"".join(blobs[config]), schema)
+        table = _table_from_lines(data, schema)
+        del data
         at = schema.get_field_index("wire_cluster")
-        tables[config] = table.set_column(at, schema.field(at), _strings(clusters[config])).replace_schema_metadata(schema.metadata)
-    return tables
+        yield config, table.set_column(at, schema.field(at), _strings(clusters)).replace_schema_metadata(schema.metadata)
 
 
 def _make_group(job: Job, group: Group) -> tuple[dict, bytes]:
     return _group_output(group, _tables(job, group.items, arrow_schemas(job.cache, job.fingerprint)))
 
 
-def _group_output(group: Group, tables: dict[str, pa.Table | None]) -> tuple[dict, bytes]:
+def _group_output(group: Group, tables: Iterable[tuple[str, pa.Table | None]]) -> tuple[dict, bytes]:
     """A group's cache entry: each config's Parquet bytes, and the figures (rows, sizes, labels, quote types, and
-    the items the shards were made of)."""
+    the items the shards were made of).  ``tables``: each config's table, in :data:`CONFIGS` order, each written and
+    dropped before the next is asked for."""
     labels, types = list(entity_labels()), list(quote_types())
-    entities, quotes = tables["entities"], tables["quotes"]
-    meta: dict = {
-        "configs": {},
-        "by_label": dict(Counter(labels[i] for i in entities.column("label").to_pylist())) if entities is not None else {},
-        "by_type": dict(Counter(types[i] for i in quotes.column("type").to_pylist())) if quotes is not None else {},
-        "items": [list(item) for item in group.items],
-    }
+    meta: dict = {"configs": {}, "by_label": {}, "by_type": {}, "items": [list(item) for item in group.items]}
     blobs = []
-    for config in CONFIGS:
-        table = tables[config]
+    for config, table in tables:
+        if config == "entities" and table is not None:
+            meta["by_label"] = dict(Counter(labels[i] for i in table.column("label").to_pylist()))
+        if config == "quotes" and table is not None:
+            meta["by_type"] = dict(Counter(types[i] for i in table.column("type").to_pylist()))
         blob, nbytes = _parquet(table) if table is not None and table.num_rows else (b"", 0)
         meta["configs"][config] = {"rows": table.num_rows if table is not None else 0, "nbytes": nbytes, "size": len(blob)}
         blobs.append(blob)
+        del table
     return meta, b"".join(blobs)
 
 
@@ -601,7 +610,7 @@ def _strings(values: list[str]) -> pa.Array:
     return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded)))
 
 
-def _table_from_lines(data: bytes, schema: pa.Schema) -> pa.Table:
+def _table_from_lines(data: bytes | bytearray, schema: pa.Schema) -> pa.Table:
     """Rows given as JSON Lines, as one table of ``schema``, through pyarrow's JSON reader: the table
     ``Table.from_pylist`` makes of the same rows (the Parquet bytes are the same: a test), many times faster, and
     without the pandas import (0.2 s) that ``from_pylist`` brings, which a rebuild of a few rows need not pay."""
@@ -644,7 +653,7 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     import pyarrow.parquet as pq
 
     schemas = arrow_schemas(job.cache, job.fingerprint)
-    made = _tables(job, changed, schemas)
+    made = dict(_tables(job, changed, schemas))
     redone = {item[0] for item in changed}
     tables: dict[str, pa.Table | None] = {}
     offset = 0
@@ -667,7 +676,7 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
             runs.update(new)
         parts = [runs[item[0]] for item in group.items if item[0] in runs]
         tables[config] = pa.concat_tables(parts).combine_chunks() if parts else None
-    return _group_output(group, tables)
+    return _group_output(group, tables.items())
 
 
 def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
