@@ -135,6 +135,22 @@ def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
     assert len(list((data / "articles").glob("train-*.parquet"))) > 1
 
 
+def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
+    """A group's entities table is its articles' mentions flattened: with pyarrow.compute for a large group, in Python
+    (entity_rows_of) for a small one.  Both give the same bytes, and the rows of entity_rows (the test above)."""
+    def never(row):
+        raise AssertionError("a large group's entities are flattened in Arrow")
+
+    monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 0)
+    monkeypatch.setattr(newscorpus.build, "entity_rows_of", never)
+    in_arrow = build_once(synthetic, tmp_path / "arrow", group_articles=7)
+    monkeypatch.undo()
+    monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 10**9)
+    in_python = build_once(synthetic, tmp_path / "python", group_articles=7)
+    assert in_arrow.counts["entities"] == in_python.counts["entities"] and sum(in_arrow.counts["entities"].values()) > 100
+    assert tree_digest(in_arrow.out) == tree_digest(in_python.out)
+
+
 def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):
     import datasets
 
