@@ -10,7 +10,9 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
 - **pyarrow floor**: ``pyarrow.json.read_json`` of the 'articles' records and one ``pq.write_table``;
 - **load ours / load by hand**: ``datasets.load_dataset`` of our 'articles' config vs of the by-hand Parquet.
 
-Every stage runs in its own subprocess, so its peak RSS (``ru_maxrss`` of the
+The last run's outputs and caches are moved aside (a rename) before a stage and deleted once every stage has run:
+deleting 200,000 cache files right before the cold build timed ext4's slower inode allocation after a mass
+deletion with it (:func:`set_aside`).  Every stage runs in its own subprocess, so its peak RSS (``ru_maxrss`` of the
 children) is its own.  The by-hand path passes ``features=`` (our declared features): without them
 ``load_dataset("json")`` infers a null type from the first rows and fails on
 a later string.  The converted records for the by-hand paths are taken
@@ -31,6 +33,7 @@ import json
 import hashlib
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -122,6 +125,21 @@ def touch_one(corpus: Path) -> None:
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def set_aside(root: Path, *paths: Path) -> None:
+    """Move the last run's outputs and caches out of the way (a rename); :func:`main` deletes them when every stage
+    has been timed.
+
+    Deleting them right before a stage, as ``rm -rf`` did, timed the file system's cleanup with it: for a
+    while after a mass deletion, ext4 allocates new inodes more slowly (the kernel's ``recently_deleted`` and
+    ``find_inode_bit`` lead ``perf``), and a cold build creates two cache files per article.  A 10,000-article
+    cold build took 31.3 s right after deleting the last one's cache, 24.0 s into a cache not just deleted."""
+    trash = root / ".aside" / str(time.time_ns())
+    for path in paths:
+        if path.exists():
+            trash.mkdir(parents=True, exist_ok=True)
+            path.rename(trash / path.name)
+
+
 def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, float, str, str]]:
     """All stages at size ``n``, as they finish: (stage, seconds, CPU seconds, peak RSS MB, note)."""
     root = workdir / f"n{n}"
@@ -130,7 +148,8 @@ def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, flo
         seconds, cpu, rss, _ = run_stage("generate", str(root), str(n), str(workers))
         yield ("generate synthetic corpus", seconds, cpu, rss, "")
     out, cache = root / "dataset", root / "cache"
-    subprocess.run(["rm", "-rf", str(out), str(cache)], check=True)
+    set_aside(root, out, cache)
+    os.sync()  # what the last stage wrote is not timed with this one
     seconds, cpu, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
     full, full_cpu = seconds, cpu
     yield ("newscorpus build (full, cold cache)", seconds, cpu, rss, report)
@@ -144,7 +163,7 @@ def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, flo
     run_stage("records", str(out), str(records))
     hand = root / "by-hand"
     for configs, what in (("articles", "the 'articles' config"), ("articles,entities,quotes", "all three configs, as ours")):
-        subprocess.run(["rm", "-rf", str(root / "hf-cache")], check=True)
+        set_aside(root, root / "hf-cache")
         seconds, cpu, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), configs)
         yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}", seconds, cpu, rss,
                f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)")
@@ -152,7 +171,7 @@ def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, flo
     hand = Path(f"{hand}-articles.parquet")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
     yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
-    subprocess.run(["rm", "-rf", str(root / "hf-cache-load")], check=True)
+    set_aside(root, root / "hf-cache-load")
     seconds, cpu, rss, rows_ours = run_stage("load", str(out), "", "articles", str(root / "hf-cache-load"))
     yield ("load_dataset(our output, 'articles')", seconds, cpu, rss, f"{rows_ours} rows")
     seconds, cpu, rss, rows_hand = run_stage("load", "parquet", str(hand), "", str(root / "hf-cache-load"))
@@ -168,9 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     compileall.compile_dir(SRC / "newscorpus", quiet=1)
     print("| articles | stage | seconds | peak RSS MB (main / largest worker) | CPU s | note |\n|---|---|---|---|---|---|")
-    for n in args.sizes:
-        for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers):
-            print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {cpu:.1f} | {note} |", flush=True)
+    try:
+        for n in args.sizes:
+            for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers):
+                print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {cpu:.1f} | {note} |", flush=True)
+    finally:
+        for n in args.sizes:
+            shutil.rmtree(args.workdir / f"n{n}" / ".aside", ignore_errors=True)
     return 0
 
 
