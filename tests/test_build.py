@@ -112,6 +112,9 @@ def test_a_failed_build_leaves_the_previous_dataset_as_it_was(repo_copy, monkeyp
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("newscorpus.build.render_card", explode)
+    # a new agreement report: the card must be rendered again (an unchanged one is taken from the cache)
+    report = repo_copy / "corpus" / "annotations" / "agreement.md"
+    report.write_text("Measured again.\n", encoding="utf-8")
     with pytest.raises(RuntimeError):
         _build(repo_copy)
     assert _tree(out) == before

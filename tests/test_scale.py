@@ -233,6 +233,20 @@ def test_rebuild_after_one_raw_change_redoes_only_that_work(tmp_path):
     assert "(updated)" in "".join(r["headline"] for p in (third.out / "data" / "articles").glob("*.parquet") for r in pq.read_table(p).to_pylist())
 
 
+def test_the_card_is_rendered_again_only_when_what_it_shows_changed(tmp_path):
+    """The README is cached under the key of what it shows: a rebuild that changed nothing writes the last one again
+    (rendering it imports huggingface_hub, 0.1 s); a new agreement report renders it again."""
+    corpus = generate(tmp_path / "c", 16, seed=29)
+    first = build_once(corpus, tmp_path, group_articles=6)
+    readme = (first.out / "README.md").read_bytes()
+    again = build_once(corpus, tmp_path, group_articles=6)
+    assert first.cache.misses["card"] == 1 and again.cache.hits["card"] == 1 and "card" not in again.cache.misses
+    assert (again.out / "README.md").read_bytes() == readme
+    (corpus / "annotations" / "agreement.md").write_text("Cohen's kappa 0.91 on the gold set.\n", encoding="utf-8")
+    third = build_once(corpus, tmp_path, group_articles=6)
+    assert third.cache.misses["card"] == 1 and "Cohen's kappa 0.91" in (third.out / "README.md").read_text(encoding="utf-8")
+
+
 def test_a_patched_group_is_the_group_made_afresh(tmp_path, monkeypatch):
     """After one raw file changed, its group is patched from the last build's shards (only that article's rows made
     again), and the output is byte for byte a cold build of the changed corpus."""

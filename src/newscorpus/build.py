@@ -859,7 +859,8 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
     previous = WrittenShards.load(job, out)
     try:
         counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)
-        _write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent, layout.root, job)
+        found.cache.merge(_write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent,
+                                      layout.root, job))
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -1112,18 +1113,42 @@ def dataset_info_layout(cache_dir: str, fingerprint: str) -> list:
 
 
 def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[str, dict[str, int]], card: CardStats,
-                languages: set[str], repo_root: Path, corpus_root: Path, job: Job) -> None:
-    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas."""
-    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
-    card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
-    card_data["dataset_info"] = dataset_info(counts, nbytes, job)
-    (staging / "README.md").write_text(render_card(card_data.to_yaml(), card, repo_root, corpus_root), encoding="utf-8")
+                languages: set[str], repo_root: Path, corpus_root: Path, job: Job) -> CacheStats:
+    """README.md (YAML with configs, features, splits; prose with the figures), datasheet, guidelines, schemas.
+
+    The README is kept in the cache under the key of everything it is made
+    of (the figures, the agreement report, the card's code and the library
+    versions): a rebuild whose figures did not change writes the last one
+    again instead of rendering it (0.1 s, most of it importing ``huggingface_hub``)."""
+    import newscorpus.card
+
+    store, stats = Cache(Path(job.cache)), CacheStats()
+    agreement = corpus_root / newscorpus.card.AGREEMENT_REPORT
+    key = key_of({
+        "stage": "card", "counts": counts, "nbytes": nbytes, "languages": sorted(languages), "code": job.fingerprint,
+        "figures": {name: sorted(value.items()) if isinstance(value, Counter) else sorted(value) if isinstance(value, set) else value
+                    for name, value in ((f.name, getattr(card, f.name)) for f in dataclasses.fields(card))},
+        "agreement": hashlib.sha256(agreement.read_bytes()).hexdigest() if agreement.is_file() else None,
+        "card": hashlib.sha256(Path(newscorpus.card.__file__).read_bytes()).hexdigest(), "versions": _declared_versions(),
+        "newscorpus": newscorpus.card.__version__,
+    })
+    hit = store.get("card", key, stats)
+    if hit is not None:
+        readme = hit[1]
+    else:
+        present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+        card_data = card_metadata(languages, sum(counts["articles"].values()), present, card.origins)
+        card_data["dataset_info"] = dataset_info(counts, nbytes, job)
+        readme = render_card(card_data.to_yaml(), card, repo_root, corpus_root).encode("utf-8")
+        store.put("card", key, {}, readme)
+    (staging / "README.md").write_bytes(readme)
     for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
         if (repo_root / name).is_file():
             shutil.copyfile(repo_root / name, staging / name)
     (staging / "schema").mkdir()
     for path in sorted(schema_dir().glob("*.schema.json")):
         shutil.copyfile(path, staging / "schema" / path.name)
+    return stats
 
 
 #: How the Hub's ``annotations_creators`` names each annotation origin.
