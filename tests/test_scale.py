@@ -204,6 +204,19 @@ def test_the_pool_s_workers_allocate_arrow_memory_with_jemalloc_and_the_caller_k
     assert pa.default_memory_pool().backend_name == before
 
 
+def test_a_worker_keeps_pyarrow_s_default_pool_where_the_wheel_has_no_jemalloc(monkeypatch):
+    """Without jemalloc (a wheel built without it), a worker starts with pyarrow's default pool, and no error."""
+    import pyarrow as pa
+
+    def missing() -> None:
+        raise NotImplementedError("built without jemalloc")
+
+    before = pa.default_memory_pool().backend_name
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
+    newscorpus.pipeline._worker_started()
+    assert pa.default_memory_pool().backend_name == before
+
+
 def change_headline(corpus: Path) -> str:
     """Edit one raw file's headline (not its body) and its manifest line; return the article id."""
     manifest_path = corpus / "raw" / "manifest.jsonl"

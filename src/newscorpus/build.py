@@ -595,7 +595,7 @@ def _lines_table(fetched: list[tuple[str, dict, bytes]], config: str, schema: pa
     table = _table_from_lines(data, schema)
     del data
     at = schema.get_field_index("wire_cluster")
-    return table.set_column(at, schema.field(at), _strings(clusters)).replace_schema_metadata(schema.metadata)
+    return table.set_column(at, schema.field(at), _strings(clusters))
 
 
 #: Groups of at least this many articles flatten their mentions with ``pyarrow.compute`` (40 us an article);
@@ -614,7 +614,7 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
         if not rows:
             return None
         lines = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
-        return _table_from_lines(lines, schema).replace_schema_metadata(schema.metadata)
+        return _table_from_lines(lines, schema)
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -626,7 +626,7 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     owner, entity = entities.value_parent_indices(), entities.flatten()
     # each mention's entity: the row of its article's entity of that id (ids are unique within a document), keyed
     # by "article number \x1f id"; the separator is an array: a Python str becomes a scalar, and pa.scalar, like
-    # pa.array and pa.table, imports pandas (0.2 s and 40 MB a worker)
+    # pa.array and pa.table, imports pandas (0.2 s and about 30 MB a worker)
     keyed = [pc.binary_join_element_wise(pc.cast(at, pa.string()), ids, _repeated(b"\x1f", len(ids)))
              for at, ids in ((parent, mention.field("entity")), (owner, entity.field("id")))]
     found = pc.index_in(keyed[0], value_set=keyed[1])
@@ -698,9 +698,10 @@ def _repeated(value: bytes, count: int) -> pa.Array:
 
 
 def _table_from_lines(data: bytes | bytearray, schema: pa.Schema) -> pa.Table:
-    """Rows given as JSON Lines, as one table of ``schema``, through pyarrow's JSON reader: the table
-    ``Table.from_pylist`` makes of the same rows (the Parquet bytes are the same: a test), many times faster, and
-    without the pandas import (0.2 s) that ``from_pylist`` brings, which a rebuild of a few rows need not pay."""
+    """Rows given as JSON Lines, as one table of ``schema`` (its metadata too, which the reader drops), through
+    pyarrow's JSON reader: the table ``Table.from_pylist`` makes of the same rows (the Parquet bytes are the same: a
+    test), many times faster, and without the pandas import (0.2 s) that ``from_pylist`` brings, which a rebuild of
+    a few rows need not pay."""
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -709,7 +710,7 @@ def _table_from_lines(data: bytes | bytearray, schema: pa.Schema) -> pa.Table:
         read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
     )
-    return table.combine_chunks()
+    return table.combine_chunks().replace_schema_metadata(schema.metadata)
 
 
 #: A group is patched when at most this share of its articles changed; beyond, it is made afresh.
@@ -1120,17 +1121,17 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
     of (the figures, the agreement report, the card's code and the library
     versions): a rebuild whose figures did not change writes the last one
     again instead of rendering it (0.1 s, most of it importing ``huggingface_hub``)."""
+    import newscorpus
     import newscorpus.card
 
     store, stats = Cache(Path(job.cache)), CacheStats()
     agreement = corpus_root / newscorpus.card.AGREEMENT_REPORT
     key = key_of({
         "stage": "card", "counts": counts, "nbytes": nbytes, "languages": sorted(languages), "code": job.fingerprint,
-        "figures": {name: sorted(value.items()) if isinstance(value, Counter) else sorted(value) if isinstance(value, set) else value
-                    for name, value in ((f.name, getattr(card, f.name)) for f in dataclasses.fields(card))},
+        "figures": {f.name: _json_ready(getattr(card, f.name)) for f in dataclasses.fields(card)},
         "agreement": hashlib.sha256(agreement.read_bytes()).hexdigest() if agreement.is_file() else None,
         "card": hashlib.sha256(Path(newscorpus.card.__file__).read_bytes()).hexdigest(), "versions": _declared_versions(),
-        "newscorpus": newscorpus.card.__version__,
+        "newscorpus": newscorpus.__version__,
     })
     hit = store.get("card", key, stats)
     if hit is not None:
@@ -1149,6 +1150,13 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
     for path in sorted(schema_dir().glob("*.schema.json")):
         shutil.copyfile(path, staging / "schema" / path.name)
     return stats
+
+
+def _json_ready(value: object) -> object:
+    """A card figure as a key can hold it: a counter's items and a set's members sorted, anything else as it is."""
+    if isinstance(value, Counter):
+        return sorted(value.items())
+    return sorted(value) if isinstance(value, set) else value
 
 
 #: How the Hub's ``annotations_creators`` names each annotation origin.

@@ -125,8 +125,8 @@ def _worker_started() -> None:
     """Set up a pool's worker: jemalloc becomes pyarrow's memory pool, where the wheel has it (Linux and macOS).
 
     The default, mimalloc, keeps the pages that a group's JSON parse and
-    Parquet write free: a worker writing 2,000 articles' groups peaked about
-    20 MB higher with it, and was no faster (docs/scale.md).  Only the pool's
+    Parquet write free: a worker writing 2,000 articles' groups peaked at
+    164-170 MB with it, 137-141 MB with jemalloc, and was no faster (docs/scale.md).  Only the pool's
     own processes: a library does not change the default of the process that
     imports it."""
     import pyarrow as pa
