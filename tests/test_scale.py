@@ -1079,3 +1079,41 @@ def test_the_scan_holds_a_few_hundred_bytes_per_article(tmp_path):
     heaps = json.loads(done.stdout)
     for run in (0, 1):
         assert (heaps["400"][run] - heaps["100"][run]) / 300 < 700, (run, heaps)  # the last session's scan: 1,260 bytes
+
+
+def fix_typos(corpus: Path, ids: set[str]) -> None:
+    """Fix a typo in some articles' bodies, as ``benchmarks/bench_build.py`` does in one (a word of their longest line),
+    and their manifest lines."""
+    manifest_path = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
+    for entry in entries:
+        if entry["id"] in ids:
+            path = corpus / "raw" / entry["file"]
+            text = path.read_text()
+            longest = max(text.splitlines(), key=len)
+            fixed = longest.replace(" the ", " teh ", 1) if " the " in longest else longest + " (corrected)"
+            path.write_text(text.replace(longest, fixed, 1))
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+
+
+def test_a_group_patched_at_its_ends_and_in_a_stretch_is_the_group_made_afresh(tmp_path, monkeypatch):
+    """The patch keeps each unchanged stretch of a group as one slice of its old shard: changed articles at a group's
+    first and last rows, and two neighbours in another group's middle, give the bytes of a cold build."""
+    import pyarrow.parquet as pq
+
+    corpus = generate(tmp_path / "c", 60, seed=17)
+    warm = build_once(corpus, tmp_path / "warm", group_articles=10)
+    groups = [pq.read_table(path, columns=["id"]).column("id").to_pylist()
+              for path in sorted((warm.out / "data" / "articles").glob("*.parquet"))]
+    ends, inner = [ids for ids in groups if len(ids) >= 8][:2]
+    fix_typos(corpus, {ends[0], ends[-1], inner[3], inner[4]})
+    made: list[int] = []
+    real = newscorpus.build._make_group
+    monkeypatch.setattr(newscorpus.build, "_make_group", lambda *a: made.append(1) or real(*a))
+    patched = build_once(corpus, tmp_path / "warm", group_articles=10)
+    assert patched.cache.misses["shard"] == 2 and made == []
+    monkeypatch.setattr(newscorpus.build, "PATCH_SHARE", 0.0)
+    cold = build_once(corpus, tmp_path / "cold", group_articles=10)
+    assert len(made) == cold.cache.misses["shard"] > 2
+    assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts

@@ -724,7 +724,8 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     (no last group, other ids, more than :data:`PATCH_SHARE` of them changed, or rows not in the order written).
 
     Each article's rows are one run, in both the old shard and the new rows: the table is put together from
-    slices, without ``pyarrow.compute`` (importing it is 60 ms of a small rebuild)."""
+    slices, without ``pyarrow.compute`` (importing it is 60 ms of a small rebuild), one for each unchanged stretch
+    of the group and one for each changed article (:func:`_merged`), not one for each article."""
     if group.previous is None:
         return None
     hit = store.get("shard", group.previous, CacheStats())
@@ -747,22 +748,26 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     offset = 0
     for config in CONFIGS:
         schema, size = schemas[config], old_meta["configs"][config]["size"]
-        runs: dict[str, pa.Table] = {}
+        sources: list[pa.Table] = []
+        runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source, start, end)
         if size:
             old = pq.ParquetFile(pa.BufferReader(old_payload[offset:offset + size])).read(use_threads=False)
             if not old.schema.equals(schema, check_metadata=False):
                 return None
-            kept = _runs(_as_declared(old, schema), ARTICLE_COLUMN[config])
+            kept = _runs(old, ARTICLE_COLUMN[config])
             if kept is None:
                 return None
-            runs.update((ident, rows) for ident, rows in kept.items() if ident not in redone)
+            sources.append(_as_declared(old, schema))
+            runs.update((ident, (0, *rows)) for ident, rows in kept.items() if ident not in redone)
         offset += size
         if made[config] is not None:
             new = _runs(made[config], ARTICLE_COLUMN[config])
             if new is None:
                 return None
-            runs.update(new)
-        parts = [runs[item[0]] for item in group.items if item[0] in runs]
+            sources.append(made[config])
+            runs.update((ident, (len(sources) - 1, *rows)) for ident, rows in new.items())
+        parts = [sources[source].slice(start, end - start)
+                 for source, start, end in _merged([runs[item[0]] for item in group.items if item[0] in runs])]
         tables[config] = pa.concat_tables(parts).combine_chunks() if parts else None
     return _group_output(group, tables.items())
 
@@ -776,18 +781,36 @@ def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _runs(table: pa.Table, column: str) -> dict[str, pa.Table] | None:
-    """Each article's rows (a zero-copy slice), by article id; ``None`` when an article's rows are not one run."""
-    runs: dict[str, pa.Table] = {}
+def _runs(table: pa.Table, column: str) -> dict[str, tuple[int, int]] | None:
+    """Where each article's rows are, ``(start, end)``, by article id; ``None`` when an article's rows are not one run."""
+    runs: dict[str, tuple[int, int]] = {}
     ids = table.column(column).to_pylist()
     start = 0
     for end in range(1, len(ids) + 1):
         if end == len(ids) or ids[end] != ids[start]:
             if ids[start] in runs:
                 return None
-            runs[ids[start]] = table.slice(start, end - start)
+            runs[ids[start]] = (start, end)
             start = end
     return runs
+
+
+def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """``(source, start, end)`` row ranges, in order, with each one that continues the last merged into it: an
+    unchanged stretch of a group is one slice of its old shard, however many articles it holds.
+
+    >>> _merged([(0, 0, 2), (0, 2, 5), (1, 0, 1), (0, 6, 9), (0, 12, 14)])
+    [(0, 0, 5), (1, 0, 1), (0, 6, 9), (0, 12, 14)]
+
+    (Rows 9-12 were those of a changed article that has none now.)
+    """
+    out: list[tuple[int, int, int]] = []
+    for source, start, end in ranges:
+        if out and out[-1][0] == source and out[-1][2] == start:
+            out[-1] = (source, out[-1][1], end)
+        else:
+            out.append((source, start, end))
+    return out
 
 
 def _load_gold(job: Job, path: str, key: str, article_key: str, dirs: RelDirs) -> dict:
