@@ -330,6 +330,26 @@ def test_the_cards_dataset_info_is_what_datasets_writes(tmp_path, shape):
         assert ours.to_yaml() == expected.to_yaml()
 
 
+@pytest.mark.parametrize("shape", ["all", "articles-only", "one-split"])
+def test_the_cards_yaml_is_what_huggingface_hub_writes(tmp_path, shape):
+    """The card's YAML, its metadata rendered once and ``dataset_info`` dumped after it, is the text
+    ``DatasetCardData.to_yaml`` gives for the whole."""
+    from newscorpus.build import SPLIT_NAMES, card_metadata, card_yaml, dataset_info
+    from newscorpus.pipeline import Job
+
+    counts = {c: {s: (0 if shape == "one-split" and s != "train" else 1000 + j) for j, s in enumerate(SPLIT_NAMES)}
+              for c in CONFIGS}
+    if shape == "articles-only":
+        counts["entities"] = counts["quotes"] = dict.fromkeys(SPLIT_NAMES, 0)
+    nbytes = {c: {s: n * 5003 for s, n in v.items()} for c, v in counts.items()}
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
+    info = dataset_info(counts, nbytes, Job("corpus", "corpus/raw", str(tmp_path / "cache"), "v", "f" * 64))
+    whole = card_metadata({"en", "fr", "ru"}, 3000, present, {"human", "model"})
+    whole["dataset_info"] = info
+    metadata = card_metadata({"en", "fr", "ru"}, 3000, present, {"human", "model"}).to_yaml()
+    assert card_yaml(metadata, info) == whole.to_yaml()
+
+
 def test_shard_schemas_are_the_declared_features(tmp_path):
     from newscorpus.build import arrow_schemas
 
@@ -970,7 +990,8 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
     """A cold cache: the Arrow schemas and the card's layout are made by a child process that imports ``datasets``
     (a second, 70 MB the main process and its workers would hold); a rebuild after one change finds them cached.
     Neither imports ``datasets`` nor ``pandas`` in the main process; a rebuild not even ``pyarrow.compute`` to patch
-    its group, nor python-jsonschema for a valid document (0.06 and 0.1 s).  The build runs from a script without a
+    its group, nor python-jsonschema for a valid document, nor ``huggingface_hub`` for a card whose metadata did not
+    change (0.06, 0.1 and 0.03 s).  The build runs from a script without a
     ``__main__`` guard, as users write them: the child runs only its own work, not the script again."""
     import subprocess
 
@@ -984,12 +1005,12 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
         f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
         " mapper=ProcessMapper(1), group_articles=12);"
         "print(sum(p is not None for p in patched), 'patched');"
-        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema') if m in sys.modules))\n"
+        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub') if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
     # cold: every group's entities flattened with pyarrow.compute (pa.array, pa.scalar and pa.table would import pandas)
     cold = subprocess.run([sys.executable, str(script), "0"], capture_output=True, text=True, env=env, check=True)
-    assert set(ast.literal_eval(cold.stdout.split("\n")[-2])) == {"pyarrow.compute"}
+    assert set(ast.literal_eval(cold.stdout.split("\n")[-2])) == {"pyarrow.compute", "huggingface_hub"}
     assert cold.stdout.count("script started") == 1
     declared = list((tmp_path / "cache" / "declared").rglob("*"))
     assert any(p.is_file() for p in declared)
