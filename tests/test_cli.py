@@ -54,3 +54,19 @@ def test_missing_corpus_is_a_usage_error(tmp_path, capsys, monkeypatch):
 def test_python_dash_m_runs_the_same_cli():
     result = subprocess.run([sys.executable, "-m", "newscorpus", "--help"], capture_output=True, text=True, check=True)
     assert "convert" in result.stdout and "validate" in result.stdout and "build" in result.stdout
+
+
+def test_a_command_imports_only_its_own_module():
+    """Running one command does not import the others: ``studio``'s Label Studio SDK takes 2 s to import, which every
+    ``newscorpus build`` paid before; the overview still lists every command."""
+    script = (
+        "import sys; from newscorpus.cli import parser; parser(sys.argv[1:]).parse_args(sys.argv[1:]);"
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('newscorpus.commands.')),"
+        " 'label_studio_sdk' in sys.modules)"
+    )
+    ran = subprocess.run([sys.executable, "-c", script, "build", "--workers", "1"], capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["['build']", "False"]
+    listed = subprocess.run([sys.executable, "-m", "newscorpus", "--help"], capture_output=True, text=True, check=True)
+    assert all(name in listed.stdout for name in commands())
+    unknown = subprocess.run([sys.executable, "-m", "newscorpus", "biuld"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "invalid choice: 'biuld'" in unknown.stderr and "studio" in unknown.stderr

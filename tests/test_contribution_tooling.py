@@ -26,7 +26,7 @@ def _newscorpus_args(command: str) -> list[str]:
 
 
 def _parses(args: list[str]) -> None:
-    namespace = parser().parse_args(args)
+    namespace = parser(args).parse_args(args)
     assert callable(namespace.run)
 
 

@@ -12,32 +12,47 @@ import importlib
 import pkgutil
 import sys
 from types import ModuleType
+from typing import Iterable
 
 from newscorpus import __version__
 from newscorpus.errors import UsageError, NewscorpusError
 
 
-def commands() -> dict[str, ModuleType]:
-    """Subcommand name -> module, for every module in :mod:`newscorpus.commands`."""
+def command_names() -> list[str]:
+    """Every subcommand's name (its module's, ``_`` as ``-``), without importing any."""
     import newscorpus.commands as package
 
+    return sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+
+
+def commands(names: Iterable[str] | None = None) -> dict[str, ModuleType]:
+    """Subcommand name -> module, for every module in :mod:`newscorpus.commands` (or those of ``names``)."""
     found = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"newscorpus.commands.{info.name}")
+    for name in command_names() if names is None else names:
+        module = importlib.import_module(f"newscorpus.commands.{name.replace('-', '_')}")
         if hasattr(module, "register") and hasattr(module, "run"):
-            found[info.name.replace("_", "-")] = module
+            found[name] = module
     return found
 
 
-def parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+def _requested(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` runs, when it names one (the top level takes no option with a value)."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in command_names() else None
+
+
+def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: for ``argv`` that runs a subcommand, with that subcommand only, since importing every
+    command would import them all (``studio``'s Label Studio SDK alone takes 2 s, four times a one-file rebuild);
+    else, for the overview (``--help``) or an unknown command, with all of them."""
+    wanted = _requested(sys.argv[1:] if argv is None else argv)
     top = argparse.ArgumentParser(
         prog="newscorpus",
         description="Raw news articles to a clean, annotated, validated Hugging Face dataset.",
     )
     top.add_argument("--version", action="version", version=f"newscorpus {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module in commands().items():
+    for name, module in commands(None if wanted is None else [wanted]).items():
         doc = (module.__doc__ or "").strip()
         summary_line = doc.splitlines()[0] if doc else name
         command = sub.add_parser(
@@ -53,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
-    args = parser().parse_args(argv)
+    args = parser(argv).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except UsageError as error:
