@@ -935,10 +935,10 @@ def splits_of(clusters: dict[str, str]) -> dict[str, str]:
     return {cluster: split_of(cluster) for cluster in set(clusters.values())}
 
 
-def plan_groups(found: Scan, clusters: dict[str, str], group_articles: int) -> list[GroupPlan]:
-    """Split each split's articles (sorted by id) into groups, and name every non-empty shard."""
+def plan_groups(found: Scan, clusters: dict[str, str], splits: dict[str, str], group_articles: int) -> list[GroupPlan]:
+    """Split each split's articles (sorted by id) into groups, and name every non-empty shard (``splits``: each
+    cluster's, :func:`splits_of`)."""
     by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
-    splits = splits_of(clusters)
     for ident in sorted(found.index.ids):
         by_split[splits[clusters[ident]]].append(ident)
     plans: list[GroupPlan] = []
@@ -1024,7 +1024,8 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     ``old`` is the output directory this build replaces."""
     counts = {c: {s: {"rows": 0, "nbytes": 0} for s in SPLIT_NAMES} for c in CONFIGS}
     card = CardStats(publishers=Counter(found.index.publishers), agencies=Counter(found.index.agencies))
-    plans = plan_groups(found, clusters, group_articles)
+    splits = splits_of(clusters)  # 0.17 s at 100,000 articles: once, for the groups and the card
+    plans = plan_groups(found, clusters, splits, group_articles)
     keys: list[str] = []
     identities: list[str] = []
     results: list[dict | None] = []
@@ -1054,7 +1055,7 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]
         card.quotes[split] = counts["quotes"][split]["rows"]
-    for split in splits_of(clusters).values():
+    for split in splits.values():
         card.clusters[split] += 1
     card.documents = len(found.gold)
     card.annotators, card.origins = found.gold.contributors()
