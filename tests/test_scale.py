@@ -1138,3 +1138,32 @@ def test_a_group_patched_at_its_ends_and_in_a_stretch_is_the_group_made_afresh(t
     cold = build_once(corpus, tmp_path / "cold", group_articles=10)
     assert len(made) == cold.cache.misses["shard"] > 2
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
+
+
+def test_a_group_patched_where_an_article_lost_its_quotes_is_the_group_made_afresh(tmp_path, monkeypatch):
+    """An annotator removes every quote of an article in a group's middle: its rows vanish from the 'quotes' shard,
+    so the unchanged stretches before and after it are two slices, not one (``build._merged``)."""
+    import pyarrow.parquet as pq
+
+    corpus = generate(tmp_path / "c", 60, seed=17)
+    warm = build_once(corpus, tmp_path / "warm", group_articles=10)
+    gold = corpus / "annotations" / "gold"
+    linked = " ".join(path.read_text() for path in gold.glob("*.json"))
+    shards = sorted((warm.out / "data" / "quotes").glob("*.parquet"))
+    ids = [i for path in shards for i in dict.fromkeys(pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist())]
+    # an article with quotes between two others with quotes in the same shard, whose quotes no other document links to
+    shard_of = {i: path for path in shards for i in pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist()}
+    target = next(i for before, i, after in zip(ids, ids[1:], ids[2:])
+                  if shard_of[before] == shard_of[i] == shard_of[after] and f"{i}#" not in linked)
+    document = json.loads((gold / f"{target}.json").read_text())
+    assert document["quotes"]
+    (gold / f"{target}.json").write_text(json.dumps({**document, "quotes": []}, ensure_ascii=False, indent=2))
+    made: list[int] = []
+    real = newscorpus.build._make_group
+    monkeypatch.setattr(newscorpus.build, "_make_group", lambda *a: made.append(1) or real(*a))
+    patched = build_once(corpus, tmp_path / "warm", group_articles=10)
+    assert patched.cache.misses["shard"] == 1 and made == [] and not patched.problems
+    assert patched.counts["quotes"] != warm.counts["quotes"]
+    monkeypatch.setattr(newscorpus.build, "PATCH_SHARE", 0.0)
+    cold = build_once(corpus, tmp_path / "cold", group_articles=10)
+    assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
