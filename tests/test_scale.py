@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import errno
 import hashlib
 import itertools
 import json
@@ -112,6 +113,87 @@ def test_cache_round_trip_and_miss(tmp_path):
     cache.put("shard", key_of("x"), {"rows": 3}, b"\x00\x01")
     assert cache.get("shard", key_of("x"), stats) == ({"rows": 3}, b"\x00\x01")
     assert stats.misses == {"shard": 1} and stats.hits == {"shard": 1}
+
+
+def _packed(cache: Cache, n: int, payload: bytes = b"p" * 5000) -> list[str]:
+    keys = [key_of({"n": i}) for i in range(n)]
+    cache.put_many("convert", [(key, {"id": str(i)}, payload + bytes([i])) for i, key in enumerate(keys)])
+    return keys
+
+
+def test_entries_put_together_are_one_file_each_named_by_its_key(tmp_path):
+    """One pack for the batch, a hard link per entry, no temporary name left; each entry reads back as put."""
+    cache, stats = Cache(tmp_path), CacheStats()
+    keys = _packed(cache, 5)
+    assert len({cache.path("convert", key).stat().st_ino for key in keys}) == 1
+    assert cache.path("convert", keys[0]).stat().st_nlink == 5
+    assert sorted(p.name for p in (tmp_path / "convert").rglob("*") if p.is_file()) == sorted(keys)
+    for i, key in enumerate(keys):
+        assert cache.get("convert", key, stats) == ({"id": str(i)}, b"p" * 5000 + bytes([i]))
+    assert stats.hits == {"convert": 5} and stats.corrupted == {}
+    cache.put_many("convert", [(keys[2], {"id": "again"}, b"")])  # one entry: a file of its own, replacing the name
+    assert cache.get("convert", keys[2], stats) == ({"id": "again"}, b"")
+    assert cache.path("convert", keys[0]).stat().st_nlink == 4
+
+
+def test_without_hard_links_entries_put_together_are_a_file_each(tmp_path, monkeypatch):
+    """A file system that refuses links (a mounted bucket) gets one file per entry, as :meth:`Cache.put` writes."""
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(os, "link", refused)
+    cache, stats = Cache(tmp_path), CacheStats()
+    keys = _packed(cache, 4)
+    assert len({cache.path("convert", key).stat().st_ino for key in keys}) == 4
+    assert [p.name for p in (tmp_path / "convert").iterdir() if p.is_file()] == []  # no pack left behind
+    assert [cache.get("convert", key, stats)[0] for key in keys] == [{"id": str(i)} for i in range(4)]
+
+
+def _pack_offsets(data: bytes) -> list[tuple[int, int]]:
+    start = data.index(b"\n") + 1 + 4
+    count = int.from_bytes(data[start - 4:start], "big")
+    rows = [data[start + 80 * i:start + 80 * (i + 1)] for i in range(count)]
+    return [(int.from_bytes(row[64:72], "big"), int.from_bytes(row[72:80], "big")) for row in rows]
+
+
+@pytest.mark.parametrize("damage", ["flip-byte-in-the-third", "cut-in-the-fourth", "key-in-the-table", "empty"])
+def test_a_damaged_pack_is_damage_to_the_entries_it_reaches_each_detected(tmp_path, damage):
+    """An entry of a pack is checked by its own checksum: the entries the damage reaches are corrupted, removed and
+    not served; the others are served as put."""
+    cache, stats = Cache(tmp_path), CacheStats()
+    keys = _packed(cache, 5)
+    path = cache.path("convert", keys[0])
+    data = bytearray(path.read_bytes())
+    places = _pack_offsets(bytes(data))
+    if damage == "flip-byte-in-the-third":
+        data[places[2][0] + places[2][1] - 3] ^= 1
+        reached = {2}
+    elif damage == "cut-in-the-fourth":
+        del data[places[3][0] + 10:]
+        reached = {3, 4}
+    elif damage == "key-in-the-table":
+        at = data.index(keys[1].encode())
+        data[at + 10] = ord("0") if data[at + 10] != ord("0") else ord("1")
+        reached = {1}
+    else:
+        data = bytearray()
+        reached = set(range(5))
+    path.write_bytes(bytes(data))
+    for i, key in enumerate(keys):
+        got = cache.get("convert", key, stats)
+        assert got == (None if i in reached else ({"id": str(i)}, b"p" * 5000 + bytes([i])))
+        assert cache.path("convert", key).exists() == (i not in reached)
+    assert stats.corrupted == {"convert": len(reached)}
+
+
+def test_a_cold_scan_writes_one_file_per_batch_of_entries(synthetic, tmp_path):
+    """Every conversion and document check of a batch goes into one file: a new file costs far more than a link."""
+    result = build_once(synthetic, tmp_path)
+    for namespace in ("convert", "document"):
+        names = [p for p in (tmp_path / "cache" / namespace).rglob("*") if p.is_file()]
+        assert len(names) == result.cache.misses[namespace] > 32
+        assert len({p.stat().st_ino for p in names}) == -(-len(names) // ProcessMapper.batch)
+    again = build(CorpusLayout(synthetic), tmp_path / "again", cache_dir=tmp_path / "cache", mapper=ProcessMapper(2))
+    assert again.cache.misses == {} and tree_digest(again.out) == tree_digest(result.out)
 
 
 # ---------------------------------------------------------------- the streaming build
@@ -377,14 +459,20 @@ def test_corrupted_cache_entries_are_rebuilt_and_the_output_is_unchanged(tmp_pat
     first = build_once(corpus, tmp_path, group_articles=5)
     before = tree_digest(first.out)
     entries = sorted(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
-    damaged = [p for p in entries if p.parent.parent.name in ("convert", "document", "shard")][::7]
+    named = [p for p in entries if p.parent.parent.name in ("convert", "document", "shard")]
+    damaged = named[::7]
     for path in damaged:
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
+    # a name shares its file with the other entries of its batch: the damage reaches those past the cut too
+    shutil.copytree(tmp_path / "cache", tmp_path / "probe")
+    probe = Cache(tmp_path / "probe")
+    unsound = sum(probe.get(p.parent.parent.name, p.name, CacheStats()) is None for p in named)
+    assert unsound >= len(damaged)
     # into another directory: a build into the same one links unchanged shards from it and reads no shard entry
     second = build(CorpusLayout(corpus), tmp_path / "elsewhere", cache_dir=tmp_path / "cache", mapper=ProcessMapper(1),
                    group_articles=5)
-    assert sum(second.cache.corrupted.values()) == len(damaged) > 0
+    assert sum(second.cache.corrupted.values()) == unsound > 0
     assert tree_digest(second.out) == before
 
 

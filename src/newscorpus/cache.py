@@ -18,10 +18,21 @@ served.  Entries are written to a temporary name and renamed into place, so
 readers see whole entries or none; they are not fsync'ed (a crash may leave
 an empty or torn entry, which the checksum catches).  An entry's metadata is
 JSON written and read with orjson (the scan index is tens of MB of it).
+
+The entries a worker makes in one batch (a conversion or a document check
+each) are written together (:meth:`Cache.put_many`): one file, a *pack*, with
+a table of its entries' places, and each entry's name a hard link to it.  A
+new file costs 0.4-1 ms of kernel time on the ext4 disks this was measured
+on (a link, 20-30 us): one file per entry was about a third of a cold
+build's CPU.  A name is still one entry to every reader: :meth:`Cache.get`
+reads the pack's table and that entry's bytes only, and checks that entry's
+own checksum; a damaged pack is damage to each entry in it, each detected
+when read.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -31,6 +42,11 @@ from typing import Any
 import orjson
 
 _MAGIC = b"newscorpus-cache 1\n"
+_PACK_MAGIC = b"newscorpus-cache-pack 1\n"
+#: A pack's table row: the entry's key (64 hex digits), its offset and its length in the pack.
+_ROW = 64 + 8 + 8
+#: Bytes a get reads first: a small entry whole, or a pack's table.
+_HEAD = 1 << 14
 
 
 def key_of(inputs: Any) -> str:
@@ -81,13 +97,13 @@ class Cache:
         path = self.location(namespace, key)
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = _read_entry(handle, key)
         except FileNotFoundError:
             stats.count("misses", namespace)
             return None
         except OSError:
             return self._corrupted(path, namespace, stats)
-        entry = _decode(data, key)
+        entry = None if data is None else _decode(data, key)
         if entry is None:
             return self._corrupted(path, namespace, stats)
         stats.count("hits", namespace)
@@ -117,14 +133,97 @@ class Cache:
             _remove(tmp)
             raise
 
+    def put_many(self, namespace: str, entries: list[tuple[str, dict, bytes]]) -> None:
+        """Store several entries ``(key, meta, payload)`` of ``namespace`` with one new file, a pack (see the module).
+
+        The pack is written under a temporary name, each entry's name is
+        made a hard link to it (replacing an entry of that name, as
+        :meth:`put` does), then the temporary name is removed: a reader sees
+        an entry whole or not at all.
+        """
+        if len(entries) <= 1:
+            for entry in entries:
+                self.put(namespace, *entry)
+            return
+        blobs = [_encode(meta, payload, key) for key, meta, payload in entries]
+        table, offset = bytearray(), len(_PACK_MAGIC) + 4 + _ROW * len(entries)
+        for (key, _, _), blob in zip(entries, blobs):
+            table += key.encode("ascii") + offset.to_bytes(8, "big") + len(blob).to_bytes(8, "big")
+            offset += len(blob)
+        folder = f"{self.root}/{namespace}"
+        tmp = f"{folder}/.pack.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+        try:
+            fd = os.open(tmp, _CREATE, 0o600)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, _CREATE, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(b"".join([_PACK_MAGIC, len(entries).to_bytes(4, "big"), table, *blobs]))
+            for at, (key, _, _) in enumerate(entries):
+                try:
+                    _link(tmp, self.location(namespace, key))
+                except OSError as error:
+                    if error.errno not in _NO_LINKS:
+                        raise
+                    for entry in entries[at:]:  # a file system without hard links (a mounted bucket): a file each
+                        self.put(namespace, *entry)
+                    break
+        finally:
+            _remove(tmp)
+
     def _corrupted(self, path: str, namespace: str, stats: CacheStats) -> None:
         stats.count("corrupted", namespace)
         _remove(path)
         return None
 
 
+#: What ``link`` fails with on a file system that has no hard links (FUSE mounts of object storage, some network file
+#: systems).
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EMLINK}
+
 #: How :meth:`Cache.put` creates its temporary file: a new file only, never through a symbolic link.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _link(source: str, path: str) -> None:
+    """Make ``path`` a name of ``source``'s file, replacing what ``path`` named."""
+    try:
+        os.link(source, path)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _link(source, path)
+    except FileExistsError:
+        tmp = f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+        os.link(source, tmp)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            _remove(tmp)
+            raise
+
+
+def _read_entry(handle: Any, key: str) -> bytes | None:
+    """The bytes of entry ``key`` from its open file: the whole file, or its slice of a pack (``None``: a pack
+    without it, or whose table is cut short)."""
+    data = handle.read(_HEAD)
+    if not data.startswith(_PACK_MAGIC):
+        return data + handle.read() if len(data) == _HEAD else data
+    start = len(_PACK_MAGIC) + 4
+    count = int.from_bytes(data[start - 4:start], "big")
+    if len(data) < start + _ROW * count and len(data) == _HEAD:
+        data += handle.read(start + _ROW * count - len(data))
+    end = min(start + _ROW * count, len(data))
+    at = data.find(key.encode("ascii"), start, end)
+    while at >= 0 and (at - start) % _ROW:  # a key's digits at a row's start only
+        at = data.find(key.encode("ascii"), at + 1, end)
+    if at < 0 or at + _ROW > end:
+        return None
+    offset = int.from_bytes(data[at + 64:at + 72], "big")
+    length = int.from_bytes(data[at + 72:at + 80], "big")
+    if offset + length <= len(data):
+        return data[offset:offset + length]
+    return os.pread(handle.fileno(), length, offset)
 
 
 def _remove(path: str) -> None:

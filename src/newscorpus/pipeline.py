@@ -27,6 +27,7 @@ import sqlite3
 import stat
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections import deque
@@ -68,8 +69,44 @@ class Mapper(Protocol):
 
 
 def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
-    """``fn`` over one batch (what a worker runs per task)."""
-    return [fn(item) for item in batch]
+    """``fn`` over one batch (what a worker runs per task).
+
+    The cache entries its items put (:func:`_put`) are written together when
+    the batch ends, one file for all of a namespace's (:meth:`Cache.put_many`),
+    and each result's ``"entry"`` is then the stat of its entry.
+    """
+    outer, _batch.entries = getattr(_batch, "entries", None), {}
+    try:
+        results = [fn(item) for item in batch]
+        for (root, namespace), entries in _batch.entries.items():
+            Cache(Path(root)).put_many(namespace, entries)
+    finally:
+        _batch.entries = outer
+    for result in results:
+        if isinstance(result, dict) and isinstance(result.get("entry"), _Unwritten):
+            result["entry"] = entry_state(result["entry"].location)
+    return results
+
+
+#: The cache entries put by the items of the batch this thread runs (:func:`run_batch`), by cache and namespace.
+_batch = threading.local()
+
+
+@dataclass(frozen=True)
+class _Unwritten:
+    """An entry put while a batch runs: its stat is taken when the batch's entries are written."""
+
+    location: str
+
+
+def _put(store: Cache, namespace: str, key: str, meta: dict, payload: bytes) -> list[int] | _Unwritten | None:
+    """Put an entry, and say its stat for the scan index: at once, or, in a batch, once the batch is written."""
+    pending = getattr(_batch, "entries", None)
+    if pending is None:
+        store.put(namespace, key, meta, payload)
+        return entry_state(store.location(namespace, key))
+    pending.setdefault((str(store.root), namespace), []).append((key, meta, payload))
+    return _Unwritten(store.location(namespace, key))
 
 
 @dataclass
@@ -95,11 +132,13 @@ class ProcessMapper:
         """
         iterator = iter(items)
         head = list(itertools.islice(iterator, self.workers))
+        size = batch or self.batch
         if self.workers <= 1 or len(head) < self.workers:
-            yield from map(fn, itertools.chain(head, iterator))
+            iterator = itertools.chain(head, iterator)
+            while chunk := list(itertools.islice(iterator, size)):
+                yield from run_batch(fn, chunk)
             return
         iterator = itertools.chain(head, iterator)
-        size = batch or self.batch
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started)
         pending: deque = deque()
@@ -510,7 +549,7 @@ def convert_task(job: Job, entry: dict) -> dict:
     store = Cache(Path(job.cache))
     hit = store.get("convert", key, stats)
     if hit is not None:
-        meta = hit[0]
+        meta, entry = hit[0], entry_state(store.location("convert", key))
     else:
         article, problems = convert_bytes(raw, file=file, entry=conversion_entry(entry))
         summary = None
@@ -526,9 +565,8 @@ def convert_task(job: Job, entry: dict) -> dict:
             }
         meta = {"problems": _problems_out(problems), "summary": summary}
         payload = orjson.dumps(article) if article else b""
-        store.put("convert", key, meta, payload)
-    return {"sha256": sha, "key": key, **meta, "cache": stats,
-            "state": state, "entry": entry_state(store.location("convert", key))}
+        entry = _put(store, "convert", key, meta, payload)
+    return {"sha256": sha, "key": key, **meta, "cache": stats, "state": state, "entry": entry}
 
 
 def load_article(cache_dir: Path, key: str) -> dict:
@@ -618,7 +656,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        meta = hit[0]
+        meta, entry = hit[0], entry_state(store.location("document", key))
     else:
         data, parse_problems = parse_json(text, file)
         payload = b""
@@ -635,10 +673,10 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
                 from newscorpus.build import article_lines, pack_lines
 
                 meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
-        store.put("document", key, meta, payload)
+        entry = _put(store, "document", key, meta, payload)
     # not the rows ("lines"): they stay in the cache entry for the shards
     return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state,
-            "entry": entry_state(store.location("document", key))}
+            "entry": entry}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
