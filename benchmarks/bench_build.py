@@ -136,8 +136,9 @@ def set_aside(root: Path, *paths: Path) -> None:
 
     Deleting them right before a stage, as ``rm -rf`` did, timed the file system's cleanup with it: for a
     while after a mass deletion, ext4 allocates new inodes more slowly (the kernel's ``recently_deleted`` and
-    ``find_inode_bit`` lead ``perf``), and a cold build creates two cache files per article.  A 10,000-article
-    cold build took 31.3 s right after deleting the last one's cache, 24.0 s into a cache not just deleted."""
+    ``find_inode_bit`` lead ``perf``), and a cold build created two cache files per article.  A 10,000-article
+    cold build took 31.3 s right after deleting the last one's cache, 24.0 s into a cache not just deleted.  (It
+    now creates one file per batch of 32 entries, :meth:`newscorpus.cache.Cache.put_many`.)"""
     trash = root / ".aside" / str(time.time_ns())
     for path in paths:
         if path.exists():

@@ -155,7 +155,8 @@ def _pack_offsets(data: bytes) -> list[tuple[int, int]]:
     return [(int.from_bytes(row[64:72], "big"), int.from_bytes(row[72:80], "big")) for row in rows]
 
 
-@pytest.mark.parametrize("damage", ["flip-byte-in-the-third", "cut-in-the-fourth", "key-in-the-table", "empty"])
+@pytest.mark.parametrize("damage", ["flip-byte-in-the-third", "cut-in-the-fourth", "key-in-the-table", "empty",
+                                    "count-beyond-the-file", "length-beyond-the-file"])
 def test_a_damaged_pack_is_damage_to_the_entries_it_reaches_each_detected(tmp_path, damage):
     """An entry of a pack is checked by its own checksum: the entries the damage reaches are corrupted, removed and
     not served; the others are served as put."""
@@ -174,6 +175,14 @@ def test_a_damaged_pack_is_damage_to_the_entries_it_reaches_each_detected(tmp_pa
         at = data.index(keys[1].encode())
         data[at + 10] = ord("0") if data[at + 10] != ord("0") else ord("1")
         reached = {1}
+    elif damage == "count-beyond-the-file":  # nothing past the file is read, however large the table says it is
+        start = data.index(b"\n") + 1
+        data[start:start + 4] = (2**32 - 1).to_bytes(4, "big")
+        reached = set(range(5))
+    elif damage == "length-beyond-the-file":
+        at = data.index(keys[4].encode()) + 72
+        data[at:at + 8] = (2**62).to_bytes(8, "big")
+        reached = {4}
     else:
         data = bytearray()
         reached = set(range(5))
@@ -194,6 +203,25 @@ def test_a_cold_scan_writes_one_file_per_batch_of_entries(synthetic, tmp_path):
         assert len({p.stat().st_ino for p in names}) == -(-len(names) // ProcessMapper.batch)
     again = build(CorpusLayout(synthetic), tmp_path / "again", cache_dir=tmp_path / "cache", mapper=ProcessMapper(2))
     assert again.cache.misses == {} and tree_digest(again.out) == tree_digest(result.out)
+
+
+def test_the_index_notices_any_name_of_a_pack_removed(tmp_path, monkeypatch):
+    """The stat index checks one name per pack (the others share its file): a name removed from a pack changes that
+    file's link count, so the segment is not trusted and the removed entries alone are made again."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 70, seed=31)
+    first = build_once(corpus, tmp_path)
+    before = tree_digest(first.out)
+    packs: dict[int, list[Path]] = {}
+    for path in (tmp_path / "cache" / "convert").rglob("*"):
+        if path.is_file():
+            packs.setdefault(path.stat().st_ino, []).append(path)
+    assert len(packs) == 3
+    for names in packs.values():
+        max(names).unlink()
+    again = build(CorpusLayout(corpus), tmp_path / "again", cache_dir=tmp_path / "cache", mapper=ProcessMapper(1))
+    assert again.cache.misses == {"convert": 3} and again.cache.hits["convert"] == 67
+    assert tree_digest(again.out) == before
 
 
 # ---------------------------------------------------------------- the streaming build

@@ -205,13 +205,17 @@ def _link(source: str, path: str) -> None:
 
 def _read_entry(handle: Any, key: str) -> bytes | None:
     """The bytes of entry ``key`` from its open file: the whole file, or its slice of a pack (``None``: a pack
-    without it, or whose table is cut short)."""
+    without it, or whose table or places are beyond its end: nothing is read past the file's size, whatever a
+    damaged table says)."""
     data = handle.read(_HEAD)
     if not data.startswith(_PACK_MAGIC):
         return data + handle.read() if len(data) == _HEAD else data
+    size = os.fstat(handle.fileno()).st_size
     start = len(_PACK_MAGIC) + 4
     count = int.from_bytes(data[start - 4:start], "big")
-    if len(data) < start + _ROW * count and len(data) == _HEAD:
+    if start + _ROW * count > size:
+        return None
+    if len(data) < start + _ROW * count:
         data += handle.read(start + _ROW * count - len(data))
     end = min(start + _ROW * count, len(data))
     at = data.find(key.encode("ascii"), start, end)
@@ -221,6 +225,8 @@ def _read_entry(handle: Any, key: str) -> bytes | None:
         return None
     offset = int.from_bytes(data[at + 64:at + 72], "big")
     length = int.from_bytes(data[at + 72:at + 80], "big")
+    if offset + length > size:
+        return None
     if offset + length <= len(data):
         return data[offset:offset + length]
     return os.pread(handle.fileno(), length, offset)

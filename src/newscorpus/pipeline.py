@@ -84,7 +84,7 @@ def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
         _batch.entries = outer
     for result in results:
         if isinstance(result, dict) and isinstance(result.get("entry"), _Unwritten):
-            result["entry"] = entry_state(result["entry"].location)
+            result["entry"] = cache_entry_state(result["entry"].location)
     return results
 
 
@@ -104,7 +104,7 @@ def _put(store: Cache, namespace: str, key: str, meta: dict, payload: bytes) -> 
     pending = getattr(_batch, "entries", None)
     if pending is None:
         store.put(namespace, key, meta, payload)
-        return entry_state(store.location(namespace, key))
+        return cache_entry_state(store.location(namespace, key))
     pending.setdefault((str(store.root), namespace), []).append((key, meta, payload))
     return _Unwritten(store.location(namespace, key))
 
@@ -262,12 +262,24 @@ def entry_state(path: Path | str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
+def cache_entry_state(path: str) -> list[int] | None:
+    """:func:`entry_state` of a cache entry's name, with the link count of its file (a pack's names, see
+    :mod:`newscorpus.cache`), or ``None`` when missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_nlink]
+
+
 def _same_state(path: str, state: list[int]) -> bool:
+    """Whether ``path`` has ``state`` (a :func:`file_state`, or a :func:`cache_entry_state`: five figures)."""
     try:
         st = os.stat(path)
     except OSError:
         return False
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino] == state
+    now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_nlink]
+    return now[:len(state)] == state
 
 
 @dataclass
@@ -369,7 +381,8 @@ class ScanIndex:
 
         A segment is :data:`SEGMENT` consecutive manifest lines, or
         annotation documents of one set: the unit the index answers whole,
-        with one SQLite row, one decode and two ``stat`` calls per file.
+        with one SQLite row, one decode and one ``stat`` call per file and per pack of cache entries (any name of
+        a pack removed or replaced changes its file's link count, which the name checked shows).
         """
         if self.db is None:
             return None
@@ -382,7 +395,13 @@ class ScanIndex:
         if row is None or row[0] != digest or row[4] != _row_digest(f"{kind}:{number}", digest, row[1], row[2], row[3]):
             return None
         record = orjson.loads(row[1])
+        packs: set[tuple[int, ...]] = set()
         for path, state in record["files"]:
+            if len(state) == 5:  # a cache entry: one name of a pack stands for all its names
+                pack = tuple(state)
+                if pack in packs:
+                    continue
+                packs.add(pack)
             if not _same_state(path, state):
                 return None
         self.kept_segments.append((kind, number))
@@ -549,7 +568,7 @@ def convert_task(job: Job, entry: dict) -> dict:
     store = Cache(Path(job.cache))
     hit = store.get("convert", key, stats)
     if hit is not None:
-        meta, entry = hit[0], entry_state(store.location("convert", key))
+        meta, entry = hit[0], cache_entry_state(store.location("convert", key))
     else:
         article, problems = convert_bytes(raw, file=file, entry=conversion_entry(entry))
         summary = None
@@ -656,7 +675,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        meta, entry = hit[0], entry_state(store.location("document", key))
+        meta, entry = hit[0], cache_entry_state(store.location("document", key))
     else:
         data, parse_problems = parse_json(text, file)
         payload = b""
