@@ -134,6 +134,11 @@ def test_entries_put_together_are_one_file_each_named_by_its_key(tmp_path):
     cache.put_many("convert", [(keys[2], {"id": "again"}, b"")])  # one entry: a file of its own, replacing the name
     assert cache.get("convert", keys[2], stats) == ({"id": "again"}, b"")
     assert cache.path("convert", keys[0]).stat().st_nlink == 4
+    cache.put_many("convert", [(keys[0], {"id": "new"}, b"n"), (key_of("fresh"), {"id": "fresh"}, b"f")])  # a name replaced
+    assert cache.get("convert", keys[0], stats) == ({"id": "new"}, b"n")
+    assert cache.get("convert", keys[1], stats) == ({"id": "1"}, b"p" * 5000 + bytes([1]))
+    assert cache.path("convert", keys[1]).stat().st_nlink == 3
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_without_hard_links_entries_put_together_are_a_file_each(tmp_path, monkeypatch):

@@ -189,10 +189,11 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 def _link(source: str, path: str) -> None:
     """Make ``path`` a name of ``source``'s file, replacing what ``path`` named."""
     try:
-        os.link(source, path)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        _link(source, path)
+        try:
+            os.link(source, path)
+        except FileNotFoundError:  # its directory is made when the first link finds it missing
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.link(source, path)
     except FileExistsError:
         tmp = f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
         os.link(source, tmp)
