@@ -128,7 +128,9 @@ class ProcessMapper:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
 
         Fewer items than workers run here: a pool cannot share them out, and
-        starting one costs more than a rebuild's single changed file.
+        starting one costs more than a rebuild's single changed file.  Here
+        too the items run in batches (:func:`run_batch`), so their cache
+        entries are written together.
         """
         iterator = iter(items)
         head = list(itertools.islice(iterator, self.workers))
