@@ -110,24 +110,10 @@ class Cache:
         return entry
 
     def put(self, namespace: str, key: str, meta: dict, payload: bytes = b"") -> None:
-        """Store an entry (atomically: write a temporary file, rename it into place).
-
-        The temporary file is created with ``O_EXCL`` under a name no other
-        process picks (process id and 64 random bits), so it is never shared;
-        its directory is made only when the first create finds it missing.
-        """
+        """Store an entry (atomically: write a temporary file, :func:`_written`, and rename it into place)."""
         path = self.location(namespace, key)
-        data = _encode(meta, payload, key)
-        folder = path[:-len(key) - 1]
-        tmp = f"{folder}/.{key[:8]}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+        tmp = _written(path[:-len(key) - 1], f".{key[:8]}", _encode(meta, payload, key))
         try:
-            fd = os.open(tmp, _CREATE, 0o600)
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-            fd = os.open(tmp, _CREATE, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
             os.replace(tmp, path)
         except BaseException:
             _remove(tmp)
@@ -150,16 +136,9 @@ class Cache:
         for (key, _, _), blob in zip(entries, blobs):
             table += key.encode("ascii") + offset.to_bytes(8, "big") + len(blob).to_bytes(8, "big")
             offset += len(blob)
-        folder = f"{self.root}/{namespace}"
-        tmp = f"{folder}/.pack.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+        pack = b"".join([_PACK_MAGIC, len(entries).to_bytes(4, "big"), table, *blobs])
+        tmp = _written(f"{self.root}/{namespace}", ".pack", pack)
         try:
-            fd = os.open(tmp, _CREATE, 0o600)
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-            fd = os.open(tmp, _CREATE, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(b"".join([_PACK_MAGIC, len(entries).to_bytes(4, "big"), table, *blobs]))
             for at, (key, _, _) in enumerate(entries):
                 try:
                     _link(tmp, self.location(namespace, key))
@@ -184,6 +163,25 @@ _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EML
 
 #: How :meth:`Cache.put` creates its temporary file: a new file only, never through a symbolic link.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _written(folder: str, prefix: str, data: bytes) -> str:
+    """A new file in ``folder`` holding ``data``, under a temporary name no other process picks (``prefix``, process id
+    and 64 random bits; created with ``O_EXCL``, so never shared); the folder is made only when the create finds it
+    missing.  Its name."""
+    tmp = f"{folder}/{prefix}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+    try:
+        fd = os.open(tmp, _CREATE, 0o600)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(tmp, _CREATE, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
 
 
 def _link(source: str, path: str) -> None:
