@@ -26,8 +26,8 @@ new file costs 0.4-1 ms of kernel time on the ext4 disks this was measured
 on (a link, 20-30 us): one file per entry was about a third of a cold
 build's CPU.  A name is still one entry to every reader: :meth:`Cache.get`
 reads the pack's table and that entry's bytes only, and checks that entry's
-own checksum; a damaged pack is damage to each entry in it, each detected
-when read.
+own checksum; damage to a pack is damage to the entries it reaches (a
+flipped byte, one; a cut, those after it), each detected when read.
 """
 
 from __future__ import annotations

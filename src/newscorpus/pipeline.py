@@ -570,7 +570,7 @@ def convert_task(job: Job, entry: dict) -> dict:
     store = Cache(Path(job.cache))
     hit = store.get("convert", key, stats)
     if hit is not None:
-        meta, entry = hit[0], cache_entry_state(store.location("convert", key))
+        meta, stored = hit[0], cache_entry_state(store.location("convert", key))
     else:
         article, problems = convert_bytes(raw, file=file, entry=conversion_entry(entry))
         summary = None
@@ -586,8 +586,8 @@ def convert_task(job: Job, entry: dict) -> dict:
             }
         meta = {"problems": _problems_out(problems), "summary": summary}
         payload = orjson.dumps(article) if article else b""
-        entry = _put(store, "convert", key, meta, payload)
-    return {"sha256": sha, "key": key, **meta, "cache": stats, "state": state, "entry": entry}
+        stored = _put(store, "convert", key, meta, payload)
+    return {"sha256": sha, "key": key, **meta, "cache": stats, "state": state, "entry": stored}
 
 
 def load_article(cache_dir: Path, key: str) -> dict:
@@ -677,7 +677,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
     store = Cache(Path(job.cache))
     hit = store.get("document", key, stats)
     if hit is not None:
-        meta, entry = hit[0], cache_entry_state(store.location("document", key))
+        meta, stored = hit[0], cache_entry_state(store.location("document", key))
     else:
         data, parse_problems = parse_json(text, file)
         payload = b""
@@ -694,10 +694,10 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
                 from newscorpus.build import article_lines, pack_lines
 
                 meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
-        entry = _put(store, "document", key, meta, payload)
+        stored = _put(store, "document", key, meta, payload)
     # not the rows ("lines"): they stay in the cache entry for the shards
     return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state,
-            "entry": entry}
+            "entry": stored}
 
 
 # ---------------------------------------------------------------- corpus-wide checks, streamed
