@@ -240,33 +240,8 @@ def problems_in(rows: Iterable[dict]) -> list[Problem]:
 RACY_NS = 2_000_000_000
 
 
-def file_state(path: Path) -> list[int] | None:
-    """``[size, mtime_ns, ctime_ns, inode]`` of a file, or ``None`` when missing or changed too recently to trust."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
-def entry_state(path: Path | str) -> list[int] | None:
-    """``[size, mtime_ns, ctime_ns, inode]`` of a cache entry just read or written, or ``None`` when missing.
-
-    No racy rule here: entries are replaced by rename (a new inode), and a
-    payload is verified by its checksum whenever it is read.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
-def cache_entry_state(path: str) -> list[int] | None:
-    """:func:`entry_state` of a cache entry's name, with the link count of its file (a pack's names, see
-    :mod:`newscorpus.cache`), or ``None`` when missing."""
+def _stat(path: Path | str) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode, links]`` of a file, or ``None`` when missing."""
     try:
         st = os.stat(path)
     except OSError:
@@ -274,14 +249,34 @@ def cache_entry_state(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_nlink]
 
 
+def file_state(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a file, or ``None`` when missing or changed too recently to trust."""
+    state = _stat(path)
+    if state is None or time.time_ns() - max(state[1], state[2]) < RACY_NS:
+        return None
+    return state[:4]
+
+
+def entry_state(path: Path | str) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a file this build just wrote (an output file), or ``None`` when missing.
+
+    No racy rule here: such files are replaced by rename (a new inode).
+    """
+    state = _stat(path)
+    return None if state is None else state[:4]
+
+
+def cache_entry_state(path: str) -> list[int] | None:
+    """The state of a cache entry's name: :func:`entry_state` and the link count of its file (a pack's names, see
+    :mod:`newscorpus.cache`), or ``None`` when missing.  No racy rule: an entry is replaced by a new file, and its
+    payload is verified by its checksum whenever it is read."""
+    return _stat(path)
+
+
 def _same_state(path: str, state: list[int]) -> bool:
     """Whether ``path`` has ``state`` (a :func:`file_state`, or a :func:`cache_entry_state`: five figures)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_nlink]
-    return now[:len(state)] == state
+    now = _stat(path)
+    return now is not None and now[:len(state)] == state
 
 
 @dataclass
