@@ -928,8 +928,10 @@ def test_lsh_bands_are_the_ones_datasketch_picks():
     assert (LSH_BANDS, LSH_ROWS) == (lsh.b, lsh.r)
 
 
-def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch):
-    """cluster_signatures against brute force over all pairs, on signatures with planted near-copies."""
+@pytest.mark.parametrize("days, scrambled", [(28, False), (2, True)])  # ids in position order, or not; few dates: many ties
+def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch, days, scrambled):
+    """cluster_signatures against brute force over all pairs, on signatures with planted near-copies; a cluster's id
+    is its earliest article's, the smallest id among several of the earliest date."""
     import numpy as np
     from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, THRESHOLD, cluster_signatures
 
@@ -941,8 +943,8 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch):
         keep = rng.random(NUM_PERM) < rng.choice([0.2, 0.35, 0.9])
         signatures[j, keep] = signatures[i, keep]
     signatures[10] = signatures[11] = signatures[12]  # a bucket of three identical
-    ids = [f"a{i:03d}" for i in range(n)]
-    dates = [None if i % 5 == 0 else f"2024-01-{1 + i % 28:02d}" for i in range(n)]
+    ids = [f"a{(i * 37) % n if scrambled else i:03d}" for i in range(n)]
+    dates = [None if i % 5 == 0 else "9999-99-99" if i % 7 == 0 else f"2024-01-{1 + i % days:02d}" for i in range(n)]
     bands, rows = LSH_BANDS, LSH_ROWS
     parent = list(range(n))
 

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import zlib
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -50,12 +51,12 @@ import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.card import CardStats, render_card
-from newscorpus.clusters import SPLITS, cluster_signatures, split_of
+from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.jsonio import read_text
 from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, entry_state, load_article, paused_gc,
-                                 rel_path, scan)
+                                 rel_path, release_free_memory, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 
@@ -313,7 +314,7 @@ def quote_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dic
 GROUP_ARTICLES = 500
 
 
-def group_bounds(ids: list[str], group_articles: int) -> list[int]:
+def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
     """Where to cut a split's sorted ids into groups (end indices), chosen by the ids themselves.
 
     A group ends after an id whose hash is 0 modulo ``group_articles / 2``,
@@ -330,14 +331,14 @@ def group_bounds(ids: list[str], group_articles: int) -> list[int]:
     """
     low, high = max(1, group_articles // 2), max(1, 2 * group_articles)
     period = max(1, group_articles - low)
-    bounds, start = [], 0
-    for i, ident in enumerate(ids):
-        size = i + 1 - start
+    bounds, start, count = [], 0, 0
+    for count, ident in enumerate(ids, 1):
+        size = count - start
         if size >= high or (size >= low and zlib.crc32(ident.encode("utf-8")) % period == 0):
-            bounds.append(i + 1)
-            start = i + 1
-    if start < len(ids):
-        bounds.append(len(ids))
+            bounds.append(count)
+            start = count
+    if start < count:
+        bounds.append(count)
     return bounds
 
 
@@ -873,11 +874,13 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
         declaring()  # the shards' schemas, before any worker writes one
     seconds["scan"] = time.perf_counter() - clock
     index = found.index
-    if not index.ids:
+    if not len(index):
         raise NewscorpusError(f"no article could be converted from {layout.rel(layout.raw_dir)}; see `newscorpus validate`")
     clock = time.perf_counter()
+    release_free_memory(now=True)
     clusters = cached_clusters(found, job)
     index.signatures.close()
+    release_free_memory(now=True)
     seconds["clusters"] = time.perf_counter() - clock
     clock = time.perf_counter()
     out = out.resolve()
@@ -897,60 +900,68 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
     return BuildResult(out, found.problems, counts, found.cache, seconds)
 
 
-def cached_clusters(found: Scan, job: Job) -> dict[str, str]:
-    """The wire clusters of the scanned articles, from the cache when ids, dates and signatures are unchanged."""
+def cached_clusters(found: Scan, job: Job) -> array:
+    """The wire clusters of the scanned articles, from the cache when ids, dates and signatures are unchanged: for
+    each article (by its position in the index), the position of its cluster's first article, whose id is the
+    cluster's (:func:`newscorpus.clusters.cluster_firsts`)."""
     index = found.index
-    digest = hashlib.sha256(orjson.dumps([index.ids, index.dates]))
+    digest = hashlib.sha256(orjson.dumps(index.dates))
+    index.ids.update(digest)
     index.signatures.update(digest)
     key = key_of({"stage": "clusters", "input": digest.hexdigest(), "code": job.fingerprint})
     store = Cache(Path(job.cache))
     hit = store.get("clusters", key, found.cache)
-    if hit is None:
-        clusters = cluster_signatures(index.ids, index.signatures, index.dates)  # read a column group at a time
-        # stored as the position of each article's cluster id, read back as the index's own strings
-        hit = ({"first": [index.position[clusters[ident]] for ident in index.ids]}, b"")
-        store.put("clusters", key, hit[0])
-    return {ident: index.ids[first] for ident, first in zip(index.ids, hit[0]["first"])}
+    if hit is None or len(hit[1]) != 4 * len(index):
+        firsts = cluster_firsts(index.ids, index.signatures, index.dates)  # read a column group at a time
+        hit = ({"articles": len(index)}, firsts.astype("<u4").tobytes())
+        store.put("clusters", key, *hit)
+    firsts = array("I")
+    firsts.frombytes(hit[1])
+    if sys.byteorder != "little":
+        firsts.byteswap()
+    return firsts
 
 
 @dataclass(frozen=True)
 class GroupPlan:
-    """Where a group is: its split, its ids (the index's strings), its shards' names.  Its :class:`Group` (the keys of
-    its articles and documents) is made when needed: all groups' items at once were 40 MB at 100,000 articles."""
+    """Where a group is: its split, its articles (their positions in the index), its shards' names.  Its
+    :class:`Group` (the ids and keys of its articles and documents) is made when needed: all groups' items at
+    once were 40 MB at 100,000 articles."""
 
     split: str
-    ids: tuple[str, ...]
+    articles: array
     names: tuple[tuple[str, str | None], ...]
 
-    def group(self, found: Scan, clusters: dict[str, str]) -> Group:
-        """The group, with its items."""
+    def group(self, found: Scan, clusters: array) -> Group:
+        """The group, with its items (``clusters``: :func:`cached_clusters`)."""
         gold, index = found.gold, found.index
         items = []
-        for ident in self.ids:
-            number = gold.number(ident)
+        for at in self.articles:
+            ident, number = index.ids[at], gold.of_article[at]
             path, key = gold.located(ident, number) if number >= 0 else (None, None)
-            items.append((ident, index.get(ident), path, key, clusters[ident]))
+            items.append((ident, index.key(at), path, key, index.ids[clusters[at]]))
         return Group(self.split, tuple(items), self.names)
 
 
-def splits_of(clusters: dict[str, str]) -> dict[str, str]:
-    """The split of each wire cluster (by its id), each computed once."""
-    return {cluster: split_of(cluster) for cluster in set(clusters.values())}
+def splits_of(found: Scan, clusters: array) -> dict[int, str]:
+    """The split of each wire cluster (by the position of its first article), each computed once."""
+    return {first: split_of(found.index.ids[first]) for first in set(clusters)}
 
 
-def plan_groups(found: Scan, clusters: dict[str, str], splits: dict[str, str], group_articles: int) -> list[GroupPlan]:
+def plan_groups(found: Scan, clusters: array, splits: dict[int, str], group_articles: int) -> list[GroupPlan]:
     """Split each split's articles (sorted by id) into groups, and name every non-empty shard (``splits``: each
     cluster's, :func:`splits_of`)."""
-    by_split: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
-    for ident in sorted(found.index.ids):
-        by_split[splits[clusters[ident]]].append(ident)
+    ids, gold = found.index.ids, found.gold
+    by_split: dict[str, array] = {s: array("I") for s in SPLIT_NAMES}
+    for at in sorted(range(len(ids)), key=ids.__getitem__):
+        by_split[splits[clusters[at]]].append(at)
     plans: list[GroupPlan] = []
-    for split, ids in by_split.items():
-        bounds = group_bounds(ids, group_articles)
-        chunks = [tuple(ids[start:end]) for start, end in zip([0, *bounds], bounds)]
+    for split, articles in by_split.items():
+        bounds = group_bounds(map(ids.__getitem__, articles), group_articles)
+        chunks = [articles[start:end] for start, end in zip([0, *bounds], bounds)]
         has_rows: dict[str, list[bool]] = {c: [] for c in CONFIGS}
         for chunk in chunks:
-            counts = [found.gold.counts(number) for number in map(found.gold.number, chunk) if number >= 0]
+            counts = [gold.counts(number) for number in map(gold.of_article.__getitem__, chunk) if number >= 0]
             has_rows["articles"].append(True)
             has_rows["entities"].append(any(mentions for mentions, _ in counts))
             has_rows["quotes"].append(any(quotes for _, quotes in counts))
@@ -1019,7 +1030,7 @@ class WrittenShards:
         return record["meta"]
 
 
-def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path, mapper: Mapper, group_articles: int,
+def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper: Mapper, group_articles: int,
                   previous: WrittenShards, old: Path) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], CardStats, WrittenShards]:
     """Write every group's shards (unchanged ones linked from the last output, the others in parallel); return rows
     and Arrow bytes per config and split, the card's figures, and the record of what was written.
@@ -1027,7 +1038,7 @@ def _write_shards(found: Scan, clusters: dict[str, str], job: Job, staging: Path
     ``old`` is the output directory this build replaces."""
     counts = {c: {s: {"rows": 0, "nbytes": 0} for s in SPLIT_NAMES} for c in CONFIGS}
     card = CardStats(publishers=Counter(found.index.publishers), agencies=Counter(found.index.agencies))
-    splits = splits_of(clusters)  # 0.17 s at 100,000 articles: once, for the groups and the card
+    splits = splits_of(found, clusters)  # 0.17 s at 100,000 articles: once, for the groups and the card
     plans = plan_groups(found, clusters, splits, group_articles)
     keys: list[str] = []
     identities: list[str] = []

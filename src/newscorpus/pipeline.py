@@ -18,6 +18,7 @@ streamed over small per-document summaries).
 from __future__ import annotations
 
 import base64
+import ctypes
 import gc
 import hashlib
 import itertools
@@ -46,6 +47,7 @@ from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
+from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
 from newscorpus.validate import _items, article_problems, document_problems, with_lines, with_lines_from_files
@@ -698,25 +700,71 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
 # ---------------------------------------------------------------- corpus-wide checks, streamed
 
 
+class Spilled:
+    """Fixed-size numbers appended to an unnamed temporary file (gone when closed or when the process ends), read back
+    once, whole, as a numpy array: what the corpus checks collect per document and need only at the end."""
+
+    BUFFERED = 1 << 16  # bytes
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = np.dtype(dtype)
+        self._file: Any = None
+        self._pending = bytearray()
+
+    def extend(self, data: bytes) -> None:
+        """Append ``data``, whole numbers of this file's ``dtype``."""
+        self._pending += data
+        if len(self._pending) >= self.BUFFERED:
+            self._flush()
+
+    def append_numbers(self, values: Iterable[int]) -> None:
+        self.extend(np.fromiter(values, dtype=self.dtype).tobytes())
+
+    def _flush(self) -> None:
+        if self._pending:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="newscorpus-checks-")
+            self._file.write(self._pending)
+            self._pending.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._pending) or self._file is not None
+
+    def read(self) -> np.ndarray:
+        """Everything appended, in order."""
+        self._flush()
+        if self._file is None:
+            return np.zeros(0, dtype=self.dtype)
+        self._file.seek(0)
+        values = np.fromfile(self._file, dtype=self.dtype)
+        self._file.seek(0, os.SEEK_END)
+        return values
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file, self._pending = None, bytearray()
+
+
 @dataclass
 class SetChecks:
     """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one document summary at a time.
 
-    Memory, per document of the set: for each quote of a document that names
-    an article, and for each ``sameAs`` link, 8 bytes (:func:`quote_digest`);
+    What they keep, per document of the set: for each quote of a document that
+    names an article, and for each ``sameAs`` link, 8 bytes (:func:`quote_digest`);
     for each link, where it is (its document's number in the set, its place
     among the document's links: 8 bytes), so an unresolved link can be named.
-    And the first definition of each entity id.  No string per quote or link:
-    at 100,000 articles those were 100 MB.
+    These go to temporary files (:class:`Spilled`, 14 MB at 100,000 articles), read once, when the links are
+    resolved.  In memory: the first definition of each entity id.
     """
 
     articles: Container[str]
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
-    quotes: bytearray = field(default_factory=bytearray)
-    links: bytearray = field(default_factory=bytearray)
-    link_documents: array = field(default_factory=lambda: array("I"))
-    link_places: array = field(default_factory=lambda: array("I"))
+    quotes: Spilled = field(default_factory=lambda: Spilled("<u8"))
+    links: Spilled = field(default_factory=lambda: Spilled("<u8"))
+    link_documents: Spilled = field(default_factory=lambda: Spilled("<u4"))
+    link_places: Spilled = field(default_factory=lambda: Spilled("<u4"))
 
     def add(self, number: int, file: str, summary: dict) -> None:
         """Check one readable document, the set's ``number``-th."""
@@ -745,16 +793,16 @@ class SetChecks:
     def _document(self, number: int, file: str, summary: dict) -> None:
         ident = summary["article"]
         if ident is not None:
-            self.quotes += bytes.fromhex(summary["quote_keys"])
+            self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
             if ident not in self.articles:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
         if summary["link_keys"]:
             keys = bytes.fromhex(summary["link_keys"])
-            self.links += keys
-            self.link_documents.extend(itertools.repeat(number, len(keys) // 8))
-            self.link_places.extend(range(len(keys) // 8))
+            self.links.extend(keys)
+            self.link_documents.append_numbers(itertools.repeat(number, len(keys) // 8))
+            self.link_places.append_numbers(range(len(keys) // 8))
 
     def _entities(self, file: str, found: list) -> None:
         for i, entity, facts in _differing(self.entities, file, found):
@@ -765,17 +813,20 @@ class SetChecks:
         """Resolve the sameAs links and return every problem found.  ``links_of(number)``: the file and the links
         (``[i, j, article, quote]``) of the set's ``number``-th document, asked only for a link that is unresolved."""
         if self.links:
-            known = np.sort(np.frombuffer(self.quotes, dtype=np.uint64))  # one copy; np.isin would make several
-            unresolved = np.flatnonzero(~in_sorted(known, np.frombuffer(self.links, dtype=np.uint64)))
+            known = self.quotes.read()
+            known.sort()  # in place; np.isin would make several copies
+            unresolved = np.flatnonzero(~in_sorted(known, self.links.read()))
             del known
+            numbers, places = self.link_documents.read()[unresolved].tolist(), self.link_places.read()[unresolved].tolist()
             documents: dict[int, tuple[str, list]] = {}
-            for at in unresolved.tolist():
-                number = self.link_documents[at]
+            for number, place in zip(numbers, places):
                 if number not in documents:
                     documents = {number: links_of(number)}
                 file, links = documents[number]
-                i, j, article, target = links[self.link_places[at]]
+                i, j, article, target = links[place]
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
+        for spilled in (self.quotes, self.links, self.link_documents, self.link_places):
+            spilled.close()
         return self.problems
 
 
@@ -834,6 +885,36 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
             yield (item, next(results), False) if hit is None else (item, hit, True)
 
 
+#: Seconds at least between two calls of :func:`release_free_memory` that do something.
+TRIM_SECONDS = 2.0
+
+_last_trim = [0.0]
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or ``None`` (another C library)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory(now: bool = False) -> None:
+    """Give the pages of the C heap that are free back to the system (glibc's ``malloc_trim``; nothing elsewhere),
+    at most once every :data:`TRIM_SECONDS` unless ``now`` (between the stages of a build).
+
+    The scan frees many short-lived objects (workers' results, index
+    records) between long-lived ones, so glibc cannot shrink its heap from
+    the top, and the free pages inside it stayed resident: 40-50 MB of the
+    main process's peak at 100,000 articles.  A call costs a few milliseconds.
+    """
+    trim = _malloc_trim()
+    if trim is not None and (now or time.monotonic() - _last_trim[0] >= TRIM_SECONDS):
+        trim(0)
+        _last_trim[0] = time.monotonic()
+
+
 #: Marks the end of a segment in the stream :func:`_segmented` maps.
 _END = ("end of segment",)
 
@@ -873,6 +954,7 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
             whole.discard(number)
             yield held.pop(number), done
             done = []
+            release_free_memory()
         else:
             done.append((item, result, indexed))
 
@@ -998,9 +1080,8 @@ class ArticleIndex:
     a dict from ids to keys.
     """
 
-    ids: list[str] = field(default_factory=list)
+    ids: NameTable = field(default_factory=NameTable)  # with their positions: 24 bytes per id besides its UTF-8
     dates: list[str | None] = field(default_factory=list)
-    position: dict[str, int] = field(default_factory=dict)
     digests: bytearray = field(default_factory=bytearray)
     signatures: SignatureFile = field(default_factory=SignatureFile)
     languages: set[str] = field(default_factory=set)
@@ -1009,8 +1090,7 @@ class ArticleIndex:
 
     def add(self, key: str, summary: dict, signature: bytes) -> None:
         """Record one converted article, with its signature's bytes."""
-        self.position[summary["id"]] = len(self.ids)
-        self.ids.append(summary["id"])
+        self.ids.add(summary["id"])
         self.digests += bytes.fromhex(key)
         self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
         self.signatures.extend(signature)
@@ -1021,10 +1101,7 @@ class ArticleIndex:
 
     def add_segment(self, columns: dict) -> None:
         """Record the converted articles of a segment at once, from its :func:`_segment_columns`."""
-        ids = columns["articles"]
-        start = len(self.ids)
-        self.ids.extend(ids)
-        self.position.update(zip(ids, range(start, start + len(ids))))
+        self.ids.extend(columns["articles"])
         self.digests += bytes.fromhex(columns["keys"])
         self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
         self.signatures.extend(columns["signatures"])
@@ -1034,15 +1111,15 @@ class ArticleIndex:
                 counts[name] = counts.get(name, 0) + count
 
     def __contains__(self, ident: object) -> bool:
-        return ident in self.position
+        return ident in self.ids
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def get(self, ident: str) -> str | None:
         """The cache key of article ``ident``, or ``None``."""
-        at = self.position.get(ident)
-        return None if at is None else self.key(at)
+        at = self.ids.find(ident)
+        return None if at < 0 else self.key(at)
 
     def key(self, at: int) -> str:
         """The cache key of the article at position ``at``."""
@@ -1092,8 +1169,8 @@ class GoldIndex:
         self.keys += bytes.fromhex(key)
         self.figures.extend((summary["mentions"], summary["quote_count"]))
         self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
-        at = self.index.position.get(summary["article"])
-        if at is not None:
+        at = self.index.ids.find(summary["article"]) if isinstance(summary["article"], str) else -1
+        if at >= 0:
             if self.of_article[at] >= 0:  # another document of the set names the same article: the last usable one counts
                 self.named_again.setdefault(at, [self.of_article[at]]).append(number)
             self.of_article[at] = number
@@ -1122,8 +1199,8 @@ class GoldIndex:
 
     def number(self, ident: str) -> int:
         """The number of article ``ident``'s usable gold document in the set, or -1."""
-        at = self.index.position.get(ident)
-        return -1 if at is None else self.of_article[at]
+        at = self.index.ids.find(ident)
+        return -1 if at < 0 else self.of_article[at]
 
     def counts(self, number: int) -> tuple[int, int]:
         """Mentions and quotes of the ``number``-th document."""
@@ -1221,7 +1298,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     problems: list[Problem] = []
     index = ArticleIndex()
     manifest_file = layout.rel(layout.manifest)
-    listed: dict[str, int] = {}  # raw file names the manifest lists (and on which line)
+    listed = NameTable()  # raw file names the manifest lists (and on which line)
     if not layout.manifest.exists():
         if layout.raw_files():
             problems.append(Problem("file-unreadable", manifest_file, "", "raw files are present but the manifest is missing"))
@@ -1229,7 +1306,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, seen))
         for path in _unlisted_raw_files(layout, listed):
             problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
-    del listed  # 15 MB at 100,000 articles, not needed by the documents' checks
+    del listed  # 6 MB at 100,000 articles, not needed by the documents' checks
 
     gold = GoldIndex(index)
     sets = [("gold", layout.gold_dir, layout.gold_names),
@@ -1388,10 +1465,10 @@ def _manifest_rows(lines: list[tuple[int, bytes]], file: str) -> Iterator[tuple[
 
 
 def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: str, index: ArticleIndex,
-                 listed: dict[str, int], stats: CacheStats, seen: ScanIndex) -> list[Problem]:
+                 listed: NameTable, stats: CacheStats, seen: ScanIndex) -> list[Problem]:
     """Manifest checks and conversion, streamed over the manifest (unchanged segments and files answered by the index)."""
     problems: list[Problem] = []
-    found: dict[str, dict[str, int]] = {"id": {}, "file": listed}  # the line of each id and file name
+    found = {"id": NameTable(), "file": listed}  # the line of each id and file name
     raw_dir = str(layout.raw_dir)
 
     def known(item: tuple[dict, dict]) -> dict | None:
@@ -1411,11 +1488,11 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
             stats.count("hits", "convert", columns["hits"])
         else:
             columns = _record_raw(job, raw_dir, seen, number, digest, rows, results, stats, manifest_file, raw_rel)
-        if (columns["unique"] and found["id"].keys().isdisjoint(columns["ids"]) and found["file"].keys().isdisjoint(columns["files"])
-                and index.position.keys().isdisjoint(columns["articles"])):
+        if (columns["unique"] and found["id"].isdisjoint(columns["ids"]) and found["file"].isdisjoint(columns["files"])
+                and index.ids.isdisjoint(columns["articles"])):
             # nothing in it names an id or file seen before: its problems and articles at once, as row by row
-            found["id"].update(zip(columns["ids"], columns["id_lines"]))
-            found["file"].update(zip(columns["files"], columns["file_lines"]))
+            found["id"].extend(columns["ids"], columns["id_lines"])
+            found["file"].extend(columns["files"], columns["file_lines"])
             problems.extend(problems_in(columns["problems"]))
             index.add_segment(columns)
             continue
@@ -1432,7 +1509,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
     return problems
 
 
-def _manifest_row(row: dict, found: dict[str, dict[str, int]], problems: list[Problem], manifest_file: str,
+def _manifest_row(row: dict, found: dict[str, dict[str, int]] | dict[str, NameTable], problems: list[Problem], manifest_file: str,
                   raw_rel: str) -> tuple[str, dict] | None:
     """Add the problems of one manifest row to ``problems`` (its id and file noted in ``found``, with their line);
     ``(key, summary)`` of its converted article, if any."""
@@ -1441,10 +1518,9 @@ def _manifest_row(row: dict, found: dict[str, dict[str, int]], problems: list[Pr
         value = row[key]
         if value is None:
             continue
-        if value in found[key]:
-            problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {found[key][value]}", row["line"]))
-        else:
-            found[key][value] = row["line"]
+        line = found[key].setdefault(value, row["line"])
+        if line != row["line"]:
+            problems.append(Problem("id-duplicate", manifest_file, f"/{key}", f"{key} {value!r} is already listed on line {line}", row["line"]))
     result = row.get("result")
     if result is None:
         return None

@@ -1,0 +1,81 @@
+"""NameTable: a map from names to positions and values, compact, exact whatever the names' hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from newscorpus.names import NameTable
+
+
+class Colliding(str):
+    """A name whose hash is the same as every other Colliding name's: the table must tell them apart by the name."""
+
+    def __hash__(self) -> int:
+        return 7
+
+
+def _names(count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [f"outlet-{rng.randrange(10**9):09d}-{i}" + rng.choice(["", "é", "日本", "🙂"]) for i in range(count)]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2047, 2049, 20_000])  # below, at and past the merges of recent names
+def test_a_table_answers_as_a_dict_of_positions_and_values(count: int) -> None:
+    names = _names(count)
+    table = NameTable()
+    for line, name in enumerate(names, 1):
+        assert table.add(name, line) == line - 1
+    expected = {name: line for line, name in enumerate(names, 1)}
+    assert len(table) == count
+    assert list(table) == names
+    assert [table[at] for at in range(count)] == names
+    assert all(table.find(name) == expected[name] - 1 and table.get(name) == expected[name] for name in names)
+    assert all(name in table for name in names)
+    for absent in ["", "outlet-", names[0][:-1] if names else "x", "never-added"]:
+        assert absent not in table
+        assert table.find(absent) == -1
+        assert table.get(absent) is None and table.get(absent, -5) == -5
+    assert 3 not in table  # not a name
+
+
+def test_names_with_one_hash_are_told_apart() -> None:
+    names = [Colliding(f"id-{i}") for i in range(2100)]  # past the first merge into the sorted arrays
+    table = NameTable()
+    table.extend(names, range(2100))
+    assert all(table.find(name) == i for i, name in enumerate(names))
+    assert table.find(Colliding("id-2100")) == -1
+    assert table.isdisjoint([Colliding("id-2100"), Colliding("other")])
+    assert not table.isdisjoint([Colliding("other"), Colliding("id-2099")])
+
+
+@pytest.mark.parametrize("count", [10, 3000])
+def test_isdisjoint_is_exact(count: int) -> None:
+    names = _names(count)
+    table = NameTable(names)
+    others = _names(count, seed=2)
+    assert table.isdisjoint(others)
+    assert table.isdisjoint([])
+    assert NameTable().isdisjoint(names)
+    for name in (names[0], names[-1], names[count // 2]):
+        assert not table.isdisjoint([*others, name])
+
+
+def test_setdefault_adds_once_and_answers_the_first_value() -> None:
+    table = NameTable()
+    assert table.setdefault("a", 1) == 1
+    assert table.setdefault("b", 2) == 2
+    assert table.setdefault("a", 3) == 1
+    assert list(table) == ["a", "b"] and table.value(0) == 1 and table.value(1) == 2
+
+
+def test_the_digest_changes_with_any_name_and_their_order() -> None:
+    def digest(names: list[str]) -> str:
+        h = hashlib.sha256()
+        NameTable(names).update(h)
+        return h.hexdigest()
+
+    assert digest(["ab", "c"]) == digest(["ab", "c"])
+    assert len({digest(["ab", "c"]), digest(["a", "bc"]), digest(["c", "ab"]), digest(["ab", "c", ""]), digest([])}) == 5
