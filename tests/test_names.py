@@ -79,3 +79,19 @@ def test_the_digest_changes_with_any_name_and_their_order() -> None:
 
     assert digest(["ab", "c"]) == digest(["ab", "c"])
     assert len({digest(["ab", "c"]), digest(["a", "bc"]), digest(["c", "ab"]), digest(["ab", "c", ""]), digest([])}) == 5
+
+
+@pytest.mark.parametrize("names", [
+    [],
+    ["b"],
+    ["b", "a", "c"],
+    ["é", "z", "a", "Z", "日本", "🙂", "\uffff", "\ud7ff", "\ue000"],
+    ["a\x00", "a", "a\x00\x00", "b"],  # equal as fixed-width bytes: sorted as str
+    ["\ud800x", "\udfff", "\ud7ff", "\ue000"],  # lone surrogates, as a JSON string may hold
+    ["x" * 300, "x" * 299 + "a", "b"],  # longer than the fixed width
+    _names(10_000, seed=3),
+])
+def test_in_order_is_the_sorted_order_of_the_names(names: list[str]) -> None:
+    table = NameTable(names)
+    assert [table[at] for at in table.in_order().tolist()] == sorted(names)
+    assert list(table) == names

@@ -499,7 +499,19 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(payload[offset:offset + size])
         offset += size
+    del payload
+    _release_group_memory()
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
+
+
+def _release_group_memory() -> None:
+    """Give what a group's tables and bytes took back to the system (pyarrow's pool, the C heap), so that a worker
+    starts each group from the same size and its peak is one group's, not the sum of what earlier groups left
+    behind (at 100,000 articles its resident size crept from 125 to 200 MB between groups without this)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    release_free_memory(now=True)
 
 
 #: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the
@@ -953,7 +965,7 @@ def plan_groups(found: Scan, clusters: array, splits: dict[int, str], group_arti
     cluster's, :func:`splits_of`)."""
     ids, gold = found.index.ids, found.gold
     by_split: dict[str, array] = {s: array("I") for s in SPLIT_NAMES}
-    for at in sorted(range(len(ids)), key=ids.__getitem__):
+    for at in ids.in_order().tolist():
         by_split[splits[clusters[at]]].append(at)
     plans: list[GroupPlan] = []
     for split, articles in by_split.items():
@@ -1065,6 +1077,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             counts[config][plan.split]["nbytes"] += result["configs"][config]["nbytes"]
         card.by_label.update(result["by_label"])
         card.by_type.update(result["by_type"])
+        release_free_memory()
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]

@@ -22,6 +22,10 @@ import numpy as np
 _RECENT = 2048
 
 
+#: Names of at most this many UTF-8 bytes are sorted as fixed-width bytes (:meth:`NameTable.in_order`).
+_FIXED_WIDTH = 256
+
+
 class NameTable:
     """Names in order, each with an ``int`` value (its line in a file, say): ``table.add(name, value)``, then
     ``name in table``, ``table.find(name)`` (its position, or -1), ``table.get(name)`` (its value), ``table[at]``
@@ -41,12 +45,12 @@ class NameTable:
 
     def __getitem__(self, at: int) -> str:
         start = self._ends[at - 1] if at > 0 else 0
-        return self._utf8[start:self._ends[at]].decode("utf-8")
+        return self._utf8[start:self._ends[at]].decode("utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[str]:
         data, start = self._utf8, 0
         for end in self._ends:
-            yield data[start:end].decode("utf-8")
+            yield data[start:end].decode("utf-8", "surrogatepass")
             start = end
 
     def __contains__(self, name: object) -> bool:
@@ -55,7 +59,7 @@ class NameTable:
     def add(self, name: str, value: int = 0) -> int:
         """Add ``name`` (not in the table) with ``value``; its position."""
         at = len(self._ends)
-        self._utf8 += name.encode("utf-8")
+        self._utf8 += name.encode("utf-8", "surrogatepass")  # any str: a JSON string may hold a lone surrogate
         self._ends.append(len(self._utf8))
         self._values.append(value)
         self._recent[name] = at
@@ -112,6 +116,31 @@ class NameTable:
         hit = places < len(self._hashes)
         hit[hit] = self._hashes[places[hit]] == keys[hit]
         return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: are they equal names?
+
+    def in_order(self) -> np.ndarray:
+        """The positions, in the order of their names (``sorted`` order of ``str``: by code point, as their UTF-8).
+
+        Sorted as fixed-width bytes by numpy, not as 100,000 ``str`` made for
+        ``sorted`` (13 MB at 100,000 articles).  Names longer than
+        :data:`_FIXED_WIDTH` bytes, or differing only by trailing NUL
+        characters (which fixed-width bytes do not tell apart), are sorted as
+        ``str``.
+        """
+        count = len(self)
+        ends = np.frombuffer(self._ends, dtype=np.uint64).astype(np.int64) if count else np.zeros(0, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]]) if count else ends
+        width = int((ends - starts).max()) if count else 0
+        if count > 1 and width <= _FIXED_WIDTH:
+            fixed = np.empty(count, dtype=f"S{max(width, 1)}")
+            view = memoryview(self._utf8)
+            for lo in range(0, count, 4096):
+                fixed[lo:lo + 4096] = [view[a:b].tobytes() for a, b in zip(starts[lo:lo + 4096].tolist(), ends[lo:lo + 4096].tolist())]
+            del view
+            order = np.argsort(fixed, kind="stable")
+            ranked = fixed[order]
+            if not (ranked[1:] == ranked[:-1]).any():  # names are distinct: equal here means trailing NULs
+                return order
+        return np.array(sorted(range(count), key=self.__getitem__), dtype=np.int64)
 
     def update(self, digest: Any) -> None:
         """Feed the names, in order, to ``digest`` (a hashlib object)."""
