@@ -12,7 +12,9 @@ apart.
 
 from __future__ import annotations
 
+import itertools
 from array import array
+from bisect import bisect_left
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -35,8 +37,8 @@ class NameTable:
         self._utf8 = bytearray()
         self._ends = array("Q")
         self._values = array("i")  # lines, positions: below 2**31
-        self._hashes = np.empty(0, dtype=np.int64)  # sorted
-        self._order = np.empty(0, dtype=np.int32)  # the positions of the hashes in that order
+        self._hashes = array("q")  # sorted (an array: bisect reads it item by item faster than numpy's scalar search)
+        self._order = array("i")  # the positions of the hashes in that order
         self._recent: dict[str, int] = {}  # name -> position, for names not yet in the sorted arrays
         self.extend(list(names))
 
@@ -69,9 +71,18 @@ class NameTable:
 
     def extend(self, names: Sequence[str], values: Iterable[int] | None = None) -> None:
         """Add each of ``names`` (none in the table, no two equal), with its value in ``values`` (default 0)."""
-        values = [0] * len(names) if values is None else values
-        for name, value in zip(names, values):
-            self.add(name, value)
+        start = len(self._ends)
+        encoded = [name.encode("utf-8", "surrogatepass") for name in names]
+        self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
+        self._ends.pop(start)  # the initial value: where the first new name starts
+        self._utf8 += b"".join(encoded)
+        if values is None:
+            self._values.frombytes(bytes(self._values.itemsize * len(encoded)))
+        else:
+            self._values.extend(values)
+        self._recent.update(zip(names, range(start, start + len(encoded))))
+        if len(self._recent) > max(_RECENT, len(self._ends) >> 3):
+            self._merge()
 
     def value(self, at: int) -> int:
         """The value of the name at position ``at``."""
@@ -94,15 +105,36 @@ class NameTable:
         at = self._recent.get(name)
         if at is not None:
             return at
-        hashes = self._hashes
-        key = hash(name)
-        i = int(np.searchsorted(hashes, key))
+        hashes, key = self._hashes, hash(name)
+        i = bisect_left(hashes, key)
         while i < len(hashes) and hashes[i] == key:
-            at = int(self._order[i])
+            at = self._order[i]
             if self[at] == name:
                 return at
             i += 1
         return -1
+
+    def find_many(self, names: Sequence[str]) -> list[int]:
+        """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them."""
+        if not len(self._hashes):
+            return [self._recent.get(name, -1) for name in names]
+        hashes = np.frombuffer(self._hashes, dtype=np.int64)
+        keys = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
+        places = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
+        hit = (hashes[places] == keys).tolist()
+        candidates = np.frombuffer(self._order, dtype=np.int32)[places].tolist()
+        recent, found = self._recent, []
+        for name, maybe, at in zip(names, hit, candidates):
+            known = recent.get(name)
+            if known is not None:
+                found.append(known)
+            elif not maybe:
+                found.append(-1)
+            else:
+                start = self._ends[at - 1] if at > 0 else 0
+                same = self._utf8[start:self._ends[at]] == name.encode("utf-8", "surrogatepass")
+                found.append(at if same else self.find(name))  # equal hashes, another name: look at all of them
+        return found
 
     def isdisjoint(self, names: Iterable[str]) -> bool:
         """Whether none of ``names`` is in the table (one search for all of them)."""
@@ -111,11 +143,12 @@ class NameTable:
             return True
         if not self._recent.keys().isdisjoint(names):
             return False
+        if not len(self._hashes):
+            return True
+        hashes = np.frombuffer(self._hashes, dtype=np.int64)
         keys = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
-        places = np.searchsorted(self._hashes, keys)
-        hit = places < len(self._hashes)
-        hit[hit] = self._hashes[places[hit]] == keys[hit]
-        return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: are they equal names?
+        hit = hashes[np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)] == keys
+        return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: equal names?
 
     def in_order(self) -> np.ndarray:
         """The positions, in the order of their names (``sorted`` order of ``str``: by code point, as their UTF-8).
@@ -149,10 +182,14 @@ class NameTable:
         digest.update(self._utf8)
 
     def _merge(self) -> None:
+        """Take the recent names into the sorted arrays."""
         recent = self._recent
         keys = np.fromiter(map(hash, recent), dtype=np.int64, count=len(recent))
         positions = np.fromiter(recent.values(), dtype=np.int32, count=len(recent))
-        hashes = np.concatenate([self._hashes, keys])
+        hashes = np.concatenate([np.frombuffer(self._hashes, dtype=np.int64), keys])
         order = np.argsort(hashes, kind="stable")
-        self._hashes, self._order = hashes[order], np.concatenate([self._order, positions])[order]
+        positions = np.concatenate([np.frombuffer(self._order, dtype=np.int32), positions])[order]
+        self._hashes, self._order = array("q"), array("i")
+        self._hashes.frombytes(hashes[order].tobytes())
+        self._order.frombytes(positions.tobytes())
         self._recent = {}

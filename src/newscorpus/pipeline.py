@@ -758,7 +758,7 @@ class SetChecks:
     resolved.  In memory: the first definition of each entity id.
     """
 
-    articles: Container[str]
+    articles: ArticleIndex
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
     quotes: Spilled = field(default_factory=lambda: Spilled("<u8"))
@@ -776,9 +776,10 @@ class SetChecks:
         the set's ``start``-th document) and the segment's :func:`entity_table`, each entity once.  When an entity's
         first definition in the segment differs from its first in the set, every definition must be reported:
         ``whole()`` gives each document's entities."""
-        for number, row in enumerate(rows, start):
-            if row["summary"] is not None:
-                self._document(number, row["file"], row["summary"])
+        summaries = [(number, row) for number, row in enumerate(rows, start) if row["summary"] is not None]
+        positions = self.articles.positions([row["summary"]["article"] for _, row in summaries])  # one search
+        for (number, row), at in zip(summaries, positions):
+            self._document(number, row["file"], row["summary"], at >= 0)
         firsts = self.entities
         if any(entity in firsts and firsts[entity][0] != tuple(facts) for entity, (facts, _) in table["first"].items()):
             for file, entities in whole():
@@ -790,11 +791,12 @@ class SetChecks:
             other, where = firsts[entity]
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
 
-    def _document(self, number: int, file: str, summary: dict) -> None:
+    def _document(self, number: int, file: str, summary: dict, known: bool | None = None) -> None:
+        """``known``: whether the corpus has the document's article, if already looked up."""
         ident = summary["article"]
         if ident is not None:
             self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
-            if ident not in self.articles:
+            if not (ident in self.articles if known is None else known):
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
@@ -1060,9 +1062,14 @@ class SignatureFile:
         return np.hstack([self.columns(lo, hi) for lo, hi in COLUMN_GROUPS])
 
     def update(self, digest: Any) -> None:
-        """Feed every signature to ``digest`` (a hashlib object), one column group at a time."""
-        for lo, hi in COLUMN_GROUPS:
-            digest.update(self.columns(lo, hi).tobytes())
+        """Feed every signature to ``digest`` (a hashlib object), one column group at a time, as its file holds it
+        (read a megabyte at a time, not as arrays: the columns and their bytes were 14 MB at 100,000 articles)."""
+        self._flush()
+        for handle in self._files:
+            handle.seek(0)
+            while block := handle.read(1 << 20):
+                digest.update(block)
+            handle.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         for handle in self._files:
@@ -1121,6 +1128,12 @@ class ArticleIndex:
         at = self.ids.find(ident)
         return None if at < 0 else self.key(at)
 
+    def positions(self, idents: list[Any]) -> list[int]:
+        """The position of each article of ``idents`` (-1: none, or not a string), with one search for all."""
+        named = [ident for ident in idents if isinstance(ident, str)]
+        found = iter(self.ids.find_many(named))
+        return [next(found) if isinstance(ident, str) else -1 for ident in idents]
+
     def key(self, at: int) -> str:
         """The cache key of the article at position ``at``."""
         return self.digests[32 * at:32 * at + 32].hex()
@@ -1160,8 +1173,9 @@ class GoldIndex:
         self.of_article = array("i", [-1]) * len(self.index)
         self._shared: dict[tuple, int] = {}
 
-    def note(self, number: int, path: str, file: str, summary: dict, key: str) -> None:
-        """Note the gold set's ``number``-th document (readable, its ``summary``): usable until :meth:`drop` says not."""
+    def note(self, number: int, path: str, file: str, summary: dict, key: str, at: int | None = None) -> None:
+        """Note the gold set's ``number``-th document (readable, its ``summary``): usable until :meth:`drop` says not.
+        ``at``: the position of its article in the index (-1: none), if already looked up."""
         while len(self.figures) < 2 * number:  # documents without a summary keep empty slots
             self.keys += bytes(32)
             self.figures.extend((0, 0))
@@ -1169,7 +1183,8 @@ class GoldIndex:
         self.keys += bytes.fromhex(key)
         self.figures.extend((summary["mentions"], summary["quote_count"]))
         self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
-        at = self.index.ids.find(summary["article"]) if isinstance(summary["article"], str) else -1
+        if at is None:
+            at = self.index.positions([summary["article"]])[0]
         if at >= 0:
             if self.of_article[at] >= 0:  # another document of the set names the same article: the last usable one counts
                 self.named_again.setdefault(at, [self.of_article[at]]).append(number)
@@ -1334,10 +1349,12 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
                 rows, table = recorded["rows"], recorded["entities"]
                 stats.count("hits", "document", sum("key" in row for row in rows))
                 checks.add_segment(start, rows, table, partial(_entities_of, job, seen, rows, index))
+            articles = index.positions([row["summary"]["article"] if row["summary"] is not None else None for row in rows]) \
+                if name == "gold" else []
             for at, row in enumerate(rows, start):
                 found.extend(problems_in(row["problems"]))
                 if name == "gold" and row["summary"] is not None:
-                    gold.note(at, row["path"], row["file"], row["summary"], row["key"])
+                    gold.note(at, row["path"], row["file"], row["summary"], row["key"], articles[at - start])
         links_of = partial(_document_links, job, seen, layout, directory, names, index, dirs)
         found.extend(with_lines_from_files(checks.finish(links_of), layout))
         problems.extend(found)
@@ -1356,12 +1373,13 @@ def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directo
     for number, start in enumerate(range(0, len(names), SEGMENT)):
         part = names[start:start + SEGMENT]
         stems = [file_name[:-5] for file_name in part]  # every name ends with ".json"
-        inputs = [base, part, [keys.get(stem) for stem in stems], [n in links for n in part] if links is not None else None]
+        article_keys = [keys.key(at) if at >= 0 else None for at in keys.positions(stems)]  # one search
+        inputs = [base, part, article_keys, [n in links for n in part] if links is not None else None]
         digest = hashlib.blake2b(orjson.dumps([name, inputs]), digest_size=16).digest()
         chunk = [f"{base}/{file_name}" for file_name in part]
         recorded = seen.segment(f"documents:{name}", number, digest)
         tasks = [] if recorded is not None else [
-            (path, rel_path(layout, directory / file_name, dirs), stem, keys.get(stem)) for path, file_name, stem in zip(chunk, part, stems)
+            (path, rel_path(layout, directory / file_name, dirs), stem, key) for path, file_name, stem, key in zip(chunk, part, stems, article_keys)
         ]
         yield (number, digest, chunk, recorded), tasks
 
