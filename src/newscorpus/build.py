@@ -499,19 +499,7 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(payload[offset:offset + size])
         offset += size
-    del payload
-    _release_group_memory()
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
-
-
-def _release_group_memory() -> None:
-    """Give what a group's tables and bytes took back to the system (pyarrow's pool, the C heap), so that a worker
-    starts each group from the same size and its peak is one group's, not the sum of what earlier groups left
-    behind (at 100,000 articles its resident size crept from 125 to 200 MB between groups without this)."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    release_free_memory(now=True)
 
 
 #: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the

@@ -5,10 +5,11 @@ The work is a pure map over files (:func:`convert_task`, :func:`document_task`),
 run by a :class:`Mapper`: :class:`ProcessMapper` uses the cores of this
 machine; :mod:`newscorpus.engines.dask` runs the same functions on a Dask
 cluster.  Results come back in input order, so everything is deterministic.
-What the main process keeps per article is small: its id, cache key and
-date, a few 8-byte digests of its quotes and links (its MinHash signature
-goes to a temporary file); bodies and annotations stay in the cache and are
-read again, group by group, when the shards are written.
+What the main process keeps per article is small: its id (in a
+:class:`newscorpus.names.NameTable`), cache key and date (the 8-byte digests
+of its quotes and links and its MinHash signature go to temporary files);
+bodies and annotations stay in the cache and are read again, group by group,
+when the shards are written.
 
 The problems found are the ones :func:`newscorpus.validate.validate_corpus`
 finds (the same check functions are called; the corpus-wide checks are
@@ -718,6 +719,7 @@ class Spilled:
             self._flush()
 
     def append_numbers(self, values: Iterable[int]) -> None:
+        """Append ``values``, as numbers of this file's ``dtype``."""
         self.extend(np.fromiter(values, dtype=self.dtype).tobytes())
 
     def _flush(self) -> None:
@@ -1154,7 +1156,8 @@ class GoldIndex:
     its document; per document its cache key (32 bytes), figures, annotators and origins (shared tuples).  Its path
     is the gold directory's plus ``<article id>.json`` (the name a usable document has), unless noted otherwise.
 
-    Answers ``gold.number(ident)``, then that document's ``counts`` and ``located`` (path, key), and ``len(gold)``.
+    Answers ``gold.of_article[at]`` (the number of the usable document of the index's ``at``-th article, or -1),
+    then that document's ``counts`` and ``located`` (path, key), and ``len(gold)``.
     About 50 bytes per document where a dict of documents with their strings took 500.
     """
 
@@ -1211,11 +1214,6 @@ class GoldIndex:
 
     def __len__(self) -> int:
         return sum(1 for number in self.of_article if number >= 0)
-
-    def number(self, ident: str) -> int:
-        """The number of article ``ident``'s usable gold document in the set, or -1."""
-        at = self.index.ids.find(ident)
-        return -1 if at < 0 else self.of_article[at]
 
     def counts(self, number: int) -> tuple[int, int]:
         """Mentions and quotes of the ``number``-th document."""
