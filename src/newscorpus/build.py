@@ -54,9 +54,10 @@ from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
+from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text
 from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, entry_state, load_article, paused_gc,
-                                 rel_path, release_free_memory, scan)
+                                 rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 

@@ -19,7 +19,6 @@ streamed over small per-document summaries).
 from __future__ import annotations
 
 import base64
-import ctypes
 import gc
 import hashlib
 import itertools
@@ -47,6 +46,7 @@ import orjson
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
+from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
 from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
@@ -887,36 +887,6 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
         results = iter(mapper.map(fn, _reading_ahead(todo, path_of))) if todo else iter(())
         for item, hit in window:
             yield (item, next(results), False) if hit is None else (item, hit, True)
-
-
-#: Seconds at least between two calls of :func:`release_free_memory` that do something.
-TRIM_SECONDS = 2.0
-
-_last_trim = [0.0]
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` (another C library)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def release_free_memory(now: bool = False) -> None:
-    """Give the pages of the C heap that are free back to the system (glibc's ``malloc_trim``; nothing elsewhere),
-    at most once every :data:`TRIM_SECONDS` unless ``now`` (between the stages of a build).
-
-    The scan frees many short-lived objects (workers' results, index
-    records) between long-lived ones, so glibc cannot shrink its heap from
-    the top, and the free pages inside it stayed resident: 40-50 MB of the
-    main process's peak at 100,000 articles.  A call costs a few milliseconds.
-    """
-    trim = _malloc_trim()
-    if trim is not None and (now or time.monotonic() - _last_trim[0] >= TRIM_SECONDS):
-        trim(0)
-        _last_trim[0] = time.monotonic()
 
 
 #: Marks the end of a segment in the stream :func:`_segmented` maps.

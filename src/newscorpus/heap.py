@@ -1,0 +1,40 @@
+"""Giving the C heap's free pages back to the system, in a long-running build's main process.
+
+Python frees many short-lived objects (workers' results, index records,
+numpy temporaries) between long-lived ones, so glibc's heap cannot shrink
+from its top and the free pages inside it stay resident.  ``malloc_trim``
+returns them (``madvise``); it costs a few milliseconds, and the pages it
+returns are faulted in again when used, so it is called between stages and
+at most every few seconds, not per object.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from functools import cache
+from typing import Callable
+
+#: Seconds at least between two calls of :func:`release_free_memory` that do something.
+TRIM_SECONDS = 2.0
+
+_last_trim = [0.0]
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or ``None`` (another C library)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory(now: bool = False) -> None:
+    """Give the pages of the C heap that are free back to the system (glibc's ``malloc_trim``; nothing elsewhere),
+    at most once every :data:`TRIM_SECONDS` unless ``now`` (between the stages of a build).  Without it, 40-50 MB
+    of the main process's peak at 100,000 articles were free pages."""
+    trim = _malloc_trim()
+    if trim is not None and (now or time.monotonic() - _last_trim[0] >= TRIM_SECONDS):
+        trim(0)
+        _last_trim[0] = time.monotonic()
