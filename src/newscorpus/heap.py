@@ -11,6 +11,7 @@ at most every few seconds, not per object.
 from __future__ import annotations
 
 import ctypes
+import sys
 import time
 from functools import cache
 from typing import Callable
@@ -23,10 +24,12 @@ _last_trim = [0.0]
 
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` (another C library)."""
+    """glibc's ``malloc_trim``, or ``None`` (another C library: musl, macOS, Windows, where ``CDLL(None)`` fails)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return None
 
 
