@@ -46,8 +46,10 @@ class NameTable:
         return len(self._ends)
 
     def __getitem__(self, at: int) -> str:
-        start = self._ends[at - 1] if at > 0 else 0
-        return self._utf8[start:self._ends[at]].decode("utf-8", "surrogatepass")
+        return self._utf8_of(at).decode("utf-8", "surrogatepass")
+
+    def _utf8_of(self, at: int) -> bytearray:
+        return self._utf8[self._ends[at - 1] if at > 0 else 0:self._ends[at]]
 
     def __iter__(self) -> Iterator[str]:
         data, start = self._utf8, 0
@@ -60,19 +62,13 @@ class NameTable:
 
     def add(self, name: str, value: int = 0) -> int:
         """Add ``name`` (not in the table) with ``value``; its position."""
-        at = len(self._ends)
-        self._utf8 += name.encode("utf-8", "surrogatepass")  # any str: a JSON string may hold a lone surrogate
-        self._ends.append(len(self._utf8))
-        self._values.append(value)
-        self._recent[name] = at
-        if len(self._recent) > max(_RECENT, len(self._ends) >> 3):
-            self._merge()
-        return at
+        self.extend([name], [value])
+        return len(self._ends) - 1
 
     def extend(self, names: Sequence[str], values: Iterable[int] | None = None) -> None:
         """Add each of ``names`` (none in the table, no two equal), with its value in ``values`` (default 0)."""
         start = len(self._ends)
-        encoded = [name.encode("utf-8", "surrogatepass") for name in names]
+        encoded = [name.encode("utf-8", "surrogatepass") for name in names]  # any str: JSON may hold a lone surrogate
         self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
         self._ends.pop(start)  # the initial value: where the first new name starts
         self._utf8 += b"".join(encoded)
@@ -116,23 +112,16 @@ class NameTable:
 
     def find_many(self, names: Sequence[str]) -> list[int]:
         """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them."""
-        if not len(self._hashes):
-            return [self._recent.get(name, -1) for name in names]
-        hashes = np.frombuffer(self._hashes, dtype=np.int64)
-        keys = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
-        places = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
-        hit = (hashes[places] == keys).tolist()
-        candidates = np.frombuffer(self._order, dtype=np.int32)[places].tolist()
+        hit, candidates = self._searched(names)
         recent, found = self._recent, []
-        for name, maybe, at in zip(names, hit, candidates):
+        for name, maybe, at in zip(names, hit.tolist(), candidates.tolist()):
             known = recent.get(name)
             if known is not None:
                 found.append(known)
             elif not maybe:
                 found.append(-1)
             else:
-                start = self._ends[at - 1] if at > 0 else 0
-                same = self._utf8[start:self._ends[at]] == name.encode("utf-8", "surrogatepass")
+                same = self._utf8_of(at) == name.encode("utf-8", "surrogatepass")
                 found.append(at if same else self.find(name))  # equal hashes, another name: look at all of them
         return found
 
@@ -143,12 +132,18 @@ class NameTable:
             return True
         if not self._recent.keys().isdisjoint(names):
             return False
+        hit, _ = self._searched(names)
+        return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: equal names?
+
+    def _searched(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``names``, whether the sorted arrays hold its hash, and the position of the first name there
+        with that hash (one ``searchsorted`` for all)."""
         if not len(self._hashes):
-            return True
+            return np.zeros(len(names), dtype=bool), np.zeros(len(names), dtype=np.int32)
         hashes = np.frombuffer(self._hashes, dtype=np.int64)
         keys = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
-        hit = hashes[np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)] == keys
-        return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: equal names?
+        places = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
+        return hashes[places] == keys, np.frombuffer(self._order, dtype=np.int32)[places]
 
     def in_order(self) -> np.ndarray:
         """The positions, in the order of their names (``sorted`` order of ``str``: by code point, as their UTF-8).
