@@ -392,6 +392,29 @@ def test_a_patched_group_is_the_group_made_afresh(tmp_path, monkeypatch):
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
 
 
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_group_whose_last_shard_cannot_be_patched_is_made_afresh(tmp_path, monkeypatch, config):
+    """A patched group is made one config at a time; when a later config's last shard turns out unpatchable (an
+    article's rows not one run), what was made for the earlier ones is dropped and the group is made afresh."""
+    corpus = generate(tmp_path / "c", 40, seed=17)
+    build_once(corpus, tmp_path / "warm", group_articles=10)
+    change_headline(corpus)
+    made: list[int] = []
+    real_make, real_runs = newscorpus.build._make_group, newscorpus.build._runs
+    monkeypatch.setattr(newscorpus.build, "_make_group", lambda *a: made.append(1) or real_make(*a))
+    marker = {"articles": "headline", "entities": "mention_id", "quotes": "quote_id"}[config]
+
+    def runs(table, column):  # the config's old shard, read back (the group's rows, not the changed article's)
+        return None if marker in table.schema.names and table.num_rows > 1 else real_runs(table, column)
+
+    monkeypatch.setattr(newscorpus.build, "_runs", runs)
+    patched = build_once(corpus, tmp_path / "warm", group_articles=10)
+    monkeypatch.setattr(newscorpus.build, "_runs", real_runs)
+    assert patched.cache.misses["shard"] == 1 and made == [1]
+    cold = build_once(corpus, tmp_path / "cold", group_articles=10)
+    assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
+
 def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:
     from newscorpus.build import group_bounds
 
@@ -564,6 +587,36 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
     for workers in (1, 2):
         result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
         assert sorted(result.problems, key=sort_key) == expected
+
+
+def _unlink_quotes(corpus: Path, every: int) -> int:
+    """Point every ``every``-th sameAs link of the gold documents at a quote that does not exist; how many."""
+    broken = seen = 0
+    for path in sorted((corpus / "annotations" / "gold").glob("*.json")):
+        doc = json.loads(path.read_text())
+        for quote in doc["quotes"]:
+            for link in quote.get("sameAs", []):
+                seen += 1
+                if seen % every == 0:
+                    link["quote"], broken = "q999", broken + 1
+        path.write_text(json.dumps(doc, indent=2))
+    return broken
+
+
+@pytest.mark.parametrize("at_once", [(1 << 18, 1 << 16), (5, 3), (1, 1)], ids=["one-part", "parts", "a-digest-a-part"])
+def test_sameas_links_resolved_a_part_at_a_time_are_those_validate_reports(tmp_path, monkeypatch, at_once):
+    """The quotes' digests are sorted a part at a time (their value modulo the number of parts) and the spilled files
+    read in chunks: whatever the sizes, the unresolved links are the ones validate reports."""
+    corpus = generate(tmp_path / "c", 30, seed=8)
+    broken = _unlink_quotes(corpus, 3)
+    assert broken >= 3
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    monkeypatch.setattr(newscorpus.pipeline, "RESOLVED_AT_ONCE", at_once[0])
+    monkeypatch.setattr(newscorpus.pipeline, "READ_AT_ONCE", at_once[1])
+    monkeypatch.setattr(newscorpus.pipeline.Spilled, "BUFFERED", 16)
+    result = build_once(corpus, tmp_path / "out", workers=1)
+    assert sum(p.code == "quote-link-unresolved" for p in result.problems) == broken
+    assert sorted(result.problems, key=sort_key) == expected
 
 
 def _redefine(doc: Path, entity: str, name: str) -> None:

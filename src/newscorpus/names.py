@@ -165,8 +165,9 @@ class NameTable:
                 fixed[lo:lo + 4096] = [view[a:b].tobytes() for a, b in zip(starts[lo:lo + 4096].tolist(), ends[lo:lo + 4096].tolist())]
             del view
             order = np.argsort(fixed, kind="stable")
-            ranked = fixed[order]
-            if not (ranked[1:] == ranked[:-1]).any():  # names are distinct: equal here means trailing NULs
+            # names are distinct: equal here means trailing NULs; compared a stretch at a time, not as a sorted copy
+            if not any((fixed[order[lo + 1:lo + 4097]] == fixed[order[lo:lo + 4096][:count - lo - 1]]).any()
+                       for lo in range(0, count - 1, 4096)):
                 return order
         return np.array(sorted(range(count), key=self.__getitem__), dtype=np.int64)
 

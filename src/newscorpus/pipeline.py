@@ -703,7 +703,7 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
 
 class Spilled:
     """Fixed-size numbers appended to an unnamed temporary file (gone when closed or when the process ends), read back
-    once, whole, as a numpy array: what the corpus checks collect per document and need only at the end."""
+    in chunks, as numpy arrays: what the corpus checks collect per document and need only at the end."""
 
     BUFFERED = 1 << 16  # bytes
 
@@ -711,6 +711,7 @@ class Spilled:
         self.dtype = np.dtype(dtype)
         self._file: Any = None
         self._pending = bytearray()
+        self._written = 0  # bytes in the file
 
     def extend(self, data: bytes) -> None:
         """Append ``data``, whole numbers of this file's ``dtype``."""
@@ -727,25 +728,32 @@ class Spilled:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="newscorpus-checks-")
             self._file.write(self._pending)
+            self._written += len(self._pending)
             self._pending.clear()
 
     def __bool__(self) -> bool:
         return bool(self._pending) or self._file is not None
 
-    def read(self) -> np.ndarray:
-        """Everything appended, in order."""
+    def __len__(self) -> int:
+        """How many numbers were appended."""
+        return (self._written + len(self._pending)) // self.dtype.itemsize
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        """Everything appended, in order, ``size`` numbers at a time."""
         self._flush()
         if self._file is None:
-            return np.zeros(0, dtype=self.dtype)
+            return
         self._file.seek(0)
-        values = np.fromfile(self._file, dtype=self.dtype)
-        self._file.seek(0, os.SEEK_END)
-        return values
+        try:
+            while len(chunk := np.fromfile(self._file, dtype=self.dtype, count=size)):
+                yield chunk
+        finally:
+            self._file.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-        self._file, self._pending = None, bytearray()
+        self._file, self._pending, self._written = None, bytearray(), 0
 
 
 @dataclass
@@ -756,8 +764,9 @@ class SetChecks:
     names an article, and for each ``sameAs`` link, 8 bytes (:func:`quote_digest`);
     for each link, where it is (its document's number in the set, its place
     among the document's links: 8 bytes), so an unresolved link can be named.
-    These go to temporary files (:class:`Spilled`, 14 MB at 100,000 articles), read once, when the links are
-    resolved.  In memory: the first definition of each entity id.
+    These go to temporary files (:class:`Spilled`, 14 MB at 100,000 articles), read back when the links are
+    resolved, a part of the quotes' digests at a time (:meth:`_unresolved_links`).  In memory: the first
+    definition of each entity id.
     """
 
     articles: ArticleIndex
@@ -816,12 +825,9 @@ class SetChecks:
     def finish(self, links_of: Callable[[int], tuple[str, list]]) -> list[Problem]:
         """Resolve the sameAs links and return every problem found.  ``links_of(number)``: the file and the links
         (``[i, j, article, quote]``) of the set's ``number``-th document, asked only for a link that is unresolved."""
-        if self.links:
-            known = self.quotes.read()
-            known.sort()  # in place; np.isin would make several copies
-            unresolved = np.flatnonzero(~in_sorted(known, self.links.read()))
-            del known
-            numbers, places = self.link_documents.read()[unresolved].tolist(), self.link_places.read()[unresolved].tolist()
+        unresolved = self._unresolved_links()
+        if len(unresolved):
+            numbers, places = (_picked(spilled, unresolved).tolist() for spilled in (self.link_documents, self.link_places))
             documents: dict[int, tuple[str, list]] = {}
             for number, place in zip(numbers, places):
                 if number not in documents:
@@ -832,6 +838,44 @@ class SetChecks:
         for spilled in (self.quotes, self.links, self.link_documents, self.link_places):
             spilled.close()
         return self.problems
+
+    def _unresolved_links(self) -> np.ndarray:
+        """The places (in the order appended) of the links whose target is no quote of the set, in order.
+
+        The digests are split by their value modulo a number of parts, so that
+        one part of the quotes' digests, sorted, is in memory at a time
+        (:data:`RESOLVED_AT_ONCE`); the files are read once per part."""
+        if not self.links:
+            return np.zeros(0, dtype=np.int64)
+        parts = max(1, -(-len(self.quotes) // RESOLVED_AT_ONCE))
+        unresolved = []
+        for part in range(parts):
+            known = np.concatenate([chunk[chunk % parts == part] for chunk in self.quotes.chunks(READ_AT_ONCE)] or [np.zeros(0, "<u8")])
+            known.sort()
+            offset = 0
+            for chunk in self.links.chunks(READ_AT_ONCE):
+                mine = np.flatnonzero(chunk % parts == part)
+                unresolved.append(offset + mine[~in_sorted(known, chunk[mine])])
+                offset += len(chunk)
+            del known
+        return np.sort(np.concatenate(unresolved))
+
+
+#: How many quote digests :meth:`SetChecks.finish` sorts at a time (8 bytes each), and how many numbers it reads from
+#: a spilled file at a time: what it holds does not grow with the corpus (a million quotes' digests were 8 MB, and
+#: sorting them and looking up the links took 15 MB more of the main process at 100,000 articles).
+RESOLVED_AT_ONCE = 1 << 18
+READ_AT_ONCE = 1 << 16
+
+
+def _picked(spilled: Spilled, places: np.ndarray) -> np.ndarray:
+    """The numbers of ``spilled`` at ``places`` (sorted), read a chunk at a time."""
+    picked, offset = [], 0
+    for chunk in spilled.chunks(READ_AT_ONCE):
+        mine = places[(places >= offset) & (places < offset + len(chunk))]
+        picked.append(chunk[mine - offset])
+        offset += len(chunk)
+    return np.concatenate(picked) if picked else np.zeros(0, dtype=spilled.dtype)
 
 
 def _differing(firsts: dict[str, tuple[tuple, str]], file: str, found: list) -> Iterator[tuple[int, str, tuple]]:
