@@ -403,10 +403,14 @@ def test_a_group_whose_last_shard_cannot_be_patched_is_made_afresh(tmp_path, mon
     made: list[int] = []
     real_make, real_runs = newscorpus.build._make_group, newscorpus.build._runs
     monkeypatch.setattr(newscorpus.build, "_make_group", lambda *a: made.append(1) or real_make(*a))
-    marker = {"articles": "headline", "entities": "mention_id", "quotes": "quote_id"}[config]
+    old_reads: list[int] = []  # the old shards' id columns are read in the order of CONFIGS, one column each
 
-    def runs(table, column):  # the config's old shard, read back (the group's rows, not the changed article's)
-        return None if marker in table.schema.names and table.num_rows > 1 else real_runs(table, column)
+    def runs(table, column):
+        if table.num_columns == 1:
+            old_reads.append(1)
+            if len(old_reads) == CONFIGS.index(config) + 1:
+                return None
+        return real_runs(table, column)
 
     monkeypatch.setattr(newscorpus.build, "_runs", runs)
     patched = build_once(corpus, tmp_path / "warm", group_articles=10)

@@ -736,8 +736,9 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
     Each article's rows are one run, in both the old shard and the new rows: the table is put together from
     slices, without ``pyarrow.compute`` (importing it is 60 ms of a small rebuild), one for each unchanged stretch
     of the group and one for each changed article (:func:`_merged`), not one for each article.  One config at a
-    time, as :func:`_make_group`: its old shard is read, its table made, written and dropped before the next
-    (all three at once were 40 MB of a rebuild's main process, for a group of 500 articles)."""
+    time, as :func:`_make_group` (all three at once were 40 MB of a rebuild's main process, for a group of 500
+    articles), and within a config one column at a time: the old shard is read a column at a time (its ids first, to
+    find each article's rows), so the old table is never whole in memory beside the new one."""
     if group.previous is None:
         return None
     hit = store.get("shard", group.previous, CacheStats())
@@ -763,46 +764,56 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
     import pyarrow.parquet as pq
 
     schemas = arrow_schemas(job.cache, job.fingerprint)
+    # what a column's read freed goes back to the system before the next is read: pyarrow's default allocator
+    # (mimalloc) kept it, and a patched group of 500 articles grew the main process by 20 MB more
+    pool = pa.default_memory_pool()
     made = dict(_tables(job, changed, schemas))  # the changed articles' rows: a few, all configs
     redone = {item[0] for item in changed}
     offset = 0
     for config in CONFIGS:
-        schema, size = schemas[config], old_meta["configs"][config]["size"]
-        sources: list[pa.Table] = []
-        runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source, start, end)
-        if size:
-            old = pq.ParquetFile(pa.BufferReader(old_payload[offset:offset + size])).read(use_threads=False)
-            if not old.schema.equals(schema, check_metadata=False):
+        schema, size, column = schemas[config], old_meta["configs"][config]["size"], ARTICLE_COLUMN[config]
+        old = pq.ParquetFile(pa.BufferReader(memoryview(old_payload)[offset:offset + size])) if size else None
+        new = made.pop(config)
+        offset += size
+        runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source: 0 old, 1 new, start, end)
+        if old is not None:
+            if not old.schema_arrow.equals(schema, check_metadata=False):
                 raise _Unpatchable(config)
-            kept = _runs(old, ARTICLE_COLUMN[config])
+            kept = _runs(old.read(columns=[column], use_threads=False), column)
             if kept is None:
                 raise _Unpatchable(config)
-            sources.append(_as_declared(old, schema))
-            del old
             runs.update((ident, (0, *rows)) for ident, rows in kept.items() if ident not in redone)
-        offset += size
-        if made[config] is not None:
-            new = _runs(made[config], ARTICLE_COLUMN[config])
-            if new is None:
+        if new is not None:
+            fresh = _runs(new, column)
+            if fresh is None:
                 raise _Unpatchable(config)
-            sources.append(made.pop(config))
-            runs.update((ident, (len(sources) - 1, *rows)) for ident, rows in new.items())
-        parts = [sources[source].slice(start, end - start)
-                 for source, start, end in _merged([runs[item[0]] for item in group.items if item[0] in runs])]
-        del sources
-        table = pa.concat_tables(parts).combine_chunks() if parts else None
-        del parts
+            runs.update((ident, (1, *rows)) for ident, rows in fresh.items())
+        ranges = _merged([runs[item[0]] for item in group.items if item[0] in runs])
+        if not ranges:
+            yield config, None
+            continue
+        arrays = []
+        for f in schema:  # a column at a time: the old table is never whole in memory beside the new one
+            sources = [_declared(old.read(columns=[f.name], use_threads=False).column(0), f) if old is not None else None,
+                       new.column(f.name) if new is not None else None]
+            pieces = [chunk for source, start, end in ranges for chunk in sources[source].slice(start, end - start).chunks]
+            arrays.append(pa.chunked_array(pieces, f.type).combine_chunks())  # (a ChunkedArray as a piece imports pandas)
+            del pieces, sources
+            pool.release_unused()
+        del old, new
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        del arrays
         yield config, table
         del table
+        pool.release_unused()
 
 
-def _as_declared(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A table read from Parquet with the declared schema: Parquet names a list's values "element", Arrow "item";
-    the same buffers, viewed with the declared types (``Table.cast`` would import ``pyarrow.compute``)."""
+def _declared(column: pa.ChunkedArray, f: pa.Field) -> pa.ChunkedArray:
+    """A column read from Parquet with its declared type: Parquet names a list's values "element", Arrow "item"; the
+    same buffers, viewed with the declared type (``cast`` would import ``pyarrow.compute``)."""
     import pyarrow as pa
 
-    columns = [pa.chunked_array([chunk.view(f.type) for chunk in column.chunks], f.type) for column, f in zip(table.columns, schema)]
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.chunked_array([chunk.view(f.type) for chunk in column.chunks], f.type)
 
 
 def _runs(table: pa.Table, column: str) -> dict[str, tuple[int, int]] | None:
