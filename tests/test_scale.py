@@ -623,6 +623,28 @@ def test_sameas_links_resolved_a_part_at_a_time_are_those_validate_reports(tmp_p
     assert sorted(result.problems, key=sort_key) == expected
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 10_000])
+@pytest.mark.parametrize("buffered", [8, 24, 1 << 16])
+def test_spilled_numbers_come_back_in_order_a_chunk_at_a_time(monkeypatch, chunk, buffered):
+    """What the corpus checks spill (appended in pieces of any size, partly still in the buffer) is counted and read
+    back whole, in order, in chunks of at most ``chunk`` numbers; reading leaves the file ready for more."""
+    import numpy as np
+
+    monkeypatch.setattr(newscorpus.pipeline.Spilled, "BUFFERED", buffered)
+    spilled = newscorpus.pipeline.Spilled("<u4")
+    assert not spilled and len(spilled) == 0 and list(spilled.chunks(chunk)) == []
+    expected: list[int] = []
+    for size in (1, 5, 0, 2, 9, 3):
+        values = list(range(len(expected), len(expected) + size))
+        spilled.append_numbers(values)
+        expected += values
+        read = list(spilled.chunks(chunk))
+        assert len(spilled) == len(expected) and all(0 < len(part) <= chunk for part in read)
+        assert np.concatenate(read or [np.zeros(0, "<u4")]).tolist() == expected
+    spilled.close()
+    assert len(spilled) == 0
+
+
 def _redefine(doc: Path, entity: str, name: str) -> None:
     data = json.loads(doc.read_text())
     for item in data["entities"]:
