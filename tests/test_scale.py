@@ -593,6 +593,20 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
         assert sorted(result.problems, key=sort_key) == expected
 
 
+def test_the_cards_wire_clusters_per_split_are_those_in_the_shards(tmp_path):
+    """The card counts each split's wire clusters (``build.cluster_counts``, from one byte per article): the distinct
+    ``wire_cluster`` values of that split's articles, as written."""
+    corpus = generate(tmp_path / "c", 120, seed=6)
+    result = build_once(corpus, tmp_path / "out", workers=1)
+    in_shards = {split: len({cluster for f in sorted((result.out / "data" / "articles").glob(f"{split}-*.parquet"))
+                             for cluster in pq.read_table(f, columns=["wire_cluster"]).column(0).to_pylist()})
+                 for split in ("train", "validation", "test")}
+    card = (result.out / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): int(line.split("|")[3]) for line in card.splitlines()
+            if line.startswith(("| train |", "| validation |", "| test |"))}
+    assert rows == in_shards and sum(rows.values()) < 120  # wire copies share clusters
+
+
 def _unlink_quotes(corpus: Path, every: int) -> int:
     """Point every ``every``-th sameAs link of the gold documents at a quote that does not exist; how many."""
     broken = seen = 0

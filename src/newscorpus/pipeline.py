@@ -731,9 +731,6 @@ class Spilled:
             self._written += len(self._pending)
             self._pending.clear()
 
-    def __bool__(self) -> bool:
-        return bool(self._pending) or self._file is not None
-
     def __len__(self) -> int:
         """How many numbers were appended."""
         return (self._written + len(self._pending)) // self.dtype.itemsize
