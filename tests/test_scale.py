@@ -278,6 +278,24 @@ def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):
         assert loaded["train"].features == features()[config]
 
 
+def test_only_the_entities_shards_are_dictionary_encoded(synthetic, tmp_path):
+    """The text of 'articles' and 'quotes' rows is not dictionary-encoded (a dictionary of unique values is
+    written, dropped for plain pages, and decoded by every reader); the labels and names of 'entities' are."""
+    import pyarrow.parquet as pq
+
+    result = build_once(synthetic, tmp_path, group_articles=20)
+    for config in CONFIGS:
+        shards = sorted((result.out / "data" / config).glob("*.parquet"))
+        assert len(shards) > 1
+        chunks = [meta.row_group(g).column(c) for meta in map(pq.read_metadata, shards)
+                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
+        dictionary = {chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page}
+        if config == "entities":
+            assert {"label", "entity_name", "wikidata"} <= dictionary
+        else:
+            assert dictionary == set(), config
+
+
 def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):
     serial = build_once(synthetic, tmp_path / "one", workers=1, group_articles=8)
     parallel = build_once(synthetic, tmp_path / "two", workers=2, group_articles=8)
