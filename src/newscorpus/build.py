@@ -312,7 +312,7 @@ def quote_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dic
 
 #: Articles per shard group, on average: each group is one Parquet file per config (1-2 MB of articles).  A
 #: rebuild rewrites the groups whose articles changed, so this bounds the work of a one-file change; 500
-#: loaded as fast as 1,000 (docs/scale.md).
+#: loaded as fast as 1,000 (docs/scale-history.md).
 GROUP_ARTICLES = 500
 
 
@@ -345,7 +345,7 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 
 
 #: zstd level of the shards: level 3 writes about 2.5x faster than 9 for about 4% more bytes, and
-#: ``load_dataset`` reads it as fast as the snappy Parquet of ``Dataset.to_parquet`` (docs/scale.md).
+#: ``load_dataset`` reads it as fast as the snappy Parquet of ``Dataset.to_parquet`` (docs/scale-history.md).
 PARQUET_ZSTD_LEVEL = 3
 
 #: The configs whose shards are dictionary-encoded.  An 'articles' or 'quotes' row is mostly text that no other
@@ -353,7 +353,7 @@ PARQUET_ZSTD_LEVEL = 3
 #: the writer falls back to plain pages, and a reader decodes both.  Without it a 500-article 'articles' shard
 #: reads in 14 ms instead of 21 and is 1.5% larger, and a 'quotes' shard reads faster and is smaller; the
 #: 'entities' rows repeat their labels, names and Wikidata ids, and the dictionary keeps them 10% smaller
-#: (docs/scale.md).
+#: (docs/scale-history.md).
 DICTIONARY_CONFIGS = frozenset({"entities"})
 
 

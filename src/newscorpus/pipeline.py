@@ -170,7 +170,7 @@ def _worker_started() -> None:
 
     The default, mimalloc, keeps the pages that a group's JSON parse and
     Parquet write free: a worker writing 2,000 articles' groups peaked at
-    164-170 MB with it, 137-141 MB with jemalloc, and was no faster (docs/scale.md).  Only the pool's
+    164-170 MB with it, 137-141 MB with jemalloc, and was no faster (docs/scale-history.md).  Only the pool's
     own processes: a library does not change the default of the process that
     imports it."""
     import pyarrow as pa
