@@ -117,4 +117,3 @@ def test_a_name_costs_its_utf8_and_a_few_words() -> None:
     tracemalloc.stop()
     assert len(table) == count
     assert (held - utf8) / count < 50, held
-

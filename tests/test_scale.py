@@ -410,7 +410,6 @@ def test_a_patched_group_is_the_group_made_afresh(tmp_path, monkeypatch):
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
 
 
-
 @pytest.mark.parametrize("config", CONFIGS)
 def test_a_group_whose_last_shard_cannot_be_patched_is_made_afresh(tmp_path, monkeypatch, config):
     """A patched group is made one config at a time; when a later config's last shard turns out unpatchable (an
@@ -436,6 +435,7 @@ def test_a_group_whose_last_shard_cannot_be_patched_is_made_afresh(tmp_path, mon
     assert patched.cache.misses["shard"] == 1 and made == [1]
     cold = build_once(corpus, tmp_path / "cold", group_articles=10)
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
+
 
 def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:
     from newscorpus.build import group_bounds

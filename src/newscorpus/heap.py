@@ -29,7 +29,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError, TypeError):
+    except (OSError, AttributeError):
         return None
 
 

@@ -869,8 +869,8 @@ def _picked(spilled: Spilled, places: np.ndarray) -> np.ndarray:
     """The numbers of ``spilled`` at ``places`` (sorted), read a chunk at a time."""
     picked, offset = [], 0
     for chunk in spilled.chunks(READ_AT_ONCE):
-        mine = places[(places >= offset) & (places < offset + len(chunk))]
-        picked.append(chunk[mine - offset])
+        lo, hi = np.searchsorted(places, [offset, offset + len(chunk)]).tolist()
+        picked.append(chunk[places[lo:hi] - offset])
         offset += len(chunk)
     return np.concatenate(picked) if picked else np.zeros(0, dtype=spilled.dtype)
 
