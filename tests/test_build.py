@@ -106,7 +106,7 @@ def test_one_bad_raw_file_is_reported_and_the_rest_is_built(repo_copy, hf_cache,
 
 def test_a_failed_build_leaves_the_previous_dataset_as_it_was(repo_copy, monkeypatch):
     out = _build(repo_copy).out
-    before = _tree(out)
+    before, beside = _tree(out), sorted(p.name for p in out.parent.iterdir())
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -118,7 +118,7 @@ def test_a_failed_build_leaves_the_previous_dataset_as_it_was(repo_copy, monkeyp
     with pytest.raises(RuntimeError):
         _build(repo_copy)
     assert _tree(out) == before
-    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")], "no staging directory is left behind"
+    assert sorted(p.name for p in out.parent.iterdir()) == beside, "no staging directory is left behind"
 
 
 def test_annotations_appear_in_the_entities_and_quotes_configs(repo_copy, hf_cache):

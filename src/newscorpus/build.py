@@ -28,11 +28,15 @@ changed converts one file and rewrites one group of shards.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import errno
 import hashlib
 import itertools
+import logging
 import operator
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +45,7 @@ import time
 import zlib
 from array import array
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
@@ -925,17 +930,18 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
     clock = time.perf_counter()
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    previous = WrittenShards.load(job, out)
-    try:
-        counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)
-        found.cache.merge(_write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent,
-                                      layout.root, job))
-        _swap_in(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    written.save(job, out)
+    with _writing_into(out):
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        previous = WrittenShards.load(job, out)
+        try:
+            counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)
+            found.cache.merge(_write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent,
+                                          layout.root, job))
+            _swap_in(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        written.save(job, out)
     seconds["write"] = time.perf_counter() - clock
     return BuildResult(out, found.problems, counts, found.cache, seconds)
 
@@ -1318,16 +1324,90 @@ def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[
     )
 
 
+@contextmanager
+def _writing_into(out: Path) -> Iterator[None]:
+    """Hold the lock of the output directory ``out`` (the file ``.<name>.lock`` beside it) while a build writes into it,
+    and first delete what builds killed while writing into it left beside it (:func:`_leftovers`).
+
+    One build at a time writes into a directory: another waits for the lock
+    (and says so), then links what the first wrote.  The lock is the
+    operating system's (``flock``, through filelock): a killed build's lock
+    is released with its process, so nothing stale blocks the next build.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(out.parent / f".{out.name}.lock", fallback_to_soft=False)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        logging.getLogger(__name__).warning("another build is writing into %s: waiting for it to finish", out)
+        lock.acquire()
+    try:
+        for leftover in _leftovers(out):
+            shutil.rmtree(leftover, ignore_errors=True)
+        yield
+    finally:
+        lock.release()
+
+
+def _leftovers(out: Path) -> list[Path]:
+    """What builds into ``out`` that were killed while writing left beside it: their staging directories
+    (``.<name>.<8 characters>``, a half-written dataset) and the old directory a swap set aside
+    (``.<name>.old.<8 characters>``).  Only the names :func:`tempfile.mkdtemp` gives them, and only directories, never
+    a link: anything else beside ``out`` is left alone.  Asked under the lock of :func:`_writing_into`, so no
+    running build owns one."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:old\.)?[a-z0-9_]{{8}}")
+    with os.scandir(out.parent) as entries:
+        return sorted(Path(e.path) for e in entries if pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False))
+
+
 def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging``: rename the old one aside, rename the new one in, delete the old."""
+    """Replace ``out`` by ``staging``, with no moment when ``out`` is missing or partial where the system can exchange
+    two names in one step (Linux: :func:`_exchange`); elsewhere, rename the old one aside, rename the new one in.
+    Then delete the old one."""
     os.chmod(staging, 0o755)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    if _exchange(staging, out):  # staging now names the old directory
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    os.replace(out, old / out.name)
     os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+#: ``renameat2``'s flag that swaps two existing names, and "the current directory" for its directory arguments.
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` in one step (Linux's ``renameat2`` with ``RENAME_EXCHANGE``, through glibc);
+    ``False`` where the system or the file system cannot, and nothing was done."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):  # a file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+@cache
+def _renameat2() -> Callable[..., int] | None:
+    """glibc's ``renameat2`` (2.28 and later), or ``None``: another system or C library."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
 def _size_category(n: int) -> str:
