@@ -1336,9 +1336,9 @@ def _writing_into(out: Path) -> Iterator[None]:
     """
     from filelock import FileLock, Timeout
 
-    lock = FileLock(out.parent / f".{out.name}.lock", fallback_to_soft=False)
+    lock = FileLock(out.parent / f".{out.name}.lock")
     try:
-        lock.acquire(blocking=False)
+        lock.acquire(timeout=0)  # one attempt
     except Timeout:
         logging.getLogger(__name__).warning("another build is writing into %s: waiting for it to finish", out)
         lock.acquire()
