@@ -80,13 +80,13 @@ def test_a_build_killed_while_writing_leaves_the_last_output_and_the_next_clears
 
 def test_only_what_killed_builds_leave_is_cleared(tmp_path):
     out = tmp_path / "dataset"
-    made = [".dataset.k2j4_x9a", ".dataset.old.ab12cd34", ".dataset.notes", ".dataset.k2j4_x9ab", ".dataset-copy.k2j4_x9a",
-            "dataset.k2j4_x9a", ".other.k2j4_x9a"]
+    made = [".dataset.k2j4_x9a", ".dataset.ab12cd34", ".dataset.notes", ".dataset.k2j4_x9ab", ".dataset-copy.k2j4_x9a",
+            "dataset.k2j4_x9a", ".other.k2j4_x9a", ".dataset.old.ab12cd34"]  # the last: a build into "dataset.old"
     for name in made:
         (tmp_path / name).mkdir()
     (tmp_path / ".dataset.file1234").write_text("a file, not a directory")
     (tmp_path / ".dataset.link1234").symlink_to(tmp_path / ".other.k2j4_x9a")
-    assert [p.name for p in newscorpus.build._leftovers(out)] == [".dataset.k2j4_x9a", ".dataset.old.ab12cd34"]
+    assert [p.name for p in newscorpus.build._leftovers(out)] == [".dataset.ab12cd34", ".dataset.k2j4_x9a"]
 
 
 # ---------------------------------------------------------------- the swap

@@ -13,7 +13,8 @@ Features are declared (never inferred) and every config is Parquet, so
 ``datasets.load_dataset(dir, config)`` reads exactly these types offline.
 Rows are sorted and files written with fixed settings, so two builds of the
 same corpus are byte-identical.  The directory is assembled beside the target
-and swapped in only when complete.
+and swapped in only when complete, in one step on Linux (:func:`_swap_in`),
+by one build at a time (:func:`_writing_into`).
 
 The build streams: :func:`newscorpus.pipeline.scan` converts and checks every
 file in parallel into the cache, keeping only ids, dates and MinHash
@@ -1351,12 +1352,13 @@ def _writing_into(out: Path) -> Iterator[None]:
 
 
 def _leftovers(out: Path) -> list[Path]:
-    """What builds into ``out`` that were killed while writing left beside it: their staging directories
-    (``.<name>.<8 characters>``, a half-written dataset) and the old directory a swap set aside
-    (``.<name>.old.<8 characters>``).  Only the names :func:`tempfile.mkdtemp` gives them, and only directories, never
-    a link: anything else beside ``out`` is left alone.  Asked under the lock of :func:`_writing_into`, so no
-    running build owns one."""
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:old\.)?[a-z0-9_]{{8}}")
+    """What builds into ``out`` that were killed while writing left beside it: their staging directories (a
+    half-written dataset) and the directory a swap without :func:`_exchange` set the old output aside in, both named
+    ``.<name>.<8 characters>`` by :func:`tempfile.mkdtemp`.  Only directories of such names, never a link: anything
+    else beside ``out`` is left alone (the staging directory of an output named ``<name>.old`` is
+    ``.<name>.old.<8 characters>``, not one of these).  Asked under the lock of :func:`_writing_into`, so no running
+    build owns one."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.[a-z0-9_]{{8}}")
     with os.scandir(out.parent) as entries:
         return sorted(Path(e.path) for e in entries if pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False))
 
@@ -1372,7 +1374,7 @@ def _swap_in(staging: Path, out: Path) -> None:
     if _exchange(staging, out):  # staging now names the old directory
         shutil.rmtree(staging, ignore_errors=True)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     os.replace(out, old / out.name)
     os.replace(staging, out)
     shutil.rmtree(old, ignore_errors=True)
