@@ -43,15 +43,15 @@ def change_headline(corpus: Path) -> None:
     manifest.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
 
 
-def build_in_child(corpus: Path, out: Path, cache: Path, stop_in: str | None = None) -> subprocess.Popen:
-    """A build in another process; with ``stop_in``, it prints ``stopped`` and sleeps once the build function of that
-    name has returned (for the test to kill it there)."""
+def build_in_child(corpus: Path, out: Path, cache: Path, stop_in: str | None = None, workers: int = 1) -> subprocess.Popen:
+    """A build in another process (on ``workers`` processes); with ``stop_in``, it prints ``stopped`` and sleeps once the
+    build function of that name has returned (for the test to kill it there)."""
     stop = (f"real = b.{stop_in}; b.{stop_in} = lambda *a, **k: (real(*a, **k), print('stopped', flush=True), time.sleep(60))[0];"
             if stop_in else "")
     code = ("import sys, time; from pathlib import Path; import newscorpus.build as b; from newscorpus.corpus import CorpusLayout;"
             f"from newscorpus.pipeline import ProcessMapper; {stop}"
             f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(out)!r}), cache_dir=Path({str(cache)!r}),"
-            " mapper=ProcessMapper(1), group_articles=4); print('built', flush=True)")
+            f" mapper=ProcessMapper({workers}), group_articles=4); print('built', flush=True)")
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": SRC})
 
@@ -76,6 +76,47 @@ def test_a_build_killed_while_writing_leaves_the_last_output_and_the_next_clears
     again = outcome(corpus, out, cache)
     assert beside(out) <= {"dataset", ".dataset.lock"}
     assert again == outcome(corpus, tmp_path / "cold" / "dataset", tmp_path / "cold-cache")
+
+
+def process_states() -> dict[int, tuple[str, int]]:
+    """Every process's state letter and parent, from ``/proc`` (Linux)."""
+    states = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            states[int(entry.name)] = (state, int(parent))
+    return states
+
+
+def alive_children(parent: int) -> list[int]:
+    """The processes ``parent`` started that still run (a zombie has ended)."""
+    return [pid for pid, (state, ppid) in process_states().items() if ppid == parent and state != "Z"]
+
+
+def running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` that still run."""
+    states = process_states()
+    return [pid for pid in pids if pid in states and states[pid][0] != "Z"]
+
+
+def test_the_workers_of_a_killed_build_end_with_it(tmp_path):
+    """A pool's idle worker waits on a pipe its siblings also hold open: killed builds left theirs for good."""
+    corpus = generate(tmp_path / "c", 16, seed=47)
+    child = build_in_child(corpus, tmp_path / "out" / "dataset", tmp_path / "cache", "_write_shards", workers=2)
+    assert child.stdout.readline().strip() == "stopped"
+    workers = alive_children(child.pid)
+    assert len(workers) == 2
+    child.kill()
+    child.wait()  # not its pipes' end: workers that outlived it would hold them open
+    child.stdout.close()
+    child.stderr.close()
+    deadline = time.monotonic() + 10
+    while running(workers):
+        assert time.monotonic() < deadline, f"workers {running(workers)} outlived their build"
+        time.sleep(0.05)
 
 
 def test_only_what_killed_builds_leave_is_cleared(tmp_path):

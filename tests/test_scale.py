@@ -346,7 +346,7 @@ def test_a_worker_keeps_pyarrow_s_default_pool_where_the_wheel_has_no_jemalloc(m
 
     before = pa.default_memory_pool().backend_name
     monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
-    newscorpus.pipeline._worker_started()
+    newscorpus.pipeline._worker_arrow_pool()
     assert pa.default_memory_pool().backend_name == before
 
 
