@@ -184,22 +184,33 @@ def _die_with_parent(parent: int) -> None:
     An idle worker waits to read its next task from a pipe whose writing end
     its siblings hold too, so it never sees the pipe close: a build killed
     left its two workers waiting for good, 60-76 MB each (measured).  Linux:
-    the kernel sends ``SIGKILL`` when the parent ends
-    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a thread checks once a second
-    that the parent is still this worker's parent.
+    the kernel sends ``SIGKILL`` when the process that started this one ends
+    (``prctl(PR_SET_PDEATHSIG)``: ``parent``, or a fork server that ends
+    with it); elsewhere a thread checks once a second that ``parent`` runs.
     """
     prctl = _prctl()
     if prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-        if os.getppid() != parent:  # it ended before the call
+        if not _running(parent):  # it ended before the call
             os._exit(1)
         return
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while _running(parent):
             time.sleep(1.0)
         os._exit(1)
 
     threading.Thread(target=watch, name="newscorpus-parent-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (a signal 0 reaches it, or would but for permissions)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @cache
