@@ -1119,20 +1119,23 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
     last = {record["identity"]: key for key, record in previous.groups.items() if "identity" in record}
     todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
             for plan, identity, result in zip(plans, identities, results) if result is None)
-    written = iter(mapper.map(partial(group_task, job, str(staging)), todo, batch=1))  # a group is a big task
+    written = mapper.map(partial(group_task, job, str(staging)), todo, batch=1)  # a group is a big task
     record = WrittenShards()
-    for key, plan, identity, result in zip(keys, plans, identities, results):
-        result = result or next(written)
-        record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
-                              "names": {config: name for config, name in plan.names if name is not None},
-                              "identity": identity}
-        found.cache.merge(result["cache"])
-        for config in CONFIGS:
-            counts[config][plan.split]["rows"] += result["configs"][config]["rows"]
-            counts[config][plan.split]["nbytes"] += result["configs"][config]["nbytes"]
-        card.by_label.update(result["by_label"])
-        card.by_type.update(result["by_type"])
-        release_free_memory()
+    try:
+        for key, plan, identity, result in zip(keys, plans, identities, results):
+            result = result or next(written)
+            record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
+                                  "names": {config: name for config, name in plan.names if name is not None},
+                                  "identity": identity}
+            found.cache.merge(result["cache"])
+            for config in CONFIGS:
+                counts[config][plan.split]["rows"] += result["configs"][config]["rows"]
+                counts[config][plan.split]["nbytes"] += result["configs"][config]["nbytes"]
+            card.by_label.update(result["by_label"])
+            card.by_type.update(result["by_type"])
+            release_free_memory()
+    finally:  # left early (an error, Ctrl-C): the map waits for the groups still being written into staging, which
+        getattr(written, "close", lambda: None)()  # the caller then deletes (one written later left it behind)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]

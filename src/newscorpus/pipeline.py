@@ -34,7 +34,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -156,9 +156,10 @@ class ProcessMapper:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
-        finally:
-            for future in pending:  # a map left early (an error): its queued work is not run
-                future.cancel()
+        finally:  # a map left early (an error, Ctrl-C): its queued work is not run, and the caller goes on once the
+            for future in pending:  # work already running has ended (a group's task writes into the staging
+                future.cancel()  # directory the caller then deletes: one that ended later left it behind)
+            wait(pending)
 
     def close(self) -> None:
         """Stop the pool's workers (a later map starts a new pool)."""

@@ -4,8 +4,9 @@ Converts every raw file the manifest lists, validates everything, and writes a
 Hub-ready dataset repository (Parquet data files for the configs articles,
 entities and quotes; a dataset card with declared features; the datasheet,
 guidelines and schemas). Bad files are reported and left out; the rest is
-built. The output directory is replaced only once the new one is complete.
-Conversion and shard writing use every core (--workers); results are cached
+built. The output directory is replaced only once the new one is complete,
+and by one build at a time (another build into it waits); a build that is
+killed leaves the last one as it was. Conversion and shard writing use every core (--workers); results are cached
 in build/cache (--cache), so a rebuild redoes only what changed.
 
 Exit status: 0 clean, 1 when any file had errors (the dataset is still

@@ -44,12 +44,18 @@ class DaskMapper:
         size = batch or self.batch
         pending: deque = deque()
         iterator = iter(items)
-        while chunk := list(itertools.islice(iterator, size)):
-            pending.append(self.client.submit(run_batch, fn, chunk, pure=False))
-            if len(pending) >= window:
+        try:
+            while chunk := list(itertools.islice(iterator, size)):
+                pending.append(self.client.submit(run_batch, fn, chunk, pure=False))
+                if len(pending) >= window:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        finally:  # left early (an error, Ctrl-C): the caller goes on once the tasks submitted have ended (a running
+            if pending:  # task cannot be stopped, and a group's writes into the staging directory the caller deletes)
+                from distributed import wait
+
+                wait(list(pending))
 
 
 def build_on_dask(layout: CorpusLayout, out: Path, *, address: str | None = None, workers: int = 2,
