@@ -1,7 +1,7 @@
 """Soak the incremental build: long random sequences of edits (``edits.Editor``) and of builds killed at random
-moments, each rebuild compared with a cold build of the corpus as it then is (problems, counts, every file), and
-nothing left beside the output but the output and its lock.  Not part of the suite (minutes, and random); the suite
-runs every kind of edit once (``test_build_safety.py``).
+moments.  After each step: the rebuild is a cold build of the corpus as it then is (problems, counts, every file),
+nothing is left beside the output but the output and its lock, and no worker of a killed build still runs.  Not
+part of the suite (minutes, and random); the suite runs every kind of edit once (``test_build_safety.py``).
 
 ::
 
@@ -9,7 +9,7 @@ runs every kind of edit once (``test_build_safety.py``).
     PYTHONPATH=src python tests/soak_build.py --sequences 20 --small-windows --first 100 --workdir /tmp/soak
 
 ``--small-windows`` shrinks the scan's segments, batches and windows to a few files, so their paths run at this
-size.  Exit status 1 when a rebuild differs from its cold build or a killed build changed the output.
+size.  Exit status 1 when a step fails one of those checks, or a killed build changed the output.
 """
 
 from __future__ import annotations
@@ -54,7 +54,25 @@ def killed_build(corpus: Path, out: Path, cache: Path, workers: int, small_windo
     time.sleep(delay)
     child.kill()
     child.wait()
+    deadline = time.monotonic() + 5
+    while outliving(str(out)):  # its pool's workers, forked with its command line, end with it
+        if time.monotonic() > deadline:
+            return f"workers {outliving(str(out))} outlived a build killed after {delay:.2f} s"
+        time.sleep(0.05)
     return f"build killed after {delay:.2f} s" if child.returncode < 0 else "build finished before the kill"
+
+
+def outliving(out: str) -> list[int]:
+    """The running processes (not zombies) whose command line names ``out``: a killed child build's workers (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and out.encode() in (entry / "cmdline").read_bytes():
+                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def sequence(seed: int, steps: int, articles: int, small_windows: bool, workdir: Path) -> tuple[bool, list[str]]:
@@ -78,6 +96,8 @@ def sequence(seed: int, steps: int, articles: int, small_windows: bool, workdir:
         time.sleep(0.01)  # past the file system's clock tick
         shutil.rmtree(work / "cold", ignore_errors=True)
         cold = outcome(corpus, work / "cold" / "dataset", work / "cold" / "cache")
+        if done[-1].startswith("workers"):
+            return False, done
         if name == "kill" and tree_digest(out) not in (before, cold[2]):
             return False, done + ["the killed build changed the output"]
         if outcome(corpus, out, cache, workers) != cold:
