@@ -6,11 +6,12 @@ entities and quotes; a dataset card with declared features; the datasheet,
 guidelines and schemas). Bad files are reported and left out; the rest is
 built. The output directory is replaced only once the new one is complete,
 and by one build at a time (another build into it waits); a build that is
-killed leaves the last one as it was. Conversion and shard writing use every core (--workers); results are cached
-in build/cache (--cache), so a rebuild redoes only what changed.
+killed or interrupted leaves the last one as it was. Conversion and shard
+writing use every core (--workers); results are cached in build/cache
+(--cache), so a rebuild redoes only what changed.
 
 Exit status: 0 clean, 1 when any file had errors (the dataset is still
-written without them), 2 on usage errors.
+written without them), 2 on usage errors, 130 when interrupted (Ctrl-C).
 
 examples:
   newscorpus build
