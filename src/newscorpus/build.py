@@ -62,6 +62,7 @@ from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text
+from newscorpus.libc import libc_function
 from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, entry_state, load_article, paused_gc,
                                  rel_path, scan)
 from newscorpus.problems import Problem
@@ -1401,18 +1402,9 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
-@cache
 def _renameat2() -> Callable[..., int] | None:
     """glibc's ``renameat2`` (2.28 and later), or ``None``: another system or C library."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
+    return libc_function("renameat2", (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint))
 
 
 def _size_category(n: int) -> str:

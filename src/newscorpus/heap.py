@@ -11,10 +11,10 @@ at most every few seconds, not per object.
 from __future__ import annotations
 
 import ctypes
-import sys
 import time
-from functools import cache
 from typing import Callable
+
+from newscorpus.libc import libc_function
 
 #: Seconds at least between two calls of :func:`release_free_memory` that do something.
 TRIM_SECONDS = 2.0
@@ -22,15 +22,9 @@ TRIM_SECONDS = 2.0
 _last_trim = [0.0]
 
 
-@cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` (another C library: musl, macOS, Windows, where ``CDLL(None)`` fails)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
+    """glibc's ``malloc_trim``, or ``None`` (another C library: musl, macOS, Windows)."""
+    return libc_function("malloc_trim", (ctypes.c_size_t,))
 
 
 def release_free_memory(now: bool = False) -> None:

@@ -50,6 +50,7 @@ from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
+from newscorpus.libc import libc_function
 from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
@@ -214,18 +215,9 @@ def _running(pid: int) -> bool:
     return True
 
 
-@cache
 def _prctl() -> Callable[..., int] | None:
     """Linux's ``prctl`` (through the C library), or ``None`` on another system."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    function.restype = ctypes.c_int
-    return function
+    return libc_function("prctl", (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong))
 
 
 def _worker_arrow_pool() -> None:
