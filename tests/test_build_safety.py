@@ -106,6 +106,43 @@ def test_a_build_interrupted_while_its_groups_are_written_leaves_nothing_beside_
     assert beside(out) == {".dataset.lock"}
 
 
+@pytest.mark.timeout(120)
+def test_a_build_interrupted_in_its_scan_ends(tmp_path, monkeypatch):
+    """Ctrl-C (here in the main process only, as ``kill -INT`` sends it) while the workers convert: the build
+    ends promptly, and nothing is written beside the output."""
+    corpus = generate(tmp_path / "c", 40, seed=59)
+    out = tmp_path / "out" / "dataset"
+    calls = []
+
+    def interrupt_later(now: bool = False) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    monkeypatch.setattr(newscorpus.pipeline, "release_free_memory", interrupt_later)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        build(CorpusLayout(corpus), out, cache_dir=tmp_path / "cache", mapper=ProcessMapper(2), group_articles=3)
+    assert time.monotonic() - started < 60 and not out.parent.exists()
+
+
+def _slow_identity(n: int) -> int:
+    time.sleep(0.05)
+    return n
+
+
+@pytest.mark.timeout(60)
+def test_a_map_closed_after_its_pool_stopped_returns():
+    """A map left early waits for its running work while its pool runs; once the pool has stopped, work it had
+    queued never ends, and closing the map must not wait for it."""
+    mapper = ProcessMapper(2)
+    results = mapper.map(_slow_identity, range(64), batch=1)
+    assert next(results) == 0
+    mapper.close()
+    results.close()
+
+
 def process_states() -> dict[int, tuple[str, int]]:
     """Every process's state letter and parent, from ``/proc`` (Linux)."""
     states = {}

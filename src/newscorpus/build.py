@@ -46,7 +46,7 @@ import time
 import zlib
 from array import array
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import version
@@ -1120,9 +1120,9 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
     last = {record["identity"]: key for key, record in previous.groups.items() if "identity" in record}
     todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
             for plan, identity, result in zip(plans, identities, results) if result is None)
-    written = mapper.map(partial(group_task, job, str(staging)), todo, batch=1)  # a group is a big task
     record = WrittenShards()
-    try:
+    # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
+    with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
         for key, plan, identity, result in zip(keys, plans, identities, results):
             result = result or next(written)
             record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
@@ -1135,8 +1135,6 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             card.by_label.update(result["by_label"])
             card.by_type.update(result["by_type"])
             release_free_memory()
-    finally:  # left early (an error, Ctrl-C): the map waits for the groups still being written into staging, which
-        getattr(written, "close", lambda: None)()  # the caller then deletes (one written later left it behind)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]

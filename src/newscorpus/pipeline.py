@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Container, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Container, Generator, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
 import orjson
@@ -70,8 +70,10 @@ PIPELINE_VERSION = "2"
 class Mapper(Protocol):
     """Runs a pure function over items, yielding results in input order."""
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
-        """``fn(item)`` for every item, in order; ``batch``: items per task (default: the mapper's own)."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
+        """``fn(item)`` for every item, in order; ``batch``: items per task (default: the mapper's own).  Closed
+        before its end (an error, Ctrl-C), it returns once the work already running has ended: what that work
+        writes never lands after the caller cleaned up."""
 
 
 def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
@@ -130,7 +132,7 @@ class ProcessMapper:
     batch: int = 32
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
 
         Fewer items than workers run here: a pool cannot share them out, and
@@ -149,18 +151,19 @@ class ProcessMapper:
         iterator = itertools.chain(head, iterator)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(),))
-        pending: deque = deque()
+        pool, pending = self._pool, deque()
         try:
             while chunk := list(itertools.islice(iterator, size)):
-                pending.append(self._pool.submit(run_batch, fn, chunk))
+                pending.append(pool.submit(run_batch, fn, chunk))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
-        finally:  # a map left early (an error, Ctrl-C): its queued work is not run, and the caller goes on once the
-            for future in pending:  # work already running has ended (a group's task writes into the staging
-                future.cancel()  # directory the caller then deletes: one that ended later left it behind)
-            wait(pending)
+        finally:  # closed early (see Mapper.map): the queued work is not run, the running work is waited for (a
+            for future in pending:  # group's task writes into the staging directory its caller then deletes: one
+                future.cancel()  # that ended later made it again, for good), unless the pool was stopped first:
+            if pool is self._pool:  # what it had queued then never ends (a map closed late waited for good)
+                wait(pending)
 
     def close(self) -> None:
         """Stop the pool's workers (a later map starts a new pool)."""
@@ -210,8 +213,8 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # another user's process
+        pass
     return True
 
 

@@ -20,7 +20,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generator, Iterable, TypeVar
 
 from newscorpus.build import BuildResult, build
 from newscorpus.corpus import CorpusLayout
@@ -38,7 +38,7 @@ class DaskMapper:
     client: Any
     batch: int = 32
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, computed on the cluster in tasks of ``batch`` items, yielded in input order."""
         window = 4 * max(1, len(self.client.scheduler_info().get("workers", {})))
         size = batch or self.batch
@@ -51,8 +51,8 @@ class DaskMapper:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
-        finally:  # left early (an error, Ctrl-C): the caller goes on once the tasks submitted have ended (a running
-            if pending:  # task cannot be stopped, and a group's writes into the staging directory the caller deletes)
+        finally:  # closed early (see pipeline.Mapper.map): a task once submitted cannot be stopped, so all of them
+            if pending:  # are waited for
                 from distributed import wait
 
                 wait(list(pending))
