@@ -437,6 +437,51 @@ def test_a_group_whose_last_shard_cannot_be_patched_is_made_afresh(tmp_path, mon
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
 
 
+def _id_table(chunks: list[list[str | None]], encoded: bool):
+    import pyarrow as pa
+
+    arrays = [pa.array(chunk, pa.string()) for chunk in chunks]
+    if encoded:
+        arrays = [pa.DictionaryArray.from_arrays(pa.array([sorted(set(chunk)).index(v) for v in chunk], pa.int32()),
+                                                 pa.array(sorted(set(chunk)), pa.string())) for chunk in chunks]
+    return pa.table({"article_id": pa.chunked_array(arrays, arrays[0].type)})
+
+
+@pytest.mark.parametrize("encoded", [False, True], ids=["strings", "dictionary"])
+@pytest.mark.parametrize("chunks, runs", [
+    ([["a", "a", "b", "c", "c", "c"]], {"a": (0, 2), "b": (2, 3), "c": (3, 6)}),
+    ([["b", "a", "a"]], {"b": (0, 1), "a": (1, 3)}),
+    ([["a"], ["a", "b"], ["b"]], {"a": (0, 2), "b": (2, 4)}),  # runs that go on into the next chunk
+    ([["a", "b", "a"]], None),  # an article's rows in two runs
+    ([["a", "b"], ["a"]], None),
+    ([["a"], ["b"], ["a"]], None),
+    ([[]], {}),
+], ids=["runs", "unsorted", "across-chunks", "split-run", "split-across-chunks", "split-by-a-chunk", "empty"])
+def test_an_articles_rows_are_found_as_one_run_or_not_at_all(chunks, runs, encoded):
+    """What a patched group keeps of an old shard: each article's rows, found from the ids as strings or from a
+    dictionary's codes (the old shards' ids are read so), the same either way."""
+    from newscorpus.build import _runs
+
+    assert _runs(_id_table(chunks, encoded), "article_id") == runs
+
+
+@pytest.mark.parametrize("chunks, tally", [
+    ([[0, 2, 2], [2]], {"PER": 1, "LOC": 3}),
+    ([[1]], {"ORG": 1}),
+    ([[]], {}),
+], ids=["chunks", "one", "none"])
+def test_a_groups_labels_are_tallied_in_their_order(chunks, tally):
+    import pyarrow as pa
+
+    from newscorpus.build import _tally
+
+    column = pa.chunked_array([pa.array(chunk, pa.int64()) for chunk in chunks], pa.int64())
+    names = ["PER", "ORG", "LOC"]
+    assert list(_tally(column, names).items()) == list(tally.items())
+    part = column.slice(1)  # a column that starts inside its buffers
+    assert _tally(part, names) == dict(Counter(names[i] for i in part.to_pylist()))
+
+
 def _groups(ids: list[str], size: int) -> list[tuple[str, ...]]:
     from newscorpus.build import group_bounds
 
@@ -1230,7 +1275,7 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
     (a second, 70 MB the main process and its workers would hold); a rebuild after one change finds them cached.
     Neither imports ``datasets`` nor ``pandas`` in the main process; a rebuild not even ``pyarrow.compute`` to patch
     its group, nor python-jsonschema for a valid document, nor ``huggingface_hub`` for a card whose metadata did not
-    change (0.06, 0.1 and 0.03 s).  The build runs from a script without a
+    change, nor ``importlib.metadata`` for the libraries' versions (0.06, 0.1, 0.03 and 0.025 s).  The build runs from a script without a
     ``__main__`` guard, as users write them: the child runs only its own work, not the script again."""
     import subprocess
 
@@ -1244,7 +1289,8 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
         f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
         " mapper=ProcessMapper(1), group_articles=12);"
         "print(sum(p is not None for p in patched), 'patched');"
-        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub') if m in sys.modules))\n"
+        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub', 'importlib.metadata')"
+        " if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
     # cold: every group's entities flattened with pyarrow.compute (pa.array, pa.scalar and pa.table would import pandas)
@@ -1268,6 +1314,30 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
                             (tmp_path / "cache", "False False True")):
         done = subprocess.run([sys.executable, "-c", declare, str(cache)], capture_output=True, text=True, env=env, check=True)
         assert done.stdout.strip() == expected  # made by a child, then found in the cache: datasets' own schemas
+
+
+@pytest.mark.parametrize("dist_infos", [["1.0"], ["1.0", "0.9"], []], ids=["one", "two-left-side-by-side", "none"])
+def test_a_librarys_version_is_the_one_importlib_metadata_gives(tmp_path, monkeypatch, dist_infos):
+    """The versions in the cache keys: read from the ``<name>-<version>.dist-info`` directory beside the package when
+    it is alone there, else from ``importlib.metadata``; the same answer either way."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from newscorpus.build import installed_version
+
+    for name in ("datasets", "pyarrow", "huggingface_hub"):
+        assert installed_version(name) == version(name)
+    (tmp_path / "newscorpus_fake").mkdir()
+    (tmp_path / "newscorpus_fake" / "__init__.py").write_text("")
+    for number in dist_infos:
+        info = tmp_path / f"newscorpus_fake-{number}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: newscorpus_fake\nVersion: {number}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if not dist_infos:
+        with pytest.raises(PackageNotFoundError):
+            installed_version("newscorpus_fake")
+    else:
+        assert installed_version("newscorpus_fake") == version("newscorpus_fake")
 
 
 def test_a_rebuild_holds_a_few_recorded_segments_at_a_time(tmp_path, monkeypatch):

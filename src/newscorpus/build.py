@@ -49,7 +49,6 @@ from collections import Counter
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
@@ -377,8 +376,29 @@ def data_glob(config: str, split: str) -> str:
 @cache
 def _declared_versions() -> dict[str, str]:
     """The versions of the libraries whose output is cached (the declared schemas, the card): read once per process
-    (2-7 ms a time with ``importlib.metadata``; a rebuild's keys asked five times)."""
-    return {"datasets": version("datasets"), "pyarrow": version("pyarrow"), "huggingface_hub": version("huggingface_hub")}
+    (:func:`installed_version`)."""
+    return {name: installed_version(name) for name in ("datasets", "pyarrow", "huggingface_hub")}
+
+
+def installed_version(name: str) -> str:
+    """The installed version of the distribution that provides the top-level package ``name``, as
+    ``importlib.metadata.version`` gives it (a test), from the name of its ``<name>-<version>.dist-info`` directory
+    beside the package, without importing the package.  Importing ``importlib.metadata`` (it imports ``email``)
+    and asking it cost 25-30 ms of a 1.2 s rebuild; it is asked only when the directory is not there or not alone
+    (an egg, an editable install, two versions' metadata left side by side)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.submodule_search_locations:
+        site = os.path.dirname(list(spec.submodule_search_locations)[0])
+        prefix = f"{name}-"
+        found = [entry[len(prefix):-len(".dist-info")] for entry in os.listdir(site)
+                 if entry.startswith(prefix) and entry.endswith(".dist-info")]
+        if len(found) == 1 and "-" not in found[0]:
+            return found[0]
+    from importlib.metadata import version
+
+    return version(name)
 
 
 def _arrow_schemas_key(fingerprint: str) -> str:
@@ -689,14 +709,29 @@ def _group_output(group: Group, tables: Iterable[tuple[str, pa.Table | None]]) -
     blobs = []
     for config, table in tables:
         if config == "entities" and table is not None:
-            meta["by_label"] = dict(Counter(labels[i] for i in table.column("label").to_pylist()))
+            meta["by_label"] = _tally(table.column("label"), labels)
         if config == "quotes" and table is not None:
-            meta["by_type"] = dict(Counter(types[i] for i in table.column("type").to_pylist()))
+            meta["by_type"] = _tally(table.column("type"), types)
         blob, nbytes = _parquet(table, config) if table is not None and table.num_rows else (b"", 0)
         meta["configs"][config] = {"rows": table.num_rows if table is not None else 0, "nbytes": nbytes, "size": len(blob)}
         blobs.append(blob)
         del table
     return meta, b"".join(blobs)
+
+
+def _tally(column: pa.ChunkedArray, names: list[str]) -> dict[str, int]:
+    """How many times each of ``names`` is in ``column`` (their positions in ``names``, as 64-bit integers), the
+    names that are there in the order of ``names``: counted by numpy from the column's buffers (a group's 25,000
+    mentions as Python integers took 12 ms of a rebuild)."""
+    import numpy as np
+
+    counts = np.zeros(len(names), dtype=np.int64)
+    for chunk in column.chunks:
+        if chunk.null_count:
+            raise ValueError(f"a {column.type} column with nulls")
+        codes = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset:chunk.offset + len(chunk)]
+        counts += np.bincount(codes, minlength=len(names))
+    return {name: int(count) for name, count in zip(names, counts.tolist()) if count}
 
 
 def _strings(values: list[str]) -> pa.Array:
@@ -788,14 +823,17 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
     offset = 0
     for config in CONFIGS:
         schema, size, column = schemas[config], old_meta["configs"][config]["size"], ARTICLE_COLUMN[config]
-        old = pq.ParquetFile(pa.BufferReader(memoryview(old_payload)[offset:offset + size])) if size else None
+        shard = memoryview(old_payload)[offset:offset + size]
+        old = pq.ParquetFile(pa.BufferReader(shard)) if size else None
         new = made.pop(config)
         offset += size
         runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source: 0 old, 1 new, start, end)
         if old is not None:
             if not old.schema_arrow.equals(schema, check_metadata=False):
                 raise _Unpatchable(config)
-            kept = _runs(old.read(columns=[column], use_threads=False), column)
+            # the ids as a dictionary: each article's rows found from the codes (their 500 strings made, not 25,000)
+            ids = pq.ParquetFile(pa.BufferReader(shard), read_dictionary=[column]).read(columns=[column], use_threads=False)
+            kept = _runs(ids, column)
             if kept is None:
                 raise _Unpatchable(config)
             runs.update((ident, (0, *rows)) for ident, rows in kept.items() if ident not in redone)
@@ -833,17 +871,35 @@ def _declared(column: pa.ChunkedArray, f: pa.Field) -> pa.ChunkedArray:
 
 
 def _runs(table: pa.Table, column: str) -> dict[str, tuple[int, int]] | None:
-    """Where each article's rows are, ``(start, end)``, by article id; ``None`` when an article's rows are not one run."""
-    runs: dict[str, tuple[int, int]] = {}
-    ids = table.column(column).to_pylist()
-    start = 0
-    for end in range(1, len(ids) + 1):
-        if end == len(ids) or ids[end] != ids[start]:
-            if ids[start] in runs:
-                return None
-            runs[ids[start]] = (start, end)
-            start = end
-    return runs
+    """Where each article's rows are, ``(start, end)``, by article id; ``None`` when an article's rows are not one run.
+
+    A dictionary-encoded column (the old shards' ids, read so) is read from its codes, which change where the ids do;
+    other columns as Python strings."""
+    import numpy as np
+    import pyarrow as pa
+
+    starts: list[int] = []
+    names: list[str] = []
+    at = 0
+    for chunk in table.column(column).chunks:
+        if pa.types.is_dictionary(chunk.type) and not chunk.null_count:
+            codes = np.frombuffer(chunk.indices.buffers()[1], dtype=f"i{chunk.indices.type.bit_width // 8}")
+            codes = codes[chunk.indices.offset:chunk.indices.offset + len(chunk)]
+            bounds = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if len(codes) else codes
+            first = [0, *bounds.tolist()] if len(codes) else []
+            dictionary = chunk.dictionary.to_pylist()
+            values = [dictionary[code] for code in codes[first].tolist()]
+        else:
+            ids = chunk.to_pylist()
+            first = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+            values = [ids[i] for i in first]
+        for start, value in zip(first, values):
+            if not (names and names[-1] == value and start == 0):  # a run that goes on into the next chunk
+                starts.append(at + start)
+                names.append(value)
+        at += len(chunk)
+    runs = {name: (start, end) for name, start, end in zip(names, starts, [*starts[1:], at])}
+    return runs if len(runs) == len(names) else None
 
 
 def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

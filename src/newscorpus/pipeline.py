@@ -1345,14 +1345,14 @@ def rel_path(layout: CorpusLayout, path: Path, dirs: RelDirs) -> str:
     return f"{resolved}/{path.name}"
 
 
-def _unlisted_raw_files(layout: CorpusLayout, listed: Container[str]) -> list[Path]:
-    """The files of ``layout.raw_files()`` whose names are not in ``listed`` (one directory listing, no stat per file)."""
+def _unlisted_raw_files(layout: CorpusLayout, listed: NameTable) -> list[Path]:
+    """The files of ``layout.raw_files()`` whose names are not in ``listed`` (one directory listing, no stat per file,
+    one search of ``listed`` for all the names)."""
     if not layout.raw_dir.is_dir():
         return []
     with os.scandir(layout.raw_dir) as entries:
-        names = [e.name for e in entries if e.name not in listed and e.name != layout.manifest.name
-                 and not e.name.startswith(".") and e.is_file()]
-    return [layout.raw_dir / name for name in sorted(names)]
+        names = [e.name for e in entries if e.name != layout.manifest.name and not e.name.startswith(".") and e.is_file()]
+    return [layout.raw_dir / name for name in sorted(name for name, at in zip(names, listed.find_many(names)) if at < 0)]
 
 
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
