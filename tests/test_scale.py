@@ -812,6 +812,30 @@ def test_signature_is_datasketchs_minhash_on_any_text(text):
     assert np.array_equal(signature(text), _datasketch_signature(text))
 
 
+@pytest.mark.parametrize("texts", [
+    ["plain words", "Ünïcödé wörds — and Ελληνικά", "北京 и Москва", "emoji 😀 𝐀b x_1"],
+    ["😀", "ab", "abc abd", "İstanbul", "a" * 3 + " b"],
+], ids=["scripts", "repeats"])
+def test_the_word_characters_made_a_block_at_a_time_are_those_of_the_regex(monkeypatch, texts):
+    """The table of word characters is made as texts need its blocks: the words found are ``re.findall``'s, and
+    each block made is the regex's, whatever the order in which texts come."""
+    import re
+
+    import numpy as np
+    import newscorpus.clusters as clusters
+    from newscorpus.clusters import word_hash
+
+    monkeypatch.setattr(clusters, "_WORD_TABLE", np.zeros(0x10000, dtype=bool))
+    monkeypatch.setattr(clusters, "_BLOCKS_MADE", np.zeros(0x10000 // 256, dtype=bool))
+    for text in texts:
+        assert clusters._word_hashes(text).tolist() == [word_hash(w) for w in re.findall(r"\w+", text)]
+    made = np.flatnonzero(clusters._BLOCKS_MADE)
+    assert 0 < len(made) < 0x100
+    for block in made.tolist():
+        chars = [chr(c) for c in range(block * 256, block * 256 + 256)]
+        assert clusters._WORD_TABLE[block * 256:block * 256 + 256].tolist() == [re.match(r"\w", c) is not None for c in chars]
+
+
 def test_signature_of_a_body_longer_than_the_shared_table_of_powers(monkeypatch):
     """Bodies longer than the shared table get their own powers (and the same MinHash as datasketch)."""
     import numpy as np
