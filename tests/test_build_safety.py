@@ -184,6 +184,32 @@ def test_the_workers_of_a_killed_build_end_with_it(tmp_path):
         time.sleep(0.05)
 
 
+def test_the_segments_checker_of_a_killed_build_ends_with_it(tmp_path, monkeypatch):
+    """A rebuild forks a child that checks the index's segments ahead of the scan; here its checks are slowed down,
+    so the build waits for it, and is killed then."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # the files just made are recorded by their stat
+    corpus = generate(tmp_path / "c", 16, seed=48)
+    out, cache = tmp_path / "out" / "dataset", tmp_path / "cache"
+    build(CorpusLayout(corpus), out, cache_dir=cache, mapper=ProcessMapper(1), group_articles=4)
+    code = ("import sys, time; from pathlib import Path; import newscorpus.build as b, newscorpus.pipeline as p;"
+            "from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import ProcessMapper;"
+            "p.files_unchanged = lambda files: time.sleep(60);"
+            f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(out)!r}), cache_dir=Path({str(cache)!r}),"
+            " mapper=ProcessMapper(1), group_articles=4)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONPATH": SRC})
+    deadline = time.monotonic() + 60
+    while not (checkers := alive_children(child.pid)):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    child.kill()
+    child.wait()
+    deadline = time.monotonic() + 10
+    while running(checkers):
+        assert time.monotonic() < deadline, f"the checker {running(checkers)} outlived its build"
+        time.sleep(0.05)
+
+
 def test_only_what_killed_builds_leave_is_cleared(tmp_path):
     out = tmp_path / "dataset"
     made = [".dataset.k2j4_x9a", ".dataset.ab12cd34", ".dataset.notes", ".dataset.k2j4_x9ab", ".dataset-copy.k2j4_x9a",

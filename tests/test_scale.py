@@ -993,6 +993,59 @@ def test_unchanged_segments_are_answered_whole_and_a_changed_one_file_by_file(tm
     assert {p.code for p in third.problems} == {"raw-sha-mismatch"}
 
 
+def _ends_at_once(uri: str, out: int, parent: int) -> None:
+    pass
+
+
+def _cuts_a_line_short(uri: str, out: int, parent: int) -> None:
+    os.write(out, b'["raw", 0, "')
+
+
+def _vouches_for_other_rows(uri: str, out: int, parent: int) -> None:
+    """Every segment whole and unchanged, for rows of other checksums: a scan that took these would miss a change."""
+    import sqlite3
+
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        for kind, number in db.execute("SELECT kind, number FROM segments"):
+            os.write(out, json.dumps([kind, number, "00" * 16, True]).encode() + b"\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the segments are checked ahead on Linux only")
+@pytest.mark.parametrize("child", [None, _ends_at_once, _cuts_a_line_short, _vouches_for_other_rows],
+                         ids=["checks", "ends-at-once", "cuts-a-line-short", "vouches-for-other-rows"])
+def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(tmp_path, monkeypatch, read_counter, child):
+    """A rebuild's recorded segments are checked (checksums, a ``stat`` per file) by a child process ahead of the
+    scan, and the scan then checks none itself.  It takes a child's verdict only for the row it read (the same
+    checksum), and checks a segment itself when the child gave none: the child ended at once, cut its line short,
+    or vouched for other rows.  Whatever the child does, a changed file is seen, the rebuild is a cold build,
+    and the child is reaped when the scan ends."""
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 16, seed=15)
+    first = build_once(corpus, tmp_path, group_articles=4)
+    with closing(__import__("sqlite3").connect(_index_database(tmp_path / "cache"))) as db:
+        segments = db.execute("SELECT count(*) FROM segments").fetchone()[0]
+    if child is not None:
+        monkeypatch.setattr(newscorpus.pipeline, "_check_segments", child)
+    checked_here: list[int] = []  # (the child's own calls are counted in its copy of this list)
+    real_unchanged = newscorpus.pipeline.files_unchanged
+    monkeypatch.setattr(newscorpus.pipeline, "files_unchanged", lambda files: checked_here.append(1) or real_unchanged(files))
+    children: list[int] = []
+    real_start = newscorpus.pipeline.SegmentsChecked.start
+    monkeypatch.setattr(newscorpus.pipeline.SegmentsChecked, "start",
+                        staticmethod(lambda path: (lambda started: children.append(started.pid) or started)(real_start(path))))
+    read_counter.clear()
+    again = build_once(corpus, tmp_path, group_articles=4)
+    assert read_counter == [] and again.problems == first.problems and tree_digest(again.out) == tree_digest(first.out)
+    assert len(children) == 1 and not Path(f"/proc/{children[0]}").exists()  # started, ended and reaped
+    assert segments > 0 and len(checked_here) == (0 if child is None else segments)
+    raw = sorted(p for p in (corpus / "raw").iterdir() if p.name != "manifest.jsonl")
+    raw[5].write_bytes(raw[5].read_bytes() + b"\n")  # the manifest is unchanged: only the file's stat tells
+    third = build_once(corpus, tmp_path, group_articles=4)
+    assert read_counter[0] == raw[5].name and {p.code for p in third.problems} == {"raw-sha-mismatch"}
+    cold = build_once(corpus, tmp_path / "cold", group_articles=4)
+    assert tree_digest(third.out) == tree_digest(cold.out) and third.problems == cold.problems
+
+
 def _indexed_files(cache: Path) -> set[str]:
     import sqlite3
 
