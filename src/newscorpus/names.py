@@ -24,6 +24,9 @@ import numpy as np
 _RECENT = 2048
 
 
+#: :meth:`NameTable.find_many` confirms its matches this many names at a time (a few arrays of names times their width).
+_CONFIRMED = 4096
+
 #: Names of at most this many UTF-8 bytes are sorted as fixed-width bytes (:meth:`NameTable.in_order`).
 _FIXED_WIDTH = 256
 
@@ -111,19 +114,42 @@ class NameTable:
         return -1
 
     def find_many(self, names: Sequence[str]) -> list[int]:
-        """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them."""
-        hit, candidates = self._searched(names)
-        recent, found = self._recent, []
-        for name, maybe, at in zip(names, hit.tolist(), candidates.tolist()):
-            known = recent.get(name)
-            if known is not None:
-                found.append(known)
-            elif not maybe:
-                found.append(-1)
-            else:
-                same = self._utf8_of(at) == name.encode("utf-8", "surrogatepass")
-                found.append(at if same else self.find(name))  # equal hashes, another name: look at all of them
+        """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them, and
+        each match confirmed by comparing UTF-8 with numpy, :data:`_CONFIRMED` names at a time (one at a time in
+        Python took 5 us a name: 60 ms of a 10,000-article rebuild)."""
+        found: list[int] = []
+        for lo in range(0, len(names), _CONFIRMED):
+            found += self._find_part(names[lo:lo + _CONFIRMED])
         return found
+
+    def _find_part(self, names: Sequence[str]) -> list[int]:
+        recent = np.fromiter(map(self._recent.get, names, itertools.repeat(-1)), dtype=np.int64, count=len(names))
+        hit, candidates = self._searched(names)
+        at = candidates.astype(np.int64)
+        same = hit & (recent < 0)
+        if same.any():
+            joined = "".join(names).encode("utf-8", "surrogatepass")
+            sizes = np.fromiter(map(len, names), dtype=np.int64, count=len(names))
+            if len(joined) != int(sizes.sum()):  # not all ASCII: each name's UTF-8 is longer than its characters
+                sizes = np.fromiter((len(name.encode("utf-8", "surrogatepass")) for name in names), dtype=np.int64, count=len(names))
+            ends = np.frombuffer(self._ends, dtype=np.uint64).astype(np.int64)
+            starts = np.where(at > 0, ends[at - 1], 0)
+            same &= ends[at] - starts == sizes
+            if same.any():
+                width = int(sizes[same].max())
+                offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+                columns = np.arange(width)
+                inside = columns < sizes[:, None]
+                asked = np.frombuffer(joined + bytes(width), dtype=np.uint8)
+                held = np.frombuffer(self._utf8, dtype=np.uint8)  # (a view: released before the table can grow)
+                left = np.where(inside, asked[offsets[:, None] + columns], 0)
+                right = np.where(inside, held[np.minimum(starts[:, None] + columns, len(held) - 1)], 0)
+                del held
+                same &= (left == right).all(axis=1)
+        found = np.where(recent >= 0, recent, np.where(same, at, -1))
+        for i in np.flatnonzero(hit & ~same & (recent < 0)).tolist():  # equal hashes, another name: look at all of them
+            found[i] = self.find(names[i])
+        return found.tolist()
 
     def isdisjoint(self, names: Iterable[str]) -> bool:
         """Whether none of ``names`` is in the table (one search for all of them)."""
