@@ -763,6 +763,29 @@ def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(t
     assert any(p.code == "entity-conflict" and p.file.endswith(deviant.name) for p in result.problems)
 
 
+def test_every_entity_first_defined_in_a_recorded_segment_is_checked_against_later_ones(tmp_path, monkeypatch):
+    """Each entity's first definition in a set, wherever it came from (a recorded segment's table), is the one later
+    definitions are checked against: every entity that two segments define is redefined in its last document,
+    and a rebuild from the recorded segments reports the conflicts ``validate`` reports."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 3)
+    corpus = generate(tmp_path / "c", 24, seed=18)
+    docs = sorted((corpus / "annotations" / "gold").glob("*.json"))
+    segment = {doc: i // 3 for i, doc in enumerate(docs)}
+    holders: dict[str, list[Path]] = {}
+    for doc in docs:
+        for entity in dict.fromkeys(e["id"] for e in json.loads(doc.read_text())["entities"]):
+            holders.setdefault(entity, []).append(doc)
+    build_once(corpus, tmp_path, group_articles=4)  # the segments recorded, then the last documents redefined
+    redefined = {entity: h[-1] for entity, h in holders.items() if segment[h[-1]] != segment[h[0]]}
+    for entity, doc in redefined.items():
+        _redefine(doc, entity, f"Not {entity}")
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    assert sum(p.code == "entity-conflict" for p in expected) >= len(redefined) > 10
+    result = build_once(corpus, tmp_path, group_articles=4)
+    assert sorted(result.problems, key=sort_key) == expected
+
+
 def _datasketch_signature(text: str):
     """datasketch's MinHash of the text's shingles, hashed one by one with the documented shingle hash."""
     from datasketch import MinHash
