@@ -1045,7 +1045,9 @@ def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(
     monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
     corpus = generate(tmp_path / "c", 16, seed=15)
     first = build_once(corpus, tmp_path, group_articles=4)
-    with closing(__import__("sqlite3").connect(_index_database(tmp_path / "cache"))) as db:
+    import sqlite3
+
+    with closing(sqlite3.connect(_index_database(tmp_path / "cache"))) as db:
         segments = db.execute("SELECT count(*) FROM segments").fetchone()[0]
     if child is not None:
         monkeypatch.setattr(newscorpus.pipeline, "_check_segments", child)
