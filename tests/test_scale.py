@@ -1024,6 +1024,12 @@ def _cuts_a_line_short(uri: str, out: int, parent: int) -> None:
     os.write(out, b'["raw", 0, "')
 
 
+def _wedges(uri: str, out: int, parent: int) -> None:
+    import time
+
+    time.sleep(600)
+
+
 def _vouches_for_other_rows(uri: str, out: int, parent: int) -> None:
     """Every segment whole and unchanged, for rows of other checksums: a scan that took these would miss a change."""
     import sqlite3
@@ -1033,14 +1039,15 @@ def _vouches_for_other_rows(uri: str, out: int, parent: int) -> None:
             os.write(out, json.dumps([kind, number, "00" * 16, True]).encode() + b"\n")
 
 
+@pytest.mark.timeout(120)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the segments are checked ahead on Linux only")
-@pytest.mark.parametrize("child", [None, _ends_at_once, _cuts_a_line_short, _vouches_for_other_rows],
-                         ids=["checks", "ends-at-once", "cuts-a-line-short", "vouches-for-other-rows"])
+@pytest.mark.parametrize("child", [None, _ends_at_once, _cuts_a_line_short, _vouches_for_other_rows, _wedges],
+                         ids=["checks", "ends-at-once", "cuts-a-line-short", "vouches-for-other-rows", "wedges"])
 def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(tmp_path, monkeypatch, read_counter, child):
     """A rebuild's recorded segments are checked (checksums, a ``stat`` per file) by a child process ahead of the
     scan, and the scan then checks none itself.  It takes a child's verdict only for the row it read (the same
     checksum), and checks a segment itself when the child gave none: the child ended at once, cut its line short,
-    or vouched for other rows.  Whatever the child does, a changed file is seen, the rebuild is a cold build,
+    vouched for other rows, or wrote nothing for a while (it is then stopped).  Whatever the child does, a changed file is seen, the rebuild is a cold build,
     and the child is reaped when the scan ends."""
     monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
     corpus = generate(tmp_path / "c", 16, seed=15)
@@ -1051,6 +1058,7 @@ def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(
         segments = db.execute("SELECT count(*) FROM segments").fetchone()[0]
     if child is not None:
         monkeypatch.setattr(newscorpus.pipeline, "_check_segments", child)
+    monkeypatch.setattr(newscorpus.pipeline, "_AHEAD_PATIENCE", 0.3)
     checked_here: list[int] = []  # (the child's own calls are counted in its copy of this list)
     real_unchanged = newscorpus.pipeline.files_unchanged
     monkeypatch.setattr(newscorpus.pipeline, "files_unchanged", lambda files: checked_here.append(1) or real_unchanged(files))
@@ -1069,6 +1077,51 @@ def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(
     assert read_counter[0] == raw[5].name and {p.code for p in third.problems} == {"raw-sha-mismatch"}
     cold = build_once(corpus, tmp_path / "cold", group_articles=4)
     assert tree_digest(third.out) == tree_digest(cold.out) and third.problems == cold.problems
+
+
+def _locks_held_while_reading(uri: str, out: int, parent: int) -> None:
+    """A checker that reads the index as the real one does and notes how many file locks its process holds then."""
+    import sqlite3
+
+    with closing(sqlite3.connect(uri, uri=True, timeout=0)) as db:
+        reading = db.execute("SELECT kind FROM segments")
+        assert reading.fetchone() is not None  # a statement under way, with rows to go: SQLite holds its shared lock
+        held = [line for line in Path("/proc/locks").read_text().splitlines() if line.split()[4] == str(os.getpid())]
+        Path(os.environ["NEWSCORPUS_TEST_LOCKS"]).write_text(str(len(held)))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the segments are checked ahead on Linux only")
+def test_the_segments_checker_reads_the_index_under_sqlites_locks(tmp_path, monkeypatch):
+    """The checker is forked before the scan connects to the index: forked after, it inherited SQLite's record of
+    the scan's shared lock and read without taking any, so it could read a row the scan was writing half-written."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # the files just made are recorded by their stat
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 16, seed=15)
+    build_once(corpus, tmp_path, group_articles=4)
+    monkeypatch.setenv("NEWSCORPUS_TEST_LOCKS", str(tmp_path / "locks"))
+    monkeypatch.setattr(newscorpus.pipeline, "_check_segments", _locks_held_while_reading)
+    build_once(corpus, tmp_path, group_articles=4)
+    assert int((tmp_path / "locks").read_text()) >= 1
+
+
+def test_a_scan_that_cannot_fork_its_checker_checks_the_segments_itself(tmp_path, monkeypatch):
+    """No process can be forked (a limit on processes, no memory): the scan goes on, checking every segment itself."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 16, seed=15)
+    first = build_once(corpus, tmp_path, group_articles=4)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(newscorpus.pipeline.os, "fork", no_fork)
+    checked_here: list[int] = []
+    real_unchanged = newscorpus.pipeline.files_unchanged
+    monkeypatch.setattr(newscorpus.pipeline, "files_unchanged", lambda files: checked_here.append(1) or real_unchanged(files))
+    fds = len(os.listdir("/proc/self/fd")) if sys.platform.startswith("linux") else 0
+    again = build_once(corpus, tmp_path, group_articles=4)
+    assert again.problems == first.problems and tree_digest(again.out) == tree_digest(first.out) and checked_here
+    assert not sys.platform.startswith("linux") or len(os.listdir("/proc/self/fd")) == fds  # the pipe closed
 
 
 def _indexed_files(cache: Path) -> set[str]:

@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import os
+import select
 import signal
 import sqlite3
 import stat
@@ -382,19 +383,23 @@ class ScanIndex:
         key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
         path = Path(job.cache) / "index" / key[:2] / f"{key}.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
+        # forked before this process connects: a child forked after would inherit SQLite's record of this
+        # process's locks, and read without taking any (SQLite's "carrying a connection across fork()")
+        ahead = SegmentsChecked.start(path) if path.exists() else None
         for attempt in (1, 2):
             try:
                 db = sqlite3.connect(path, timeout=_INDEX_BUSY_SECONDS, isolation_level=None)
                 db.executescript(_INDEX_SCHEMA)
                 db.execute("BEGIN")
-                recorded = db.execute("SELECT 1 FROM segments LIMIT 1").fetchone() is not None
-                return cls(db, path, str(job.cache), ahead=SegmentsChecked.start(path) if recorded else None)
+                return cls(db, path, str(job.cache), ahead=ahead)
             except sqlite3.OperationalError as error:
                 if "locked" in str(error) or "busy" in str(error):
-                    return cls(None, path, str(job.cache))  # another build holds it: scan without the index
+                    break  # another build holds it: scan without the index
                 _drop_database(path)
             except sqlite3.DatabaseError:
                 _drop_database(path)
+        if ahead is not None:
+            ahead.stop()
         return cls(None, path, str(job.cache))
 
     @cached_property
@@ -588,16 +593,21 @@ class SegmentsChecked:
     a child process forked as the scan starts, in the order the scan asks for the segments, while the scan does
     the rest: a rebuild's 19,000 ``stat`` calls at 10,000 articles (0.1 s, a tenth of it) leave its path.
 
-    The child reads the index through its own connection and writes one line per segment: its kind, number, the
-    row's checksum and whether the row is whole and every file has its recorded stat.  :meth:`verdict` waits for
-    a segment's line; the scan takes it for the row it read only when the checksums agree, and checks the row
-    itself when there is no line (the child ended early, or fell behind a segment written since).  The child ends
-    with the build (:func:`_die_with_parent`) and ignores Ctrl-C, which its build handles.  Linux only (``fork``,
-    and ``prctl`` for its end); elsewhere the scan checks every segment itself."""
+    The child is forked before the scan connects to the index, reads it through its own read-only connection (with
+    SQLite's locks: a row the scan is writing is not read half-written) and writes one line per segment: its kind,
+    number, the row's checksum and whether the row is whole and every file has its recorded stat.
+    :meth:`verdict` waits for a segment's line; the scan takes it for the row it read only when the checksums
+    agree, and checks the row itself when there is no line: the child ended early, could not read the row, checked
+    another one, or wrote nothing for :data:`_AHEAD_PATIENCE` seconds (it is then stopped).  The child ends with the
+    build (:func:`_die_with_parent`) and ignores Ctrl-C, which its build handles.  Linux only (``fork``, and
+    ``prctl`` for its end); elsewhere, or when no process can be forked, the scan checks every segment itself.
+    (The child checks a file's stat a little earlier than the scan would: a file edited in between is taken as it
+    was, and seen by the next build, whose index still has the old stat.)"""
 
-    def __init__(self, pid: int, reader: Any) -> None:
-        self.pid = pid
-        self.reader = reader
+    def __init__(self, pid: int, reader: int) -> None:
+        self.pid: int | None = pid
+        self.reader: int | None = reader
+        self.pending = b""
         self.verdicts: dict[tuple[str, int], tuple[bytes, bool]] = {}
 
     @classmethod
@@ -605,51 +615,80 @@ class SegmentsChecked:
         if not sys.platform.startswith("linux") or _prctl() is None:
             return None
         parent, uri = os.getpid(), Path(path).resolve().as_uri() + "?mode=ro"  # (made here: the child imports nothing)
-        read, write = os.pipe()
-        pid = os.fork()
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return None
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # Ctrl-C at the fork: only the parent's
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return None
+        finally:
+            if os.getpid() == parent:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if pid == 0:  # the child: never returns into the build
             status = 1
             try:
+                gc.disable()  # (no finalizer of the build's objects runs here)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(read)
                 _check_segments(uri, write, parent)
                 status = 0
             finally:
                 os._exit(status)
         os.close(write)
-        return cls(pid, os.fdopen(read, "rb"))
+        return cls(pid, read)
 
     def verdict(self, kind: str, number: int) -> tuple[bytes, bool] | None:
         """``(checksum, whole and unchanged)`` of segment ``number`` of ``kind`` as the child found it, once it has;
-        ``None`` when the child ended without a line for it."""
+        ``None`` when the child has ended, or wrote nothing for :data:`_AHEAD_PATIENCE` seconds, without a line
+        for it."""
         key = (kind, number)
         while key not in self.verdicts and self.reader is not None:
-            line = self.reader.readline()
+            if b"\n" not in self.pending:
+                ready, _, _ = select.select([self.reader], [], [], _AHEAD_PATIENCE)
+                chunk = os.read(self.reader, 1 << 16) if ready else b""
+                if not chunk:  # the end, or no word for too long
+                    self.stop()
+                    break
+                self.pending += chunk
+                continue
+            line, self.pending = self.pending.split(b"\n", 1)
             try:
                 found_kind, found_number, checksum, unchanged = orjson.loads(line)
-            except orjson.JSONDecodeError:  # the end (a line cut short: the child ended mid-write)
-                self.reader.close()
-                self.reader = None
+            except orjson.JSONDecodeError:
+                self.stop()
                 break
             self.verdicts[(found_kind, found_number)] = (bytes.fromhex(checksum), unchanged)
         return self.verdicts.pop(key, None)
 
     def stop(self) -> None:
-        """End the child (it may still be checking segments the scan no longer asks for) and reap it."""
+        """End the child (it may still be checking segments the scan no longer asks for) and reap it; once."""
         if self.reader is not None:
-            self.reader.close()
+            os.close(self.reader)
             self.reader = None
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(self.pid, 0)
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):  # reaped by someone else (SIGCHLD ignored)
+                pass
+
+
+#: Seconds the scan waits for the next line of its :class:`SegmentsChecked` child before it checks segments itself.
+_AHEAD_PATIENCE = 2.0
 
 
 def _check_segments(uri: str, out: int, parent: int) -> None:
     """The child of :class:`SegmentsChecked`: check each recorded segment, raw files first, then the documents of
-    the gold set and of each annotator, in order, and write its line to ``out``.  It never waits for the database:
-    the build may hold it while it waits for a line (it then checks the rest itself)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    the gold set and of each annotator, in order, and write its line to ``out``.  It never waits for the database
+    (its build may hold it, writing, while it waits for a line): it ends, and the build checks the rest itself.
+    One statement per row, so it holds no lock while it checks files or writes."""
     _die_with_parent(parent)
     db = sqlite3.connect(uri, uri=True, timeout=0)
     order = db.execute("SELECT kind, number FROM segments ORDER BY kind <> 'raw', kind <> 'documents:gold', kind, number").fetchall()
