@@ -981,9 +981,11 @@ class SetChecks:
     link_documents: Spilled = field(default_factory=lambda: Spilled("<u4"))
     link_places: Spilled = field(default_factory=lambda: Spilled("<u4"))
 
-    def add(self, number: int, file: str, summary: dict) -> None:
-        """Check one readable document, the set's ``number``-th."""
-        self._document(number, file, summary)
+    def add(self, number: int, file: str, summary: dict, known: bool | None = None) -> None:
+        """Check one readable document, the set's ``number``-th (``known``: see :meth:`_document`)."""
+        if summary["article"] is not None:
+            self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
+        self._document(number, file, summary, known)
         self._entities(file, summary["entities"])
 
     def add_segment(self, start: int, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]],
@@ -1002,7 +1004,7 @@ class SetChecks:
                 continue
             if summary["article"] is not None:
                 quotes.append(summary["quote_keys"])
-            self._document(number, row["file"], summary, at >= 0, quoted=False)
+            self._document(number, row["file"], summary, at >= 0)
         self.quotes.extend(bytes.fromhex("".join(quotes)))
         firsts, first = self.entities, table["first"]
         if any(firsts[entity][0] != tuple(first[entity][0]) for entity in first.keys() & firsts.keys()):
@@ -1016,13 +1018,11 @@ class SetChecks:
             other, where = firsts[entity]
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
 
-    def _document(self, number: int, file: str, summary: dict, known: bool | None = None, quoted: bool = True) -> None:
-        """``known``: whether the corpus has the document's article, if already looked up; ``quoted``: spill its
-        quotes' digests (else the caller does)."""
+    def _document(self, number: int, file: str, summary: dict, known: bool | None = None) -> None:
+        """The checks of one document but its quotes' digests, which the caller spills (a segment's at once);
+        ``known``: whether the corpus has the document's article, if already looked up."""
         ident = summary["article"]
         if ident is not None:
-            if quoted:
-                self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
             if not (ident in self.articles if known is None else known):
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
@@ -1273,8 +1273,7 @@ class SignatureFile:
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="newscorpus-signatures-")
         block = np.frombuffer(b"".join(self._pending), dtype=np.uint32).reshape(self._pending_count, NUM_PERM)
-        at = self._chunks[-1][0] + 4 * NUM_PERM * self._chunks[-1][1] if self._chunks else 0
-        self._file.seek(at)
+        at = self._file.tell()  # (reads are at their own offsets: the file's position stays at its end)
         self._file.write(b"".join(np.ascontiguousarray(block[:, lo:hi]).tobytes() for lo, hi in COLUMN_GROUPS))
         self._chunks.append((at, self._pending_count))
         self._pending.clear()
@@ -1575,16 +1574,17 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             start = number * SEGMENT  # the set's number of the segment's first document
             if recorded is None:
                 rows = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
+            else:
+                rows = recorded["rows"]
+                stats.count("hits", "document", sum("key" in row for row in rows))
+            # the position of each document's article: one search, for the checks and the gold index
+            articles = index.positions([row["summary"]["article"] if row["summary"] is not None else None for row in rows])
+            if recorded is None:
                 for at, row in enumerate(rows, start):
                     if row["summary"] is not None:
-                        checks.add(at, row["file"], row["summary"])
-                articles = index.positions([row["summary"]["article"] if row["summary"] is not None else None for row in rows]) \
-                    if name == "gold" else []
+                        checks.add(at, row["file"], row["summary"], articles[at - start] >= 0)
             else:
-                rows, table = recorded["rows"], recorded["entities"]
-                stats.count("hits", "document", sum("key" in row for row in rows))
-                articles = index.positions([row["summary"]["article"] if row["summary"] is not None else None for row in rows])
-                checks.add_segment(start, rows, table, partial(_entities_of, job, seen, rows, index), articles)
+                checks.add_segment(start, rows, recorded["entities"], partial(_entities_of, job, seen, rows, index), articles)
             for at, row in enumerate(rows, start):
                 if row["problems"]:
                     found.extend(problems_in(row["problems"]))
