@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
-from newscorpus.cache import Cache, CacheStats, key_of
+from newscorpus.cache import Cache, CacheStats, Pruned, key_of, note_use, noting_use, prune
 from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
@@ -62,7 +62,7 @@ from newscorpus.errors import NewscorpusError
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text
 from newscorpus.libc import libc_function
-from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, document_key, entry_state, load_article, paused_gc,
+from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, document_key, entry_state, load_article, paused_gc,
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
@@ -940,6 +940,8 @@ class BuildResult:
     counts: dict[str, dict[str, int]]
     cache: CacheStats = field(default_factory=CacheStats)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: what ``prune_cache`` removed (``None``: not asked, or the scan's index could not be read)
+    pruned: Pruned | None = None
 
 
 def default_cache(out: Path) -> Path:
@@ -948,7 +950,7 @@ def default_cache(out: Path) -> Path:
 
 
 def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cache_dir: Path | None = None,
-          mapper: Mapper | None = None, group_articles: int = GROUP_ARTICLES) -> BuildResult:
+          mapper: Mapper | None = None, group_articles: int = GROUP_ARTICLES, prune_cache: bool = False) -> BuildResult:
     """Validate the corpus and write the dataset directory ``out`` (replacing it only when complete).
 
     Articles whose raw file fails to convert, and annotation documents with
@@ -956,18 +958,53 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     checks and shard writing run on ``mapper`` (default: a process pool with
     one worker per core); results are cached in ``cache_dir`` (default
     :func:`default_cache`), so a rebuild redoes only what changed.
+    ``prune_cache``: once the output is in place, remove from the cache every
+    entry this build did not use (:func:`prune_unused`).
     """
     cache_dir = (cache_dir or default_cache(out)).resolve()
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
     try:
-        return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
+        if not prune_cache:
+            return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
+        since = time.time_ns()
+        with noting_use(_NOTED_NAMESPACES) as noted:
+            return _build(layout, out, repo_root, cache_dir, mapper, group_articles, (since, noted))
     finally:
         if isinstance(mapper, ProcessMapper):
             mapper.close()
 
 
+#: The namespaces whose entries a build with ``prune_cache`` notes as it reads or writes them; the others' live entries
+#: are named by its records (the scan's index, :class:`WrittenShards`), whether or not they were read.  (A group's
+#: shards are read to patch them into the group's new shards: the old ones are not in use after that.)
+_NOTED_NAMESPACES = frozenset({"clusters", "card", "card-metadata", "declared"})
+
+
+def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[str], since_ns: int, noted: set[str]) -> Pruned | None:
+    """Remove from ``job``'s cache what the build just made (into ``out``, begun at ``since_ns``) did not use: the
+    entries its scan's index does not name (older converter or code versions, files since changed or removed),
+    shards of groups it did not write, clusters and cards of earlier corpora, and other code versions' indexes.  What
+    was written since ``since_ns`` stays (another build's work in progress).  ``None`` (nothing removed) when the
+    index cannot be read whole (the build calls it only when its scan saved the index).  ``unindexed``: the keys of
+    the files the scan used but could not record (:attr:`Scan.unindexed`).
+
+    The cache may be shared (``--cache``): the entries of other corpora or
+    output directories go too, and their next build makes them again.
+    """
+    live = ScanIndex.entries(job)
+    if live is None:
+        return None
+    store = Cache(Path(job.cache))
+    live |= noted
+    live.update(store.location(namespace, key) for key in unindexed for namespace in ("convert", "document"))
+    live.update(store.location("shard", key) for key in written.groups)
+    live.add(store.location("output", WrittenShards._key(job, out)))
+    live.update(store.location("declared", key) for key in (_arrow_schemas_key(job.fingerprint), _layout_key(job.fingerprint)))
+    return prune(Path(job.cache), live, since_ns)
+
+
 def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: Path, mapper: Mapper,
-           group_articles: int) -> BuildResult:
+           group_articles: int, pruning: tuple[int, set[str]] | None = None) -> BuildResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     job = Job.of(layout, cache_dir)
@@ -1000,8 +1037,13 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
             shutil.rmtree(staging, ignore_errors=True)
             raise
         written.save(job, out)
-    seconds["write"] = time.perf_counter() - clock
-    return BuildResult(out, found.problems, counts, found.cache, seconds)
+        seconds["write"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        pruned = (prune_unused(job, out, written, found.unindexed, *pruning)
+                  if pruning is not None and found.unindexed is not None else None)
+    if pruning is not None:
+        seconds["prune"] = time.perf_counter() - clock
+    return BuildResult(out, found.problems, counts, found.cache, seconds, pruned)
 
 
 def cached_clusters(found: Scan, job: Job) -> array:
@@ -1300,10 +1342,11 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
         "newscorpus": newscorpus.__version__,
     })
     hit = store.get("card", key, stats)
+    present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
     if hit is not None:
-        readme = hit[1]
+        readme = hit[1]  # (its metadata's entry is kept by a pruning build: the next card made needs it)
+        note_use("card-metadata", _metadata_key(languages, sum(counts["articles"].values()), present, card.origins, job), store.root)
     else:
-        present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
         metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats)
         readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root).encode("utf-8")
         store.put("card", key, {}, readme)
@@ -1323,14 +1366,18 @@ def _metadata_yaml(languages: set[str], n_articles: int, present: dict[str, list
     ``card-metadata``) under the key of what it is made of: it changes when a language, a split, an origin or the
     size category does, not when a figure does, so a rebuild neither imports ``huggingface_hub`` nor renders it."""
     store = Cache(Path(job.cache))
-    key = key_of({"stage": "card-metadata", "languages": sorted(languages), "size": _size_category(n_articles),
-                  "present": present, "origins": sorted(origins), "code": job.fingerprint, "versions": _declared_versions()})
+    key = _metadata_key(languages, n_articles, present, origins, job)
     hit = store.get("card-metadata", key, stats)
     if hit is not None:
         return hit[1].decode("utf-8")
     text = card_metadata(languages, n_articles, present, origins).to_yaml()
     store.put("card-metadata", key, {}, text.encode("utf-8"))
     return text
+
+
+def _metadata_key(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str], job: Job) -> str:
+    return key_of({"stage": "card-metadata", "languages": sorted(languages), "size": _size_category(n_articles),
+                   "present": present, "origins": sorted(origins), "code": job.fingerprint, "versions": _declared_versions()})
 
 
 def card_yaml(metadata: str, info: dict | list) -> str:

@@ -376,12 +376,20 @@ class ScanIndex:
     covered: int = 0
     #: the segments' stat checks, made ahead of the scan by a child process (:class:`SegmentsChecked`)
     ahead: "SegmentsChecked | None" = None
+    #: the cache keys of the files this scan used but could not record (a stat not to be trusted yet: changed a
+    #: moment ago); with the saved rows, every entry the scan used (:meth:`entries`)
+    unrecorded: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def path_of(job: Job) -> Path:
+        """Where the index of ``job``'s corpus and code is kept."""
+        key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
+        return Path(job.cache) / "index" / key[:2] / f"{key}.sqlite"
 
     @classmethod
     def open(cls, job: Job) -> "ScanIndex":
         """The index the last scan of ``job``'s corpus left in its cache (empty when there is none)."""
-        key = key_of({"stage": "scan-index", "corpus": job.corpus, "code": job.fingerprint})
-        path = Path(job.cache) / "index" / key[:2] / f"{key}.sqlite"
+        path = cls.path_of(job)
         path.parent.mkdir(parents=True, exist_ok=True)
         # forked before this process connects: a child forked after would inherit SQLite's record of this
         # process's locks, and read without taking any (SQLite's "carrying a connection across fork()")
@@ -433,9 +441,38 @@ class ScanIndex:
             self._keep(file)
         return record
 
+    @classmethod
+    def entries(cls, job: Job) -> set[str] | None:
+        """The cache entries the saved index of ``job`` names (paths, :meth:`Cache.location`), with the index's own
+        file: what the scan it records used.  ``None`` when it cannot be read whole (missing, damaged, or held by
+        another build's write): then nothing is known to be unused."""
+        path = cls.path_of(job)
+        if not path.is_file():
+            return None
+        store = Cache(Path(job.cache))
+        live = {str(path), f"{path}-journal"}
+        try:
+            with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_INDEX_BUSY_SECONDS)) as db:
+                for file, record, digest in db.execute("SELECT file, record, digest FROM files"):
+                    if digest != _row_digest(file, record):
+                        return None
+                    key = orjson.loads(record)["key"]
+                    live.update((store.location("convert", key), store.location("document", key)))
+                for row in db.execute("SELECT kind, number, digest, record, files, later, data, checksum FROM segments"):
+                    if row[7] != _row_digest(f"{row[0]}:{row[1]}", *row[2:7]):
+                        return None
+                    live.update(name for name, _ in orjson.loads(row[4]))
+        except sqlite3.DatabaseError:
+            return None
+        return live
+
     def remember(self, file: str, record: dict) -> None:
-        """Record what this scan learned about ``file`` (only when both stats could be trusted)."""
-        if self.db is None or record["state"] is None or record["entry"] is None:
+        """Record what this scan learned about ``file`` (only when both stats could be trusted: else its cache key is
+        noted in :attr:`unrecorded`)."""
+        if self.db is None:
+            return
+        if record["state"] is None or record["entry"] is None:
+            self.unrecorded.add(record["key"])
             return
         blob = orjson.dumps(record)
         try:
@@ -512,12 +549,13 @@ class ScanIndex:
                 self._abandon(error)
         self.kept.clear()
 
-    def save(self) -> None:
-        """Store the index of this scan: drop the rows of files not seen or not trusted, and commit."""
+    def save(self) -> bool:
+        """Store the index of this scan: drop the rows of files not seen or not trusted, and commit.  Whether it is
+        stored (not when another build held it, or it was abandoned: then the last saved index stays)."""
         self._stop_ahead()  # (its read of the database would hold up the commit)
         self._flush_kept()
         if self.db is None:
-            return
+            return False
         try:
             self.db.executemany("INSERT OR IGNORE INTO temp.kept_segments VALUES (?, ?)", self.kept_segments)
             stale = self.db.execute("DELETE FROM segments WHERE (kind, number) NOT IN "
@@ -528,6 +566,7 @@ class ScanIndex:
                 self.db.execute("PRAGMA optimize")
         except sqlite3.DatabaseError as error:
             self._abandon(error)
+        return self.db is not None
 
     def _drop_unseen_files(self) -> int:
         """Drop the rows of files this scan did not keep, and say how many.  Nothing to drop when the table holds
@@ -1474,6 +1513,9 @@ class Scan:
     index: ArticleIndex
     gold: GoldIndex
     cache: CacheStats
+    #: when the scan's stat index was saved, the cache keys of the files it used but could not record (the index's
+    #: rows and these name every entry the scan used); ``None`` when it was not saved (another build held it)
+    unindexed: set[str] | None = None
 
 
 #: Per directory, for :func:`rel_path`: its resolved relative path, and the names of the symbolic links in it.
@@ -1595,8 +1637,8 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         problems.extend(found)
         if name == "gold":
             gold.drop({p.file for p in errors(problems)})
-    seen.save()
-    return Scan(problems, index, gold, stats)
+    indexed = seen.save()
+    return Scan(problems, index, gold, stats, seen.unrecorded if indexed else None)
 
 
 def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: list[str],

@@ -17,6 +17,7 @@ examples:
   newscorpus build
   newscorpus build --corpus corpus --out build/dataset
   newscorpus build --workers 8 --cache /scratch/newscorpus-cache
+  newscorpus build --prune-cache          # and drop what older versions left in the cache
   python -c 'import datasets; print(datasets.load_dataset("build/dataset", "quotes"))'
 """
 
@@ -42,6 +43,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="format of the problem report (default: text)")
     parser.add_argument("--cache", type=Path, default=None, help="cache directory (default: cache/ beside --out, i.e. build/cache)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes converting and writing in parallel (default: one per core)")
+    parser.add_argument("--prune-cache", action="store_true",
+                        help="after the build, remove every cache entry it did not use (earlier converter and code versions, "
+                             "files since changed or removed; with a cache shared by other corpora, theirs too)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.corpus} is not a corpus directory (no raw/ inside)")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    result = build(CorpusLayout(args.corpus), args.out, cache_dir=args.cache, mapper=ProcessMapper(args.workers))
+    result = build(CorpusLayout(args.corpus), args.out, cache_dir=args.cache, mapper=ProcessMapper(args.workers),
+                   prune_cache=args.prune_cache)
     if result.problems:
         sys.stderr.write(render(result.problems, args.format))
     for config in CONFIGS:
@@ -62,5 +67,9 @@ def run(args: argparse.Namespace) -> int:
         for name in ("convert", "document", "shard")
     )
     print(f"cache: {reused}")
+    if args.prune_cache:
+        pruned = result.pruned
+        print(f"cache: pruned {pruned.entries} unused entries, {pruned.nbytes / 1e6:.1f} MB freed" if pruned is not None
+              else "cache: not pruned (the scan's index could not be read whole, so what is unused is not known)")
     print(f"wrote {result.out}")
     return 1 if errors(result.problems) else 0

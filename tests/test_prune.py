@@ -1,0 +1,223 @@
+"""Pruning the cache: a build with ``prune_cache`` leaves what a cold build would have made, and nothing it used goes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import newscorpus.build
+import newscorpus.convert
+from newscorpus import cli
+from newscorpus.build import build
+from newscorpus.cache import Cache, prune
+from newscorpus.corpus import CorpusLayout
+from newscorpus.pipeline import Job, ProcessMapper, ScanIndex
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from synth import generate  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def names(cache: Path) -> set[str]:
+    """The cache's entries, by path relative to it (temporary files aside)."""
+    return {str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file() and not p.name.endswith(".tmp")}
+
+
+def inode(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
+def age(cache: Path) -> None:
+    """Date every file of the cache an hour back, as if the last build were not a moment ago (what was written since
+    a pruning build began is kept)."""
+    then = time.time_ns() - 3600 * 10**9
+    for path in cache.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(then, then))
+
+
+def run(corpus: Path, out: Path, cache: Path, **kwargs):
+    return build(CorpusLayout(corpus), out, cache_dir=cache, mapper=ProcessMapper(2), group_articles=8, **kwargs)
+
+
+class _LaterClock:
+    """The ``time`` module, but for ``time_ns``, which is ahead by a minute."""
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+    @staticmethod
+    def time_ns() -> int:
+        return time.time_ns() + 60 * 10**9
+
+
+def run_pruning_strictly(corpus: Path, out: Path, cache: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pruning build that believes it began a minute from now: no entry is kept for being new, so each one kept is
+    kept because the build named it as used."""
+    with monkeypatch.context() as patch:
+        patch.setattr(newscorpus.build, "time", _LaterClock())
+        return run(corpus, out, cache, prune_cache=True)
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------- what changed since the last build, and what stays
+
+
+def change_converter(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(newscorpus.convert, "CONVERTER_VERSION", newscorpus.convert.CONVERTER_VERSION + "+pruned")
+
+
+def change_one_raw_file(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
+    path = corpus / "raw" / entries[5]["file"]
+    path.write_text(path.read_text(encoding="utf-8").replace(" the ", " teh ", 1), encoding="utf-8")
+    entries[5]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8")
+
+
+def remove_one_raw_file(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = corpus / "raw" / "manifest.jsonl"
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    gone = json.loads(lines.pop(7))
+    (corpus / "raw" / gone["file"]).unlink()
+    for document in (corpus / "annotations").rglob("*.json"):
+        if json.loads(document.read_text(encoding="utf-8")).get("article", {}).get("id") == gone["id"]:
+            document.unlink()
+    manifest.write_text("".join(lines), encoding="utf-8")
+
+
+def nothing(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pass
+
+
+@pytest.mark.parametrize("change", [change_converter, change_one_raw_file, remove_one_raw_file, nothing],
+                         ids=lambda f: f.__name__)
+def test_a_pruned_cache_holds_what_a_cold_build_makes_and_serves_the_next_build_whole(tmp_path, monkeypatch, change):
+    corpus = generate(tmp_path / "c", 24, seed=41)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    run(corpus, out, cache)
+    before = names(cache)
+    change(corpus, monkeypatch)
+    pruned = run_pruning_strictly(corpus, out, cache, monkeypatch)
+    assert pruned.pruned is not None
+    kept = names(cache)
+    output = tree(out)
+
+    cold_cache = tmp_path / "cold"
+    run(corpus, out, cold_cache)
+    cold = names(cold_cache)
+    assert tree(out) == output
+    assert cold <= kept, "an entry this build used was removed"
+    # what stays besides is a name of a pack one of whose other names is in use (removing it would free nothing)
+    live_inodes = {inode(cache / name) for name in cold}
+    extra = kept - cold
+    assert all(inode(cache / name) in live_inodes for name in extra), sorted(extra)
+    assert pruned.pruned.entries == len(before | kept) - len(kept)
+    if change is nothing:
+        assert pruned.pruned.entries == 0 and kept == before
+    if change is change_converter:
+        assert extra == set() and pruned.pruned.nbytes > 0
+
+    again = run(corpus, out, cache)
+    assert again.cache.misses == {} and tree(out) == output
+
+
+def test_entries_another_build_is_writing_are_kept_and_only_old_temporary_files_go(tmp_path, monkeypatch):
+    corpus = generate(tmp_path / "c", 10, seed=43)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    run(corpus, out, cache)
+    store = Cache(cache)
+    store.put("convert", "ab" * 32, {"from": "another build"})  # written while this one runs
+    written = store.path("convert", "ab" * 32)
+    stale, fresh = cache / "convert" / ".x.1.dead.tmp", cache / "shard" / ".y.2.live.tmp"
+    stale.write_bytes(b"left by a killed build")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, ns=(time.time_ns() - 2 * 3600 * 10**9,) * 2)
+    since = time.time_ns() - 10**12  # the pruning build began before the other wrote its entry
+    os.utime(written, ns=(since + 10**9,) * 2)
+    monkeypatch.setattr(time, "time_ns", lambda: since)
+    result = run(corpus, out, cache, prune_cache=True)
+    assert written.exists() and fresh.exists() and not stale.exists()
+    assert result.pruned.entries == 1
+
+
+def test_nothing_is_pruned_when_another_build_held_the_scans_index(tmp_path, monkeypatch):
+    """Without its own saved index the build does not know every entry it used: it prunes nothing, and says so."""
+    import sqlite3
+
+    import newscorpus.pipeline
+
+    corpus = generate(tmp_path / "c", 10, seed=47)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    run(corpus, out, cache)
+    unused = Cache(cache).path("convert", "cd" * 32)
+    Cache(cache).put("convert", "cd" * 32, {"from": "an older version"})
+    os.utime(unused, ns=(time.time_ns() - 10**12,) * 2)
+    path = ScanIndex.path_of(Job.of(CorpusLayout(corpus), cache.resolve()))
+    monkeypatch.setattr(newscorpus.pipeline, "_INDEX_BUSY_SECONDS", 0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        held = run(corpus, out, cache, prune_cache=True)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert held.pruned is None and unused.exists()
+    age(cache)
+    assert run(corpus, out, cache, prune_cache=True).pruned.entries == 1 and not unused.exists()
+
+
+def test_an_index_that_cannot_be_read_whole_names_nothing(tmp_path):
+    corpus = generate(tmp_path / "c", 6, seed=59)
+    run(corpus, tmp_path / "dataset", tmp_path / "cache")
+    job = Job.of(CorpusLayout(corpus), (tmp_path / "cache").resolve())
+    assert str(ScanIndex.path_of(job)) in ScanIndex.entries(job)
+    ScanIndex.path_of(job).write_bytes(b"not a database" * 100)
+    assert ScanIndex.entries(job) is None
+
+
+# --------------------------------------------------------------- the sweep itself, on a made-up cache
+
+
+def test_a_pack_goes_when_every_name_of_it_is_unused_and_stays_whole_otherwise(tmp_path):
+    store = Cache(tmp_path)
+    keys = [f"{i:064x}" for i in range(6)]
+    store.put_many("convert", [(k, {}, b"x" * 1000) for k in keys[:3]])
+    store.put_many("document", [(k, {}, b"y" * 1000) for k in keys[3:]])
+    (tmp_path / "README").write_text("not the cache's")
+    (tmp_path / "convert" / "notes.txt").write_text("not an entry")
+    old = time.time_ns() - 10 * 10**9
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    live = {store.location("document", keys[4])}
+    result = prune(tmp_path, live, old + 5 * 10**9)
+    assert names(tmp_path) == {"README", "convert/notes.txt", *(f"document/{k[:2]}/{k}" for k in keys[3:])}
+    assert result.entries == 3 and result.nbytes == store.path("document", keys[4]).stat().st_size
+
+
+def test_the_cli_prunes_on_request_and_says_what_it_freed(tmp_path, monkeypatch, capsys):
+    corpus = generate(tmp_path / "c", 10, seed=53)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    args = ["build", "--corpus", str(corpus), "--out", str(out), "--cache", str(cache), "--workers", "1"]
+    assert cli.main(args) == 0
+    age(cache)
+    change_converter(corpus, monkeypatch)
+    capsys.readouterr()
+    assert cli.main([*args, "--prune-cache"]) == 0
+    printed = capsys.readouterr().out
+    assert "cache: pruned " in printed and " unused entries, " in printed and "MB freed" in printed
+    assert "cache: pruned 0 " not in printed
