@@ -13,9 +13,10 @@ import pytest
 
 import newscorpus.build
 import newscorpus.convert
+import newscorpus.pipeline
 from newscorpus import cli
 from newscorpus.build import build
-from newscorpus.cache import Cache, prune
+from newscorpus.cache import Cache, LiveEntries, key_prefixes, prune
 from newscorpus.corpus import CorpusLayout
 from newscorpus.pipeline import Job, ProcessMapper, ScanIndex
 
@@ -76,7 +77,15 @@ def tree(root: Path) -> dict[str, str]:
 
 
 def change_converter(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new converter version, as a new release runs it: a new code fingerprint (computed once per process)."""
     monkeypatch.setattr(newscorpus.convert, "CONVERTER_VERSION", newscorpus.convert.CONVERTER_VERSION + "+pruned")
+    newscorpus.pipeline.code_fingerprint.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fingerprint_of_the_code_as_it_is():
+    yield
+    newscorpus.pipeline.code_fingerprint.cache_clear()
 
 
 def change_one_raw_file(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,9 +112,15 @@ def nothing(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pass
 
 
+@pytest.mark.parametrize("recorded", [True, False], ids=["files-recorded-in-the-index", "files-just-written"])
 @pytest.mark.parametrize("change", [change_converter, change_one_raw_file, remove_one_raw_file, nothing],
                          ids=lambda f: f.__name__)
-def test_a_pruned_cache_holds_what_a_cold_build_makes_and_serves_the_next_build_whole(tmp_path, monkeypatch, change):
+def test_a_pruned_cache_holds_what_a_cold_build_makes_and_serves_the_next_build_whole(tmp_path, monkeypatch, change,
+                                                                                     recorded):
+    """Files are used from the index's rows, or (changed a moment ago, so not recorded by their stat) from what the
+    scan saw."""
+    if recorded:
+        monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
     corpus = generate(tmp_path / "c", 24, seed=41)
     out, cache = tmp_path / "dataset", tmp_path / "cache"
     run(corpus, out, cache)
@@ -148,6 +163,7 @@ def test_entries_another_build_is_writing_are_kept_and_only_old_temporary_files_
     os.utime(stale, ns=(time.time_ns() - 2 * 3600 * 10**9,) * 2)
     since = time.time_ns() - 10**12  # the pruning build began before the other wrote its entry
     os.utime(written, ns=(since + 10**9,) * 2)
+    os.utime(fresh, ns=(since - 1800 * 10**9,) * 2)  # a long write (half an hour before the build began) may still run
     monkeypatch.setattr(time, "time_ns", lambda: since)
     result = run(corpus, out, cache, prune_cache=True)
     assert written.exists() and fresh.exists() and not stale.exists()
@@ -180,13 +196,15 @@ def test_nothing_is_pruned_when_another_build_held_the_scans_index(tmp_path, mon
     assert run(corpus, out, cache, prune_cache=True).pruned.entries == 1 and not unused.exists()
 
 
-def test_an_index_that_cannot_be_read_whole_names_nothing(tmp_path):
+def test_an_index_that_cannot_be_read_whole_names_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # the files just made are recorded by their stat
     corpus = generate(tmp_path / "c", 6, seed=59)
     run(corpus, tmp_path / "dataset", tmp_path / "cache")
     job = Job.of(CorpusLayout(corpus), (tmp_path / "cache").resolve())
-    assert str(ScanIndex.path_of(job)) in ScanIndex.entries(job)
+    used = {path.name for path in (tmp_path / "cache").glob("[cd]o*/*/*") if path.is_file()}  # convert/, document/
+    assert len(used) > 6 and sorted(ScanIndex.keys(job).tolist()) == sorted(int(name[:16], 16) for name in used)
     ScanIndex.path_of(job).write_bytes(b"not a database" * 100)
-    assert ScanIndex.entries(job) is None
+    assert ScanIndex.keys(job) is None
 
 
 # --------------------------------------------------------------- the sweep itself, on a made-up cache
@@ -203,10 +221,24 @@ def test_a_pack_goes_when_every_name_of_it_is_unused_and_stays_whole_otherwise(t
     for path in tmp_path.rglob("*"):
         if path.is_file():
             os.utime(path, ns=(old, old))
-    live = {store.location("document", keys[4])}
+    live = LiveEntries({store.location("document", keys[4])}, key_prefixes([]), frozenset({"convert", "document"}))
     result = prune(tmp_path, live, old + 5 * 10**9)
     assert names(tmp_path) == {"README", "convert/notes.txt", *(f"document/{k[:2]}/{k}" for k in keys[3:])}
     assert result.entries == 3 and result.nbytes == store.path("document", keys[4]).stat().st_size
+
+
+def test_entries_are_found_live_by_the_first_64_bits_of_their_key_in_keyed_namespaces_only(tmp_path):
+    store = Cache(tmp_path)
+    live_key, dead_key, twin = "ab" * 32, "cd" * 32, "ab" * 8 + "ef" * 24  # the twin shares the live key's first 64 bits
+    for namespace in ("convert", "shard"):
+        for key in (live_key, dead_key, twin):
+            store.put(namespace, key, {})
+    old = time.time_ns() - 10 * 10**9
+    for path in tmp_path.rglob("*"):
+        os.utime(path, ns=(old, old))
+    result = prune(tmp_path, LiveEntries(set(), key_prefixes([live_key]), frozenset({"convert"})), old + 5 * 10**9)
+    assert names(tmp_path) == {f"convert/{live_key[:2]}/{live_key}", f"convert/{twin[:2]}/{twin}"}
+    assert result.entries == 4
 
 
 def test_the_cli_prunes_on_request_and_says_what_it_freed(tmp_path, monkeypatch, capsys):

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
-from newscorpus.cache import Cache, CacheStats, Pruned, key_of, note_use, noting_use, prune
+from newscorpus.cache import Cache, CacheStats, LiveEntries, Pruned, key_of, note_use, noting_use, prune
 from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
@@ -991,15 +991,17 @@ def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[s
     The cache may be shared (``--cache``): the entries of other corpora or
     output directories go too, and their next build makes them again.
     """
-    live = ScanIndex.entries(job)
-    if live is None:
+    keys = ScanIndex.keys(job)
+    if keys is None:
         return None
     store = Cache(Path(job.cache))
-    live |= noted
-    live.update(store.location(namespace, key) for key in unindexed for namespace in ("convert", "document"))
-    live.update(store.location("shard", key) for key in written.groups)
-    live.add(store.location("output", WrittenShards._key(job, out)))
-    live.update(store.location("declared", key) for key in (_arrow_schemas_key(job.fingerprint), _layout_key(job.fingerprint)))
+    index = str(ScanIndex.path_of(job))
+    paths = {index, f"{index}-journal", *noted}
+    paths.update(store.location(namespace, key) for key in unindexed for namespace in ("convert", "document"))
+    paths.update(store.location("shard", key) for key in written.groups)
+    paths.add(store.location("output", WrittenShards._key(job, out)))
+    paths.update(store.location("declared", key) for key in (_arrow_schemas_key(job.fingerprint), _layout_key(job.fingerprint)))
+    live = LiveEntries(paths, keys, frozenset({"convert", "document"}))
     return prune(Path(job.cache), live, since_ns)
 
 

@@ -40,13 +40,17 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _MAGIC = b"newscorpus-cache 1\n"
 _PACK_MAGIC = b"newscorpus-cache-pack 1\n"
@@ -219,48 +223,102 @@ _STALE_TEMPORARY_NS = 3600 * 10**9
 _CLOCK_SLACK_NS = 10**9
 
 
-def prune(root: Path, live: set[str], since_ns: int) -> Pruned:
-    """Remove from the cache at ``root`` every entry not in ``live`` (paths, as :meth:`Cache.location` gives them)
-    and not written since ``since_ns`` (``time.time_ns()`` when the build began: what another build is writing now
-    stays), and temporary files left an hour before that.
+@dataclass(frozen=True)
+class LiveEntries:
+    """The entries :func:`prune` keeps: ``paths`` (as :meth:`Cache.location` gives them), and in the namespaces of
+    many entries (``keyed``), every entry whose key's first 64 bits are in ``keys`` (sorted, unique: 8 bytes a key
+    where a set of paths took about 150; two keys that share their first 64 bits keep each other, which costs a
+    stale entry's bytes, never a live entry)."""
+
+    paths: set[str]
+    keys: "np.ndarray"
+    keyed: frozenset[str]
+
+    def live(self, namespace: str, folder: str, names: list[str]) -> list[bool]:
+        """Whether each entry ``names`` of ``folder`` (in ``namespace``) is live."""
+        import numpy as np
+
+        flags = [f"{folder}/{name}" in self.paths for name in names]
+        if namespace in self.keyed and len(self.keys):
+            hexes = [name[:16] if len(name) == 64 and _is_hex(name) else "0" for name in names]
+            prefixes = np.array([int(h, 16) for h in hexes], dtype=np.uint64)
+            at = np.minimum(np.searchsorted(self.keys, prefixes), len(self.keys) - 1)
+            found = (self.keys[at] == prefixes) & np.array([h != "0" for h in hexes], dtype=bool)
+            flags = [flag or bool(hit) for flag, hit in zip(flags, found.tolist())]
+        return flags
+
+
+def key_prefixes(keys: Iterable[str]) -> "np.ndarray":
+    """The sorted, unique first 64 bits of ``keys`` (64 hex digits each), for :class:`LiveEntries`."""
+    import numpy as np
+
+    return np.unique(np.fromiter((int(key[:16], 16) for key in keys), dtype=np.uint64))
+
+
+def _is_hex(name: str) -> bool:
+    try:
+        int(name, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def prune(root: Path, live: LiveEntries, since_ns: int) -> Pruned:
+    """Remove from the cache at ``root`` every entry that is not ``live`` and was not written since ``since_ns``
+    (``time.time_ns()`` when the build began: what another build is writing now stays), and temporary files left an
+    hour before that.
 
     A pack's names go together or not at all: one live name keeps its
     siblings (removing them would free no byte, and would change the
     pack's link count, which the scan's index reads as the live entries
-    changed).  Only the cache's layout is walked
-    (``<namespace>/<2 digits>/<name>``); anything else is left alone.
+    changed).  Two passes over the cache's layout
+    (``<namespace>/<2 digits>/<name>``; anything else is left alone): the
+    first notes the files (inodes) with a live name, the second removes
+    the names of the others.  What either holds is 8 bytes a live file.
     """
-    inodes: dict[tuple[int, int], list[str]] = {}
-    kept: set[tuple[int, int]] = set()
-    sizes: dict[tuple[int, int], tuple[int, int]] = {}
+    import numpy as np
+
+    device = os.stat(root).st_dev
+    inodes = array("Q")
+    for namespace, folder, entries in _layout(str(root)):
+        entries = [e for e in entries if not e.name.endswith(".tmp")]
+        for entry, live_name in zip(entries, live.live(namespace, folder, [e.name for e in entries])):
+            if live_name:
+                inodes.append(entry.inode())
+    kept = np.unique(np.frombuffer(inodes, dtype=np.uint64))
+    del inodes
     removed = freed = 0
-    for namespace in _directories(str(root)):
-        for folder in [namespace, *_directories(namespace)]:
-            for entry in _files(folder):
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:  # removed meanwhile (another build replacing it)
-                    continue
-                if entry.name.endswith(".tmp"):
-                    if stat.st_mtime_ns < since_ns - _STALE_TEMPORARY_NS:
-                        removed += _unlinked(entry.path)
-                        freed += stat.st_size if stat.st_nlink == 1 else 0
-                    continue
-                if folder == namespace:
-                    continue
-                inode = (stat.st_dev, stat.st_ino)
-                inodes.setdefault(inode, []).append(entry.path)
-                sizes[inode] = (stat.st_size, stat.st_nlink)
-                if entry.path in live or stat.st_mtime_ns >= since_ns - _CLOCK_SLACK_NS:
-                    kept.add(inode)
-    for inode, paths in inodes.items():
-        if inode in kept:
-            continue
-        gone = sum(_unlinked(path) for path in paths)
-        removed += gone
-        size, links = sizes[inode]
-        freed += size if gone == links else 0
+    for namespace, folder, entries in _layout(str(root), with_temporary=True):
+        numbers = np.fromiter((e.inode() for e in entries), dtype=np.uint64, count=len(entries))
+        at = np.minimum(np.searchsorted(kept, numbers), max(len(kept) - 1, 0))
+        in_use = (kept[at] == numbers).tolist() if len(kept) else [False] * len(entries)
+        for entry, used in zip(entries, in_use):
+            temporary = entry.name.endswith(".tmp")
+            if used and not temporary:
+                continue
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed meanwhile (another build replacing it)
+                continue
+            if stat.st_dev != device:
+                continue
+            if stat.st_mtime_ns >= since_ns - (_STALE_TEMPORARY_NS if temporary else _CLOCK_SLACK_NS):
+                continue
+            if _unlinked(entry.path):
+                removed += 1
+                freed += stat.st_size if stat.st_nlink == 1 else 0
     return Pruned(removed, freed)
+
+
+def _layout(root: str, with_temporary: bool = False) -> Iterator[tuple[str, str, list[os.DirEntry]]]:
+    """Each folder of entries of the cache at ``root``: its namespace, its path, its files (with
+    ``with_temporary``, the namespaces' own folders too, where packs are written before they are linked)."""
+    for namespace in _directories(root):
+        name = os.path.basename(namespace)
+        if with_temporary:
+            yield name, namespace, [e for e in _files(namespace) if e.name.endswith(".tmp")]
+        for folder in _directories(namespace):
+            yield name, folder, _files(folder)
 
 
 def _directories(path: str) -> list[str]:
