@@ -15,8 +15,8 @@ import newscorpus.build
 import newscorpus.convert
 import newscorpus.pipeline
 from newscorpus import cli
-from newscorpus.build import build
-from newscorpus.cache import Cache, LiveEntries, key_prefixes, prune
+from newscorpus.build import CACHE_NAMESPACES, build
+from newscorpus.cache import Cache, CacheLock, LiveEntries, key_prefixes, prune
 from newscorpus.corpus import CorpusLayout
 from newscorpus.pipeline import Job, ProcessMapper, ScanIndex
 
@@ -127,7 +127,7 @@ def test_a_pruned_cache_holds_what_a_cold_build_makes_and_serves_the_next_build_
     before = names(cache)
     change(corpus, monkeypatch)
     pruned = run_pruning_strictly(corpus, out, cache, monkeypatch)
-    assert pruned.pruned is not None
+    assert pruned.pruned is not None and not pruned.pruned.skipped
     kept = names(cache)
     output = tree(out)
 
@@ -157,7 +157,8 @@ def test_entries_another_build_is_writing_are_kept_and_only_old_temporary_files_
     store = Cache(cache)
     store.put("convert", "ab" * 32, {"from": "another build"})  # written while this one runs
     written = store.path("convert", "ab" * 32)
-    stale, fresh = cache / "convert" / ".x.1.dead.tmp", cache / "shard" / ".y.2.live.tmp"
+    stale, fresh = cache / "convert" / f".pack.1.{'d' * 16}.tmp", cache / "shard" / "ab" / f".abcdef01.2.{'e' * 16}.tmp"
+    fresh.parent.mkdir(parents=True, exist_ok=True)
     stale.write_bytes(b"left by a killed build")
     fresh.write_bytes(b"being written")
     os.utime(stale, ns=(time.time_ns() - 2 * 3600 * 10**9,) * 2)
@@ -191,9 +192,49 @@ def test_nothing_is_pruned_when_another_build_held_the_scans_index(tmp_path, mon
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert held.pruned is None and unused.exists()
+    assert "held the scan's index" in held.pruned.skipped and held.pruned.entries == 0 and unused.exists()
     age(cache)
     assert run(corpus, out, cache, prune_cache=True).pruned.entries == 1 and not unused.exists()
+
+
+def test_nothing_is_pruned_while_another_build_uses_the_cache(tmp_path):
+    """A build between its scan and its write (or reading its index) holds the cache: what it found must stay found."""
+    corpus = generate(tmp_path / "c", 8, seed=61)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    run(corpus, out, cache)
+    unused = Cache(cache).path("convert", "ce" * 32)
+    Cache(cache).put("convert", "ce" * 32, {"from": "an older version"})
+    os.utime(unused, ns=(time.time_ns() - 10**12,) * 2)
+    other = CacheLock(cache)  # another build, in another process or this one: its own open file, its shared hold
+    try:
+        result = run(corpus, out, cache, prune_cache=True)
+    finally:
+        other.close()
+    assert result.pruned.skipped == "another build is using the cache" and unused.exists()
+    assert run(corpus, out, cache, prune_cache=True).pruned.entries == 1 and not unused.exists()
+
+
+def test_a_pruning_build_waits_for_no_one_and_a_build_waits_for_a_prune(tmp_path):
+    import threading
+
+    cache = tmp_path / "cache"
+    pruner = CacheLock(cache)
+    assert pruner.exclusive()
+    started = threading.Event()
+    done = threading.Event()
+
+    def another_build() -> None:
+        started.set()
+        CacheLock(cache).close()
+        done.set()
+
+    thread = threading.Thread(target=another_build)
+    thread.start()
+    started.wait()
+    assert not done.wait(0.3)  # held up while the prune runs
+    pruner.close()
+    assert done.wait(5)
+    thread.join()
 
 
 def test_an_index_that_cannot_be_read_whole_names_nothing(tmp_path, monkeypatch):
@@ -222,9 +263,81 @@ def test_a_pack_goes_when_every_name_of_it_is_unused_and_stays_whole_otherwise(t
         if path.is_file():
             os.utime(path, ns=(old, old))
     live = LiveEntries({store.location("document", keys[4])}, key_prefixes([]), frozenset({"convert", "document"}))
-    result = prune(tmp_path, live, old + 5 * 10**9)
+    result = prune(tmp_path, live, old + 5 * 10**9, CACHE_NAMESPACES)
     assert names(tmp_path) == {"README", "convert/notes.txt", *(f"document/{k[:2]}/{k}" for k in keys[3:])}
     assert result.entries == 3 and result.nbytes == store.path("document", keys[4]).stat().st_size
+
+
+def test_only_the_caches_own_names_are_removed_and_no_link_is_followed(tmp_path):
+    """``--cache .`` puts the corpus beside the namespaces; a namespace may be a link; names may look almost like keys."""
+    store = Cache(tmp_path)
+    store.put("convert", "ab" * 32, {})
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    keep = [
+        tmp_path / "corpus" / "ab" / ("ab" * 32),  # not a namespace
+        tmp_path / "convert" / "xy" / ("ab" * 32),  # not a folder of entries
+        tmp_path / "convert" / "abc" / ("abc" + "d" * 61),  # nor this
+        tmp_path / "convert" / "ab" / ("cd" * 32),  # not its folder's
+        tmp_path / "convert" / "ab" / ("ab" + "0" * 13 + "_" + "0" * 48),  # not hex (int() would take it)
+        tmp_path / "convert" / "ab" / "notes.tmp",  # not a temporary name the cache makes
+        outside / "ab" / ("ab" * 32),  # reached through a link
+    ]
+    for path in keep:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("not the cache's")
+    (tmp_path / "shard").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "document").mkdir()
+    (tmp_path / "document" / "ab").symlink_to(outside / "ab", target_is_directory=True)
+    old = time.time_ns() - 7200 * 10**9
+    for path in [*keep, store.path("convert", "ab" * 32)]:
+        os.utime(path, ns=(old, old))
+    result = prune(tmp_path, LiveEntries(set(), key_prefixes([]), frozenset({"convert", "document"})), time.time_ns(),
+                   CACHE_NAMESPACES)
+    assert result.entries == 1 and not store.path("convert", "ab" * 32).exists()
+    assert all(path.exists() for path in keep)
+
+
+def test_a_name_that_is_not_a_key_is_never_live_by_key():
+    live = LiveEntries(set(), key_prefixes(["ab" * 32]), frozenset({"convert"}))
+    almost = "ab" * 8 + "_" + "0" * 47  # int() reads "abababababababab"; the name is no key
+    assert live.live("convert", "/c/convert/ab", ["ab" * 32, almost, "ab" * 31, ("ab" * 32).upper()]) == [True, False, False, False]
+    assert live.live("shard", "/c/shard/ab", ["ab" * 32]) == [False]
+
+
+def test_a_name_that_cannot_be_removed_is_counted_and_the_rest_go(tmp_path, monkeypatch):
+    import newscorpus.cache
+
+    store = Cache(tmp_path)
+    keys = ["ab" * 32, "cd" * 32]
+    for key in keys:
+        store.put("convert", key, {})
+        os.utime(store.path("convert", key), ns=(10**18, 10**18))
+    real = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if str(path).endswith(keys[0]):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(newscorpus.cache.os, "unlink", unlink)
+    result = prune(tmp_path, LiveEntries(set(), key_prefixes([]), frozenset({"convert"})), time.time_ns(), CACHE_NAMESPACES)
+    assert (result.entries, result.failed) == (1, 1)
+    assert store.path("convert", keys[0]).exists() and not store.path("convert", keys[1]).exists()
+
+
+def test_a_temporary_name_of_a_pack_in_use_stays(tmp_path):
+    store = Cache(tmp_path)
+    keys = [f"{i:064x}" for i in range(3)]
+    store.put_many("convert", [(k, {}, b"x") for k in keys])
+    leftover = tmp_path / "convert" / "00" / f"{keys[0]}.123.{'0' * 16}.tmp"  # a killed _link's
+    os.link(store.path("convert", keys[0]), leftover)
+    old = time.time_ns() - 7200 * 10**9
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    result = prune(tmp_path, LiveEntries({store.location("convert", keys[1])}, key_prefixes([]), frozenset()), time.time_ns(),
+                   CACHE_NAMESPACES)
+    assert result.entries == 0 and leftover.exists()
 
 
 def test_entries_are_found_live_by_the_first_64_bits_of_their_key_in_keyed_namespaces_only(tmp_path):
@@ -236,7 +349,8 @@ def test_entries_are_found_live_by_the_first_64_bits_of_their_key_in_keyed_names
     old = time.time_ns() - 10 * 10**9
     for path in tmp_path.rglob("*"):
         os.utime(path, ns=(old, old))
-    result = prune(tmp_path, LiveEntries(set(), key_prefixes([live_key]), frozenset({"convert"})), old + 5 * 10**9)
+    result = prune(tmp_path, LiveEntries(set(), key_prefixes([live_key]), frozenset({"convert"})), old + 5 * 10**9,
+                   CACHE_NAMESPACES)
     assert names(tmp_path) == {f"convert/{live_key[:2]}/{live_key}", f"convert/{twin[:2]}/{twin}"}
     assert result.entries == 4
 
@@ -253,3 +367,9 @@ def test_the_cli_prunes_on_request_and_says_what_it_freed(tmp_path, monkeypatch,
     printed = capsys.readouterr().out
     assert "cache: pruned " in printed and " unused entries, " in printed and "MB freed" in printed
     assert "cache: pruned 0 " not in printed
+    other = CacheLock(cache)
+    try:
+        assert cli.main([*args, "--prune-cache"]) == 0
+    finally:
+        other.close()
+    assert "cache: not pruned: another build is using the cache; run again to prune" in capsys.readouterr().out

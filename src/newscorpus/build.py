@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
-from newscorpus.cache import Cache, CacheStats, LiveEntries, Pruned, key_of, note_use, noting_use, prune
+from newscorpus.cache import Cache, CacheLock, CacheStats, LiveEntries, Pruned, key_of, note_use, noting_use, prune
 from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
@@ -940,7 +940,7 @@ class BuildResult:
     counts: dict[str, dict[str, int]]
     cache: CacheStats = field(default_factory=CacheStats)
     seconds: dict[str, float] = field(default_factory=dict)
-    #: what ``prune_cache`` removed (``None``: not asked, or the scan's index could not be read)
+    #: what ``prune_cache`` removed, or why nothing (``None``: not asked)
     pruned: Pruned | None = None
 
 
@@ -963,15 +963,19 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     """
     cache_dir = (cache_dir or default_cache(out)).resolve()
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
+    lock = None
     try:
+        lock = CacheLock(cache_dir)  # shared with other builds, for the whole build: no prune meanwhile
         if not prune_cache:
             return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
         since = time.time_ns()
         with noting_use(_NOTED_NAMESPACES) as noted:
-            return _build(layout, out, repo_root, cache_dir, mapper, group_articles, (since, noted))
+            return _build(layout, out, repo_root, cache_dir, mapper, group_articles, (since, noted, lock))
     finally:
         if isinstance(mapper, ProcessMapper):
             mapper.close()
+        if lock is not None:
+            lock.close()
 
 
 #: The namespaces whose entries a build with ``prune_cache`` notes as it reads or writes them; the others' live entries
@@ -980,20 +984,28 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
 _NOTED_NAMESPACES = frozenset({"clusters", "card", "card-metadata", "declared"})
 
 
-def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[str], since_ns: int, noted: set[str]) -> Pruned | None:
+def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[str] | None, since_ns: int, noted: set[str],
+                 lock: CacheLock) -> Pruned:
     """Remove from ``job``'s cache what the build just made (into ``out``, begun at ``since_ns``) did not use: the
     entries its scan's index does not name (older converter or code versions, files since changed or removed),
-    shards of groups it did not write, clusters and cards of earlier corpora, and other code versions' indexes.  What
-    was written since ``since_ns`` stays (another build's work in progress).  ``None`` (nothing removed) when the
-    index cannot be read whole (the build calls it only when its scan saved the index).  ``unindexed``: the keys of
-    the files the scan used but could not record (:attr:`Scan.unindexed`).
+    shards of groups it did not write, clusters and cards of earlier corpora, and other code versions' indexes.
+    ``unindexed``: the keys of the files the scan used but could not record (:attr:`Scan.unindexed`; ``None`` when
+    the scan could not save its index).  Nothing is removed, and :attr:`Pruned.skipped` says why, when the index was
+    not saved or cannot be read (what the build used is not known), or when another build holds the cache (``lock``,
+    which this makes exclusive: a build reading or writing entries meanwhile must find them).  What was written
+    since ``since_ns`` stays.
 
     The cache may be shared (``--cache``): the entries of other corpora or
     output directories go too, and their next build makes them again.
     """
+    if unindexed is None:
+        return Pruned(skipped="another build held the scan's index, so what this build used is not known")
+    if not lock.exclusive():
+        return Pruned(skipped="another build is using the cache" if lock.fd is not None else
+                      "pruning needs the operating system's file locks (flock), which this one does not have")
     keys = ScanIndex.keys(job)
     if keys is None:
-        return None
+        return Pruned(skipped="the scan's index could not be read, so what this build used is not known")
     store = Cache(Path(job.cache))
     index = str(ScanIndex.path_of(job))
     paths = {index, f"{index}-journal", *noted}
@@ -1002,11 +1014,15 @@ def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[s
     paths.add(store.location("output", WrittenShards._key(job, out)))
     paths.update(store.location("declared", key) for key in (_arrow_schemas_key(job.fingerprint), _layout_key(job.fingerprint)))
     live = LiveEntries(paths, keys, frozenset({"convert", "document"}))
-    return prune(Path(job.cache), live, since_ns)
+    return prune(Path(job.cache), live, since_ns, CACHE_NAMESPACES)
+
+
+#: Every namespace of the build's cache (the folders :func:`prune_unused` walks; docs/scale.md, "The cache").
+CACHE_NAMESPACES = frozenset({"convert", "document", "shard", "output", "clusters", "index", "declared", "card", "card-metadata"})
 
 
 def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: Path, mapper: Mapper,
-           group_articles: int, pruning: tuple[int, set[str]] | None = None) -> BuildResult:
+           group_articles: int, pruning: tuple[int, set[str], CacheLock] | None = None) -> BuildResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     job = Job.of(layout, cache_dir)
@@ -1041,8 +1057,7 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
         written.save(job, out)
         seconds["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        pruned = (prune_unused(job, out, written, found.unindexed, *pruning)
-                  if pruning is not None and found.unindexed is not None else None)
+        pruned = prune_unused(job, out, written, found.unindexed, *pruning) if pruning is not None else None
     if pruning is not None:
         seconds["prune"] = time.perf_counter() - clock
     return BuildResult(out, found.problems, counts, found.cache, seconds, pruned)

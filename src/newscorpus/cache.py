@@ -40,9 +40,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,7 +93,8 @@ class CacheStats:
 
 @dataclass(frozen=True)
 class Cache:
-    """A directory of checksummed entries, safe to share between processes."""
+    """A directory of checksummed entries, safe to share between processes (and between builds, which :func:`prune`
+    waits for: :class:`CacheLock`)."""
 
     root: Path
 
@@ -118,7 +121,7 @@ class Cache:
         if entry is None:
             return self._corrupted(path, namespace, stats)
         stats.count("hits", namespace)
-        if _noted is not None:
+        if _noted.get() is not None:
             _note(namespace, path)
         return entry
 
@@ -131,7 +134,7 @@ class Cache:
         except BaseException:
             _remove(tmp)
             raise
-        if _noted is not None:
+        if _noted.get() is not None:
             _note(namespace, path)
 
     def put_many(self, namespace: str, entries: list[tuple[str, dict, bytes]]) -> None:
@@ -180,9 +183,9 @@ _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EML
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-#: While :func:`noting_use` runs: the process running it, the namespaces noted, the entries noted (a worker forked
-#: meanwhile notes nothing).
-_noted: tuple[int, frozenset[str], set[str]] | None = None
+#: While :func:`noting_use` runs (in this thread): the process running it, the namespaces noted, the entries noted (a
+#: worker forked meanwhile notes nothing).
+_noted: ContextVar[tuple[int, frozenset[str], set[str]] | None] = ContextVar("newscorpus_cache_noted", default=None)
 
 
 @contextmanager
@@ -190,31 +193,75 @@ def noting_use(namespaces: frozenset[str]) -> Iterator[set[str]]:
     """Collect the paths of the entries of ``namespaces`` this process reads or writes (:meth:`Cache.get`'s hits,
     :meth:`Cache.put`, and :func:`note_use`) while the block runs: what :func:`prune` must keep besides what a build's
     records name."""
-    global _noted
-    outer, _noted = _noted, (os.getpid(), namespaces, set())
+    token = _noted.set((os.getpid(), namespaces, set()))
     try:
-        yield _noted[2]
+        yield _noted.get()[2]
     finally:
-        _noted = outer
+        _noted.reset(token)
 
 
 def note_use(namespace: str, key: str, root: Path) -> None:
     """Count an entry as used (see :func:`noting_use`) though it was not read."""
-    if _noted is not None:
+    if _noted.get() is not None:
         _note(namespace, Cache(root).location(namespace, key))
 
 
 def _note(namespace: str, path: str) -> None:
-    if _noted is not None and namespace in _noted[1] and _noted[0] == os.getpid():
-        _noted[2].add(path)
+    noted = _noted.get()
+    if noted is not None and namespace in noted[1] and noted[0] == os.getpid():
+        noted[2].add(path)
+
+
+class CacheLock:
+    """A build's hold on its cache: a shared ``flock`` on ``<cache>/.lock`` from its start to its end, so that no
+    :func:`prune` runs while it may read or write entries (builds share the cache with each other, never with a
+    prune); :meth:`exclusive` turns it into the only hold, to prune.  The operating system releases it with the
+    process, so a killed build blocks nothing.  Where there is no ``flock`` (Windows), it holds nothing and never
+    becomes exclusive: nothing is pruned there."""
+
+    def __init__(self, root: Path) -> None:
+        self.fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_SH)  # (waits while a prune runs)
+        except BaseException:
+            self.close()
+            raise
+
+    def exclusive(self) -> bool:
+        """Whether this is now the only hold on the cache (no other build runs, and none can start until
+        :meth:`close`); when another build holds it, this hold stays shared."""
+        if self.fd is None:
+            return False
+        import fcntl
+
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # (a shared hold is converted: released, then taken)
+        except BlockingIOError:
+            fcntl.flock(self.fd, fcntl.LOCK_SH)
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 @dataclass(frozen=True)
 class Pruned:
-    """What :func:`prune` removed: entries (names) and the bytes freed (files none of whose names is left)."""
+    """What :func:`prune` removed: entries (names) and the bytes freed (files none of whose names is left); how many
+    names or folders it could not remove or list (``failed``); or why it removed nothing (``skipped``)."""
 
     entries: int = 0
     nbytes: int = 0
+    failed: int = 0
+    skipped: str = ""
 
 
 #: Temporary files older than this before the build started are a killed process's leftovers, not a write in progress.
@@ -240,10 +287,10 @@ class LiveEntries:
 
         flags = [f"{folder}/{name}" in self.paths for name in names]
         if namespace in self.keyed and len(self.keys):
-            hexes = [name[:16] if len(name) == 64 and _is_hex(name) else "0" for name in names]
-            prefixes = np.array([int(h, 16) for h in hexes], dtype=np.uint64)
+            keyed = [_KEY.fullmatch(name) is not None for name in names]
+            prefixes = np.array([int(name[:16], 16) if is_key else 0 for name, is_key in zip(names, keyed)], dtype=np.uint64)
             at = np.minimum(np.searchsorted(self.keys, prefixes), len(self.keys) - 1)
-            found = (self.keys[at] == prefixes) & np.array([h != "0" for h in hexes], dtype=bool)
+            found = (self.keys[at] == prefixes) & np.array(keyed, dtype=bool)
             flags = [flag or bool(hit) for flag, hit in zip(flags, found.tolist())]
         return flags
 
@@ -255,95 +302,123 @@ def key_prefixes(keys: Iterable[str]) -> "np.ndarray":
     return np.unique(np.fromiter((int(key[:16], 16) for key in keys), dtype=np.uint64))
 
 
-def _is_hex(name: str) -> bool:
-    try:
-        int(name, 16)
-    except ValueError:
-        return False
-    return True
+#: The names :func:`prune` may remove: a folder of entries (two hex digits), an entry (its key, whose first two digits
+#: are its folder's; an index, ``<key>.sqlite`` and its journal), a temporary file :func:`_written` or :func:`_link`
+#: made.  Nothing else in the cache's directory is touched (``--cache .`` holds the corpus too).
+_FOLDER = re.compile(r"[0-9a-f]{2}")
+_KEY = re.compile(r"[0-9a-f]{64}")
+_ENTRY = re.compile(r"[0-9a-f]{64}(?:\.sqlite(?:-journal)?)?")
+_TEMPORARY = re.compile(r"(?:\.[0-9a-f]{8}|\.pack|[0-9a-f]{64})\.[0-9]+\.[0-9a-f]{16}\.tmp")
 
 
-def prune(root: Path, live: LiveEntries, since_ns: int) -> Pruned:
-    """Remove from the cache at ``root`` every entry that is not ``live`` and was not written since ``since_ns``
-    (``time.time_ns()`` when the build began: what another build is writing now stays), and temporary files left an
-    hour before that.
+def prune(root: Path, live: LiveEntries, since_ns: int, namespaces: frozenset[str]) -> Pruned:
+    """Remove from the cache at ``root`` (its ``namespaces``) every entry that is not ``live`` and was not written
+    since ``since_ns`` (``time.time_ns()`` when the build began), and temporary files left an hour before that.  The
+    caller holds the cache alone (:meth:`CacheLock.exclusive`).
 
     A pack's names go together or not at all: one live name keeps its
-    siblings (removing them would free no byte, and would change the
-    pack's link count, which the scan's index reads as the live entries
-    changed).  Two passes over the cache's layout
-    (``<namespace>/<2 digits>/<name>``; anything else is left alone): the
-    first notes the files (inodes) with a live name, the second removes
-    the names of the others.  What either holds is 8 bytes a live file.
+    siblings and a temporary name of it (removing them would free no
+    byte, and would change the pack's link count, which the scan's index
+    reads as the live entries changed).  Two passes over the cache's
+    layout (``<namespace>/<2 hex digits>/<key>``, temporary files also in
+    ``<namespace>/``; any other name is left alone, and no symbolic link
+    is followed): the first notes the files (inodes) with a live name, the
+    second removes the names of the others.  What either holds is 8 bytes
+    a live file.  A name that cannot be removed, or a folder that cannot
+    be listed, is counted (``failed``) and left.
     """
     import numpy as np
 
     device = os.stat(root).st_dev
     inodes = array("Q")
-    for namespace, folder, entries in _layout(str(root)):
-        entries = [e for e in entries if not e.name.endswith(".tmp")]
+    failed = 0
+    for namespace, folder, entries, unlisted in _layout(str(root), namespaces):
+        failed += unlisted
+        entries = [e for e in entries if _ENTRY.fullmatch(e.name) and e.name.startswith(os.path.basename(folder))]
         for entry, live_name in zip(entries, live.live(namespace, folder, [e.name for e in entries])):
             if live_name:
                 inodes.append(entry.inode())
     kept = np.unique(np.frombuffer(inodes, dtype=np.uint64))
     del inodes
     removed = freed = 0
-    for namespace, folder, entries in _layout(str(root), with_temporary=True):
+    for namespace, folder, entries, _ in _layout(str(root), namespaces, with_temporary=True):
+        entries = [e for e in entries if _TEMPORARY.fullmatch(e.name)
+                   or (_ENTRY.fullmatch(e.name) and e.name.startswith(os.path.basename(folder)))]  # (never in a namespace's own)
         numbers = np.fromiter((e.inode() for e in entries), dtype=np.uint64, count=len(entries))
         at = np.minimum(np.searchsorted(kept, numbers), max(len(kept) - 1, 0))
         in_use = (kept[at] == numbers).tolist() if len(kept) else [False] * len(entries)
         for entry, used in zip(entries, in_use):
-            temporary = entry.name.endswith(".tmp")
-            if used and not temporary:
+            if used:
                 continue
             try:
                 stat = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:  # removed meanwhile (another build replacing it)
+            except OSError:  # removed meanwhile
                 continue
+            temporary = entry.name.endswith(".tmp")
             if stat.st_dev != device:
                 continue
             if stat.st_mtime_ns >= since_ns - (_STALE_TEMPORARY_NS if temporary else _CLOCK_SLACK_NS):
                 continue
-            if _unlinked(entry.path):
+            gone = _unlinked(entry.path)
+            if gone is None:
+                failed += 1
+            elif gone:
                 removed += 1
                 freed += stat.st_size if stat.st_nlink == 1 else 0
-    return Pruned(removed, freed)
+    return Pruned(removed, freed, failed)
 
 
-def _layout(root: str, with_temporary: bool = False) -> Iterator[tuple[str, str, list[os.DirEntry]]]:
-    """Each folder of entries of the cache at ``root``: its namespace, its path, its files (with
-    ``with_temporary``, the namespaces' own folders too, where packs are written before they are linked)."""
-    for namespace in _directories(root):
-        name = os.path.basename(namespace)
+def _layout(root: str, namespaces: frozenset[str],
+            with_temporary: bool = False) -> Iterator[tuple[str, str, list[os.DirEntry], int]]:
+    """Each folder of entries of the cache at ``root``: its namespace, its path, its files, and 1 when it could not
+    be listed (with ``with_temporary``, the namespaces' own folders too, where packs are written before they are
+    linked)."""
+    for name in sorted(namespaces):
+        namespace = os.path.join(root, name)
+        if not os.path.isdir(namespace) or os.path.islink(namespace):
+            continue
+        folders, unlisted = _directories(namespace)
         if with_temporary:
-            yield name, namespace, [e for e in _files(namespace) if e.name.endswith(".tmp")]
-        for folder in _directories(namespace):
-            yield name, folder, _files(folder)
+            files, missed = _files(namespace)
+            yield name, namespace, files, missed
+        elif unlisted:
+            yield name, namespace, [], unlisted
+        for folder in folders:
+            if _FOLDER.fullmatch(os.path.basename(folder)):
+                files, missed = _files(folder)
+                yield name, folder, files, missed
 
 
-def _directories(path: str) -> list[str]:
+def _directories(path: str) -> tuple[list[str], int]:
     try:
         with os.scandir(path) as entries:
-            return sorted(e.path for e in entries if e.is_dir(follow_symlinks=False))
+            return sorted(e.path for e in entries if e.is_dir(follow_symlinks=False)), 0
     except FileNotFoundError:
-        return []
+        return [], 0
+    except OSError:
+        return [], 1
 
 
-def _files(path: str) -> list[os.DirEntry]:
+def _files(path: str) -> tuple[list[os.DirEntry], int]:
     try:
         with os.scandir(path) as entries:
-            return [e for e in entries if e.is_file(follow_symlinks=False)]
+            return [e for e in entries if e.is_file(follow_symlinks=False)], 0
     except FileNotFoundError:
-        return []
+        return [], 0
+    except OSError:
+        return [], 1
 
 
-def _unlinked(path: str) -> int:
-    """1 when ``path`` was removed by this call, else 0 (another process removed it first)."""
+def _unlinked(path: str) -> bool | None:
+    """Whether ``path`` was removed by this call (``False``: another process removed it first; ``None``: it cannot be
+    removed, e.g. no permission)."""
     try:
         os.unlink(path)
     except FileNotFoundError:
-        return 0
-    return 1
+        return False
+    except OSError:
+        return None
+    return True
 
 
 def _written(folder: str, prefix: str, data: bytes) -> str:

@@ -67,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
         for name in ("convert", "document", "shard")
     )
     print(f"cache: {reused}")
-    if args.prune_cache:
-        pruned = result.pruned
-        print(f"cache: pruned {pruned.entries} unused entries, {pruned.nbytes / 1e6:.1f} MB freed" if pruned is not None
-              else "cache: not pruned (the scan's index could not be read whole, so what is unused is not known)")
+    pruned = result.pruned
+    if pruned is not None and pruned.skipped:
+        print(f"cache: not pruned: {pruned.skipped}; run again to prune")
+    elif pruned is not None:
+        failed = f" ({pruned.failed} names or folders could not be removed or listed)" if pruned.failed else ""
+        print(f"cache: pruned {pruned.entries} unused entries, {pruned.nbytes / 1e6:.1f} MB freed{failed}")
     print(f"wrote {result.out}")
     return 1 if errors(result.problems) else 0
