@@ -171,18 +171,24 @@ def test_entries_another_build_is_writing_are_kept_and_only_old_temporary_files_
     assert result.pruned.entries == 1
 
 
+def built_with_an_unused_entry(tmp_path: Path, seed: int) -> tuple[Path, Path, Path, Path]:
+    """A built corpus whose cache also holds an old entry no build uses: the corpus, output, cache and that entry."""
+    corpus = generate(tmp_path / "c", 10, seed=seed)
+    out, cache = tmp_path / "dataset", tmp_path / "cache"
+    run(corpus, out, cache)
+    Cache(cache).put("convert", "cd" * 32, {"from": "an older version"})
+    unused = Cache(cache).path("convert", "cd" * 32)
+    os.utime(unused, ns=(time.time_ns() - 10**12,) * 2)
+    return corpus, out, cache, unused
+
+
 def test_nothing_is_pruned_when_another_build_held_the_scans_index(tmp_path, monkeypatch):
     """Without its own saved index the build does not know every entry it used: it prunes nothing, and says so."""
     import sqlite3
 
     import newscorpus.pipeline
 
-    corpus = generate(tmp_path / "c", 10, seed=47)
-    out, cache = tmp_path / "dataset", tmp_path / "cache"
-    run(corpus, out, cache)
-    unused = Cache(cache).path("convert", "cd" * 32)
-    Cache(cache).put("convert", "cd" * 32, {"from": "an older version"})
-    os.utime(unused, ns=(time.time_ns() - 10**12,) * 2)
+    corpus, out, cache, unused = built_with_an_unused_entry(tmp_path, 47)
     path = ScanIndex.path_of(Job.of(CorpusLayout(corpus), cache.resolve()))
     monkeypatch.setattr(newscorpus.pipeline, "_INDEX_BUSY_SECONDS", 0.05)
     holder = sqlite3.connect(path, isolation_level=None)
@@ -199,12 +205,7 @@ def test_nothing_is_pruned_when_another_build_held_the_scans_index(tmp_path, mon
 
 def test_nothing_is_pruned_while_another_build_uses_the_cache(tmp_path):
     """A build between its scan and its write (or reading its index) holds the cache: what it found must stay found."""
-    corpus = generate(tmp_path / "c", 8, seed=61)
-    out, cache = tmp_path / "dataset", tmp_path / "cache"
-    run(corpus, out, cache)
-    unused = Cache(cache).path("convert", "ce" * 32)
-    Cache(cache).put("convert", "ce" * 32, {"from": "an older version"})
-    os.utime(unused, ns=(time.time_ns() - 10**12,) * 2)
+    corpus, out, cache, unused = built_with_an_unused_entry(tmp_path, 61)
     other = CacheLock(cache)  # another build, in another process or this one: its own open file, its shared hold
     try:
         result = run(corpus, out, cache, prune_cache=True)

@@ -984,13 +984,13 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
 _NOTED_NAMESPACES = frozenset({"clusters", "card", "card-metadata", "declared"})
 
 
-def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[str] | None, since_ns: int, noted: set[str],
+def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: array | None, since_ns: int, noted: set[str],
                  lock: CacheLock) -> Pruned:
     """Remove from ``job``'s cache what the build just made (into ``out``, begun at ``since_ns``) did not use: the
     entries its scan's index does not name (older converter or code versions, files since changed or removed),
     shards of groups it did not write, clusters and cards of earlier corpora, and other code versions' indexes.
-    ``unindexed``: the keys of the files the scan used but could not record (:attr:`Scan.unindexed`; ``None`` when
-    the scan could not save its index).  Nothing is removed, and :attr:`Pruned.skipped` says why, when the index was
+    ``unindexed``: the keys (their first 64 bits) of the files the scan used but could not record
+    (:attr:`Scan.unindexed`; ``None`` when the scan could not save its index).  Nothing is removed, and :attr:`Pruned.skipped` says why, when the index was
     not saved or cannot be read (what the build used is not known), or when another build holds the cache (``lock``,
     which this makes exclusive: a build reading or writing entries meanwhile must find them).  What was written
     since ``since_ns`` stays.
@@ -998,6 +998,8 @@ def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[s
     The cache may be shared (``--cache``): the entries of other corpora or
     output directories go too, and their next build makes them again.
     """
+    import numpy as np
+
     if unindexed is None:
         return Pruned(skipped="another build held the scan's index, so what this build used is not known")
     if not lock.exclusive():
@@ -1006,10 +1008,10 @@ def prune_unused(job: Job, out: Path, written: "WrittenShards", unindexed: set[s
     keys = ScanIndex.keys(job)
     if keys is None:
         return Pruned(skipped="the scan's index could not be read, so what this build used is not known")
+    keys = np.union1d(keys, np.frombuffer(unindexed, dtype=np.uint64))
     store = Cache(Path(job.cache))
     index = str(ScanIndex.path_of(job))
     paths = {index, f"{index}-journal", *noted}
-    paths.update(store.location(namespace, key) for key in unindexed for namespace in ("convert", "document"))
     paths.update(store.location("shard", key) for key in written.groups)
     paths.add(store.location("output", WrittenShards._key(job, out)))
     paths.update(store.location("declared", key) for key in (_arrow_schemas_key(job.fingerprint), _layout_key(job.fingerprint)))

@@ -377,8 +377,9 @@ class ScanIndex:
     #: the segments' stat checks, made ahead of the scan by a child process (:class:`SegmentsChecked`)
     ahead: "SegmentsChecked | None" = None
     #: the cache keys of the files this scan used but could not record (a stat not to be trusted yet: changed a
-    #: moment ago); with the saved rows, every entry the scan used (:meth:`entries`)
-    unrecorded: set[str] = field(default_factory=set)
+    #: moment ago), as their first 64 bits (:func:`newscorpus.cache.key_prefixes`; 8 bytes a file, should a whole
+    #: corpus be that new); with the saved rows, every entry the scan used (:meth:`keys`)
+    unrecorded: array = field(default_factory=lambda: array("Q"))
 
     @staticmethod
     def path_of(job: Job) -> Path:
@@ -463,7 +464,7 @@ class ScanIndex:
         if self.db is None:
             return
         if record["state"] is None or record["entry"] is None:
-            self.unrecorded.add(record["key"])
+            self.unrecorded.append(int(record["key"][:16], 16))
             return
         blob = orjson.dumps(record)
         try:
@@ -1504,9 +1505,10 @@ class Scan:
     index: ArticleIndex
     gold: GoldIndex
     cache: CacheStats
-    #: when the scan's stat index was saved, the cache keys of the files it used but could not record (the index's
-    #: rows and these name every entry the scan used); ``None`` when it was not saved (another build held it)
-    unindexed: set[str] | None = None
+    #: when the scan's stat index was saved, the cache keys of the files it used but could not record, as their first
+    #: 64 bits (:attr:`ScanIndex.unrecorded`; the index's rows and these name every entry the scan used); ``None`` when
+    #: it was not saved (another build held it)
+    unindexed: array | None = None
 
 
 #: Per directory, for :func:`rel_path`: its resolved relative path, and the names of the symbolic links in it.
