@@ -215,7 +215,7 @@ def test_nothing_is_pruned_while_another_build_uses_the_cache(tmp_path):
     assert run(corpus, out, cache, prune_cache=True).pruned.entries == 1 and not unused.exists()
 
 
-def test_a_pruning_build_waits_for_no_one_and_a_build_waits_for_a_prune(tmp_path):
+def test_a_build_waits_for_a_prune(tmp_path):
     import threading
 
     cache = tmp_path / "cache"

@@ -288,18 +288,23 @@ class LiveEntries:
         flags = [f"{folder}/{name}" in self.paths for name in names]
         if namespace in self.keyed and len(self.keys):
             keyed = [_KEY.fullmatch(name) is not None for name in names]
-            prefixes = np.array([int(name[:16], 16) if is_key else 0 for name, is_key in zip(names, keyed)], dtype=np.uint64)
+            prefixes = np.array([key_prefix(name) if is_key else 0 for name, is_key in zip(names, keyed)], dtype=np.uint64)
             at = np.minimum(np.searchsorted(self.keys, prefixes), len(self.keys) - 1)
             found = (self.keys[at] == prefixes) & np.array(keyed, dtype=bool)
             flags = [flag or bool(hit) for flag, hit in zip(flags, found.tolist())]
         return flags
 
 
+def key_prefix(key: str) -> int:
+    """The first 64 bits of a key (64 hex digits): what :class:`LiveEntries` knows a key by."""
+    return int(key[:16], 16)
+
+
 def key_prefixes(keys: Iterable[str]) -> "np.ndarray":
-    """The sorted, unique first 64 bits of ``keys`` (64 hex digits each), for :class:`LiveEntries`."""
+    """The sorted, unique :func:`key_prefix` of ``keys``, for :class:`LiveEntries`."""
     import numpy as np
 
-    return np.unique(np.fromiter((int(key[:16], 16) for key in keys), dtype=np.uint64))
+    return np.unique(np.fromiter(map(key_prefix, keys), dtype=np.uint64))
 
 
 #: The names :func:`prune` may remove: a folder of entries (two hex digits), an entry (its key, whose first two digits
@@ -334,7 +339,7 @@ def prune(root: Path, live: LiveEntries, since_ns: int, namespaces: frozenset[st
     failed = 0
     for namespace, folder, entries, unlisted in _layout(str(root), namespaces):
         failed += unlisted
-        entries = [e for e in entries if _ENTRY.fullmatch(e.name) and e.name.startswith(os.path.basename(folder))]
+        entries = [e for e in entries if _is_entry(e.name, folder)]
         for entry, live_name in zip(entries, live.live(namespace, folder, [e.name for e in entries])):
             if live_name:
                 inodes.append(entry.inode())
@@ -342,8 +347,7 @@ def prune(root: Path, live: LiveEntries, since_ns: int, namespaces: frozenset[st
     del inodes
     removed = freed = 0
     for namespace, folder, entries, _ in _layout(str(root), namespaces, with_temporary=True):
-        entries = [e for e in entries if _TEMPORARY.fullmatch(e.name)
-                   or (_ENTRY.fullmatch(e.name) and e.name.startswith(os.path.basename(folder)))]  # (never in a namespace's own)
+        entries = [e for e in entries if _TEMPORARY.fullmatch(e.name) or _is_entry(e.name, folder)]
         numbers = np.fromiter((e.inode() for e in entries), dtype=np.uint64, count=len(entries))
         at = np.minimum(np.searchsorted(kept, numbers), max(len(kept) - 1, 0))
         in_use = (kept[at] == numbers).tolist() if len(kept) else [False] * len(entries)
@@ -368,6 +372,12 @@ def prune(root: Path, live: LiveEntries, since_ns: int, namespaces: frozenset[st
     return Pruned(removed, freed, failed)
 
 
+def _is_entry(name: str, folder: str) -> bool:
+    """Whether ``name`` in ``folder`` is an entry: a key (or an index) whose first digits are the folder's (never in
+    a namespace's own folder: no key starts with a namespace's name)."""
+    return _ENTRY.fullmatch(name) is not None and name.startswith(os.path.basename(folder))
+
+
 def _layout(root: str, namespaces: frozenset[str],
             with_temporary: bool = False) -> Iterator[tuple[str, str, list[os.DirEntry], int]]:
     """Each folder of entries of the cache at ``root``: its namespace, its path, its files, and 1 when it could not
@@ -390,19 +400,20 @@ def _layout(root: str, namespaces: frozenset[str],
 
 
 def _directories(path: str) -> tuple[list[str], int]:
-    try:
-        with os.scandir(path) as entries:
-            return sorted(e.path for e in entries if e.is_dir(follow_symlinks=False)), 0
-    except FileNotFoundError:
-        return [], 0
-    except OSError:
-        return [], 1
+    listed, unlisted = _listing(path)
+    return sorted(e.path for e in listed if e.is_dir(follow_symlinks=False)), unlisted
 
 
 def _files(path: str) -> tuple[list[os.DirEntry], int]:
+    listed, unlisted = _listing(path)
+    return [e for e in listed if e.is_file(follow_symlinks=False)], unlisted
+
+
+def _listing(path: str) -> tuple[list[os.DirEntry], int]:
+    """What ``path`` holds, and 1 when it cannot be listed (a folder gone meanwhile holds nothing)."""
     try:
         with os.scandir(path) as entries:
-            return [e for e in entries if e.is_file(follow_symlinks=False)], 0
+            return list(entries), 0
     except FileNotFoundError:
         return [], 0
     except OSError:

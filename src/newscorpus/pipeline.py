@@ -46,7 +46,7 @@ from typing import Any, Callable, Container, Generator, Iterable, Iterator, Prot
 import numpy as np
 import orjson
 
-from newscorpus.cache import Cache, CacheStats, key_of, key_prefixes
+from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.heap import release_free_memory
@@ -464,7 +464,7 @@ class ScanIndex:
         if self.db is None:
             return
         if record["state"] is None or record["entry"] is None:
-            self.unrecorded.append(int(record["key"][:16], 16))
+            self.unrecorded.append(key_prefix(record["key"]))
             return
         blob = orjson.dumps(record)
         try:
@@ -1004,7 +1004,6 @@ class SetChecks:
     definition of each entity id.
     """
 
-    articles: ArticleIndex
     problems: list[Problem] = field(default_factory=list)
     entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
     quotes: Spilled = field(default_factory=lambda: Spilled("<u8"))
@@ -1012,7 +1011,7 @@ class SetChecks:
     link_documents: Spilled = field(default_factory=lambda: Spilled("<u4"))
     link_places: Spilled = field(default_factory=lambda: Spilled("<u4"))
 
-    def add(self, number: int, file: str, summary: dict, known: bool | None = None) -> None:
+    def add(self, number: int, file: str, summary: dict, known: bool) -> None:
         """Check one readable document, the set's ``number``-th (``known``: see :meth:`_document`)."""
         if summary["article"] is not None:
             self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
@@ -1049,12 +1048,13 @@ class SetChecks:
             other, where = firsts[entity]
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
 
-    def _document(self, number: int, file: str, summary: dict, known: bool | None = None) -> None:
+    def _document(self, number: int, file: str, summary: dict, known: bool) -> None:
         """The checks of one document but its quotes' digests, which the caller spills (a segment's at once);
-        ``known``: whether the corpus has the document's article, if already looked up."""
+        ``known``: whether the corpus has the document's article (looked up once a segment, for these checks and
+        the gold index)."""
         ident = summary["article"]
         if ident is not None:
-            if not (ident in self.articles if known is None else known):
+            if not known:
                 self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
             if os.path.basename(file) != f"{ident}.json":
                 self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
@@ -1596,7 +1596,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     dirs: RelDirs = {}
     for name, directory, listing in sets:
         names = listing()  # file names, not paths: one set's at a time
-        checks = SetChecks(index)
+        checks = SetChecks()
         found: list[Problem] = []
         # a set's documents are in one directory; a symbolic link is reported under its target's name
         links = _links_of(layout, directory, dirs) if names else None
