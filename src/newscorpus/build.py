@@ -962,6 +962,7 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     entry this build did not use (:func:`prune_unused`).
     """
     cache_dir = (cache_dir or default_cache(out)).resolve()
+    layout = layout.absolute()  # a cluster's workers run in directories of their own
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
     lock = None
     try:

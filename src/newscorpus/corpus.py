@@ -45,6 +45,11 @@ class CorpusLayout:
     def annotators_dir(self) -> Path:
         return self.root / "annotations" / "annotators"
 
+    def absolute(self) -> "CorpusLayout":
+        """This layout at its absolute path (symbolic links kept): a build's workers read by it, from any working
+        directory, and the stat index is kept per corpus directory, not per name (two corpora both called ``corpus``)."""
+        return self if self.root.is_absolute() else CorpusLayout(self.root.absolute())
+
     def rel(self, path: Path) -> str:
         """``path`` as reported in problems: relative to the corpus's parent when possible."""
         try:

@@ -1557,6 +1557,7 @@ def _unlisted_raw_files(layout: CorpusLayout, listed: NameTable) -> list[Path]:
 
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     """Convert, check and index the whole corpus: the problems ``validate_corpus`` reports, in bounded memory."""
+    layout = layout.absolute()
     job = Job.of(layout, cache_dir)
     with closing(ScanIndex.open(job)) as seen, paused_gc():  # millions of short-lived acyclic objects (index records)
         return _scan(layout, job, mapper, seen)

@@ -18,6 +18,9 @@ examples:
   newscorpus build --corpus corpus --out build/dataset
   newscorpus build --workers 8 --cache /scratch/newscorpus-cache
   newscorpus build --prune-cache          # and drop what older versions left in the cache
+  newscorpus build --engine dask          # on a local Dask cluster of --workers processes
+  DASK_SCHEDULER_ADDRESS=tcp://scheduler:8786 newscorpus build --engine dask \
+      --corpus /shared/corpus --out /shared/dataset --cache /shared/cache    # on a Dask cluster
   python -c 'import datasets; print(datasets.load_dataset("build/dataset", "quotes"))'
 """
 
@@ -36,6 +39,10 @@ from newscorpus.problems import errors
 from newscorpus.report import FORMATS, render
 
 
+#: Where the map stages run (``--engine``).
+ENGINES = ("processes", "dask")
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``newscorpus build``."""
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus directory (default: corpus)")
@@ -43,6 +50,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="format of the problem report (default: text)")
     parser.add_argument("--cache", type=Path, default=None, help="cache directory (default: cache/ beside --out, i.e. build/cache)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes converting and writing in parallel (default: one per core)")
+    parser.add_argument("--engine", choices=ENGINES, default="processes",
+                        help="where conversion, checks and shard writing run: 'processes', a pool of --workers processes "
+                             "here (default); 'dask', a Dask cluster (the 'dask' extra; see docs/scale.md)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="with --engine dask: the scheduler of a running cluster, e.g. tcp://scheduler:8786 (default: "
+                             "Dask's scheduler-address setting, e.g. $DASK_SCHEDULER_ADDRESS; without one, a local "
+                             "cluster of --workers processes on 127.0.0.1). Its workers must run this newscorpus version "
+                             "and see the corpus, the cache and the output's parent at the same paths")
     parser.add_argument("--prune-cache", action="store_true",
                         help="after the build, remove every cache entry it did not use (earlier converter and code versions, "
                              "files since changed or removed; with a cache shared by other corpora, theirs too)")
@@ -54,8 +69,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.corpus} is not a corpus directory (no raw/ inside)")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    result = build(CorpusLayout(args.corpus), args.out, cache_dir=args.cache, mapper=ProcessMapper(args.workers),
-                   prune_cache=args.prune_cache)
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
+    layout = CorpusLayout(args.corpus)
+    if args.engine == "dask":
+        from newscorpus.engines.dask import build_on_dask, scheduler_address
+
+        address = scheduler_address(args.scheduler)
+        print(f"engine: Dask, {f'the cluster at {address}' if address else f'a local cluster of {args.workers} workers'}")
+        result = build_on_dask(layout, args.out, address=address, workers=args.workers, cache_dir=args.cache,
+                               prune_cache=args.prune_cache)
+    else:
+        result = build(layout, args.out, cache_dir=args.cache, mapper=ProcessMapper(args.workers),
+                       prune_cache=args.prune_cache)
     if result.problems:
         sys.stderr.write(render(result.problems, args.format))
     for config in CONFIGS:
