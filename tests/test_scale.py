@@ -1430,7 +1430,8 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
     (a second, 70 MB the main process and its workers would hold); a rebuild after one change finds them cached.
     Neither imports ``datasets`` nor ``pandas`` in the main process; a rebuild not even ``pyarrow.compute`` to patch
     its group, nor python-jsonschema for a valid document, nor ``huggingface_hub`` for a card whose metadata did not
-    change, nor ``importlib.metadata`` for the libraries' versions (0.06, 0.1, 0.03 and 0.025 s).  The build runs from a script without a
+    change, nor ``importlib.metadata`` for the libraries' versions (0.06, 0.1, 0.03 and 0.025 s), nor charset-normalizer
+    for UTF-8 raw files (14 ms), nor ``concurrent.futures`` for work too small for the pool (10 ms).  The build runs from a script without a
     ``__main__`` guard, as users write them: the child runs only its own work, not the script again."""
     import subprocess
 
@@ -1444,7 +1445,8 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
         f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
         " mapper=ProcessMapper(1), group_articles=12);"
         "print(sum(p is not None for p in patched), 'patched');"
-        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub', 'importlib.metadata')"
+        "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub', 'importlib.metadata',"
+        " 'charset_normalizer', 'concurrent.futures')"
         " if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}

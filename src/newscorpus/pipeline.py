@@ -35,13 +35,12 @@ import threading
 import time
 from array import array
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Container, Generator, Iterable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
 import orjson
@@ -56,6 +55,9 @@ from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
 from newscorpus.validate import _items, article_problems, document_problems, with_lines, with_lines_from_files
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -150,6 +152,8 @@ class ProcessMapper:
                 yield from run_batch(fn, chunk)
             return
         iterator = itertools.chain(head, iterator)
+        from concurrent.futures import ProcessPoolExecutor, wait  # (not for a rebuild's work, done here: 10 ms)
+
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(),))
         pool, pending = self._pool, deque()
