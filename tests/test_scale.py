@@ -305,8 +305,10 @@ def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):
 def test_a_build_forks_one_pool_and_stops_it(synthetic, tmp_path, monkeypatch):
     """Conversion, checks and shards share one pool, started once and stopped when the build ends."""
     started: list[int] = []
-    real = newscorpus.pipeline.ProcessPoolExecutor
-    monkeypatch.setattr(newscorpus.pipeline, "ProcessPoolExecutor", lambda n, **kw: started.append(n) or real(n, **kw))
+    import concurrent.futures
+
+    real = concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda n, **kw: started.append(n) or real(n, **kw))
     mapper = ProcessMapper(2)
     result = build(CorpusLayout(synthetic), tmp_path / "dataset", cache_dir=tmp_path / "cache", mapper=mapper, group_articles=8)
     assert started == [2] and mapper._pool is None
