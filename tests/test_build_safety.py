@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import shutil
 import subprocess
 import sys
@@ -272,6 +273,9 @@ def test_a_build_into_a_directory_another_is_writing_waits_for_it(tmp_path):
     held = FileLock(out.parent / ".dataset.lock")
     with held:  # as a build writing into it would
         child = build_in_child(corpus, out, cache)
+        said, _, _ = select.select([child.stderr], [], [], 120)  # a build that waits without saying so fails, not hangs
+        if not said:
+            child.kill()
         waiting = child.stderr.readline()
         assert "another build is writing into" in waiting and str(out) in waiting
         time.sleep(0.2)
