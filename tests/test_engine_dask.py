@@ -22,7 +22,7 @@ pytest.importorskip("distributed", reason="install the 'dask' extra (scripts/set
 import dask.config  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
-from newscorpus.engines.dask import build_on_dask  # noqa: E402
+from newscorpus.engines.dask import DaskMapper, build_on_dask, check_workers  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC.parent / "benchmarks"))
@@ -64,12 +64,13 @@ def running_cluster():
 def test_dask_local_cluster_build_is_identical_to_single_machine_build(tmp_path, corpus_and_local_build,
                                                                        local_build_in_groups_of_6):
     corpus, local = corpus_and_local_build[0], local_build_in_groups_of_6
-    dask = build_on_dask(CorpusLayout(corpus), tmp_path / "dask" / "dataset", workers=2,
-                         cache_dir=tmp_path / "dask" / "cache", group_articles=6)
-    assert dask.cache.misses["convert"] == 30
-    assert sorted(dask.problems, key=str) == sorted(local.problems, key=str)
-    assert tree_digest(dask.out) == tree_digest(local.out)
-    assert len(list((dask.out / "data" / "articles").glob("train-*.parquet"))) > 1
+    with dask.config.set({"scheduler-address": None}):  # (whatever the environment names)
+        dask_build = build_on_dask(CorpusLayout(corpus), tmp_path / "dask" / "dataset", workers=2,
+                                   cache_dir=tmp_path / "dask" / "cache", group_articles=6)
+    assert dask_build.cache.misses["convert"] == 30
+    assert sorted(dask_build.problems, key=str) == sorted(local.problems, key=str)
+    assert tree_digest(dask_build.out) == tree_digest(local.out)
+    assert len(list((dask_build.out / "data" / "articles").glob("train-*.parquet"))) > 1
 
 
 def test_cli_engine_dask_on_the_cluster_named_by_the_environment_with_relative_paths(
@@ -101,12 +102,14 @@ def test_relative_paths_reach_the_workers_of_a_running_cluster(tmp_path, monkeyp
 def test_cli_engine_dask_with_scheduler_option_reuses_the_cache(tmp_path, capsys, corpus_and_local_build, running_cluster):
     corpus, local = corpus_and_local_build
     args = ["build", "--engine", "dask", "--scheduler", running_cluster.scheduler_address, "--corpus", str(corpus),
-            "--out", str(tmp_path / "dataset")]
+            "--out", str(tmp_path / "dataset"), "--cache", str(tmp_path / "elsewhere")]
     cli.main(args)
     capsys.readouterr()
-    cli.main(args)
+    cli.main([*args, "--prune-cache"])
     out = capsys.readouterr().out
     assert "convert 30 reused / 0 new" in out
+    assert "cache: pruned 0 unused entries" in out
+    assert (tmp_path / "elsewhere" / "convert").is_dir() and not (tmp_path / "cache").exists()
     assert tree_digest(tmp_path / "dataset") == tree_digest(local.out)
 
 
@@ -120,16 +123,34 @@ def test_cli_engine_dask_local_cluster_of_workers(tmp_path, capsys, corpus_and_l
 
 def _other_code() -> None:
     """Run on a worker: make it report another code fingerprint, as an older newscorpus would."""
+    import newscorpus.engines.dask
     import newscorpus.pipeline
 
     newscorpus.pipeline._real_fingerprint = newscorpus.pipeline.code_fingerprint
     newscorpus.pipeline.code_fingerprint = lambda: "0" * 64
+    newscorpus.engines.dask.worker_code.cache_clear()
 
 
 def _own_code() -> None:
+    import newscorpus.engines.dask
     import newscorpus.pipeline
 
     newscorpus.pipeline.code_fingerprint = newscorpus.pipeline._real_fingerprint
+    newscorpus.engines.dask.worker_code.cache_clear()
+
+
+def _no_check() -> None:
+    """Run on a worker: take away the check's function, as a newscorpus without it (an older one) would lack it."""
+    import newscorpus.engines.dask as engine
+
+    engine._real_worker_code = engine.worker_code
+    del engine.worker_code
+
+
+def _check_back() -> None:
+    import newscorpus.engines.dask as engine
+
+    engine.worker_code = engine._real_worker_code
 
 
 def test_a_worker_with_other_code_is_refused_and_nothing_is_written(tmp_path, corpus_and_local_build, running_cluster):
@@ -150,6 +171,42 @@ def test_a_worker_with_other_code_is_refused_and_nothing_is_written(tmp_path, co
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_worker_without_the_check_is_refused_with_the_reason(tmp_path, corpus_and_local_build, running_cluster):
+    with Client(running_cluster) as client:
+        worker = sorted(client.scheduler_info()["workers"])[0]
+        client.run(_no_check, workers=[worker])
+        try:
+            with pytest.raises(NewscorpusError) as raised:
+                build_on_dask(CorpusLayout(corpus_and_local_build[0]), tmp_path / "dataset",
+                              address=running_cluster.scheduler_address, cache_dir=tmp_path / "cache")
+        finally:
+            client.run(_check_back, workers=[worker])
+    message = str(raised.value)
+    assert f"{worker}: cannot run this newscorpus's check (" in message and "AttributeError" in message
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_tasks_on_a_worker_with_other_code_refuse_to_run(running_cluster):
+    """A worker that joins after the start's check: its tasks check it, before writing anything."""
+    with Client(running_cluster) as client:
+        workers = sorted(client.scheduler_info()["workers"])
+        client.run(_other_code)
+        try:
+            with pytest.raises(NewscorpusError, match="a worker of the Dask cluster runs other newscorpus code than the "
+                                                      r"client \(code 000000000000 \(here "):
+                list(DaskMapper(client, batch=1).map(abs, range(-4, 4)))
+        finally:
+            client.run(_own_code, workers=workers)
+        assert list(DaskMapper(client, batch=1).map(abs, range(-4, 4))) == [4, 3, 2, 1, 0, 1, 2, 3]
+
+
+def test_a_cluster_without_workers_is_waited_for_then_refused():
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None, host="127.0.0.1") as empty, \
+            Client(empty) as client:
+        with pytest.raises(NewscorpusError, match=f"no worker joined the Dask cluster at {empty.scheduler_address} within 1 s"):
+            check_workers(client, wait_for=1)
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -165,6 +222,14 @@ def test_cli_unreachable_scheduler_is_an_error_naming_it(tmp_path, capsys, corpu
     assert status == 1
     assert f"newscorpus build: error: cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
     assert not (tmp_path / "dataset").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "http://127.0.0.1:8786"])
+def test_cli_malformed_scheduler_address_is_an_error_naming_it(tmp_path, capsys, corpus_and_local_build, address):
+    status = cli.main(["build", "--engine", "dask", "--scheduler", address, "--corpus", str(corpus_and_local_build[0]),
+                       "--out", str(tmp_path / "dataset")])
+    assert status == 1
+    assert f"newscorpus build: error: cannot connect to the Dask scheduler at {address}: " in capsys.readouterr().err
 
 
 def test_cli_scheduler_without_engine_dask_is_a_usage_error(tmp_path, capsys, corpus_and_local_build):

@@ -374,3 +374,16 @@ def test_the_cli_prunes_on_request_and_says_what_it_freed(tmp_path, monkeypatch,
     finally:
         other.close()
     assert "cache: not pruned: another build is using the cache; run again to prune" in capsys.readouterr().out
+
+
+def test_the_cli_prunes_a_corpus_named_by_a_relative_path(tmp_path, monkeypatch, capsys):
+    """The scan's index is kept per absolute corpus directory; the prune reads the same one (a relative --corpus
+    named another, and nothing was ever pruned)."""
+    corpus = generate(tmp_path / "c", 10, seed=54)
+    monkeypatch.chdir(tmp_path)
+    args = ["build", "--corpus", str(corpus.relative_to(tmp_path)), "--out", "dataset", "--workers", "1"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    assert cli.main([*args, "--prune-cache"]) == 0
+    printed = capsys.readouterr().out
+    assert "cache: pruned 0 unused entries, 0.0 MB freed" in printed, printed

@@ -16,7 +16,10 @@ or object storage mounted as one); see docs/scale.md.
 
 from __future__ import annotations
 
+import functools
+import gc
 import itertools
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,18 +47,46 @@ class DaskMapper:
         size = batch or self.batch
         pending: deque = deque()
         iterator = iter(items)
+        code = worker_code()
         try:
             while chunk := list(itertools.islice(iterator, size)):
-                pending.append(self.client.submit(run_batch, fn, chunk, pure=False))
+                pending.append(self.client.submit(checked_batch, code, fn, chunk, pure=False))
                 if len(pending) >= window:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
         finally:  # closed early (see pipeline.Mapper.map): a task once submitted cannot be stopped, so all of them
-            if pending:  # are waited for
-                from distributed import wait
+            if pending:  # are waited for, while any worker is left to run them (Ctrl-C in a terminal stops a local
+                _wait_while_workers(self.client, list(pending))  # cluster's workers too: they never would)
 
-                wait(list(pending))
+
+def _wait_while_workers(client: Any, futures: list) -> None:
+    """Wait for ``futures`` to end, or for the cluster to have no worker left."""
+    from distributed import wait
+
+    while futures:
+        try:
+            futures = list(wait(futures, timeout=1).not_done)
+        except TimeoutError:
+            pass
+        except Exception:  # the scheduler is gone: nothing runs
+            return
+        try:
+            if not client.scheduler_info().get("workers"):
+                return
+        except Exception:
+            return
+
+
+def checked_batch(code: dict[str, str], fn: Callable[[T], R], batch: list[T]) -> list[R]:
+    """:func:`~newscorpus.pipeline.run_batch` on a worker, once it is known to run the client's code (``code``,
+    from :func:`worker_code`): a worker that joined the cluster after :func:`check_workers` is checked here, before
+    it writes anything into the cache."""
+    mine = worker_code()
+    if mine != code:
+        raise NewscorpusError(f"a worker of the Dask cluster runs other newscorpus code than the client ({_differences(mine, code)}); "
+                              "install the same newscorpus and libraries on every worker")
+    return run_batch(fn, batch)
 
 
 def scheduler_address(address: str | None = None) -> str | None:
@@ -70,33 +101,65 @@ def scheduler_address(address: str | None = None) -> str | None:
     return dask.config.get("scheduler-address", None) or None
 
 
+@functools.cache
 def worker_code() -> dict[str, str]:
-    """What decides the bytes a worker makes: newscorpus's version, its converter's version, and the code fingerprint
-    the cache keys carry (:func:`newscorpus.pipeline.code_fingerprint`)."""
+    """What decides the bytes a worker makes: newscorpus's version, its converter's version, the code fingerprint
+    the cache keys carry (:func:`newscorpus.pipeline.code_fingerprint`), and the versions of the libraries that
+    write the shards and the card (once per process)."""
     import newscorpus
     from newscorpus import pipeline
+    from newscorpus.build import _declared_versions
     from newscorpus.convert import CONVERTER_VERSION
 
-    return {"newscorpus": newscorpus.__version__, "converter": CONVERTER_VERSION, "code": pipeline.code_fingerprint()}
+    return {"newscorpus": newscorpus.__version__, "converter": CONVERTER_VERSION, "code": pipeline.code_fingerprint(),
+            **_declared_versions()}
 
 
-def check_workers(client: Any) -> int:
-    """The number of the cluster's workers, once each runs the same newscorpus code as this process.
+def _differences(theirs: dict[str, str], ours: dict[str, str]) -> str:
+    return ", ".join(f"{name} {str(theirs.get(name, '?'))[:12]} (here {ours[name][:12]})"
+                     for name in ours if theirs.get(name) != ours[name])
+
+
+#: How long a build waits for a first worker to join a cluster that has none yet (seconds).
+WAIT_FOR_WORKERS = 120
+
+
+def check_workers(client: Any, wait_for: float = WAIT_FOR_WORKERS) -> int:
+    """The number of the cluster's workers, once each runs the same newscorpus code and libraries as this process
+    (waiting up to ``wait_for`` seconds for a first worker to join).
 
     A worker with other code would make other bytes under this code's cache keys, so the build stops first, naming
-    the workers and what differs."""
+    the workers and what differs; a worker that joins later is checked by each of its tasks (:func:`checked_batch`)."""
+    address = client.scheduler.address
+    try:
+        client.wait_for_workers(1, timeout=wait_for)
+    except TimeoutError as error:
+        raise NewscorpusError(f"no worker joined the Dask cluster at {address} within {wait_for:g} s") from error
     ours = worker_code()
-    theirs = client.run(worker_code)
-    if not theirs:
-        raise NewscorpusError(f"the Dask cluster at {client.scheduler.address} has no workers")
+    theirs = client.run(worker_code, on_error="return")
     differing = {worker: code for worker, code in theirs.items() if code != ours}
     if differing:
-        lines = [f"  {worker}: " + ", ".join(f"{name} {code.get(name, '?')[:12]} (here {ours[name][:12]})"
-                                           for name in ours if code.get(name) != ours[name])
+        lines = [f"  {worker}: " + (_differences(code, ours) if isinstance(code, dict) else
+                                    f"cannot run this newscorpus's check ({type(code).__name__}: {code}): another version, or none")
                  for worker, code in sorted(differing.items())]
-        raise NewscorpusError(f"{len(differing)} of the Dask cluster's {len(theirs)} workers run other newscorpus code "
-                              "than this process; install the same version on every worker:\n" + "\n".join(lines))
+        raise NewscorpusError(f"{len(differing)} of the Dask cluster's {len(theirs)} workers run other newscorpus code or "
+                              "libraries than this process; install the same newscorpus and libraries on every worker:\n"
+                              + "\n".join(lines))
     return len(theirs)
+
+
+def _check_address(address: str) -> None:
+    """Raise :class:`NewscorpusError` when ``address`` is not a scheduler address Dask can use (scheme, port)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as error:
+        raise NewscorpusError(f"cannot connect to the Dask scheduler at {address}: {error}") from None
 
 
 def build_on_dask(layout: CorpusLayout, out: Path, *, address: str | None = None, workers: int = 2,
@@ -112,13 +175,21 @@ def build_on_dask(layout: CorpusLayout, out: Path, *, address: str | None = None
         raise NewscorpusError("the Dask engine needs the 'dask' extra: pip install 'newscorpus[dask]'") from error
     address = scheduler_address(address)
     if address:
+        _check_address(address)
         try:
             client = Client(address)
-        except (OSError, TimeoutError) as error:
-            raise NewscorpusError(f"cannot reach the Dask scheduler at {address}: {error}") from error
+        except (OSError, TimeoutError, ValueError, TypeError) as error:  # (TypeError: tls:// without TLS settings)
+            reason = f"{type(error).__name__}: {error}"
+            del error
+            gc.collect()  # the failed client, now: collected while the next one starts, it deadlocked distributed
+            raise NewscorpusError(f"cannot reach the Dask scheduler at {address}: {reason} (how long to try: Dask's "
+                                  "distributed.comm.timeouts.connect setting)") from None
         with client:
             check_workers(client)
             return build(layout, out, cache_dir=cache_dir, mapper=DaskMapper(client), **kwargs)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster, Client(cluster) as client:
+    with warnings.catch_warnings():  # its HTTP server (on 127.0.0.1) takes another port when 8787 is in use, and says so
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               host="127.0.0.1")
+    with cluster, Client(cluster) as client:
         return build(layout, out, cache_dir=cache_dir, mapper=DaskMapper(client), **kwargs)
