@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 import newscorpus.build
 import newscorpus.pipeline
@@ -312,3 +312,17 @@ def test_after_any_sequence_of_edits_a_rebuild_is_a_cold_build(tmp_path, monkeyp
         shutil.rmtree(tmp_path / "cold", ignore_errors=True)
         cold = outcome(corpus, tmp_path / "cold" / "dataset", tmp_path / "cold" / "cache")
         assert outcome(corpus, out, cache, workers=1 + step % 2) == cold, done
+
+
+def test_where_there_is_no_flock_the_output_lock_is_filelock_s_and_is_released(tmp_path, monkeypatch):
+    from newscorpus.cache import exclusive_lock
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows: `import fcntl` fails
+    path, said = tmp_path / ".dataset.lock", []
+    with exclusive_lock(path, lambda: said.append("waiting")):
+        with pytest.raises(Timeout):
+            FileLock(path).acquire(timeout=0)  # held
+    other = FileLock(path)
+    other.acquire(timeout=0)  # released
+    other.release()
+    assert said == []

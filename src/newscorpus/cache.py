@@ -229,8 +229,10 @@ def exclusive_lock(path: Path, waiting: Callable[[], None]) -> Iterator[None]:
         except Timeout:
             waiting()
             lock.acquire()
-        with lock:
+        try:
             yield
+        finally:
+            lock.release()  # (once: ``with lock`` after ``acquire`` would have taken it twice and released it once)
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
