@@ -1,4 +1,5 @@
-"""NameTable: a map from names to positions and values, compact, exact whatever the names' hashes."""
+"""NameTable: a map from names to positions and values, compact, exact whatever the names' hashes; SortedNames: a
+sorted listing, compact."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 
 import pytest
 
-from newscorpus.names import NameTable
+from newscorpus.names import NameTable, SortedNames
 
 
 class Colliding(str):
@@ -84,7 +85,7 @@ def test_the_digest_changes_with_any_name_and_their_order() -> None:
     assert len({digest(["ab", "c"]), digest(["a", "bc"]), digest(["c", "ab"]), digest(["ab", "c", ""]), digest([])}) == 5
 
 
-@pytest.mark.parametrize("names", [
+HARD_ORDERS = [
     [],
     ["b"],
     ["b", "a", "c"],
@@ -93,7 +94,10 @@ def test_the_digest_changes_with_any_name_and_their_order() -> None:
     ["\ud800x", "\udfff", "\ud7ff", "\ue000"],  # lone surrogates, as a JSON string may hold
     ["x" * 300, "x" * 299 + "a", "b"],  # longer than the fixed width
     _names(10_000, seed=3),
-])
+]
+
+
+@pytest.mark.parametrize("names", HARD_ORDERS)
 def test_in_order_is_the_sorted_order_of_the_names(names: list[str]) -> None:
     table = NameTable(names)
     assert [table[at] for at in table.in_order().tolist()] == sorted(names)
@@ -117,3 +121,33 @@ def test_a_name_costs_its_utf8_and_a_few_words() -> None:
     tracemalloc.stop()
     assert len(table) == count
     assert (held - utf8) / count < 50, held
+
+
+@pytest.mark.parametrize("names", [*HARD_ORDERS, ["", "a", "ab", "\udc80.json", "\udcff"], _names(9_000, seed=5)])
+def test_sorted_names_are_what_sorted_gives(names: list[str]) -> None:
+    listing = SortedNames(iter(names))  # taken a part at a time, as from a directory's listing
+    expected = sorted(names)
+    assert len(listing) == len(expected) and list(listing) == expected and listing == expected
+    assert [listing[at] for at in range(len(expected))] == expected
+    if expected:
+        assert listing[-1] == expected[-1]
+    for lo, hi in [(0, 1024), (1, 3), (len(expected) - 2, len(expected) + 5), (5, 2), (0, len(expected))]:
+        assert listing[lo:hi] == expected[lo:hi]
+    assert listing[::3] == expected[::3]
+    with pytest.raises(IndexError):
+        listing[len(expected)]
+
+
+def test_a_sorted_listing_costs_its_utf8_and_a_word() -> None:
+    """The point of it: 8 bytes per name besides its UTF-8, where a list of ``str`` costs about 60 bytes more."""
+    import tracemalloc
+
+    names = _names(20_000, seed=6)
+    utf8 = sum(len(name.encode("utf-8")) for name in names)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    listing = SortedNames(f"{name}" for name in names)  # copies, as a directory's listing makes them
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(listing) == 20_000
+    assert (held - utf8) / len(names) < 12, held

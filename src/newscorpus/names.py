@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from bisect import bisect_left
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
 import numpy as np
 
@@ -175,27 +175,9 @@ class NameTable:
         """The positions, in the order of their names (``sorted`` order of ``str``: by code point, as their UTF-8).
 
         Sorted as fixed-width bytes by numpy, not as 100,000 ``str`` made for
-        ``sorted`` (13 MB at 100,000 articles).  Names longer than
-        :data:`_FIXED_WIDTH` bytes, or differing only by trailing NUL
-        characters (which fixed-width bytes do not tell apart), are sorted as
-        ``str``.
+        ``sorted`` (13 MB at 100,000 articles): :func:`_utf8_order`.
         """
-        count = len(self)
-        ends = np.frombuffer(self._ends, dtype=np.uint64).astype(np.int64) if count else np.zeros(0, dtype=np.int64)
-        starts = np.concatenate([[0], ends[:-1]]) if count else ends
-        width = int((ends - starts).max()) if count else 0
-        if count > 1 and width <= _FIXED_WIDTH:
-            fixed = np.empty(count, dtype=f"S{max(width, 1)}")
-            view = memoryview(self._utf8)
-            for lo in range(0, count, 4096):
-                fixed[lo:lo + 4096] = [view[a:b].tobytes() for a, b in zip(starts[lo:lo + 4096].tolist(), ends[lo:lo + 4096].tolist())]
-            del view
-            order = np.argsort(fixed, kind="stable")
-            # names are distinct: equal here means trailing NULs; compared a stretch at a time, not as a sorted copy
-            if not any((fixed[order[lo + 1:lo + 4097]] == fixed[order[lo:lo + 4096][:count - lo - 1]]).any()
-                       for lo in range(0, count - 1, 4096)):
-                return order
-        return np.array(sorted(range(count), key=self.__getitem__), dtype=np.int64)
+        return _utf8_order(self._utf8, self._ends, self.__getitem__)
 
     def update(self, digest: Any) -> None:
         """Feed the names, in order, to ``digest`` (a hashlib object)."""
@@ -215,3 +197,130 @@ class NameTable:
         self._hashes.frombytes(hashes[order].tobytes())
         self._order.frombytes(positions.tobytes())
         self._recent = {}
+
+
+def _utf8_order(utf8: bytearray, ends: array, name_at: Callable[[int], str]) -> np.ndarray:
+    """The order of the names whose UTF-8 is ``utf8``, each ending at its entry of ``ends``: positions, as ``sorted``
+    orders the names as ``str`` (by code point, which is the order of their UTF-8, lone surrogates encoded with
+    ``surrogatepass`` included).
+
+    Sorted as fixed-width bytes by numpy (``count`` times the longest name's
+    bytes, for a moment).  Names longer than :data:`_FIXED_WIDTH` bytes, or
+    differing only by trailing NUL characters (which fixed-width bytes do not
+    tell apart), are sorted as ``str`` (``name_at``: the name at a position).
+    """
+    count = len(ends)
+    offsets = np.frombuffer(ends, dtype=np.uint64).astype(np.int64) if count else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], offsets[:-1]]) if count else offsets
+    width = int((offsets - starts).max()) if count else 0
+    if count > 1 and width <= _FIXED_WIDTH:
+        fixed = np.empty(count, dtype=f"S{max(width, 1)}")
+        view = memoryview(utf8)
+        for lo in range(0, count, 4096):
+            fixed[lo:lo + 4096] = [view[a:b].tobytes() for a, b in zip(starts[lo:lo + 4096].tolist(), offsets[lo:lo + 4096].tolist())]
+        del view
+        order = np.argsort(fixed, kind="stable")
+        # names are distinct: equal here means trailing NULs; compared a stretch at a time, not as a sorted copy
+        if not any((fixed[order[lo + 1:lo + 4097]] == fixed[order[lo:lo + 4096][:count - lo - 1]]).any()
+                   for lo in range(0, count - 1, 4096)):
+            return order
+    return np.array(sorted(range(count), key=name_at), dtype=np.int64)
+
+
+class SortedNames(Sequence[str]):
+    """Distinct names in ``sorted`` order, off the Python heap: their UTF-8 in one buffer, their ends in an array
+    (8 bytes a name besides its UTF-8).  ``names[at]`` is a name, ``names[lo:hi]`` a list of them, made when asked.
+
+    For the listing of a directory of 100,000 files: as a list of ``str``
+    it took 9 MB of the Python heap, and the build's main process kept the
+    memory it had been in (the allocator's arenas stayed, held by the objects
+    made while the list was alive).  Taken :data:`_CONFIRMED` names at a time,
+    sorted as fixed-width bytes by numpy: the order of their UTF-8, which is
+    ``sorted``'s order of ``str`` (by code point; lone surrogates, from
+    undecodable file names, encoded with ``surrogatepass``).  Names with a NUL
+    character, which fixed-width bytes do not tell apart from their end, are
+    sorted as ``str``.
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        parts: list[np.ndarray] = []
+        names = iter(names)
+        while part := list(itertools.islice(names, _CONFIRMED)):
+            encoded = [name.encode("utf-8", "surrogatepass") for name in part]
+            if "\0" in "".join(part):
+                self._set(sorted([*itertools.chain.from_iterable(_texts(p) for p in parts), *part, *names]))
+                return
+            parts.append(np.array(encoded, dtype=bytes))
+            del part, encoded
+        width = max((p.dtype.itemsize for p in parts), default=1)
+        fixed = np.empty(sum(map(len, parts)), dtype=f"S{width}")
+        at = 0
+        while parts:  # each part copied, then let go
+            part = parts.pop(0)
+            fixed[at:at + len(part)] = part
+            at += len(part)
+            del part
+        fixed.sort()  # (distinct names: no order among equals to keep)
+        self._utf8, self._ends = bytearray(), array("Q")
+        for lo in range(0, len(fixed), _CONFIRMED):
+            block = fixed[lo:lo + _CONFIRMED]
+            grid = block.view(np.uint8).reshape(len(block), width)
+            sizes = width - np.argmax(grid[:, ::-1] != 0, axis=1)  # trailing NULs are padding
+            sizes[~grid.any(axis=1)] = 0
+            self._ends.frombytes((np.cumsum(sizes, dtype=np.uint64) + np.uint64(len(self._utf8))).tobytes())
+            self._utf8 += grid[np.arange(width) < sizes[:, None]].tobytes()
+
+    def _set(self, names: list[str]) -> None:
+        encoded = [name.encode("utf-8", "surrogatepass") for name in names]
+        self._utf8 = bytearray(b"".join(encoded))
+        self._ends = array("Q", itertools.accumulate(map(len, encoded)))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, at: int) -> str: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[str]: ...
+
+    def __getitem__(self, at: int | slice) -> str | list[str]:
+        if isinstance(at, slice):
+            lo, hi, step = at.indices(len(self))
+            if step != 1 or hi <= lo:
+                return [_decoded(self._utf8, self._ends, i) for i in range(lo, hi, step)]
+            return _texts_of(self._utf8, self._ends, lo, hi)
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError("name index out of range")
+        return _decoded(self._utf8, self._ends, at)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SortedNames):
+            return self._ends == other._ends and self._utf8 == other._utf8
+        if isinstance(other, (list, tuple)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SortedNames({self[:3]!r}{'...' if len(self) > 3 else ''}, {len(self)} names)"
+
+
+def _decoded(utf8: bytearray, ends: array, at: int) -> str:
+    return utf8[ends[at - 1] if at > 0 else 0:ends[at]].decode("utf-8", "surrogatepass")
+
+
+def _texts_of(utf8: bytearray, ends: array, lo: int, hi: int) -> list[str]:
+    """The names at positions ``lo:hi`` (``lo < hi``): decoded at once when they are ASCII."""
+    first = ends[lo - 1] if lo > 0 else 0
+    region = utf8[first:ends[hi - 1]]
+    if region.isascii():
+        text = region.decode("ascii")
+        bounds = [end - first for end in ends[lo:hi]]
+        return [text[a:b] for a, b in zip([0, *bounds[:-1]], bounds)]
+    return [_decoded(utf8, ends, i) for i in range(lo, hi)]
+
+
+def _texts(part: np.ndarray) -> list[str]:
+    return [name.decode("utf-8", "surrogatepass") for name in part.tolist()]
