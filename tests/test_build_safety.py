@@ -326,3 +326,62 @@ def test_where_there_is_no_flock_the_output_lock_is_filelock_s_and_is_released(t
     other.acquire(timeout=0)  # released
     other.release()
     assert said == []
+
+
+def _holding(*names: str):
+    """An output path that already holds ``names`` (directories end with ``/``)."""
+    def make(root: Path, corpus: Path) -> Path:
+        out = root / "out"
+        out.mkdir()
+        for name in names:
+            (out / name.rstrip("/")).mkdir() if name.endswith("/") else (out / name).write_text("mine")
+        return out
+    return make
+
+
+#: Outputs a build must refuse to replace, and a word of the message that says why.
+REFUSED_OUTPUTS = {
+    "a-directory-of-other-files": (_holding("thesis.txt"), "thesis.txt"),
+    "a-dataset-with-more-files": (_holding("README.md", "data/", "notes.md"), "notes.md"),
+    "a-git-checkout-of-the-dataset": (_holding("README.md", "data/", ".git/"), ".git"),
+    "a-regular-file": (lambda root, corpus: (root / "out.txt", (root / "out.txt").write_text("mine"))[0], "a file"),
+    "a-symbolic-link": (lambda root, corpus: (root / "out", (root / "out").symlink_to(root / "elsewhere", target_is_directory=True))[0],
+                        "a symbolic link"),
+    "the-corpus": (lambda root, corpus: corpus, "the corpus"),
+    "the-corpus-parent": (lambda root, corpus: corpus.parent, "the corpus"),
+    "the-current-directory": (lambda root, corpus: Path("."), "the current directory"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_OUTPUTS, ids=list(REFUSED_OUTPUTS))
+def test_a_build_never_replaces_what_it_did_not_write(repo_copy, tmp_path, monkeypatch, case):
+    """A build replaces its output directory whole: an --out that holds anything else is refused before anything is
+    read or written, and everything there stays as it was (the command exits 2, naming the path)."""
+    make, reason = REFUSED_OUTPUTS[case]
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere" if case != "the-current-directory" else repo_copy / "corpus" / "raw")
+    corpus = repo_copy / "corpus"
+    out = make(tmp_path, corpus)
+    before = {str(p): p.read_bytes() if p.is_file() else None for p in sorted(tmp_path.rglob("*")) if "hf-cache" not in p.parts}
+    from newscorpus.cli import main
+
+    with pytest.raises(newscorpus.build.UsageError, match=reason):
+        build(CorpusLayout(corpus), out, cache_dir=tmp_path / "cache", mapper=ProcessMapper(1))
+    assert main(["build", "--corpus", str(corpus), "--out", str(out), "--cache", str(tmp_path / "cache")]) == 2
+    after = {str(p): p.read_bytes() if p.is_file() else None for p in sorted(tmp_path.rglob("*")) if "hf-cache" not in p.parts}
+    assert after == before
+
+
+@pytest.mark.parametrize("existing", ["nothing", "an-empty-directory", "a-previous-build", "a-previous-build-uploaded"])
+def test_a_build_replaces_a_previous_build_or_an_empty_directory(repo_copy, tmp_path, existing):
+    out = tmp_path / "dataset"
+    layout = CorpusLayout(repo_copy / "corpus")
+    if existing != "nothing":
+        out.mkdir()
+    if existing.startswith("a-previous-build"):
+        build(layout, out, cache_dir=tmp_path / "cache", mapper=ProcessMapper(1))
+    if existing == "a-previous-build-uploaded":  # huggingface_hub's upload of a folder keeps its state in .cache/
+        (out / ".cache" / "huggingface").mkdir(parents=True)
+    result = build(layout, out, cache_dir=tmp_path / "cache", mapper=ProcessMapper(1))
+    assert result.out == out.resolve() and (out / "README.md").is_file()
+    assert {p.name for p in out.iterdir()} <= newscorpus.build.OUTPUT_ENTRIES

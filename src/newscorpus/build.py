@@ -58,7 +58,7 @@ from newscorpus.cache import (Cache, CacheLock, CacheStats, LiveEntries, Pruned,
 from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
-from newscorpus.errors import NewscorpusError
+from newscorpus.errors import NewscorpusError, UsageError
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text
 from newscorpus.libc import libc_function
@@ -963,6 +963,7 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     """
     cache_dir = (cache_dir or default_cache(out)).resolve()
     layout = layout.absolute()  # a cluster's workers run in directories of their own
+    check_output(out, layout)
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
     lock = None
     try:
@@ -1482,6 +1483,33 @@ def _leftovers(out: Path) -> list[Path]:
     pattern = re.compile(rf"\.{re.escape(out.name)}\.[a-z0-9_]{{8}}")
     with os.scandir(out.parent) as entries:
         return sorted(Path(e.path) for e in entries if pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False))
+
+
+#: What a build writes at the top of its output directory (:func:`_write_card`, :func:`_write_shards`), and ``.cache``,
+#: where ``huggingface_hub``'s uploads of a folder keep their state: a directory holding nothing else may be replaced.
+OUTPUT_ENTRIES = frozenset({"README.md", "DATASHEET.md", "ANNOTATION_GUIDELINES.md", "data", "schema", ".cache"})
+
+
+def check_output(out: Path, layout: CorpusLayout | None = None) -> None:
+    """Refuse an output path a build must not replace: a build replaces its output directory whole, so ``out`` must be
+    missing, an empty directory, or a directory holding only what a build writes (:data:`OUTPUT_ENTRIES`), and must
+    not be, or hold, the corpus or the current directory.  Raises :class:`UsageError` saying what is there."""
+    target = out.resolve()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        kind = "a symbolic link" if out.is_symlink() else "a file"
+        raise UsageError(f"--out {out} is {kind}, not a dataset directory: give the path of a new directory")
+    for name, inside in (("the corpus", layout.root.resolve() if layout is not None else None), ("the current directory", Path.cwd().resolve())):
+        if inside is not None and (inside == target or target in inside.parents):
+            raise UsageError(f"--out {out} is or holds {name} ({inside}), and a build replaces its output directory whole: "
+                             "give the path of a new directory, e.g. build/dataset")
+    if not out.is_dir():
+        return
+    with os.scandir(out) as entries:
+        foreign = sorted(e.name for e in entries if e.name not in OUTPUT_ENTRIES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(f"--out {out} holds files a build does not write ({shown}), and a build replaces its output "
+                         "directory whole: give the path of a new or empty directory, or move them out")
 
 
 def _swap_in(staging: Path, out: Path) -> None:

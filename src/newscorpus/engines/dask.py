@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterable, TypeVar
 
-from newscorpus.build import BuildResult, build
+from newscorpus.build import BuildResult, build, check_output
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError
 from newscorpus.pipeline import run_batch
@@ -169,6 +169,7 @@ def build_on_dask(layout: CorpusLayout, out: Path, *, address: str | None = None
 
     The cluster's workers must run this newscorpus code (:func:`check_workers`) and see the corpus, the cache and
     ``out``'s parent at the same paths as this process."""
+    check_output(out, layout.absolute())  # before any cluster starts
     try:
         from distributed import Client, LocalCluster
     except ImportError as error:
