@@ -644,6 +644,10 @@ def break_corpus(corpus: Path) -> None:
     (gold / "misnamed.json").write_text(docs[5].read_text())                 # annotation-file-name
     (gold / "broken.json").write_text('{"a": 1, "a": 2}')                    # json-duplicate-key
     (gold / "linked.json").symlink_to(docs[6])                               # file-not-regular (a symbolic link)
+    secret = corpus.parent / "secret.txt"                                     # a raw file that is a link out of the corpus:
+    secret.write_text("SECRET headline\n\nTOKEN=abc123, on the runner.\n")    # file-not-regular, left out
+    (raw / entries[4]["file"]).unlink()
+    (raw / entries[4]["file"]).symlink_to(secret)
 
 
 def test_build_reports_exactly_what_validate_reports(tmp_path):
@@ -652,10 +656,36 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
     expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
     codes = {p.code for p in expected}
     assert {"raw-missing", "raw-sha-mismatch", "id-duplicate", "raw-unlisted", "json-invalid", "span-text-mismatch",
-            "quote-link-unresolved", "annotation-file-name", "json-duplicate-key"} <= codes
+            "quote-link-unresolved", "annotation-file-name", "json-duplicate-key", "file-not-regular"} <= codes
+    linked = json.loads((corpus / "raw" / "manifest.jsonl").read_text().splitlines()[4])["file"]
+    assert any(p.code == "file-not-regular" and p.file == f"corpus/raw/{linked}" for p in expected)  # the link, by its name
     for workers in (1, 2):
         result = build_once(corpus, tmp_path / f"w{workers}", workers=workers)
         assert sorted(result.problems, key=sort_key) == expected
+        shards = sorted((result.out / "data").rglob("*.parquet"))
+        assert shards and not any(b"abc123" in pq.read_table(f).to_pandas().to_json().encode() for f in shards)
+
+
+@pytest.mark.parametrize("kind", ["a-link-to-a-file", "a-link-to-nothing", "a-fifo"])
+def test_a_raw_file_that_is_not_a_regular_file_is_reported_and_left_out(tmp_path, kind):
+    """A raw file must be a regular file: a symbolic link could point anywhere (a runner's secrets), a FIFO would
+    block a reader.  The build and validate report it by its own name, and nothing of it is built."""
+    corpus = generate(tmp_path / "c", 6, seed=7)
+    entries = [json.loads(line) for line in (corpus / "raw" / "manifest.jsonl").read_text().splitlines()]
+    raw = corpus / "raw" / entries[2]["file"]
+    raw.unlink()
+    if kind == "a-fifo":
+        os.mkfifo(raw)
+    else:
+        (tmp_path / "target.txt").write_text("Target headline\n\nTOKEN=abc123 from outside the corpus.\n")
+        raw.symlink_to(tmp_path / ("target.txt" if kind == "a-link-to-a-file" else "nothing.txt"))
+    expected = sorted(validate_corpus(CorpusLayout(corpus))[0], key=sort_key)
+    assert [(p.code, p.file) for p in expected if p.code != "article-unknown"] == [("file-not-regular", f"corpus/raw/{raw.name}")]
+    result = build_once(corpus, tmp_path / "out", workers=1)
+    again = build_once(corpus, tmp_path / "out", workers=1)  # and again, from the scan's index
+    assert sorted(result.problems, key=sort_key) == sorted(again.problems, key=sort_key) == expected
+    ids = {row["id"] for f in (result.out / "data" / "articles").glob("*.parquet") for row in pq.read_table(f, columns=["id"]).to_pylist()}
+    assert entries[2]["id"] not in ids and len(ids) == 5
 
 
 def test_the_cards_wire_clusters_per_split_are_those_in_the_shards(tmp_path):
@@ -1225,8 +1255,10 @@ def test_small_scan_windows_change_nothing(tmp_path, monkeypatch, read_counter):
     warm = build_once(corpus, tmp_path / "windows", workers=1, group_articles=5)  # reads are counted in this process
     assert sorted(cold.problems, key=sort_key) == sorted(whole[0].problems, key=sort_key)  # as ever, in an order of their own
     assert tree_digest(cold.out) == tree_digest(whole[0].out)
-    missing = json.loads((corpus / "raw" / "manifest.jsonl").read_text().splitlines()[0])["file"]  # tried every time, as the link
-    assert sorted(read_counter) == sorted([missing, "linked.json", edited.name]) and warm.cache.misses == {"document": 1, "shard": 1}
+    lines = (corpus / "raw" / "manifest.jsonl").read_text().splitlines()
+    missing, raw_link = (json.loads(lines[at])["file"] for at in (0, 4))  # tried every time, as the document's link
+    assert sorted(read_counter) == sorted([missing, raw_link, "linked.json", edited.name])
+    assert warm.cache.misses == {"document": 1, "shard": 1}
     fresh = build_once(corpus, tmp_path / "fresh", workers=1, group_articles=5)
     assert sorted(warm.problems, key=sort_key) == sorted(fresh.problems, key=sort_key)
     assert tree_digest(warm.out) == tree_digest(fresh.out)

@@ -145,3 +145,48 @@ def test_a_changed_raw_file_is_reported_once_on_its_manifest_line(tmp_path):
     for problems in (validate_corpus(CorpusLayout(corpus))[0], build(CorpusLayout(corpus), tmp_path / "out").problems):
         (problem,) = [p for p in problems if p.code == "raw-sha-mismatch"]
         assert problem.file.endswith("manifest.jsonl") and problem.line == 1 and problem.pointer == "/sha256"
+
+
+def _edited_raw(corpus: Path) -> Path:
+    """A listed raw file edited without its manifest line (sha256) or its annotation documents."""
+    path = corpus / "raw" / "000_aa6e04d9d268f344.txt"
+    path.write_text(path.read_text().replace("Lavrov slammed", "Lavrov criticised"))
+    return path
+
+
+def _unlisted_raw(corpus: Path) -> Path:
+    path = corpus / "raw" / "new.txt"
+    path.write_text("New headline\n\nA body.\n")
+    return path
+
+
+def _linked_raw(corpus: Path) -> Path:
+    path = corpus / "raw" / "000_aa6e04d9d268f344.txt"
+    (corpus.parent / "elsewhere.txt").write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(corpus.parent / "elsewhere.txt")
+    return path
+
+
+#: What a pre-commit hook passes ``validate`` (one raw file of the corpus), and the codes it must then report: the
+#: same as a check of the whole corpus (the manifest's line for it, and the documents of its article).
+RAW_FILE_CHANGES = {
+    "edited-without-its-manifest-line": (_edited_raw, {"raw-sha-mismatch", "annotation-stale"}),
+    "added-without-a-manifest-line": (_unlisted_raw, {"raw-unlisted"}),
+    "replaced-by-a-symbolic-link": (_linked_raw, {"file-not-regular"}),
+}
+
+
+@pytest.mark.parametrize("change", RAW_FILE_CHANGES, ids=list(RAW_FILE_CHANGES))
+def test_a_raw_file_passed_alone_is_checked_against_its_manifest_line_and_documents(repo_copy, monkeypatch, capsys, change):
+    make, codes = RAW_FILE_CHANGES[change]
+    corpus = repo_copy / "corpus"
+    path = make(corpus)
+    monkeypatch.chdir(repo_copy)
+    whole = {p.code for p in validate_corpus(CorpusLayout(Path("corpus")))[0]}
+    assert codes <= whole
+    assert main(["validate", "--format", "json", str(path.relative_to(repo_copy))]) == 1
+    reported = json.loads(capsys.readouterr().out)
+    assert codes <= {p["code"] for p in reported}
+    if change == "replaced-by-a-symbolic-link":  # by its own name, not its target's
+        assert {p["file"] for p in reported if p["code"] == "file-not-regular"} == {f"corpus/raw/{path.name}"}

@@ -17,7 +17,7 @@ import os
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from newscorpus.jsonio import load_jsonl
 from newscorpus.problems import Problem
@@ -80,7 +80,7 @@ class CorpusLayout:
             return {}
         return {d.name: d for d in sorted(self.annotators_dir.iterdir()) if d.is_dir() and not d.is_symlink()}
 
-    def gold_names(self) -> list[str]:
+    def gold_names(self) -> Sequence[str]:
         """The names of :meth:`gold_files`, without a ``Path`` per file (a corpus of 100,000 has 30 MB of them)."""
         if not self.gold_dir.is_dir() or self.gold_dir.is_symlink() or self.gold_dir.parent.is_symlink():
             return []
@@ -156,8 +156,8 @@ def convert_entries(layout: CorpusLayout, entries: list[ManifestEntry]) -> tuple
     problems: list[Problem] = []
     articles: dict[str, dict] = {}
     for entry, path in iter_raw(layout, entries):
-        if not path.is_file():
-            continue  # reported as raw-missing by validate
+        if not path.is_file() or path.is_symlink():
+            continue  # reported as raw-missing or file-not-regular by validate
         article, found = convert_path(path, file=layout.rel(path), entry=conversion_entry(entry.data))
         problems.extend(found)
         if article is not None and article["id"] not in articles:
@@ -170,7 +170,9 @@ def _json_files(directory: Path) -> list[Path]:
     return [directory / name for name in json_names(directory)]
 
 
-def json_names(directory: Path) -> list[str]:
-    """The names of :func:`_json_files`, sorted."""
+def json_names(directory: Path) -> Sequence[str]:
+    """The names of :func:`_json_files`, sorted (a :class:`~newscorpus.names.SortedNames`: off the Python heap)."""
+    from newscorpus.names import SortedNames  # (numpy: not for every command that reads a layout)
+
     with os.scandir(directory) as entries:
-        return sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+        return SortedNames(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))

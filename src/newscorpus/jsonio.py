@@ -204,7 +204,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _refusal(path: Path, file: str, error: Exception) -> Problem:
+def refusal(path: Path, file: str, error: Exception) -> Problem:
     """The problem for a path :func:`open_regular` refused."""
     if isinstance(error, NotRegularFile):
         code = "file-unreadable" if path.is_dir() else "file-not-regular"
@@ -222,7 +222,7 @@ def sha256_file(path: Path, file: str) -> tuple[str | None, list[Problem]]:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     except (OSError, NotRegularFile) as error:
-        return None, [_refusal(path, file, error)]
+        return None, [refusal(path, file, error)]
     return digest.hexdigest(), []
 
 
@@ -233,7 +233,7 @@ def read_text(path: Path, file: str, limit: int | None = None) -> tuple[str | No
         with open_regular(path) as handle:
             data = handle.read(limit + 1)
     except (OSError, NotRegularFile) as error:
-        return None, [_refusal(path, file, error)]
+        return None, [refusal(path, file, error)]
     if len(data) > limit:
         return None, [Problem("file-too-large", file, "", f"larger than {limit} bytes")]
     try:

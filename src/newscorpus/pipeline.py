@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import numpy as np
 import orjson
@@ -49,7 +49,7 @@ from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
 from newscorpus.heap import release_free_memory
-from newscorpus.jsonio import MAX_JSON_BYTES, parse_json, read_text
+from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_text, refusal
 from newscorpus.libc import libc_function
 from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
@@ -309,7 +309,7 @@ RACY_NS = 2_000_000_000
 def _stat(path: Path | str) -> list[int] | None:
     """``[size, mtime_ns, ctime_ns, inode, links]`` of a file, or ``None`` when missing."""
     try:
-        st = os.stat(path)
+        st = os.stat(path, follow_symlinks=False)  # a file replaced by a link to it is not the file it was
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_nlink]
@@ -771,8 +771,9 @@ def _drop_database(path: Path) -> None:
 
 
 def _read_raw(path: Path, limit: int) -> tuple[bytes, str]:
-    """At most ``limit + 1`` bytes of the raw file, and the SHA-256 of all of it."""
-    with open(path, "rb") as handle:
+    """At most ``limit + 1`` bytes of the raw file, and the SHA-256 of all of it.  Raises :class:`NotRegularFile` or
+    :class:`OSError` for anything but a regular file (a symbolic link could point anywhere, outside the corpus too)."""
+    with open_regular(path) as handle:
         data = handle.read(limit + 1)
         digest = hashlib.sha256(data)
         if len(data) > limit:
@@ -790,9 +791,11 @@ def convert_key(job: Job, raw_sha256: str, file: str, entry: dict) -> str:
 def convert_task(job: Job, entry: dict) -> dict:
     """Convert the raw file of one manifest entry (or take it from the cache).
 
-    Returns ``{"missing": True}`` when the file does not exist, else the raw
-    file's ``sha256``, the cache ``key``, the ``problems`` and a ``summary``
-    of the article (``None`` when it could not be converted).
+    Returns ``{"missing": True}`` when the file does not exist, ``{"refused":
+    problem}`` when it is not a regular file (a symbolic link, a FIFO) or
+    cannot be read, else the raw file's ``sha256``, the cache ``key``, the
+    ``problems`` and a ``summary`` of the article (``None`` when it could not
+    be converted).
     """
     from newscorpus.convert import MAX_RAW_BYTES, convert_bytes
 
@@ -802,8 +805,12 @@ def convert_task(job: Job, entry: dict) -> dict:
     state = file_state(path)
     try:
         raw, sha = _read_raw(path, MAX_RAW_BYTES)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError):
         return {"missing": True}
+    except (OSError, NotRegularFile) as error:
+        if path.is_dir() and not path.is_symlink():
+            return {"missing": True}  # (as validate says: no raw file of that name)
+        return {"refused": refusal(path, file, error).as_dict()}
     if state is not None and file_state(path) != state:
         state = None
     key = convert_key(job, sha, file, entry)
@@ -1554,9 +1561,16 @@ def _unlisted_raw_files(layout: CorpusLayout, listed: NameTable) -> list[Path]:
     if not layout.raw_dir.is_dir():
         return []
     manifest = layout.manifest.name
-    with os.scandir(layout.raw_dir) as entries:
-        names = [e.name for e in entries if e.name != manifest and not e.name.startswith(".") and e.is_file()]
-    return [layout.raw_dir / name for name in sorted(name for name, at in zip(names, listed.find_many(names)) if at < 0)]
+    unlisted: list[str] = []
+    with os.scandir(layout.raw_dir) as entries:  # a part at a time: 100,000 names at once took 9 MB of the heap
+        names = (e.name for e in entries if e.name != manifest and not e.name.startswith(".") and e.is_file())
+        while part := list(itertools.islice(names, _LISTED_PART)):
+            unlisted += [name for name, at in zip(part, listed.find_many(part)) if at < 0]
+    return [layout.raw_dir / name for name in sorted(unlisted)]
+
+
+#: :func:`_unlisted_raw_files` looks up this many names at a time.
+_LISTED_PART = 4096
 
 
 def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
@@ -1639,7 +1653,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     return Scan(problems, index, gold, stats, seen.unrecorded if indexed else None)
 
 
-def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: list[str],
+def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: Sequence[str],
                        keys: ArticleIndex, links: set[str] | None, dirs: RelDirs) -> Iterator[tuple[tuple, list[tuple]]]:
     """Per segment of the documents of set ``name`` (``names`` in ``directory``): ``(number, digest, paths, recorded)``
     (``recorded``: the index's record of the whole segment, or ``None``) and the :func:`document_task` tasks to run
@@ -1659,7 +1673,7 @@ def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directo
         yield (number, digest, chunk, recorded), tasks
 
 
-def _document_links(job: Job, seen: ScanIndex, layout: CorpusLayout, directory: Path, names: list[str],
+def _document_links(job: Job, seen: ScanIndex, layout: CorpusLayout, directory: Path, names: Sequence[str],
                     keys: ArticleIndex, dirs: RelDirs, number: int) -> tuple[str, list]:
     """The file and the ``sameAs`` links of the ``number``-th document of a set: from the index's row of the file when
     it holds this scan's result, else checked again (a cache hit)."""
@@ -1820,6 +1834,9 @@ def _manifest_row(row: dict, found: dict[str, dict[str, int]] | dict[str, NameTa
     if result.get("missing"):
         problems.append(Problem("raw-missing", manifest_file, "/file", f"{row['file']!r} is not in {raw_rel}", row["line"]))
         return None
+    if "refused" in result:
+        problems.extend(problems_in([result["refused"]]))
+        return None
     if result["mismatch"]:
         problems.append(Problem("raw-sha-mismatch", manifest_file, "/sha256", f"{row['file']} has sha256 {result['sha256']}", row["line"]))
     problems.extend(problems_in(result["problems"]))
@@ -1852,7 +1869,7 @@ def _segment_columns(rows: list[dict], manifest_file: str, raw_rel: str) -> dict
         "languages": sorted({summary["language"] for _, summary in articles}),
         "publishers": publishers,
         "agencies": agencies,
-        "hits": sum("result" in row and "missing" not in row["result"] for row in rows),
+        "hits": sum("result" in row and "missing" not in row["result"] and "refused" not in row["result"] for row in rows),
     }
 
 
@@ -1884,9 +1901,9 @@ def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: by
     files: list[tuple[str, list[int] | None]] = []
     kept: list[str] = []
     for (row, entry), result, indexed in results:
-        if result.get("missing"):
-            row["result"] = {"missing": True}
-            files.append((f"{raw_dir}/{entry['file']}", None))  # a missing file is looked for again
+        if result.get("missing") or "refused" in result:
+            row["result"] = {k: v for k, v in result.items() if k in ("missing", "refused")}
+            files.append((f"{raw_dir}/{entry['file']}", None))  # a missing or refused file is looked at again
             continue
         stats.merge(result["cache"])
         file = f"{job.raw_rel}/{entry['file']}"

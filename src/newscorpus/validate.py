@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from newscorpus import SCHEMA_VERSION
 from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest
-from newscorpus.jsonio import line_of, load_json, read_text, sha256_file
+from newscorpus.jsonio import NotRegularFile, line_of, load_json, open_regular, read_text, refusal, sha256_file
 from newscorpus.problems import Problem, pointer
 from newscorpus.schemas import released_versions, schema_problems
 from newscorpus.spans import body_sha256
@@ -347,6 +347,12 @@ def manifest_problems(layout: CorpusLayout) -> list[Problem]:
                 else:
                     seen[value] = entry.line
     for entry, path in iter_raw(layout, entries):
+        if path.is_symlink() or (path.exists() and not path.is_file() and not path.is_dir()):
+            try:  # refused as the build refuses it, under its own name (a link's target could be anywhere)
+                open_regular(path).close()
+            except (OSError, NotRegularFile) as error:
+                problems.append(refusal(path, f"{layout.rel(layout.raw_dir)}/{path.name}", error))
+                continue
         if not path.is_file():
             problems.append(Problem("raw-missing", file, "/file", f"{entry.file!r} is not in {layout.rel(layout.raw_dir)}", entry.line))
             continue
@@ -436,6 +442,11 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _located(path: Path) -> Path:
+    """``path`` with its directory resolved, not itself: a changed file that is a symbolic link is that link."""
+    return path.parent.resolve() / path.name
+
+
 def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Problem]:
     """The problems a change brings: only what the changed files (absolute paths, deleted ones too) touch.
 
@@ -448,7 +459,7 @@ def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Prob
     Everything else of the corpus is taken to be valid already (CI validates
     the main branch whole).
     """
-    changed = {path.resolve() for path in changed}
+    changed = {_located(path) for path in changed}
     raw_dir, annotations = layout.raw_dir.resolve(), layout.gold_dir.resolve().parent
     raw_changed = {p for p in changed if _inside(p, raw_dir)}
     docs_changed = {p for p in changed if _inside(p, annotations) and p.suffix == ".json"}
@@ -457,16 +468,16 @@ def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Prob
     problems = linked_dir_problems(layout) + (manifest_problems(layout) if raw_changed else [])
     entries, _ = read_manifest(layout)
     articles, conversion = convert_entries(layout, entries)
-    problems.extend(p for p in conversion if (layout.root.parent / p.file).resolve() in raw_changed)
+    problems.extend(p for p in conversion if _located(layout.root.parent / p.file) in raw_changed)
     touched_ids = set()
     for entry, path in iter_raw(layout, entries):
-        if path.resolve() in raw_changed and isinstance(entry.data.get("id"), str):
+        if _located(path) in raw_changed and isinstance(entry.data.get("id"), str):
             touched_ids.add(entry.id)
             if entry.id in articles:
                 problems.extend(article_problems(articles[entry.id], layout.rel(path)))
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
     for paths in sets.values():
-        if any(p.resolve() in docs_changed or p.stem in touched_ids for p in paths):
+        if any(_located(p) in docs_changed or p.stem in touched_ids for p in paths):
             documents, found = load_documents(paths, layout, articles)
             problems.extend(found)
             problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
@@ -494,11 +505,21 @@ def validate_paths(paths: list[Path], layout: CorpusLayout) -> list[Problem]:
     annotation document or a directory of them (one annotation set), or an article record.
 
     Annotation documents are checked against the articles of ``layout``.
+    Raw files of ``layout`` (as a pre-commit hook passes them) are checked as
+    :func:`validate_changed` checks a change to them: against their manifest
+    lines (listed, sha256), converted as listed, and the annotation documents
+    of their articles (a new body makes them stale).
     """
     from newscorpus.convert import convert_path
 
     problems: list[Problem] = []
     articles: dict[str, dict] | None = None
+    raw_dir = layout.raw_dir.resolve()
+    in_corpus = [path for path in paths if path.parent.resolve() == raw_dir and path.name != layout.manifest.name
+                 and not path.is_dir() and (path.exists() or path.is_symlink())]
+    if in_corpus:
+        problems.extend(validate_changed(layout, [path.absolute() for path in in_corpus]))
+        paths = [path for path in paths if path not in in_corpus]
 
     def corpus_articles() -> dict[str, dict]:
         nonlocal articles

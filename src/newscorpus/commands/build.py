@@ -3,10 +3,15 @@
 Converts every raw file the manifest lists, validates everything, and writes a
 Hub-ready dataset repository (Parquet data files for the configs articles,
 entities and quotes; a dataset card with declared features; the datasheet,
-guidelines and schemas). Bad files are reported and left out; the rest is
-built. The output directory is replaced only once the new one is complete,
-and by one build at a time (another build into it waits); a build that is
-killed or interrupted leaves the last one as it was. Conversion and shard
+guidelines and schemas). Bad files are reported and left out (raw files that
+fail to convert or are not regular files, such as symbolic links; annotation
+documents with errors); the rest is built. A raw file whose sha256 differs
+from its manifest line's is reported and built from its current bytes (its
+article's provenance records their sha256). The output directory is replaced
+only once the new one is complete, and by one build at a time (another build
+into it waits); a build that is killed or interrupted leaves the last one as
+it was. --out must be new, empty or a previous build's output: a build
+replaces it whole, so a directory holding anything else is refused. Conversion and shard
 writing use every core (--workers); results are cached in build/cache
 (--cache), so a rebuild redoes only what changed.
 
