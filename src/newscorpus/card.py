@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
 from collections import Counter
-from pathlib import Path
 from dataclasses import dataclass, field
-
+from pathlib import Path
 
 from newscorpus import SCHEMA_VERSION, __version__
 from newscorpus.clusters import SPLITS, THRESHOLD
@@ -15,6 +17,30 @@ SPLIT_NAMES = tuple(name for name, _ in SPLITS)
 
 #: Where an annotation-agreement report (markdown, from `newscorpus agreement --format markdown`) is kept.
 AGREEMENT_REPORT = Path("annotations") / "agreement.md"
+
+
+#: Characters Markdown (CommonMark and GitHub's, as the Hub renders it, with its math) gives a meaning inside a
+#: line: code, emphasis, links and images, headings, table cells, strikethrough, math; each is backslash-escaped.
+#: ``&``, ``<`` and ``>`` are HTML-escaped instead (a backslash before an entity would show the entity).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]#|~$])")
+
+
+def markdown_text(value: str) -> str:
+    r"""Corpus-supplied text (an outlet, an agency, an annotator id) as Markdown that renders as exactly this text,
+    on one line: control characters and line breaks become one space, Markdown punctuation is backslash-escaped
+    and ``&``, ``<`` and ``>`` are HTML-escaped, so no tag, link, heading or table cell can come from the corpus.
+
+    >>> print(markdown_text("<img src=x> | [a](javascript:x)\n# *Heading*"))
+    &lt;img src=x&gt; \| \[a\](javascript:x) \# \*Heading\*
+    """
+    flat = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
+    one_line = " ".join(flat.split())
+    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line), quote=False)
+
+
+def _names(counts: Counter) -> str:
+    """``name (n), ...`` of a counter of corpus-supplied names, escaped for the card, or ``none``."""
+    return ", ".join(f"{markdown_text(name)} ({n})" for name, n in sorted(counts.items())) or "none"
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -73,8 +99,9 @@ def render_card(yaml_text: str, stats: CardStats, repo_root: Path, corpus_root: 
     )
     label_table = _table(["label", "mentions"], [[label, by_label.get(label, 0)] for label in labels if by_label.get(label)]) if by_label else "No entity mentions are annotated yet."
     type_table = _table(["type", "quotes"], [[t, by_type.get(t, 0)] for t in types]) if by_type else "No quotes are annotated yet."
-    sources = ", ".join(f"{name} ({n})" for name, n in sorted(publishers.items())) or "none"
-    wires = ", ".join(f"{name} ({n})" for name, n in sorted(agencies.items())) or "none"
+    sources, wires = _names(publishers), _names(agencies)
+    people = ", ".join(markdown_text(a) for a in annotators) or "none yet"
+    origins = ", ".join(markdown_text(o) for o in sorted(stats.origins)) or "none yet"
 
     return f"""---
 {yaml_text.strip()}
@@ -90,7 +117,7 @@ addressee and channel, after PARC 3.0). Built by the `newscorpus` toolkit
 
 - {sum(n_articles.values())} articles from: {sources}; wire agencies credited: {wires}.
 - {sum(n_mentions.values())} entity mentions and {sum(n_quotes.values())} quotes in {stats.documents} annotated articles.
-- Annotators (pseudonymous ids): {", ".join(annotators) if annotators else "none yet"}; origin of the gold items: {", ".join(sorted(stats.origins)) or "none yet"} (`model` means an AI model made the item).
+- Annotators (pseudonymous ids): {people}; origin of the gold items: {origins} (`model` means an AI model made the item).
 
 ## Loading
 
