@@ -25,7 +25,7 @@ from newscorpus.spans import body_sha256, span
 from newscorpus.validate import document_problems
 
 from conftest import FIXTURES
-from test_rebase import BODY, make_document
+from test_rebase import BODY, make_document, reported
 
 MIGRATE = FIXTURES / "migrate"
 FIXTURE_CORPUS = FIXTURES / "corpus"
@@ -289,6 +289,28 @@ def test_cli_leaves_a_document_with_a_mismatched_span_as_it_is(tmp_path, capsys)
     assert main(["migrate", str(doc_path), "--article", str(_article_record(tmp_path, BODY)), "--format", "json"]) == 1
     assert [(p["code"], p["pointer"]) for p in json.loads(capsys.readouterr().out)] == [("span-text-mismatch", "/mentions/1/text")]
     assert doc_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_cli_check_reports_each_document_to_migrate_as_a_problem_in_every_format(tmp_path, capsys, fmt):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    old = folder / "moscowtimes-2023-10-20-1e425f2c.json"
+    old.write_text(dumps(as_1_0_0(make_document(BODY))), encoding="utf-8")
+    (folder / "current.json").write_text(dumps(make_document(BODY)), encoding="utf-8")
+    line = old.read_text(encoding="utf-8").splitlines().index('  "schemaVersion": "1.0.0",') + 1
+    record = _article_record(tmp_path, BODY)
+    assert main(["migrate", str(folder), "--article", str(record), "--check", "--format", fmt]) == 1
+    out = capsys.readouterr().out
+    assert reported(fmt, out) == [("schema-version-unsupported", str(old), line)]
+    if fmt == "text":
+        assert f"1.0.0 -> {SCHEMA_VERSION}" in out and "no problems" not in out
+    assert main(["migrate", str(folder), "--article", str(record)]) == 0
+    capsys.readouterr()
+    assert main(["migrate", str(folder), "--article", str(record), "--check", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert reported(fmt, out) == []
+    assert out == {"text": "no problems\n", "json": "[]\n", "github": ""}[fmt]
 
 
 def test_cli_does_not_read_bodies_when_every_document_is_current(tmp_path, capsys):

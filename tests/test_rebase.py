@@ -195,7 +195,7 @@ def test_cli_check_reports_a_stale_document_and_writes_nothing(tmp_path, capsys)
     doc_path, article = _files(tmp_path, make_document(BODY), "Intro.\n\n" + BODY)
     before = doc_path.read_bytes()
     assert main(["rebase", str(doc_path), "--article", str(article), "--check"]) == 1
-    assert "stale" in capsys.readouterr().err
+    assert "annotation-stale" in capsys.readouterr().out
     assert doc_path.read_bytes() == before
 
 
@@ -230,3 +230,45 @@ def test_cli_document_of_an_unknown_article(tmp_path, capsys):
 def test_cli_usage_errors(tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     assert main(["rebase", *args]) == 2
+
+
+def reported(fmt: str, out: str) -> list[tuple]:
+    """(code, file, line) of each problem ``out``, a report in format ``fmt``, lists (tests/test_migrate.py too)."""
+    if fmt == "json":
+        return [(p["code"], p["file"], p["line"]) for p in json.loads(out)]
+    if fmt == "github":
+        found = []
+        for line in out.splitlines():
+            props = dict(kv.split("=", 1) for kv in line.split("::")[1].split(" ", 1)[1].split(","))
+            found.append((props["title"], props["file"], int(props["line"]) if "line" in props else None))
+        return found
+    lines = out.splitlines()
+    assert lines[-1] != "no problems" or len(lines) == 1, out
+    found = []
+    for line in lines[:-1]:
+        place, _, code, _ = line.split(": ", 3)
+        file, _, rest = place.partition(":")
+        found.append((code, file, int(rest.split("#")[0]) if rest else None))
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_cli_check_reports_each_stale_document_as_a_problem_in_every_format(tmp_path, capsys, fmt):
+    new_body = "Intro.\n\n" + BODY
+    doc_path, article = _files(tmp_path, make_document(BODY), new_body)
+    current = doc_path.with_name("current.json")
+    current.write_text(json.dumps(make_document(new_body), indent=2), encoding="utf-8")
+    doc_path.write_text(json.dumps(make_document(BODY), indent=2), encoding="utf-8")
+    line = doc_path.read_text(encoding="utf-8").splitlines().index(f'    "bodySha256": "{body_sha256(BODY)}"') + 1
+    assert main(["rebase", str(doc_path.parent), "--article", str(article), "--check", "--format", fmt]) == 1
+    out = capsys.readouterr().out
+    assert reported(fmt, out) == [("annotation-stale", str(doc_path), line)]
+    if fmt == "text":
+        assert "would re-anchor" in out and "no problems" not in out
+    rebased = main(["rebase", str(doc_path.parent), "--article", str(article)])
+    capsys.readouterr()
+    assert rebased == 0
+    assert main(["rebase", str(doc_path.parent), "--article", str(article), "--check", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert reported(fmt, out) == []
+    assert out == {"text": "no problems\n", "json": "[]\n", "github": ""}[fmt]

@@ -16,7 +16,8 @@ writes them); a body whose SHA-256 is not the document's bodySha256 is not
 used (`migrate-needs-article`).
 
 Exit status: 0 when every document is current or was migrated, 1 when one
-could not be (or, with --check, would change), 2 on usage errors.
+could not be (or, with --check, would change: each such document is reported
+as `schema-version-unsupported` at its schemaVersion), 2 on usage errors.
 
 examples:
   newscorpus migrate                        # every annotation document of ./corpus
@@ -37,6 +38,7 @@ from newscorpus.jsonio import load_json, write_json_atomic
 from newscorpus.migrate import migrate_document
 from newscorpus.problems import Problem, errors
 from newscorpus.report import render
+from newscorpus.validate import with_lines
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -70,28 +72,29 @@ def run(args: argparse.Namespace) -> int:
     layout = CorpusLayout(args.corpus)
     bodies = _Bodies(args.article, layout)
     problems = []
-    outdated = 0
     for path in annotation_paths(args.paths, layout):
         file = layout.rel(path)
-        data, _, read_problems = load_json(path, file)
+        data, text, read_problems = load_json(path, file)
         if read_problems:
             problems.extend(read_problems)
             continue
         if isinstance(data, dict) and data.get("schemaVersion") == SCHEMA_VERSION:
             continue
         result = migrate_document(data, file, bodies.get(data))
-        problems.extend(result.problems)
-        if result.document is None or result.document is data:
-            continue
-        outdated += 1
-        chain = " -> ".join([result.steps[0].source] + [s.target for s in result.steps])
-        if args.check:
-            print(f"{file}: needs migrating {chain}", file=sys.stderr)
-        else:
-            write_json_atomic(path, result.document)
-            print(f"{file}: migrated {chain}", file=sys.stderr)
+        found = list(result.problems)
+        if result.document is not None and result.document is not data:
+            chain = " -> ".join([result.steps[0].source] + [s.target for s in result.steps])
+            if args.check:
+                found.append(Problem(
+                    "schema-version-unsupported", file, "/schemaVersion",
+                    f"schemaVersion {result.steps[0].source} is older than this release's; `newscorpus migrate` would migrate it ({chain})",
+                ))
+            else:
+                write_json_atomic(path, result.document)
+                print(f"{file}: migrated {chain}", file=sys.stderr)
+        problems.extend(with_lines(found, text))
     problems = bodies.problems + problems
     sys.stdout.write(render(problems, args.format))
     if not args.check and not problems:
         print(f"every document is at schemaVersion {SCHEMA_VERSION}", file=sys.stderr)
-    return 1 if errors(problems) or (args.check and outdated) else 0
+    return 1 if errors(problems) else 0

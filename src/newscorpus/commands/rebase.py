@@ -13,7 +13,8 @@ Bodies come from converting the corpus's raw files, or from article records
 given with --article (as `newscorpus convert --out DIR` writes them).
 
 Exit status: 0 when every document is current or was rebased, 1 when a
-document could not be rebased (or, with --check, would change), 2 on usage errors.
+document could not be rebased (or, with --check, would change: each such document is reported as
+`annotation-stale`), 2 on usage errors.
 
 examples:
   newscorpus rebase                                   # every stale document of ./corpus
@@ -32,7 +33,7 @@ from newscorpus.corpus import CorpusLayout
 from newscorpus.jsonio import load_json, write_json_atomic
 from newscorpus.problems import Problem, errors
 from newscorpus.rebase import rebase_document
-from newscorpus.validate import article_id_of
+from newscorpus.validate import article_id_of, with_lines
 from newscorpus.report import render
 
 
@@ -46,10 +47,9 @@ def run(args: argparse.Namespace) -> int:
     layout = CorpusLayout(args.corpus)
     paths = annotation_paths(args.paths, layout)
     bodies, problems = article_bodies(args.article, layout)
-    stale = 0
     for path in paths:
         file = layout.rel(path)
-        data, _, read_problems = load_json(path, file)
+        data, text, read_problems = load_json(path, file)
         if read_problems:
             problems.extend(read_problems)
             continue
@@ -58,14 +58,17 @@ def run(args: argparse.Namespace) -> int:
             problems.append(Problem("article-unknown", file, "/article/id", f"no body for article {ident!r}: it is not in the corpus (or in --article)"))
             continue
         result = rebase_document(data, bodies[ident], file)
-        problems.extend(result.problems)
-        if result.document is None or result.document is data:
-            continue
-        stale += 1
-        if args.check:
-            print(f"{file}: stale, would re-anchor ({result.moved} moved, {result.changed_text} with changed text)", file=sys.stderr)
-        else:
-            write_json_atomic(path, result.document)
-            print(f"{file}: rebased ({result.moved} moved, {result.changed_text} with changed text)", file=sys.stderr)
+        found = list(result.problems)
+        if result.document is not None and result.document is not data:
+            counts = f"{result.moved} moved, {result.changed_text} with changed text"
+            if args.check:
+                found.append(Problem(
+                    "annotation-stale", file, "/article/bodySha256",
+                    f"the article body changed since these annotations were made; `newscorpus rebase` would re-anchor them ({counts})",
+                ))
+            else:
+                write_json_atomic(path, result.document)
+                print(f"{file}: rebased ({counts})", file=sys.stderr)
+        problems.extend(with_lines(found, text))
     sys.stdout.write(render(problems, args.format))
-    return 1 if errors(problems) or (args.check and stale) else 0
+    return 1 if errors(problems) else 0
