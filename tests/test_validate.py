@@ -190,3 +190,62 @@ def test_a_raw_file_passed_alone_is_checked_against_its_manifest_line_and_docume
     assert codes <= {p["code"] for p in reported}
     if change == "replaced-by-a-symbolic-link":  # by its own name, not its target's
         assert {p["file"] for p in reported if p["code"] == "file-not-regular"} == {f"corpus/raw/{path.name}"}
+
+
+def _with_mention(doc: dict, body: str, text: str, index: int | None = None, **fields) -> dict:
+    """``doc`` with one more mention of the first ``text`` in ``body`` (at ``index``, else last); ``fields`` override."""
+    from newscorpus.spans import span
+
+    start = body.index(text)
+    mention = {"id": "m9", **span(body, start, start + len(text)), "label": "PERSON", "kind": "name",
+               "entity": "sergei-lavrov", "annotator": "ann-01", "origin": "human", **fields}
+    if mention.get("kind") is None:
+        del mention["kind"]
+    doc["mentions"].insert(len(doc["mentions"]) if index is None else index, mention)
+    return doc
+
+
+#: name -> (edit of the valid fixture document (doc, body), the (code, pointer) it must yield). The valid document
+#: has m1 'Kim Jong Un' (name), m2 'he' (pronoun, inside quote q1's content), m3 'Sergei Lavrov' (name), m4 'Lavrov'.
+MENTION_SPANS = {
+    "same span twice": (lambda d, b: _with_mention(d, b, "Sergei Lavrov"), [("mention-duplicate", "/mentions/4")]),
+    "same span, other label and kind": (lambda d, b: _with_mention(d, b, "Sergei Lavrov", label="ORG", kind="nominal"),
+                                        [("mention-duplicate", "/mentions/4")]),
+    "the copy first: the later one is named": (lambda d, b: _with_mention(d, b, "Sergei Lavrov", index=0),
+                                               [("mention-duplicate", "/mentions/3")]),
+    "a name inside a name": (lambda d, b: _with_mention(d, b, "Sergei"), [("mention-nested", "/mentions/4")]),
+    "a name without kind inside a name": (lambda d, b: _with_mention(d, b, "Sergei", kind=None),
+                                          [("mention-nested", "/mentions/4")]),
+    "a name holding a name": (lambda d, b: _with_mention(d, b, "Foreign Minister Sergei Lavrov", label="ORG"),
+                              [("mention-nested", "/mentions/4")]),
+    "a name holding two names": (lambda d, b: _with_mention(d, b, "Kim Jong Un said Thursday he wants to build a \"forward-looking\" "
+                                                            "relationship with Russia as he met with Foreign Minister Sergei Lavrov"),
+                                 [("mention-nested", "/mentions/4"), ("mention-nested", "/mentions/4")]),
+    "a pronoun inside a nominal (C4)": (lambda d, b: _with_mention(d, b, "he wants", kind="nominal"), []),
+}
+
+
+@pytest.mark.parametrize("case", MENTION_SPANS, ids=list(MENTION_SPANS))
+def test_duplicate_and_nested_name_mentions_are_reported_and_what_the_guidelines_allow_is_not(case, tmp_path):
+    from newscorpus.jsonio import dumps
+
+    edit, expected = MENTION_SPANS[case]
+    from newscorpus.corpus import convert_corpus
+
+    path = next(LAYOUT.gold_dir.glob("*.json"))
+    body = convert_corpus(LAYOUT)[0][path.stem]["body"]["text"]
+    doc = edit(json.loads(path.read_text(encoding="utf-8")), body)
+    target = tmp_path / path.name
+    target.write_text(dumps(doc), encoding="utf-8")
+    problems = validate_paths([target], LAYOUT)
+    assert [(p.code, p.pointer) for p in problems] == expected
+    lines = target.read_text(encoding="utf-8").splitlines()
+    for problem in problems:
+        index = int(problem.pointer.rsplit("/", 1)[1])
+        assert lines[problem.line - 1].strip() == "{" and f'"id": "{doc["mentions"][index]["id"]}"' in lines[problem.line]
+
+
+def test_the_seed_corpus_and_its_gold_documents_are_valid():
+    from conftest import REPO
+
+    assert validate_corpus(CorpusLayout(REPO / "corpus"))[0] == []

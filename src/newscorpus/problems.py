@@ -43,6 +43,8 @@ CODES: dict[str, str] = {
     "span-text-mismatch": "A span's text is not the body text at its offsets (body[start:end]).",
     "selector-mismatch": "A span's prefix or suffix is not the body text just before or after it.",
     "id-duplicate": "Two items of one document, or two manifest entries, share an id.",
+    "mention-duplicate": "Two mentions of one document have the same span (start and end); a stretch of text is one mention.",
+    "mention-nested": "A name mention lies inside another name mention; names are flat (guidelines B4, B5, C4).",
     "entity-unknown": "A mention refers to an entity id the document does not define.",
     "speaker-unknown": "A quote's speaker is not the id of a mention in the document.",
     "addressee-unknown": "A quote's addressee is not the id of a mention in the document.",

@@ -163,6 +163,43 @@ def check_integral_offsets(doc: Document) -> Iterator[Problem]:
                     yield Problem("schema-type", doc.file, pointer(*parts, key), f"{key} {value!r} must be written as an integer")
 
 
+def _is_name(mention: dict) -> bool:
+    """Whether a mention is a name mention (``kind`` is ``name``, its default)."""
+    return mention.get("kind", "name") == "name"
+
+
+def check_mention_spans(doc: Document) -> Iterator[Problem]:
+    """No two mentions share a span (a stretch of text is one mention, of one entity), and no name mention holds
+    another (guidelines B4, B5, C4).  Allowed, and not reported: a pronoun or name inside a nominal
+    (``[[his] country]``), mentions that overlap without nesting, and quotes, cues and channels over mentions."""
+    spans = [(m.get("start"), m.get("end"), i, m) for i, m in doc.items("mentions")]
+    size = len(doc.body) if doc.body is not None else None  # a span past the body's end is check_spans' problem
+    spans = [(s, e, i, m) for s, e, i, m in spans if type(s) is int and type(e) is int and 0 <= s < e and (size is None or e <= size)]
+    first: dict[tuple[int, int], int] = {}
+    for start, end, i, mention in spans:
+        j = first.setdefault((start, end), i)
+        if j != i:
+            yield Problem(
+                "mention-duplicate", doc.file, pointer("mentions", i),
+                f"mention {mention.get('id')!r} has the same span {start}:{end} as the mention at {pointer('mentions', j)}",
+            )
+    names = sorted((s, -e, i, m) for s, e, i, m in spans if first[(s, e)] == i and _is_name(m))
+    outer: tuple[int, int, int, dict] | None = None  # (end, start, index, mention) of the name reaching furthest so far
+    for start, neg_end, i, mention in names:
+        end = -neg_end
+        if outer is not None and outer[0] >= end:
+            o_end, o_start, o_i, o_mention = outer
+            inner, other = f"{mention.get('id')!r} ({start}:{end})", f"{o_mention.get('id')!r} ({o_start}:{o_end})"
+            relation = f"{inner} is inside {other}" if i > o_i else f"{other} holds {inner}"
+            yield Problem(
+                "mention-nested", doc.file, pointer("mentions", max(i, o_i)),
+                f"name mention {relation}, the mention at {pointer('mentions', min(i, o_i))}; "
+                "two name mentions never nest (guidelines B4, B5)",
+            )
+        elif outer is None or end > outer[0]:
+            outer = (end, start, i, mention)
+
+
 def check_references(doc: Document) -> Iterator[Problem]:
     """Mentions name defined entities; speakers and addressees name mentions."""
     entities = {e.get("id") for _, e in doc.items("entities")}
@@ -206,6 +243,7 @@ DOCUMENT_CHECKS: list[Callable[[Document], Iterable[Problem]]] = [
     check_stale,
     check_integral_offsets,
     check_spans,
+    check_mention_spans,
     check_references,
     check_origin_fields,
 ]

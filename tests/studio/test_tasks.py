@@ -30,6 +30,14 @@ ALPHABET = list("ab xyz.,\"'&<>*_") + ["\r\n", "\n", "\r", "\u0301", "\u200d", "
 LABELS = ["PERSON", "ORG", "GPE", "NORP"]
 
 
+def _clash(a: dict, b: dict) -> bool:
+    """Whether two mentions have one span, or are names one inside the other (mention-duplicate, mention-nested)."""
+    if (a["start"], a["end"]) == (b["start"], b["end"]):
+        return True
+    names = a.get("kind", "name") == "name" and b.get("kind", "name") == "name"
+    return names and (a["start"] <= b["start"] and b["end"] <= a["end"] or b["start"] <= a["start"] and a["end"] <= b["end"])
+
+
 @st.composite
 def documents(draw):
     """A valid annotation document over a random body (ids m<n>/q<n>, random spans, every optional field)."""
@@ -58,7 +66,8 @@ def documents(draw):
              "entity": draw(st.sampled_from([e["id"] for e in entities]))}
         if draw(st.booleans()):
             m["kind"] = draw(st.sampled_from(cfg.mention_kinds()))
-        mentions.append(who(m))
+        if not any(_clash(m, other) for other in mentions):  # a valid document: no duplicate span, no nested names
+            mentions.append(who(m))
     used = {m["entity"] for m in mentions}
     entities = [e for e in entities if e["id"] in used] or ([] if mentions else [])
     quotes = []
@@ -219,3 +228,16 @@ def test_a_new_mention_without_entity_gets_its_own_entity_named_after_its_text()
     doc = annotation_document(results, body="Lavrov said", article_id="a", author="ann-1").doc
     assert doc["entities"] == [{"id": "e-Xq3", "name": "Lavrov", "label": "PERSON"}]
     assert doc["mentions"][0]["entity"] == "e-Xq3"
+
+
+@pytest.mark.parametrize(("text", "code"), [("Sergei Lavrov", "mention-duplicate"), ("Sergei", "mention-nested")])
+def test_a_pull_of_a_duplicate_or_nested_name_region_is_reported_before_anything_is_written(text, code):
+    """Label Studio lets two regions cover one stretch; pull converts each to a mention and validates the
+    documents (newscorpus.validate.document_problems) before writing any, so it reports these and writes nothing."""
+    doc = tricky_gold("a1")
+    start = TRICKY_BODY.index(text)
+    doc["mentions"].append({**doc["mentions"][0], "id": "m9", **span(TRICKY_BODY, start, start + len(text))})
+    back = annotation_document(server_copy(document_results(doc, TRICKY_BODY)), body=TRICKY_BODY, article_id="a1",
+                               author="ann-zz", reference=doc)
+    assert back.problems == [] and len(back.doc["mentions"]) == len(doc["mentions"])
+    assert [(p.code, p.pointer) for p in document_problems(back.doc, "a1.json", TRICKY_BODY)] == [(code, "/mentions/5")]
