@@ -249,3 +249,23 @@ def test_the_seed_corpus_and_its_gold_documents_are_valid():
     from conftest import REPO
 
     assert validate_corpus(CorpusLayout(REPO / "corpus"))[0] == []
+
+
+@pytest.mark.parametrize("name, advice", [("new.txt", "add a line for new.txt"), ("new file.txt", "rename it"),
+                                          (".hidden-not-listed", None), ("-dash.txt", "rename it"), ("été.txt", "rename it")])
+def test_an_unlisted_raw_file_is_told_what_to_do(repo_copy, name, advice):
+    """A raw file the manifest does not list: add a line for it, or, when no manifest line may name it, rename it first
+    (build and validate alike)."""
+    corpus = repo_copy / "corpus"
+    (corpus / "raw" / name).write_text("New headline\n\nA body.\n")
+    problems = [p for p in validate_corpus(CorpusLayout(corpus))[0] if p.code == "raw-unlisted"]
+    if advice is None:  # hidden files are not raw files
+        assert problems == []
+        return
+    (problem,) = problems
+    assert problem.file == f"corpus/raw/{name}" and problem.message.startswith(advice)
+    from newscorpus.build import build
+    from newscorpus.pipeline import ProcessMapper
+
+    built = build(CorpusLayout(corpus), repo_copy / "out", cache_dir=repo_copy / "cache", mapper=ProcessMapper(1))
+    assert [p for p in built.problems if p.code == "raw-unlisted"] == [problem]

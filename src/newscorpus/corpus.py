@@ -14,6 +14,7 @@ This module is the file-system edge of the pipeline: it reads, the stages map.
 from __future__ import annotations
 
 import os
+import re
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,18 @@ def read_manifest(layout: CorpusLayout) -> tuple[list[ManifestEntry], list[Probl
         return [], []
     rows, problems = load_jsonl(layout.manifest, layout.rel(layout.manifest))
     return [ManifestEntry(line, data) for line, data in rows], problems
+
+
+#: The names a manifest line may give a raw file (``manifest.schema.json``'s ``file``).
+RAW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+
+
+def unlisted(file: str, name: str, manifest_file: str) -> Problem:
+    """``raw-unlisted`` for the raw file ``name`` (reported as ``file``): what to do about it."""
+    if RAW_NAME.fullmatch(name):
+        return Problem("raw-unlisted", file, "", f"add a line for {name} to {manifest_file}")
+    return Problem("raw-unlisted", file, "", f"rename it (a raw file's name is letters, digits, '.', '_' and '-', starting "
+                                             f"with a letter or digit) and add a line for it to {manifest_file}")
 
 
 def iter_raw(layout: CorpusLayout, entries: list[ManifestEntry]) -> Iterator[tuple[ManifestEntry, Path]]:

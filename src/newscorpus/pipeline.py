@@ -47,7 +47,7 @@ import orjson
 
 from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
-from newscorpus.corpus import CorpusLayout, conversion_entry, json_names
+from newscorpus.corpus import CorpusLayout, conversion_entry, json_names, unlisted
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_text, refusal
 from newscorpus.libc import libc_function
@@ -1606,7 +1606,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
     else:
         problems.extend(_convert_all(layout, job, mapper, manifest_file, index, listed, stats, seen))
         for path in _unlisted_raw_files(layout, listed):
-            problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {manifest_file}"))
+            problems.append(unlisted(layout.rel(path), path.name, manifest_file))
     del listed  # 6 MB at 100,000 articles, not needed by the documents' checks
 
     gold = GoldIndex(index)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from newscorpus import SCHEMA_VERSION
-from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest
+from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest, unlisted
 from newscorpus.jsonio import NotRegularFile, line_of, load_json, open_regular, read_text, refusal, sha256_file
 from newscorpus.problems import Problem, pointer
 from newscorpus.schemas import released_versions, schema_problems
@@ -403,7 +403,7 @@ def manifest_problems(layout: CorpusLayout) -> list[Problem]:
     listed = set(seen_files)
     for path in layout.raw_files():
         if path.name not in listed:
-            problems.append(Problem("raw-unlisted", layout.rel(path), "", f"add a line for {path.name} to {file}"))
+            problems.append(unlisted(layout.rel(path), path.name, file))
     return problems
 
 
