@@ -294,3 +294,30 @@ def test_the_json_fast_path_agrees_with_the_strict_parser_on_generated_texts(tex
 @settings(max_examples=200, deadline=None)
 def test_the_json_fast_path_agrees_with_the_strict_parser_on_serialised_values(value, ascii_only, indent):
     _agree(json.dumps(value, ensure_ascii=ascii_only, indent=indent))
+
+
+#: Texts the strict parser refuses for one value or key, and where that is: (code, JSON Pointer, line).
+LOCATED = {
+    "duplicate key deep in a long document": ('{\n "mentions": [\n  {"id": "m1", "end": 3},\n  {"id": "m2",\n   "end": 4,\n   "end": 5}\n ]\n}',
+                                              ("json-duplicate-key", "/mentions/1/end", 6)),
+    "duplicate key after a nested object": ('{"a": {"a": 1}, "b": [1, {"c": 2}],\n "a": 3}', ("json-duplicate-key", "/a", 2)),
+    "duplicate key with an escape and a colon in it": ('{"a\\":": 1,\n "a\\":": 3}', ("json-duplicate-key", '/a":', 2)),
+    "duplicate empty key": ('{"x": [{"": 1, "": 2}]}', ("json-duplicate-key", "/x/0/", 1)),
+    "NaN in an array": ('{"scores": [1,\n 2, NaN]}', ("json-constant", "/scores/2", 2)),
+    "negative Infinity": ('[\n-Infinity]', ("json-constant", "/0", 2)),
+    "a float overflowing": ('{"x": {"~/": 1e400}}', ("json-number-too-large", "/x/~0~1", 1)),
+    "a 19-digit integer after strings with brackets": ('["[{", "}]",\n\n 1000000000000000000]', ("json-number-too-large", "/2", 3)),
+    "a lone surrogate in a value": ('{"a": 1,\n "name": ["ok", "Kim \\ud800"]}', ("json-invalid", "/name/1", 2)),
+    "a lone surrogate in a key": ('{"a": {\n"\\udc00": 1}}', ("json-invalid", "/a", 2)),
+}
+
+
+@pytest.mark.parametrize("name", LOCATED)
+def test_a_refused_value_is_located(name):
+    """A duplicate key, a NaN, a number too large or a lone surrogate is reported at its JSON Pointer and line, so a
+    contributor finds it in a document of thousands of lines; the fast path says the same."""
+    text, expected = LOCATED[name]
+    _, problems = _agree(text)
+    assert [(p.code, p.pointer, p.line) for p in problems] == [expected]
+    _, problems = parse_json(text.replace("\n", " "), "m.jsonl", line_offset=41)  # a manifest's line 42
+    assert [(p.code, p.pointer, p.line) for p in problems] == [(expected[0], expected[1], 42)]

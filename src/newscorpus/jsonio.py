@@ -158,21 +158,96 @@ def parse_json_strict(text: str, file: str, *, line_offset: int = 0) -> tuple[An
             parse_float=_float,
         )
     except _Rejected as rejected:
-        return None, [Problem(rejected.code, file, "", rejected.message, line_offset + 1 if line_offset else None)]
+        where, at = _located(text, rejected.code)
+        line = line_offset + text.count("\n", 0, at) + 1 if at is not None else (line_offset + 1 if line_offset else None)
+        return None, [Problem(rejected.code, file, where, rejected.message, line)]
     except json.JSONDecodeError as error:
         return None, [Problem("json-invalid", file, "", error.msg + f" (column {error.colno})", line_offset + error.lineno)]
     except RecursionError:
         return None, [Problem("json-too-deep", file, "", "nested too deep to read", line_offset + 1 if line_offset else None)]
     except ValueError as error:
         return None, [Problem("json-invalid", file, "", str(error), line_offset + 1 if line_offset else None)]
-    if _SURROGATE_ESCAPE.search(text):
-        where = _lone_surrogate(value)
-        if where is not None:
-            from newscorpus.problems import pointer
-
-            message = "a \\u escape encodes a lone UTF-16 surrogate, which is not a Unicode character"
-            return None, [Problem("json-invalid", file, pointer(*where), message, line_offset + 1 if line_offset else None)]
+    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value) is not None:
+        where, at = _located(text, "lone-surrogate")
+        message = "a \\u escape encodes a lone UTF-16 surrogate, which is not a Unicode character"
+        return None, [Problem("json-invalid", file, where, message, line_offset + text.count("\n", 0, at or 0) + 1)]
     return value, []
+
+
+_TOKEN = re.compile(r"-?(?:0|[1-9][0-9]*)(?:(\.[0-9]+)?([eE][+-]?[0-9]+)?)|NaN|-?Infinity|true|false|null")
+
+
+def _located(text: str, code: str) -> tuple[str, int | None]:
+    """The JSON Pointer and the offset in ``text`` of the first place that gives ``code`` (``json-duplicate-key``: the
+    member whose key its object already has; ``json-constant``, ``json-number-too-large``: the value;
+    ``lone-surrogate``: the string or key), read as the strict parser reads up to it; ``("", None)`` if not found.
+    Only for a text the strict parser refused: a contributor is told where in a document of thousands of lines."""
+    from json.decoder import scanstring
+
+    from newscorpus.problems import pointer
+
+    stack: list[list] = []  # per open container: [is object, its keys, the current key or index, expecting a key]
+
+    def path(*more: Any) -> str:
+        return pointer(*(frame[2] for frame in stack if frame[2] is not None), *more)
+
+    at, end = 0, len(text)
+    while at < end:
+        char = text[at]
+        if char in " \t\n\r:":
+            at += 1
+        elif char == "{":
+            stack.append([True, set(), None, True])
+            at += 1
+        elif char == "[":
+            stack.append([False, None, 0, False])
+            at += 1
+        elif char in "}]":
+            stack.pop()
+            at += 1
+        elif char == ",":
+            frame = stack[-1]
+            if frame[0]:
+                frame[3] = True
+            else:
+                frame[2] += 1
+            at += 1
+        elif char == '"':
+            string, after = scanstring(text, at + 1, True)
+            frame = stack[-1] if stack else None
+            if frame is not None and frame[0] and frame[3]:  # a key
+                if code == "json-duplicate-key" and string in frame[1]:
+                    frame[2] = None
+                    return path(string), at
+                if code == "lone-surrogate" and not _encodable(string):
+                    frame[2] = None
+                    return path(), at
+                frame[1].add(string)
+                frame[2], frame[3] = string, False
+            elif code == "lone-surrogate" and not _encodable(string):
+                return path(), at
+            at = after
+        else:
+            token = _TOKEN.match(text, at)
+            if token is None:
+                return "", None
+            literal = token.group()
+            if code == "json-constant" and literal.lstrip("-") in ("NaN", "Infinity"):
+                return path(), at
+            if code == "json-number-too-large" and literal[-1:].isdigit():
+                integer = token.group(1) is None and token.group(2) is None
+                if (len(literal.lstrip("-")) > MAX_INT_DIGITS) if integer else math.isinf(float(literal)):
+                    return path(), at
+            at = token.end()
+    return "", None
+
+
+def _encodable(string: str) -> bool:
+    try:
+        string.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def open_regular(path: Path) -> BinaryIO:
