@@ -52,9 +52,11 @@ class CorpusLayout:
         return self if self.root.is_absolute() else CorpusLayout(self.root.absolute())
 
     def rel(self, path: Path) -> str:
-        """``path`` as reported in problems: relative to the corpus's parent when possible."""
+        """``path`` as reported in problems: relative to the corpus's parent when possible.  Its directory is resolved,
+        not the file itself: a symbolic link is reported by its own name, not its target's (which may be anywhere)."""
+        located = path.resolve() if path.name in ("", ".", "..") else path.parent.resolve() / path.name
         try:
-            return str(path.resolve().relative_to(self.root.resolve().parent))
+            return str(located.relative_to(self.root.resolve().parent))
         except ValueError:
             return str(path)
 

@@ -1617,7 +1617,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         names = listing()  # file names, not paths: one set's at a time
         checks = SetChecks()
         found: list[Problem] = []
-        # a set's documents are in one directory; a symbolic link is reported under its target's name
+        # a set's documents are in one directory; a symbolic link is reported by its own name
         links = _links_of(layout, directory, dirs) if names else None
         if name == "gold" and names:
             gold.directory, gold.rel = str(directory), dirs[directory][0]
@@ -1687,8 +1687,7 @@ def _document_links(job: Job, seen: ScanIndex, layout: CorpusLayout, directory: 
 
 def _known_document(seen: ScanIndex, keys: ArticleIndex, task: tuple, keep: bool = True) -> dict | None:
     """The index's answer for one document task, or ``None`` (``keep``: see :meth:`ScanIndex.known`)."""
-    # by path, not by reported name: a symbolic link is reported under its target's name, and must not
-    # be answered with its target's result
+    # by path: a symbolic link must not be answered with its target's result
     record = seen.known("document", task[0], task[0], lambda r: keys.get(r["article"]) == r["article_key"], keep)
     return None if record is None else {**record["result"], "cache": _indexed_hit("document"),
                                         "state": record["state"], "entry": record["entry"]}
