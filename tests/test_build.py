@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import datasets
@@ -156,3 +158,16 @@ def test_annotations_appear_in_the_entities_and_quotes_configs(repo_copy, hf_cac
     mention = next(r for ds in entities.values() for r in ds)
     assert entities["train"].features["label"].int2str(mention["label"]) == "PERSON"
     assert mention["entity_name"] == "Kim Jong Un" and mention["wikidata"] == "Q56226"
+
+
+def test_the_dataset_gets_the_permission_bits_of_a_plain_mkdir_and_open_and_keeps_them(repo_copy):
+    previous = os.umask(0o027)
+    try:
+        out = _build(repo_copy).out
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
+    assert modes["."] == 0o750
+    assert {m for p, m in modes.items() if (out / p).is_file()} == {0o640}
+    os.chmod(out, 0o705)
+    assert stat.S_IMODE(_build(repo_copy).out.stat().st_mode) == 0o705

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
 
 import pytest
 from hypothesis import given, settings
@@ -209,6 +211,14 @@ def test_cli_rebases_in_place_and_then_is_clean(tmp_path, capsys):
     assert main(["rebase", str(doc_path), "--article", str(article), "--check"]) == 0
     assert not list(doc_path.parent.glob(".*.tmp"))
 
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640], ids=oct)
+def test_cli_rebase_keeps_the_permission_bits_of_the_document(tmp_path, capsys, mode):
+    doc_path, article = _files(tmp_path, make_document(BODY), "Intro.\n\n" + BODY)
+    os.chmod(doc_path, mode)
+    assert main(["rebase", str(doc_path), "--article", str(article)]) == 0
+    assert stat.S_IMODE(doc_path.stat().st_mode) == mode
 
 def test_cli_unresolved_span_exits_1_and_leaves_the_file(tmp_path, capsys):
     doc_path, article = _files(tmp_path, make_document(BODY), BODY.replace("Kim Jong Un", "the leader"))

@@ -60,7 +60,7 @@ from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError, UsageError
 from newscorpus.heap import release_free_memory
-from newscorpus.jsonio import read_text
+from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
 from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, document_key, entry_state, load_article, paused_gc,
                                  rel_path, scan)
@@ -1515,8 +1515,12 @@ def check_output(out: Path, layout: CorpusLayout | None = None) -> None:
 def _swap_in(staging: Path, out: Path) -> None:
     """Replace ``out`` by ``staging``, with no moment when ``out`` is missing or partial where the system can exchange
     two names in one step (Linux: :func:`_exchange`); elsewhere, rename the old one aside, rename the new one in.
-    Then delete the old one."""
-    os.chmod(staging, 0o755)
+    Then delete the old one.  The new one gets the permission bits of the old one, else those of a plain
+    ``mkdir`` (:func:`tempfile.mkdtemp` made it 0o700)."""
+    try:
+        os.chmod(staging, out.stat().st_mode & 0o7777)
+    except FileNotFoundError:
+        os.chmod(staging, 0o777 & ~umask())
     if not out.exists():
         os.replace(staging, out)
         return

@@ -383,11 +383,42 @@ def dumps_line(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def umask() -> int:
+    """The process's umask, read without changing it: from ``/proc/self/status`` where the system has it (Linux), else
+    by setting and restoring it (a moment in which another thread's new file would get the mask 0o022).
+
+    >>> 0 <= umask() <= 0o777
+    True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(path: Path) -> int:
+    """The permission bits a rewrite of ``path`` gets: those it has, else those ``open(path, "w")`` would give it
+    (0o666 without the umask's bits)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0o666 & ~umask()
+
+
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
 
-    On any exception the temporary file is removed and ``path`` is untouched.
+    The new file has permission bits ``mode`` if given (a secret: ``0o600``), else those of the file it replaces, else
+    those a plain ``open(path, "w")`` would give.  The temporary file is 0o600 (:func:`tempfile.mkstemp`'s) while it
+    is written, so a secret is never readable by others, not even for a moment.  On any exception the temporary
+    file is removed and ``path`` is untouched.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -395,6 +426,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, new_file_mode(path) if mode is None else mode)
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_path, path)
@@ -404,11 +436,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` atomically (optionally with permission bits ``mode``)."""
-    with atomic_path(path) as tmp:
+    """Write ``text`` to ``path`` atomically, with permission bits ``mode`` (a secret: ``0o600``) or, by default,
+    those of the file it replaces or of a new file (see :func:`atomic_path`)."""
+    with atomic_path(path, mode) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        if mode is not None:
-            os.chmod(tmp, mode)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
