@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the converter modules and the build are right."""
+"""The examples in the docstrings of the converter modules, the build and the file-system edge are right."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "newscorpus.bylines", "newscorpus.datelines", "newscorpus.rawtext",
     "newscorpus.layouts.cleanup", "newscorpus.layouts.header", "newscorpus.layouts.page", "newscorpus.layouts.rules",
-    "newscorpus.build",
+    "newscorpus.build", "newscorpus.cli", "newscorpus.errors", "newscorpus.jsonio",
 ]
 
 

@@ -58,7 +58,7 @@ from newscorpus.cache import (Cache, CacheLock, CacheStats, LiveEntries, Pruned,
 from newscorpus.card import CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
-from newscorpus.errors import NewscorpusError, UsageError
+from newscorpus.errors import NewscorpusError, UsageError, naming
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
@@ -535,7 +535,8 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
         if name is not None:
             target = Path(staging) / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(payload[offset:offset + size])
+            with naming(target):
+                target.write_bytes(payload[offset:offset + size])
         offset += size
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
 
@@ -1371,7 +1372,8 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
         metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats)
         readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root).encode("utf-8")
         store.put("card", key, {}, readme)
-    (staging / "README.md").write_bytes(readme)
+    with naming(staging / "README.md"):
+        (staging / "README.md").write_bytes(readme)
     for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
         if (repo_root / name).is_file():
             shutil.copyfile(repo_root / name, staging / name)

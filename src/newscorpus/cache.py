@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from newscorpus.errors import naming
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -477,7 +479,7 @@ def _written(folder: str, prefix: str, data: bytes) -> str:
         os.makedirs(folder, exist_ok=True)
         fd = os.open(tmp, _CREATE, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with naming(tmp), os.fdopen(fd, "wb") as handle:
             handle.write(data)
     except BaseException:
         _remove(tmp)

@@ -2,13 +2,16 @@
 
 Each subcommand is one module of :mod:`newscorpus.commands` with a docstring
 (its help, with an example), ``register(parser)`` and ``run(args) -> int``.
-Exit codes: 0 clean, 1 problems found, 2 usage error.
+Exit codes: 0 clean, 1 problems found, 2 usage error, 3 the operating system refused a file operation (a full
+disk, a read-only file system, no permission: one line names the error and the path; every file is written
+atomically, so each is as it was or whole), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from types import ModuleType
@@ -66,6 +69,30 @@ def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return top
 
 
+#: Exit code when the operating system refused a file operation (:class:`OSError`).
+EXIT_OS_ERROR = 3
+
+
+def os_error_message(error: OSError) -> str:
+    """One line for an :class:`OSError`: what the system said and the path (both paths of a rename or link).
+
+    >>> os_error_message(OSError(30, "Read-only file system", "/data/out.json"))
+    'Read-only file system: /data/out.json'
+    """
+    reason = error.strerror or str(error)
+    paths = [os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else str(name)
+             for name in (error.filename, error.filename2) if name is not None]
+    return ": ".join([reason, " -> ".join(paths)]) if paths else reason
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device: its reader went away, and flushing it at exit would fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # (no file descriptor: a captured or replaced stdout)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = parser(argv).parse_args(argv)
@@ -79,3 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as error:  # (only the system's refusals: a programming error still shows its traceback)
+        if isinstance(error, BrokenPipeError):
+            _discard_stdout()
+        print(f"newscorpus {args.command}: error: {os_error_message(error)}", file=sys.stderr)
+        return EXIT_OS_ERROR

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Iterator
 
 import orjson
 
+from newscorpus.errors import naming
 from newscorpus.problems import Problem
 
 #: Largest JSON document newscorpus reads (an annotation document of a very long article).
@@ -420,15 +421,19 @@ def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
     is written, so a secret is never readable by others, not even for a moment.  On any exception the temporary
     file is removed and ``path`` is untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:  # (a file where the directory should be: "File exists" would puzzle)
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), error.filename) from error
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, new_file_mode(path) if mode is None else mode)
-        with open(tmp_path, "rb") as handle:
-            os.fsync(handle.fileno())
+        with naming(path):  # (a full disk fails a write or the fsync, naming no file)
+            yield tmp_path
+            os.chmod(tmp_path, new_file_mode(path) if mode is None else mode)
+            with open(tmp_path, "rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
