@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "newscorpus.bylines", "newscorpus.datelines", "newscorpus.rawtext",
     "newscorpus.layouts.cleanup", "newscorpus.layouts.header", "newscorpus.layouts.page", "newscorpus.layouts.rules",
-    "newscorpus.build", "newscorpus.cli", "newscorpus.errors", "newscorpus.jsonio",
+    "newscorpus.build", "newscorpus.cli", "newscorpus.errors", "newscorpus.jsonio", "newscorpus.studio.server",
 ]
 
 

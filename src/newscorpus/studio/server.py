@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from pathlib import Path
 
 from newscorpus.corpus import CorpusLayout
@@ -91,13 +92,77 @@ class Endpoint:
     local: bool
 
 
+def _userinfo(url: str) -> tuple[str, str, str] | None:
+    """``url`` cut at its user information: (what is before it, it, what is after its ``@``), or None if it has none.
+    Everything before the last ``@`` after the scheme counts as user information: a password with an unescaped ``/``
+    or ``@`` in it is still hidden (an ``@`` in the path hides more than it needs, never less)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    return (scheme + separator, userinfo, host) if at else None
+
+
+def redacted_url(url: str) -> str:
+    """``url`` as messages and logs show it: its password (or a user name alone, which may be a token) as ``***``.
+
+    >>> redacted_url("http://user:PASSW0RD@127.0.0.1:9")
+    'http://user:***@127.0.0.1:9'
+    >>> redacted_url("http://TOKEN@host/x"), redacted_url("user:pw@host:80"), redacted_url("http://127.0.0.1:8080")
+    ('http://***@host/x', 'user:***@host:80', 'http://127.0.0.1:8080')
+    """
+    cut = _userinfo(url)
+    if cut is None:
+        return url
+    before, userinfo, after = cut
+    user, colon, _ = userinfo.partition(":")
+    return f"{before}{user}:***@{after}" if colon and not any(c in user for c in "/?#") else f"{before}***@{after}"
+
+
+def redacted_text(text: str, url: str) -> str:
+    """``text`` (an error's) with ``url`` and its user information and password in it replaced by ``***``.
+
+    >>> redacted_text("no route to u:s3cret@h (s3cret)", "http://u:s3cret@h")
+    'no route to ***@h (***)'
+    """
+    text = text.replace(url, redacted_url(url))
+    cut = _userinfo(url)
+    if cut is not None:
+        for secret in sorted({cut[1], cut[1].partition(":")[2]} - {""}, key=len, reverse=True):
+            text = text.replace(secret, "***")
+    return text
+
+
+def checked_url(url: str) -> str:
+    """``url`` without a trailing ``/``, if Label Studio can be reached at it (``http`` or ``https``, a host, a
+    port if any); else a :class:`NewscorpusError` saying what is wrong and how to write it, before any connection.
+
+    >>> checked_url("http://127.0.0.1:8080/")
+    'http://127.0.0.1:8080'
+    """
+    url = url.strip()
+    shown, example = redacted_url(url), f"e.g. http://{HOST}:{DEFAULT_PORT}"
+    scheme, separator, _ = url.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        raise NewscorpusError(f"LABEL_STUDIO_URL must start with http:// or https://, {example} (it is {shown!r})")
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError as error:
+        raise NewscorpusError(f"LABEL_STUDIO_URL is not a URL ({error}): write it as http://HOST:PORT, {example} "
+                              f"(it is {shown!r})") from None
+    if not host:
+        raise NewscorpusError(f"LABEL_STUDIO_URL names no host: write it as http://HOST:PORT, {example} (it is {shown!r})")
+    return url.rstrip("/")
+
+
 def endpoint(directory: Path) -> Endpoint:
     """``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY`` if set, else the local server of ``directory``."""
     url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
     if url or key:
         if not (url and key):
             raise NewscorpusError("set both LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, or neither to use `newscorpus studio serve`")
-        return Endpoint(url.rstrip("/"), key, local=False)
+        return Endpoint(checked_url(url), key, local=False)
     path = directory / "credentials.json"
     if not path.exists():
         raise NewscorpusError("no Label Studio configured: run `newscorpus studio serve`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")

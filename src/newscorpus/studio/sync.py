@@ -59,6 +59,7 @@ from newscorpus.jsonio import dumps, load_json, parse_json, write_text_atomic
 from newscorpus.problems import Problem
 from newscorpus.spans import body_sha256
 from newscorpus.studio import tasks as conv
+from newscorpus.studio.server import redacted_text, redacted_url
 from newscorpus.studio.config import labeling_config
 
 #: ``import_id`` of the gold annotations push makes (digits of "newscorpus" in a phone keypad).
@@ -94,6 +95,8 @@ def pseudonym(email: str) -> str:
 class Studio:
     """One Label Studio server through the SDK: retries with backoff, one-line errors.
 
+    Messages show the URL as :attr:`shown`: without the password it may hold.
+
     GET requests (and connection failures, where nothing reached the server)
     are retried ``attempts`` times with exponential backoff; requests that
     change data are not blindly repeated: push reconciles with the server
@@ -103,6 +106,7 @@ class Studio:
     def __init__(self, url: str, api_key: str, *, timeout: float = 120.0, attempts: int = 4,
                  backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep):
         self.url = url.rstrip("/")
+        self.shown = redacted_url(self.url)
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
@@ -119,38 +123,51 @@ class Studio:
                 failure = error
                 if attempt == self.attempts:
                     raise NewscorpusError(
-                        f"cannot reach Label Studio at {self.url} ({what}): start it with `newscorpus studio serve`, "
+                        f"cannot reach Label Studio at {self.shown} ({what}): start it with `newscorpus studio serve`, "
                         "or point LABEL_STUDIO_URL at a running one"
                     ) from error
             except httpx.TimeoutException as error:
                 failure = error
                 if not idempotent or attempt == self.attempts:
                     raise NewscorpusError(
-                        f"Label Studio at {self.url} did not answer within {self.timeout:.0f} s ({what}); "
+                        f"Label Studio at {self.shown} did not answer within {self.timeout:.0f} s ({what}); "
                         "run the command again (push and pull are safe to repeat), or raise --timeout for large projects"
                     ) from error
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 failure = error
                 if not idempotent or attempt == self.attempts:
                     raise NewscorpusError(
-                        f"the connection to Label Studio at {self.url} broke ({what}): check that the server runs, "
+                        f"the connection to Label Studio at {self.shown} broke ({what}): check that the server runs, "
                         "then run the command again (push and pull are safe to repeat)"
                     ) from error
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
+                raise NewscorpusError(
+                    f"cannot send requests to {self.shown!r} ({what}): {self._reason(error)}; write the URL as "
+                    "http://HOST:PORT, e.g. http://127.0.0.1:8080"
+                ) from error
+            except httpx.TransportError as error:  # (a proxy's refusal, a TLS failure, a too-long name, ...)
+                raise NewscorpusError(
+                    f"cannot talk to Label Studio at {self.shown} ({what}): {self._reason(error)}"
+                ) from error
             except ApiError as error:
                 failure = error
                 status = error.status_code or 0
                 if status in (401, 403):
                     raise NewscorpusError(
-                        f"Label Studio at {self.url} refused the API key ({status}, {what}): check LABEL_STUDIO_API_KEY "
+                        f"Label Studio at {self.shown} refused the API key ({status}, {what}): check LABEL_STUDIO_API_KEY "
                         "or the token in .studio/credentials.json"
                     ) from error
                 if status not in _RETRYABLE_STATUS or not idempotent or attempt == self.attempts:
                     raise NewscorpusError(
-                        f"Label Studio at {self.url} answered {status} ({what}): {_detail(error)}"
+                        f"Label Studio at {self.shown} answered {status} ({what}): {redacted_text(_detail(error), self.url)}"
                         + ("; try again later or see the server log" if status >= 500 else "")
                     ) from error
             self.sleep(self.backoff * 2 ** (attempt - 1))
-        raise AssertionError(f"unreachable: {failure!r}")
+        raise AssertionError(f"unreachable: {redacted_text(repr(failure), self.url)}")
+
+    def _reason(self, error: Exception) -> str:
+        """What ``error`` says, on one line, without the URL's password."""
+        return redacted_text(" ".join(str(error).split()).rstrip("."), self.url) or type(error).__name__
 
     # -- projects
 
@@ -216,7 +233,7 @@ class Studio:
                 except (UnicodeDecodeError, json.JSONDecodeError) as error:
                     raise httpx.RemoteProtocolError(f"export is not whole JSON: {error}") from error
             if not isinstance(data, list):
-                raise NewscorpusError(f"Label Studio at {self.url} exported {type(data).__name__}, not a task list")
+                raise NewscorpusError(f"Label Studio at {self.shown} exported {type(data).__name__}, not a task list")
             return data
 
         return self.call("export tasks", download)
@@ -289,7 +306,7 @@ class SyncState:
     def save(self) -> None:
         """Write the state atomically."""
         write_text_atomic(self.path, json.dumps(
-            {"url": self.url.rstrip("/"), "title": self.title, "project": self.project, "articles": self.articles},
+            {"url": redacted_url(self.url.rstrip("/")), "title": self.title, "project": self.project, "articles": self.articles},
             ensure_ascii=False, separators=(",", ":"), sort_keys=True,
         ) + "\n", mode=0o600)
 
@@ -402,7 +419,7 @@ def push(layout: CorpusLayout, articles: dict[str, dict], studio: Studio, studio
     alone; everything else is pushed.
     """
     project = studio.ensure_project(title)
-    state = SyncState.load(studio_dir, studio.url, title)
+    state = SyncState.load(studio_dir, studio.shown, title)
     if state.project != project["key"]:
         state.reset(project["key"])
     report = PushReport(project["id"])
@@ -666,10 +683,10 @@ def pull(layout: CorpusLayout, studio: Studio, studio_dir: Path, *, title: str =
         raise ValueError(f"on_conflict must be 'stop' or 'beside', not {on_conflict!r}")
     project = studio.find_project(title)
     if project is None:
-        raise NewscorpusError(f"Label Studio at {studio.url} has no project {title!r}; run `newscorpus studio push` first")
+        raise NewscorpusError(f"Label Studio at {studio.shown} has no project {title!r}; run `newscorpus studio push` first")
     exported = studio.export(project["id"])
     users = studio.users()
-    state = SyncState.load(studio_dir, studio.url, title)
+    state = SyncState.load(studio_dir, studio.shown, title)
     if state.project != project["key"]:
         state.reset(project["key"])
     report = PullReport(project["id"], tasks=len(exported))
