@@ -137,3 +137,28 @@ def test_a_programming_error_is_not_swallowed(monkeypatch):
 def test_exit_codes_of_an_interrupt_and_an_os_error(monkeypatch, capsys, error, code):
     monkeypatch.setattr("newscorpus.commands.agreement.run", _raising(error))
     assert main(["agreement", "A", "B"]) == code
+
+
+def _run_into(stdout: int, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newscorpus", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          env=ENV, text=True, timeout=120)
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly_as_in_a_pipeline(tmp_path):
+    """``newscorpus convert --out - ... | head``: the reader closed its end before the records were written (a
+    pipe made here, its reading end closed first, so the write fails every time). Like ``cat``: nothing on
+    stderr, the shell's status for SIGPIPE."""
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        finished = _run_into(writing, "convert", str(SPACEWAR), "--out", "-")
+    finally:
+        os.close(writing)
+    assert (finished.returncode, finished.stderr) == (128 + signal.SIGPIPE, "")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(monkeypatch, capsys):
+    """A connection reset while stdout is fine (a server going away) is not taken for a reader closing stdout."""
+    monkeypatch.setattr("newscorpus.commands.agreement.run", _raising(BrokenPipeError(32, "Broken pipe")))
+    assert main(["agreement", "A", "B"]) == EXIT_OS_ERROR
+    assert "error: Broken pipe" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import select
 import sys
 from types import ModuleType
 from typing import Iterable
@@ -93,6 +94,20 @@ def _discard_stdout() -> None:
         pass
 
 
+#: Exit code when stdout's reader went away (``newscorpus convert --out - ... | head``): a shell's for SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reading end is closed (the poll of its descriptor reports an error)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # (no descriptor, or no poll on this system)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = parser(argv).parse_args(argv)
@@ -107,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except OSError as error:  # (only the system's refusals: a programming error still shows its traceback)
-        if isinstance(error, BrokenPipeError):
-            _discard_stdout()
+        if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
+            _discard_stdout()  # as `cat` in a pipeline: the reader has what it wanted, nothing to say
+            return EXIT_BROKEN_PIPE
         print(f"newscorpus {args.command}: error: {os_error_message(error)}", file=sys.stderr)
         return EXIT_OS_ERROR
