@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from newscorpus.cli import main
 from newscorpus.errors import NewscorpusError
-from newscorpus.studio.server import redacted_url
+from newscorpus.studio.server import redacted_text, redacted_url
 from newscorpus.studio.sync import Studio, SyncState
 
 from .helpers import article
@@ -31,6 +32,9 @@ BAD_URLS = {
     "http://127.0.0.1:port": "is not a URL (Port could not be cast to integer value as 'port')",
     "http://127.0.0.1:99999": "is not a URL (Port out of range 0-65535)",
     "http://[::1": "is not a URL (Invalid IPv6 URL)",
+    f"http://127.0.0.1:8080/?token={PASSWORD}": "without a query or fragment (?..., #...): the API key goes in "
+                                                "LABEL_STUDIO_API_KEY",
+    f"http://127.0.0.1:8080/#{PASSWORD}": "without a query or fragment",
 }
 
 
@@ -87,7 +91,8 @@ def test_the_sync_state_keeps_the_url_without_its_password(tmp_path):
     assert json.loads(state.path.read_text(encoding="utf-8"))["url"] == "http://user:***@127.0.0.1:9"
 
 
-@pytest.mark.parametrize("url, shown", [
+#: LABEL_STUDIO_URL -> how messages show it.
+REDACTED = [
     ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
     (f"http://user:{PASSWORD}@127.0.0.1:9", "http://user:***@127.0.0.1:9"),
     (f"https://{PASSWORD}@studio.example.org/ls", "https://***@studio.example.org/ls"),
@@ -95,6 +100,25 @@ def test_the_sync_state_keeps_the_url_without_its_password(tmp_path):
     (f"http://us/er:{PASSWORD}@h:1", "http://***@h:1"),
     (f"http://user:a@{PASSWORD}@h:1", "http://user:***@h:1"),
     (f"user:{PASSWORD}@h:80", "user:***@h:80"),
-])
+    (f"http://h:1/ls?token={PASSWORD}", "http://h:1/ls?***"),
+    (f"http://h:1/ls?a=1#{PASSWORD}", "http://h:1/ls?***"),
+    (f"http://h:1/#{PASSWORD}?x", "http://h:1/#***"),
+    (f"http://user:{PASSWORD}@h:1/?k={PASSWORD}", "http://user:***@h:1/?***"),
+    (f"http://h:1/?mail=a@b&token={PASSWORD}", "http://h:***"),
+    (f"http://user:pa?{PASSWORD}@h:1", "http://user:***"),
+]
+
+
+@pytest.mark.parametrize("url, shown", REDACTED)
 def test_redacted_url(url, shown):
     assert redacted_url(url) == shown
+
+
+@pytest.mark.parametrize("url, shown", REDACTED)
+def test_an_error_naming_the_url_or_its_secret_shows_neither(url, shown):
+    """A client's error may quote the URL, or parts of it as a client reads them: the password it tried, a query
+    parameter's value, the fragment."""
+    parts = urlsplit(url)
+    sent = [parts.password, parts.fragment, *(value for _, value in parse_qsl(parts.query))]
+    text = f"GET {url}/api/projects failed; sent {sent!r}"
+    assert PASSWORD not in redacted_text(text, url) and shown in redacted_text(text, url)

@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from pathlib import Path
 
 from newscorpus.corpus import CorpusLayout
@@ -92,44 +92,70 @@ class Endpoint:
     local: bool
 
 
-def _userinfo(url: str) -> tuple[str, str, str] | None:
-    """``url`` cut at its user information: (what is before it, it, what is after its ``@``), or None if it has none.
-    Everything before the last ``@`` after the scheme counts as user information: a password with an unescaped ``/``
-    or ``@`` in it is still hidden (an ``@`` in the path hides more than it needs, never less)."""
+def _hidden(url: str) -> tuple[str, list[str]]:
+    """``url`` with what may be secret replaced by ``***``, and the secret parts themselves.
+
+    Secret is the password of its user information (all of it if there is no ``:``, a user name alone may be a token),
+    and its query and fragment (``?token=...``). Everything before the last ``@`` after the scheme counts as user
+    information, everything after the first ``?`` or ``#`` as query: a password with an unescaped ``/``, ``@`` or
+    ``?`` in it, or an ``@`` in a query, is still hidden (what both readings hide is hidden: more than needed at
+    times, never less)."""
     scheme, separator, rest = url.partition("://")
     if not separator:
         scheme, rest = "", url
-    userinfo, at, host = rest.rpartition("@")
-    return (scheme + separator, userinfo, host) if at else None
+    hidden = [False] * len(rest)
+    userinfo, at, _ = rest.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        first = len(user) + 1 if colon and not any(c in user for c in "/?#") else 0
+        hidden[first:len(userinfo)] = [True] * (len(userinfo) - first)
+    marks = [index for index in (rest.find("?"), rest.find("#")) if index >= 0]
+    if marks:
+        hidden[min(marks) + 1:] = [True] * (len(rest) - min(marks) - 1)
+    shown, secrets, index = [scheme + separator], [], 0
+    while index < len(rest):
+        run = index
+        while run < len(rest) and hidden[run] == hidden[index]:
+            run += 1
+        if hidden[index]:
+            secrets.append(rest[index:run])
+        shown.append("***" if hidden[index] else rest[index:run])
+        index = run
+    try:  # (and the parts a client would take for them: urllib3 ends the user information at the first "/", and a
+        parts = urlsplit(url)  # server may name a query's value alone)
+        secrets.extend(filter(None, (parts.password, parts.query, parts.fragment,
+                                     parts.username if parts.password is None else None)))
+        secrets.extend(secret for name, value in parse_qsl(parts.query, keep_blank_values=True)
+                       if len(secret := value or name) >= 4)  # ("?page=1": not a secret, and "1" is everywhere)
+    except ValueError:
+        pass
+    return "".join(shown), secrets
 
 
 def redacted_url(url: str) -> str:
-    """``url`` as messages and logs show it: its password (or a user name alone, which may be a token) as ``***``.
+    """``url`` as messages and logs show it: its password (or a user name alone, which may be a token), its query
+    and its fragment (which may hold a token: ``?token=...``) as ``***``.
 
     >>> redacted_url("http://user:PASSW0RD@127.0.0.1:9")
     'http://user:***@127.0.0.1:9'
     >>> redacted_url("http://TOKEN@host/x"), redacted_url("user:pw@host:80"), redacted_url("http://127.0.0.1:8080")
     ('http://***@host/x', 'user:***@host:80', 'http://127.0.0.1:8080')
+    >>> redacted_url("http://host:8080/?token=SECRET"), redacted_url("http://host/#SECRET")
+    ('http://host:8080/?***', 'http://host/#***')
     """
-    cut = _userinfo(url)
-    if cut is None:
-        return url
-    before, userinfo, after = cut
-    user, colon, _ = userinfo.partition(":")
-    return f"{before}{user}:***@{after}" if colon and not any(c in user for c in "/?#") else f"{before}***@{after}"
+    return _hidden(url)[0]
 
 
 def redacted_text(text: str, url: str) -> str:
-    """``text`` (an error's) with ``url`` and its user information and password in it replaced by ``***``.
+    """``text`` (an error's) with ``url`` and its secret parts in it (:func:`redacted_url`) replaced by ``***``.
 
     >>> redacted_text("no route to u:s3cret@h (s3cret)", "http://u:s3cret@h")
-    'no route to ***@h (***)'
+    'no route to u:***@h (***)'
     """
-    text = text.replace(url, redacted_url(url))
-    cut = _userinfo(url)
-    if cut is not None:
-        for secret in sorted({cut[1], cut[1].partition(":")[2]} - {""}, key=len, reverse=True):
-            text = text.replace(secret, "***")
+    shown, secrets = _hidden(url)
+    text = text.replace(url, shown)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text
 
 
@@ -153,6 +179,10 @@ def checked_url(url: str) -> str:
                               f"(it is {shown!r})") from None
     if not host:
         raise NewscorpusError(f"LABEL_STUDIO_URL names no host: write it as http://HOST:PORT, {example} (it is {shown!r})")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise NewscorpusError("LABEL_STUDIO_URL is where Label Studio is, without a query or fragment (?..., #...): "
+                              f"the API key goes in LABEL_STUDIO_API_KEY; write it as http://HOST:PORT, {example} "
+                              f"(it is {shown!r})")
     return url.rstrip("/")
 
 
