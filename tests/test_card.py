@@ -8,6 +8,7 @@ its own text, on its own list line, with no tag, link, code, emphasis, heading o
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from newscorpus.build import build
 from newscorpus.card import CardStats, markdown_text, render_card
 from newscorpus.corpus import CorpusLayout
 from newscorpus.validate import manifest_problems
+
+from conftest import REPO
 
 HOSTILE = {
     "html-tag": "<img src=x onerror=alert(1)>",
@@ -131,3 +134,40 @@ def test_a_built_card_with_a_hostile_outlet_loads_and_shows_it_as_text(repo_copy
     assert "<img" not in card and "\n# not" not in card
     rows = [row for split in datasets.load_dataset(str(result.out), "articles").values() for row in split]
     assert outlet in {row["publisher"] for row in rows}, "the data keeps the outlet as it is"
+
+
+def _links(tokens) -> list[str]:
+    """Every link target of a parsed Markdown document."""
+    found = []
+    for token in tokens:
+        found += [child.attrs["href"] for child in token.children or [] if child.type == "link_open"]
+    return found
+
+
+@pytest.mark.parametrize("beside", [("DATASHEET.md", "ANNOTATION_GUIDELINES.md"), ("DATASHEET.md",), ()],
+                         ids=["both-documents", "datasheet-only", "neither"])
+def test_every_link_of_a_built_card_names_a_file_of_the_output(repo_copy, beside):
+    """A corpus kept elsewhere than this repository has no datasheet or guidelines beside it: the card names them
+    without linking them (and its licence link is left out), and links them when they are there. A build with the
+    documents after one without them links them (the card's cache key holds which there are)."""
+    for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
+        if name not in beside:
+            (repo_copy / name).unlink()
+    out = repo_copy / "build" / "dataset"
+    result = build(CorpusLayout(repo_copy / "corpus"), out, repo_root=repo_copy)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    relative = [link for link in _links(_markdown().parse(_body(card))) if "://" not in link]
+    metadata = yaml.safe_load(card.split("---\n")[1])
+    relative += [metadata["license_link"]] if "license_link" in metadata else []
+    assert set(relative) == set(beside)
+    assert all((out / link).is_file() for link in relative)
+    for name in set(("DATASHEET.md", "ANNOTATION_GUIDELINES.md")) - set(beside):
+        assert f"`{name}` (not supplied" in card and not (out / name).exists()
+    assert not [p for p in result.problems if p.severity == "error"]
+
+    for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
+        shutil.copyfile(REPO / name, repo_copy / name)
+    build(CorpusLayout(repo_copy / "corpus"), out, repo_root=repo_copy)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "(not supplied" not in card and "[DATASHEET.md](DATASHEET.md)" in card
+    assert yaml.safe_load(card.split("---\n")[1])["license_link"] == "DATASHEET.md"

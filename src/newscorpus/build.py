@@ -4,7 +4,8 @@
 
     build/dataset/
       README.md                     dataset card: YAML (license, configs, features, splits) + prose
-      DATASHEET.md, ANNOTATION_GUIDELINES.md, schema/*.json
+      DATASHEET.md, ANNOTATION_GUIDELINES.md, schema/*.json   the first two copied from beside the corpus, if there
+                                    (else the card names them without a link)
       data/articles/{train,validation,test}-NNNNN-of-MMMMM.parquet   one row per article, in shards
       data/entities/...             one row per entity mention
       data/quotes/...               one row per quote, speaker resolved
@@ -1356,7 +1357,9 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
 
     store, stats = Cache(Path(job.cache)), CacheStats()
     agreement = corpus_root / newscorpus.card.AGREEMENT_REPORT
+    documents = [name for name in newscorpus.card.CARD_DOCUMENTS if (repo_root / name).is_file()]
     key = key_of({
+        "documents": documents,
         "stage": "card", "counts": counts, "nbytes": nbytes, "languages": sorted(languages), "code": job.fingerprint,
         "figures": {f.name: _json_ready(getattr(card, f.name)) for f in dataclasses.fields(card)},
         "agreement": hashlib.sha256(agreement.read_bytes()).hexdigest() if agreement.is_file() else None,
@@ -1367,16 +1370,18 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
     present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
     if hit is not None:
         readme = hit[1]  # (its metadata's entry is kept by a pruning build: the next card made needs it)
-        note_use("card-metadata", _metadata_key(languages, sum(counts["articles"].values()), present, card.origins, job), store.root)
+        note_use("card-metadata", _metadata_key(languages, sum(counts["articles"].values()), present, card.origins, job,
+                                                "DATASHEET.md" in documents), store.root)
     else:
-        metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats)
-        readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root).encode("utf-8")
+        metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats,
+                                  datasheet="DATASHEET.md" in documents)
+        readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root,
+                             documents).encode("utf-8")
         store.put("card", key, {}, readme)
     with naming(staging / "README.md"):
         (staging / "README.md").write_bytes(readme)
-    for name in ("DATASHEET.md", "ANNOTATION_GUIDELINES.md"):
-        if (repo_root / name).is_file():
-            shutil.copyfile(repo_root / name, staging / name)
+    for name in documents:
+        shutil.copyfile(repo_root / name, staging / name)
     (staging / "schema").mkdir()
     for path in sorted(schema_dir().glob("*.schema.json")):
         shutil.copyfile(path, staging / "schema" / path.name)
@@ -1384,22 +1389,24 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
 
 
 def _metadata_yaml(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str], job: Job,
-                   stats: CacheStats) -> str:
+                   stats: CacheStats, datasheet: bool = True) -> str:
     """The YAML of :func:`card_metadata`, as ``huggingface_hub`` writes it, kept in the cache (namespace
     ``card-metadata``) under the key of what it is made of: it changes when a language, a split, an origin or the
     size category does, not when a figure does, so a rebuild neither imports ``huggingface_hub`` nor renders it."""
     store = Cache(Path(job.cache))
-    key = _metadata_key(languages, n_articles, present, origins, job)
+    key = _metadata_key(languages, n_articles, present, origins, job, datasheet)
     hit = store.get("card-metadata", key, stats)
     if hit is not None:
         return hit[1].decode("utf-8")
-    text = card_metadata(languages, n_articles, present, origins).to_yaml()
+    text = card_metadata(languages, n_articles, present, origins, datasheet).to_yaml()
     store.put("card-metadata", key, {}, text.encode("utf-8"))
     return text
 
 
-def _metadata_key(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str], job: Job) -> str:
+def _metadata_key(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str], job: Job,
+                  datasheet: bool = True) -> str:
     return key_of({"stage": "card-metadata", "languages": sorted(languages), "size": _size_category(n_articles),
+                   **({} if datasheet else {"datasheet": False}),
                    "present": present, "origins": sorted(origins), "code": job.fingerprint, "versions": _declared_versions()})
 
 
@@ -1424,15 +1431,17 @@ def _json_ready(value: object) -> object:
 CREATORS = {"human": "expert-generated", "model": "machine-generated"}
 
 
-def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str]) -> DatasetCardData:
-    """The card's YAML metadata, before ``dataset_info`` is added."""
+def card_metadata(languages: set[str], n_articles: int, present: dict[str, list[str]], origins: set[str],
+                  datasheet: bool = True) -> DatasetCardData:
+    """The card's YAML metadata, before ``dataset_info`` is added (``datasheet``: whether DATASHEET.md, the licence's
+    terms, is beside the card to link)."""
     from huggingface_hub import DatasetCardData
 
     return DatasetCardData(
         language=sorted(languages or {"en"}),
         license="other",
         license_name="research-only-news-text",
-        license_link="DATASHEET.md",
+        license_link="DATASHEET.md" if datasheet else None,
         pretty_name="newscorpus: annotated news articles (entities and quotes)",
         task_categories=["token-classification", "text-classification"],
         task_ids=["named-entity-recognition"],

@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from newscorpus import SCHEMA_VERSION, __version__
 from newscorpus.clusters import SPLITS, THRESHOLD
@@ -66,8 +67,23 @@ class CardStats:
     documents: int = 0
 
 
-def render_card(yaml_text: str, stats: CardStats, repo_root: Path, corpus_root: Path | None = None) -> str:
-    """The full README.md of the dataset directory."""
+#: The documents a build copies beside the card, from the directory holding the corpus (the repository's root).
+CARD_DOCUMENTS = ("DATASHEET.md", "ANNOTATION_GUIDELINES.md")
+
+
+def _document_link(name: str, documents: Collection[str]) -> str:
+    """A link to ``name`` beside the card, or, when the build had none to copy, the name and where it would come from.
+
+    >>> _document_link("DATASHEET.md", {"DATASHEET.md"}), _document_link("DATASHEET.md", ())
+    ('[DATASHEET.md](DATASHEET.md)', '`DATASHEET.md` (not supplied: it is copied from beside the corpus directory)')
+    """
+    return f"[{name}]({name})" if name in documents else f"`{name}` (not supplied: it is copied from beside the corpus directory)"
+
+
+def render_card(yaml_text: str, stats: CardStats, repo_root: Path, corpus_root: Path | None = None,
+                documents: Collection[str] = CARD_DOCUMENTS) -> str:
+    """The full README.md of the dataset directory; ``documents``: which of :data:`CARD_DOCUMENTS` are beside it
+    (the others are named, not linked)."""
     labels = list(entity_labels())
     types = list(quote_types())
     n_articles = {s: stats.articles[s] for s in SPLIT_NAMES}
@@ -78,6 +94,7 @@ def render_card(yaml_text: str, stats: CardStats, repo_root: Path, corpus_root: 
     publishers, agencies = stats.publishers, stats.agencies
     annotators = sorted(stats.annotators)
     corpus_root = corpus_root or repo_root / "corpus"
+    datasheet, guidelines = (_document_link(name, documents) for name in CARD_DOCUMENTS)
     agreement_path = corpus_root / AGREEMENT_REPORT
     agreement = agreement_path.read_text(encoding="utf-8").strip() if agreement_path.is_file() else (
         "No second annotation has been measured against the gold set yet."
@@ -179,7 +196,7 @@ Quotes by type:
 
 ## Annotation
 
-Annotations follow [ANNOTATION_GUIDELINES.md](ANNOTATION_GUIDELINES.md). Each
+Annotations follow {guidelines}. Each
 item says who made it (`annotator`, a pseudonymous id) and how (`origin`:
 `human`, or `model` with `model_version`); annotators work in Label Studio or
 directly in annotation documents. Every document is validated by `newscorpus
@@ -199,7 +216,7 @@ statement). The converter removes site chrome, section banners, link lists,
 newsletter and copyright boilerplate, markdown/HTML residue, and joins
 paragraphs broken mid-sentence; every removed block is recorded in the
 article's provenance. Text the outlet printed stays as printed, typos
-included. See [DATASHEET.md](DATASHEET.md).
+included. See {datasheet}.
 
 ## Licensing and copyright
 
@@ -209,7 +226,7 @@ republished by the outlets named in `publisher`; see each row's
 granted. This dataset is for non-commercial research and must not be
 republished publicly (for example as a public Hub repository) without the
 rights holders' permission. The annotations and the toolkit are the project's
-own work. Details in [DATASHEET.md](DATASHEET.md).
+own work. Details in {datasheet}.
 
 ## Limitations
 
