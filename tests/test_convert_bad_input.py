@@ -59,9 +59,12 @@ def test_raw_binary(tmp_path, data):
     assert problems[0].file.endswith("raw-binary.bin")
 
 
-def test_nul_byte_problem_names_its_line(tmp_path):
-    _, problems = convert_bytes(b"Headline\n\nfirst\nsecond \x00 line\n", file="x.txt")
-    assert problems[0].line == 4
+@pytest.mark.parametrize("at", [0, 1], ids=["even-offset", "odd-offset"])
+def test_nul_byte_problem_names_its_line(tmp_path, at):
+    """A stray NUL in UTF-8 text is binary data, not UTF-16: its pairs of ASCII bytes would decode as CJK."""
+    raw = b"Headline\n\nfirst\nsecond " + b"x" * at + b"\x00 line\n" + SHORT.encode() * 3
+    _, problems = convert_bytes(raw, file="x.txt")
+    assert [(p.code, p.line) for p in problems] == [("raw-binary", 4)]
 
 
 def test_cp1252_smart_quotes_are_decoded_not_mojibake():
@@ -89,7 +92,11 @@ def test_latin1_accents_are_decoded():
 @pytest.mark.parametrize("raw, looks", [
     (("Путин провёл переговоры\n\n" + "Президент России провёл переговоры с лидером Северной Кореи. " * 5).encode("cp1251"), "cp1251"),
     ("Headline\n\nBody text.\n".encode("utf-16"), "UTF-16"),
-], ids=["cp1251", "utf-16"])
+    ((SHORT + "Café, naïve, “quoted”.\n").encode("utf-16-le"), "UTF-16 LE text without a byte order mark"),
+    (SHORT.encode("utf-16-be"), "UTF-16 BE text without a byte order mark"),
+    (SHORT.encode("utf-32-le"), "UTF-32 LE text without a byte order mark"),
+    (SHORT.encode("utf-32-be"), "UTF-32 BE text without a byte order mark"),
+], ids=["cp1251", "utf-16", "utf-16-le-no-bom", "utf-16-be-no-bom", "utf-32-le-no-bom", "utf-32-be-no-bom"])
 def test_raw_undecodable_says_what_the_file_looks_like(raw, looks):
     record, problems = convert_bytes(raw, file="other.txt")
     assert record is None

@@ -62,6 +62,28 @@ def line_of_byte(raw: bytes, offset: int) -> int:
     return head.count(b"\n") + head.replace(b"\r\n", b"\n").count(b"\r") + 1
 
 
+def _wide_encoding(raw: bytes) -> str | None:
+    """``"UTF-16 LE"``, ``"UTF-16 BE"``, ``"UTF-32 LE"`` or ``"UTF-32 BE"`` when the first 4 KiB of ``raw`` decode in it
+    as mostly ASCII text, 16 characters or more (as a scrape saved by a Windows tool without a byte order mark), else
+    None: binary data also holds NUL bytes, but not at one place of every 2- or 4-byte unit, nor decoding to
+    printable text, and UTF-8 text with a stray NUL decodes to CJK characters (two ASCII bytes a unit).
+
+    >>> _wide_encoding("Headline\\n\\nBody text.\\n".encode("utf-16-le")), _wide_encoding(b"\\x00\\x01\\x02PK\\x03\\x04" * 50)
+    ('UTF-16 LE', None)
+    """
+    head = raw[:4096]
+    for unit, codec, name in ((4, "utf-32-le", "UTF-32 LE"), (4, "utf-32-be", "UTF-32 BE"),
+                              (2, "utf-16-le", "UTF-16 LE"), (2, "utf-16-be", "UTF-16 BE")):
+        try:
+            text = head[:len(head) - len(head) % unit].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        readable = sum(1 for ch in text if ch.isprintable() or ch in "\t\n\r")
+        if len(text) >= 16 and readable >= 0.95 * len(text) and sum(1 for ch in text if ch.isascii()) >= 0.8 * len(text):
+            return name
+    return None
+
+
 def decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
     """``(text, encoding, problems)``; text is None when the bytes are not text newscorpus reads."""
     for bom, name in _BOMS.items():
@@ -71,6 +93,13 @@ def decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]
                 f"the file is {name} text (it starts with a {name} byte order mark); re-save it as UTF-8", 1,
             )]
     nul = raw.find(b"\x00")
+    wide = _wide_encoding(raw) if nul >= 0 else None
+    if wide is not None:
+        return None, None, [Problem(
+            "raw-undecodable", file, "",
+            f"the file looks like {wide} text without a byte order mark (a NUL byte beside each ASCII character); "
+            "re-save it as UTF-8", 1,
+        )]
     if nul >= 0:
         return None, None, [Problem(
             "raw-binary", file, "", f"NUL byte at offset {nul}: this is binary data, not a text article",
