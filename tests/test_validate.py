@@ -269,3 +269,45 @@ def test_an_unlisted_raw_file_is_told_what_to_do(repo_copy, name, advice):
 
     built = build(CorpusLayout(corpus), repo_copy / "out", cache_dir=repo_copy / "cache", mapper=ProcessMapper(1))
     assert [p for p in built.problems if p.code == "raw-unlisted"] == [problem]
+
+
+SPACEWAR_DOC = "spacewar-2023-10-19-aa6e04d9.json"
+MOSCOWTIMES_DOC = "moscowtimes-2023-10-20-1e425f2c.json"
+
+#: How a contribution can break the document that other documents' sameAs links point into -> its own problem.
+UNREADABLE_LINKED = {
+    "truncated": (lambda path: path.write_bytes(path.read_bytes()[:200]), "json-invalid"),
+    "duplicate-key": (lambda path: path.write_text('{"a": 1, "a": 2}\n', encoding="utf-8"), "json-duplicate-key"),
+    "a-directory": (lambda path: (path.unlink(), path.mkdir()), "file-unreadable"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE_LINKED))
+@pytest.mark.parametrize("where", ["gold", "annotators/llm-b"])
+def test_a_broken_linked_document_is_reported_once_not_through_every_link_into_it(repo_copy, case, where):
+    """The seed's two documents link their quotes to each other (sameAs). Breaking one is its own problem; the other's
+    links into it are not reported too (their targets cannot be known until it reads), by validate and by build alike."""
+    from newscorpus.build import build
+
+    documents = repo_copy / "corpus" / "annotations" / where
+    assert "sameAs" in (documents / SPACEWAR_DOC).read_text(encoding="utf-8")
+    breaks, code = UNREADABLE_LINKED[case]
+    breaks(documents / MOSCOWTIMES_DOC)
+    layout = CorpusLayout(repo_copy / "corpus")
+    validated, _ = validate_corpus(layout)
+    built = build(layout, repo_copy / "build" / "dataset", repo_root=repo_copy).problems
+    for problems in (validated, built):
+        assert [(p.code, Path(p.file).name) for p in problems if p.severity == "error"] == [(code, MOSCOWTIMES_DOC)]
+
+
+def test_a_link_into_an_article_without_a_document_is_still_unresolved(repo_copy):
+    """Not a broken file: the linked article has no document in the set, so the quote it names is not there."""
+    from newscorpus.build import build
+
+    (repo_copy / "corpus" / "annotations" / "gold" / MOSCOWTIMES_DOC).unlink()
+    layout = CorpusLayout(repo_copy / "corpus")
+    validated, _ = validate_corpus(layout)
+    built = build(layout, repo_copy / "build" / "dataset", repo_root=repo_copy).problems
+    for problems in (validated, built):
+        codes = {(p.code, Path(p.file).name) for p in problems if p.severity == "error"}
+        assert codes == {("quote-link-unresolved", SPACEWAR_DOC)}

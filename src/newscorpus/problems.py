@@ -48,7 +48,7 @@ CODES: dict[str, str] = {
     "entity-unknown": "A mention refers to an entity id the document does not define.",
     "speaker-unknown": "A quote's speaker is not the id of a mention in the document.",
     "addressee-unknown": "A quote's addressee is not the id of a mention in the document.",
-    "quote-link-unresolved": "A quote's sameAs names an article or quote that is not in the corpus.",
+    "quote-link-unresolved": "A quote's sameAs names an article or quote that is not in the corpus (a link into an article whose document cannot be read is checked once it can).",
     "entity-conflict": "One entity id has different names, labels or Wikidata ids in different documents.",
     "model-fields-on-human": "modelVersion or score is set on an item whose origin is human.",
     # annotation documents against the corpus

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 from newscorpus import SCHEMA_VERSION
 from newscorpus.corpus import CorpusLayout, convert_entries, iter_raw, read_manifest, unlisted
@@ -287,6 +287,8 @@ class CorpusState:
 
     articles: dict[str, dict] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
+    #: the articles whose document in the set could not be read (named by its file: ``<article id>.json``)
+    unreadable: Collection[str] = ()
 
 
 def check_article_known(state: CorpusState) -> Iterator[Problem]:
@@ -325,7 +327,8 @@ def check_entity_consistency(state: CorpusState) -> Iterator[Problem]:
 
 
 def check_quote_links(state: CorpusState) -> Iterator[Problem]:
-    """Every quote's sameAs names a quote of an annotated article."""
+    """Every quote's sameAs names a quote of an annotated article; a link into an article whose document could not be
+    read is not checked (that document's own problem says what to fix; the link is checked once it reads)."""
     quotes: dict[str, set] = {}
     for doc in state.documents:
         ident = article_id_of(doc.data)
@@ -340,6 +343,8 @@ def check_quote_links(state: CorpusState) -> Iterator[Problem]:
                 if not isinstance(link, dict):
                     continue
                 article, target = link.get("article"), link.get("quote")
+                if article in state.unreadable:
+                    continue
                 if article not in quotes or target not in quotes[article]:
                     yield Problem("quote-link-unresolved", doc.file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}")
 
@@ -428,6 +433,12 @@ def load_documents(paths: Iterable[Path], layout: CorpusLayout, articles: dict[s
     return documents, problems
 
 
+def unreadable_articles(paths: Iterable[Path], documents: list[Document], layout: CorpusLayout) -> set[str]:
+    """The articles whose document among ``paths`` did not load (:func:`load_documents`), by its file's name."""
+    read = {document.file for document in documents}
+    return {path.stem for path in paths if layout.rel(path) not in read}
+
+
 def with_lines(problems: list[Problem], text: str | None) -> list[Problem]:
     """The problems with the line of their JSON Pointer filled in from the file's text."""
     if not problems or text is None:
@@ -435,9 +446,11 @@ def with_lines(problems: list[Problem], text: str | None) -> list[Problem]:
     return [p if p.line is not None else p.at(line=line_of(text, p.pointer)) for p in problems]
 
 
-def annotation_set_problems(documents: list[Document], articles: dict[str, dict]) -> list[Problem]:
-    """Corpus-wide checks of one annotation set (the gold set, or one annotator's)."""
-    state = CorpusState(articles, documents)
+def annotation_set_problems(documents: list[Document], articles: dict[str, dict],
+                            unreadable: Collection[str] = ()) -> list[Problem]:
+    """Corpus-wide checks of one annotation set (the gold set, or one annotator's); ``unreadable``: see
+    :func:`unreadable_articles`."""
+    state = CorpusState(articles, documents, unreadable)
     return [p for check in CORPUS_CHECKS for p in check(state)]
 
 
@@ -464,7 +477,8 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
     for paths in sets.values():
         documents, found = load_documents(paths, layout, articles)
         problems.extend(found)
-        problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
+        problems.extend(with_lines_from_files(annotation_set_problems(
+            documents, articles, unreadable_articles(paths, documents, layout)), layout))
     return problems, articles
 
 
@@ -518,7 +532,8 @@ def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Prob
         if any(_located(p) in docs_changed or p.stem in touched_ids for p in paths):
             documents, found = load_documents(paths, layout, articles)
             problems.extend(found)
-            problems.extend(with_lines_from_files(annotation_set_problems(documents, articles), layout))
+            problems.extend(with_lines_from_files(annotation_set_problems(
+                documents, articles, unreadable_articles(paths, documents, layout)), layout))
     return problems
 
 
@@ -572,9 +587,11 @@ def validate_paths(paths: list[Path], layout: CorpusLayout) -> list[Problem]:
         if _is_corpus_dir(path):
             problems.extend(validate_corpus(CorpusLayout(path))[0])
         elif path.is_dir():
-            documents, found = load_documents(sorted(path.glob("*.json")), layout, corpus_articles())
+            paths = sorted(path.glob("*.json"))
+            documents, found = load_documents(paths, layout, corpus_articles())
             problems.extend(found)
-            problems.extend(with_lines_from_files(annotation_set_problems(documents, corpus_articles()), layout))
+            problems.extend(with_lines_from_files(annotation_set_problems(
+                documents, corpus_articles(), unreadable_articles(paths, documents, layout)), layout))
         elif not path.exists():
             problems.append(Problem("file-unreadable", file, "", "no such file or directory"))
         elif path.name.endswith(".jsonl") and path.name.startswith("manifest"):
