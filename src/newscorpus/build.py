@@ -56,7 +56,7 @@ import orjson
 
 from newscorpus.cache import (Cache, CacheLock, CacheStats, LiveEntries, Pruned, exclusive_lock, key_of, note_use, noting_use,
                               prune)
-from newscorpus.card import CardStats, render_card
+from newscorpus.card import CARD_DOCUMENTS, CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError, UsageError, naming
@@ -1357,7 +1357,8 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
 
     store, stats = Cache(Path(job.cache)), CacheStats()
     agreement = corpus_root / newscorpus.card.AGREEMENT_REPORT
-    documents = [name for name in newscorpus.card.CARD_DOCUMENTS if (repo_root / name).is_file()]
+    documents = [name for name in CARD_DOCUMENTS if (repo_root / name).is_file()]
+    datasheet = "DATASHEET.md" in documents  # (the licence's terms: the card's YAML links them)
     key = key_of({
         "documents": documents,
         "stage": "card", "counts": counts, "nbytes": nbytes, "languages": sorted(languages), "code": job.fingerprint,
@@ -1371,10 +1372,9 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
     if hit is not None:
         readme = hit[1]  # (its metadata's entry is kept by a pruning build: the next card made needs it)
         note_use("card-metadata", _metadata_key(languages, sum(counts["articles"].values()), present, card.origins, job,
-                                                "DATASHEET.md" in documents), store.root)
+                                                datasheet), store.root)
     else:
-        metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats,
-                                  datasheet="DATASHEET.md" in documents)
+        metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats, datasheet)
         readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root,
                              documents).encode("utf-8")
         store.put("card", key, {}, readme)
@@ -1498,7 +1498,7 @@ def _leftovers(out: Path) -> list[Path]:
 
 #: What a build writes at the top of its output directory (:func:`_write_card`, :func:`_write_shards`), and ``.cache``,
 #: where ``huggingface_hub``'s uploads of a folder keep their state: a directory holding nothing else may be replaced.
-OUTPUT_ENTRIES = frozenset({"README.md", "DATASHEET.md", "ANNOTATION_GUIDELINES.md", "data", "schema", ".cache"})
+OUTPUT_ENTRIES = frozenset({"README.md", *CARD_DOCUMENTS, "data", "schema", ".cache"})
 
 
 def check_output(out: Path, layout: CorpusLayout | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -70,23 +71,20 @@ def _integer(digits: str) -> int:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _lone_surrogate(value: Any, path: tuple = ()) -> tuple | None:
-    """The path of the first string (or key) holding a lone UTF-16 surrogate, if any."""
-    stack = [(value, path)]
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string (or key) of ``value`` holds a lone UTF-16 surrogate (:func:`_located` says where)."""
+    stack = [value]
     while stack:
-        node, where = stack.pop()
+        node = stack.pop()
         if isinstance(node, str):
-            try:
-                node.encode("utf-8")
-            except UnicodeEncodeError:
-                return where
+            if not _encodable(node):
+                return True
         elif isinstance(node, dict):
-            for key, item in node.items():
-                stack.append((key, where))
-                stack.append((item, where + (key,)))
+            stack.extend(node.keys())
+            stack.extend(node.values())
         elif isinstance(node, list):
-            stack.extend((item, where + (i,)) for i, item in enumerate(node))
-    return None
+            stack.extend(node)
+    return False
 
 
 def parse_json(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
@@ -168,7 +166,7 @@ def parse_json_strict(text: str, file: str, *, line_offset: int = 0) -> tuple[An
         return None, [Problem("json-too-deep", file, "", "nested too deep to read", line_offset + 1 if line_offset else None)]
     except ValueError as error:
         return None, [Problem("json-invalid", file, "", str(error), line_offset + 1 if line_offset else None)]
-    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value) is not None:
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(value):
         where, at = _located(text, "lone-surrogate")
         message = "a \\u escape encodes a lone UTF-16 surrogate, which is not a Unicode character"
         return None, [Problem("json-invalid", file, where, message, line_offset + text.count("\n", 0, at or 0) + 1)]
@@ -419,7 +417,7 @@ def _key_line(text: str, key: str) -> int | None:
     written = json.dumps(key, ensure_ascii=False)
     if "\\" in written:  # (a key with a quote, backslash or control character: left to the source map)
         return None
-    found = [match.end() for match in re.finditer(re.escape(written) + r'[ \t\r\n]*:[ \t\r\n]*', text)][:2]
+    found = [match.end() for match in itertools.islice(re.finditer(re.escape(written) + r'[ \t\r\n]*:[ \t\r\n]*', text), 2)]
     return text.count("\n", 0, found[0]) + 1 if len(found) == 1 else None
 
 

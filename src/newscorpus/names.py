@@ -49,10 +49,7 @@ class NameTable:
         return len(self._ends)
 
     def __getitem__(self, at: int) -> str:
-        return self._utf8_of(at).decode("utf-8", "surrogatepass")
-
-    def _utf8_of(self, at: int) -> bytearray:
-        return self._utf8[self._ends[at - 1] if at > 0 else 0:self._ends[at]]
+        return _decoded(self._utf8, self._ends, at)
 
     def __iter__(self) -> Iterator[str]:
         data, start = self._utf8, 0

@@ -433,10 +433,16 @@ def load_documents(paths: Iterable[Path], layout: CorpusLayout, articles: dict[s
     return documents, problems
 
 
-def unreadable_articles(paths: Iterable[Path], documents: list[Document], layout: CorpusLayout) -> set[str]:
-    """The articles whose document among ``paths`` did not load (:func:`load_documents`), by its file's name."""
-    read = {document.file for document in documents}
-    return {path.stem for path in paths if layout.rel(path) not in read}
+def annotation_set_check(paths: list[Path], layout: CorpusLayout, articles: dict[str, dict]) -> list[Problem]:
+    """Every problem of one annotation set: each document's (:func:`load_documents`), then the set's
+    (:func:`annotation_set_problems`), where a link into an article whose document did not load, named by its file
+    (``<article id>.json``), is not checked."""
+    documents, problems = load_documents(paths, layout, articles)
+    unreadable: set[str] = set()
+    if len(documents) < len(paths):
+        read = {document.file for document in documents}
+        unreadable = {path.stem for path in paths if layout.rel(path) not in read}
+    return problems + with_lines_from_files(annotation_set_problems(documents, articles, unreadable), layout)
 
 
 def with_lines(problems: list[Problem], text: str | None) -> list[Problem]:
@@ -448,8 +454,8 @@ def with_lines(problems: list[Problem], text: str | None) -> list[Problem]:
 
 def annotation_set_problems(documents: list[Document], articles: dict[str, dict],
                             unreadable: Collection[str] = ()) -> list[Problem]:
-    """Corpus-wide checks of one annotation set (the gold set, or one annotator's); ``unreadable``: see
-    :func:`unreadable_articles`."""
+    """Corpus-wide checks of one annotation set (the gold set, or one annotator's); ``unreadable``: the articles whose
+    document in the set did not load (:func:`annotation_set_check`)."""
     state = CorpusState(articles, documents, unreadable)
     return [p for check in CORPUS_CHECKS for p in check(state)]
 
@@ -475,10 +481,7 @@ def validate_corpus(layout: CorpusLayout) -> tuple[list[Problem], dict[str, dict
             del articles[ident]
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
     for paths in sets.values():
-        documents, found = load_documents(paths, layout, articles)
-        problems.extend(found)
-        problems.extend(with_lines_from_files(annotation_set_problems(
-            documents, articles, unreadable_articles(paths, documents, layout)), layout))
+        problems.extend(annotation_set_check(paths, layout, articles))
     return problems, articles
 
 
@@ -530,10 +533,7 @@ def validate_changed(layout: CorpusLayout, changed: Iterable[Path]) -> list[Prob
     sets = {"gold": layout.gold_files(), **layout.annotator_files()}
     for paths in sets.values():
         if any(_located(p) in docs_changed or p.stem in touched_ids for p in paths):
-            documents, found = load_documents(paths, layout, articles)
-            problems.extend(found)
-            problems.extend(with_lines_from_files(annotation_set_problems(
-                documents, articles, unreadable_articles(paths, documents, layout)), layout))
+            problems.extend(annotation_set_check(paths, layout, articles))
     return problems
 
 
@@ -587,11 +587,7 @@ def validate_paths(paths: list[Path], layout: CorpusLayout) -> list[Problem]:
         if _is_corpus_dir(path):
             problems.extend(validate_corpus(CorpusLayout(path))[0])
         elif path.is_dir():
-            paths = sorted(path.glob("*.json"))
-            documents, found = load_documents(paths, layout, corpus_articles())
-            problems.extend(found)
-            problems.extend(with_lines_from_files(annotation_set_problems(
-                documents, corpus_articles(), unreadable_articles(paths, documents, layout)), layout))
+            problems.extend(annotation_set_check(sorted(path.glob("*.json")), layout, corpus_articles()))
         elif not path.exists():
             problems.append(Problem("file-unreadable", file, "", "no such file or directory"))
         elif path.name.endswith(".jsonl") and path.name.startswith("manifest"):

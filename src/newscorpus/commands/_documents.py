@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-
+import sys
 from pathlib import Path
 
 from newscorpus.corpus import CorpusLayout, convert_corpus
 from newscorpus.errors import UsageError
-from newscorpus.jsonio import load_json
+from newscorpus.jsonio import load_json, write_json_atomic
 from newscorpus.problems import Problem
 
 
@@ -64,3 +64,13 @@ def add_document_arguments(parser: argparse.ArgumentParser, check_help: str) -> 
     parser.add_argument("--article", type=Path, action="append", default=[], metavar="ARTICLE", help="an article record (JSON) to take the body from instead of converting the corpus; repeatable")
     parser.add_argument("--check", action="store_true", help=check_help)
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+
+
+def rewrite_or_report(check: bool, path: Path, file: str, document: dict, would: Problem, done: str) -> list[Problem]:
+    """A document the command changed: with ``--check``, the problem saying it ``would`` change; else it is
+    rewritten (atomically) and ``done`` is said on stderr."""
+    if check:
+        return [would]
+    write_json_atomic(path, document)
+    print(f"{file}: {done}", file=sys.stderr)
+    return []

@@ -32,9 +32,9 @@ import sys
 from pathlib import Path
 
 from newscorpus import SCHEMA_VERSION
-from newscorpus.commands._documents import add_document_arguments, annotation_paths, article_bodies
+from newscorpus.commands._documents import add_document_arguments, annotation_paths, article_bodies, rewrite_or_report
 from newscorpus.corpus import CorpusLayout
-from newscorpus.jsonio import load_json, write_json_atomic
+from newscorpus.jsonio import load_json
 from newscorpus.migrate import migrate_document
 from newscorpus.problems import Problem, errors
 from newscorpus.report import render
@@ -84,14 +84,10 @@ def run(args: argparse.Namespace) -> int:
         found = list(result.problems)
         if result.document is not None and result.document is not data:
             chain = " -> ".join([result.steps[0].source] + [s.target for s in result.steps])
-            if args.check:
-                found.append(Problem(
-                    "schema-version-unsupported", file, "/schemaVersion",
-                    f"schemaVersion {result.steps[0].source} is older than this release's; `newscorpus migrate` would migrate it ({chain})",
-                ))
-            else:
-                write_json_atomic(path, result.document)
-                print(f"{file}: migrated {chain}", file=sys.stderr)
+            found += rewrite_or_report(args.check, path, file, result.document, Problem(
+                "schema-version-unsupported", file, "/schemaVersion",
+                f"schemaVersion {result.steps[0].source} is older than this release's; `newscorpus migrate` would migrate it ({chain})",
+            ), f"migrated {chain}")
         problems.extend(with_lines(found, text))
     problems = bodies.problems + problems
     sys.stdout.write(render(problems, args.format))

@@ -28,9 +28,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from newscorpus.commands._documents import add_document_arguments, annotation_paths, article_bodies
+from newscorpus.commands._documents import add_document_arguments, annotation_paths, article_bodies, rewrite_or_report
 from newscorpus.corpus import CorpusLayout
-from newscorpus.jsonio import load_json, write_json_atomic
+from newscorpus.jsonio import load_json
 from newscorpus.problems import Problem, errors
 from newscorpus.rebase import rebase_document
 from newscorpus.validate import article_id_of, with_lines
@@ -61,14 +61,10 @@ def run(args: argparse.Namespace) -> int:
         found = list(result.problems)
         if result.document is not None and result.document is not data:
             counts = f"{result.moved} moved, {result.changed_text} with changed text"
-            if args.check:
-                found.append(Problem(
-                    "annotation-stale", file, "/article/bodySha256",
-                    f"the article body changed since these annotations were made; `newscorpus rebase` would re-anchor them ({counts})",
-                ))
-            else:
-                write_json_atomic(path, result.document)
-                print(f"{file}: rebased ({counts})", file=sys.stderr)
+            found += rewrite_or_report(args.check, path, file, result.document, Problem(
+                "annotation-stale", file, "/article/bodySha256",
+                f"the article body changed since these annotations were made; `newscorpus rebase` would re-anchor them ({counts})",
+            ), f"rebased ({counts})")
         problems.extend(with_lines(found, text))
     sys.stdout.write(render(problems, args.format))
     return 1 if errors(problems) else 0

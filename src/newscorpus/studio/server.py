@@ -179,7 +179,7 @@ def checked_url(url: str) -> str:
                               f"(it is {shown!r})") from None
     if not host:
         raise NewscorpusError(f"LABEL_STUDIO_URL names no host: write it as http://HOST:PORT, {example} (it is {shown!r})")
-    if parts.query or parts.fragment or "?" in url or "#" in url:
+    if "?" in url or "#" in url:
         raise NewscorpusError("LABEL_STUDIO_URL is where Label Studio is, without a query or fragment (?..., #...): "
                               f"the API key goes in LABEL_STUDIO_API_KEY; write it as http://HOST:PORT, {example} "
                               f"(it is {shown!r})")
