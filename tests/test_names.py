@@ -8,7 +8,17 @@ import random
 
 import pytest
 
+import newscorpus.names
 from newscorpus.names import NameTable, SortedNames
+
+
+@pytest.fixture(params=["in memory", "on disk"], autouse=True)
+def where(request, monkeypatch) -> str:
+    """Every test of a table runs twice: as a small table, in memory, and as one that moved to disk after its first
+    100 names (with its recent names and sorted arrays as they were then)."""
+    if request.param == "on disk":
+        monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 100)
+    return request.param
 
 
 class Colliding(str):
@@ -104,9 +114,10 @@ def test_in_order_is_the_sorted_order_of_the_names(names: list[str]) -> None:
     assert list(table) == names
 
 
-def test_a_name_costs_its_utf8_and_a_few_words() -> None:
+def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
     """The point of the table: 24 bytes per name besides its UTF-8 (and a dict of the last few thousand added), where
-    a dict of ``str`` to ``int`` costs about 140 bytes per name more than its UTF-8 (measured on these names)."""
+    a dict of ``str`` to ``int`` costs about 140 bytes per name more than its UTF-8 (measured on these names); on disk,
+    nothing per name: the Python heap holds the connection, and SQLite its page cache of 1 MB at most."""
     import tracemalloc
 
     count = 20_000
@@ -120,7 +131,13 @@ def test_a_name_costs_its_utf8_and_a_few_words() -> None:
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert len(table) == count
-    assert (held - utf8) / count < 50, held
+    if where == "in memory":
+        assert (held - utf8) / count < 50, held
+    else:
+        assert held < 32 * 1024, held  # the names' UTF-8 alone is 600 KB
+        db = table._disk._db
+        assert db.execute("PRAGMA cache_size").fetchone() == (-1024,)
+        assert db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0] > utf8
 
 
 @pytest.mark.parametrize("names", [*HARD_ORDERS, ["", "a", "ab", "\udc80.json", "\udcff"], _names(9_000, seed=5)])
@@ -151,3 +168,28 @@ def test_a_sorted_listing_costs_its_utf8_and_a_word() -> None:
     tracemalloc.stop()
     assert len(listing) == 20_000
     assert (held - utf8) / len(names) < 12, held
+
+
+def test_a_table_moved_to_disk_answers_as_one_in_memory(monkeypatch) -> None:
+    """The same names, values, order, lookups and digest (a cache key is made from it), whether a table stayed in
+    memory or moved to disk part of the way through (hard names included: NULs, lone surrogates, long names)."""
+    names = [*dict.fromkeys(name for hard in HARD_ORDERS for name in hard)]
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 1 << 20)
+    memory = NameTable()
+    memory.extend(names, range(len(names)))
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 2_500)
+    disk = NameTable()
+    for lo in range(0, len(names), 1_000):
+        disk.extend(names[lo:lo + 1_000], range(lo, min(lo + 1_000, len(names))))
+    assert memory._disk is None and disk._disk is not None
+    digests = []
+    for table in (memory, disk):
+        h = hashlib.sha256()
+        table.update(h)
+        digests.append(h.hexdigest())
+    assert digests[0] == digests[1]
+    assert memory.in_order().tolist() == disk.in_order().tolist()
+    assert list(memory) == list(disk) == names
+    probe = [*names[::97], "never-added", "a\x00\x00\x00"]
+    assert memory.find_many(probe) == disk.find_many(probe) == [memory.find(name) for name in probe]
+    assert [disk.get(name) for name in probe] == [memory.get(name) for name in probe]

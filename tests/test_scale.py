@@ -1324,6 +1324,28 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch, 
     on_disk.close()
 
 
+@pytest.mark.parametrize("count", [0, 5, 40, 41, 200])  # in memory, at the limit, past it: in a file, with a buffer
+def test_the_key_file_answers_every_key_as_it_was_added(count, monkeypatch):
+    from newscorpus.pipeline import KeyFile
+
+    monkeypatch.setattr(KeyFile, "IN_MEMORY", 40)
+    monkeypatch.setattr(KeyFile, "BUFFERED", 16)
+    keys = [hashlib.sha256(str(i).encode()).digest() for i in range(count)]
+    table = KeyFile()
+    added = 0
+    for size in itertools.cycle([1, 3, 7, 20]):  # added some at a time, each read back as soon as it is there
+        if added >= count:
+            break
+        table.extend(b"".join(keys[added:added + size]))
+        added = min(added + size, count)
+        assert len(table) == added and table[added - 1] == keys[added - 1]
+    assert [table[at] for at in range(count)] == keys
+    assert (table._file is not None) == (count > 40) and len(table._held) <= 32 * 40
+    for outside in (-1, count):
+        with pytest.raises(IndexError):
+            table[outside]
+
+
 # ---------------------------------------------------------------- rows made in the scan, and one stream of work
 
 

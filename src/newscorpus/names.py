@@ -8,11 +8,18 @@ its UTF-8.  Lookups go through each name's Python ``hash`` (the table lives in
 one process and is never stored) in a sorted array, and every match is
 confirmed against the name itself, so two names with the same hash are told
 apart.
+
+Past :data:`_IN_MEMORY` names a table moves to disk (:class:`NameFile`, an
+unnamed temporary SQLite database with a page cache of 1 MB), so what a
+build's main process holds for its names stops growing with the corpus:
+three tables of 64 bytes a name, 19 MB at 100,000 articles, were most of
+what it grew by (docs/scale-history.md).
 """
 
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from array import array
 from bisect import bisect_left
 from typing import Any, Callable, Iterable, Iterator, Sequence, overload
@@ -30,6 +37,11 @@ _CONFIRMED = 4096
 #: Names of at most this many UTF-8 bytes are sorted as fixed-width bytes (:meth:`NameTable.in_order`).
 _FIXED_WIDTH = 256
 
+#: A :class:`NameTable` holds this many names in memory (64 bytes a name, their UTF-8 included, 2 MB); past it, its
+#: names move to a :class:`NameFile`.  A corpus of 10,000 articles never gets there: its build and its one-file
+#: rebuild do not pay for the database.
+_IN_MEMORY = 1 << 15
+
 
 class NameTable:
     """Names in order, each with an ``int`` value (its line in a file, say): ``table.add(name, value)``, then
@@ -43,15 +55,21 @@ class NameTable:
         self._hashes = array("q")  # sorted (an array: bisect reads it item by item faster than numpy's scalar search)
         self._order = array("i")  # the positions of the hashes in that order
         self._recent: dict[str, int] = {}  # name -> position, for names not yet in the sorted arrays
+        self._disk: NameFile | None = None  # past _IN_MEMORY names: all of them, and nothing above
         self.extend(list(names))
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._ends) if self._disk is None else len(self._disk)
 
     def __getitem__(self, at: int) -> str:
+        if self._disk is not None:
+            return self._disk[at]
         return _decoded(self._utf8, self._ends, at)
 
     def __iter__(self) -> Iterator[str]:
+        if self._disk is not None:
+            yield from self._disk
+            return
         data, start = self._utf8, 0
         for end in self._ends:
             yield data[start:end].decode("utf-8", "surrogatepass")
@@ -63,12 +81,17 @@ class NameTable:
     def add(self, name: str, value: int = 0) -> int:
         """Add ``name`` (not in the table) with ``value``; its position."""
         self.extend([name], [value])
-        return len(self._ends) - 1
+        return len(self) - 1
 
     def extend(self, names: Sequence[str], values: Iterable[int] | None = None) -> None:
         """Add each of ``names`` (none in the table, no two equal), with its value in ``values`` (default 0)."""
-        start = len(self._ends)
         encoded = [name.encode("utf-8", "surrogatepass") for name in names]  # any str: JSON may hold a lone surrogate
+        if self._disk is None and len(self._ends) + len(encoded) > _IN_MEMORY:
+            self._spill()
+        if self._disk is not None:
+            self._disk.extend(encoded, values)
+            return
+        start = len(self._ends)
         self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
         self._ends.pop(start)  # the initial value: where the first new name starts
         self._utf8 += b"".join(encoded)
@@ -82,22 +105,24 @@ class NameTable:
 
     def value(self, at: int) -> int:
         """The value of the name at position ``at``."""
-        return self._values[at]
+        return self._values[at] if self._disk is None else self._disk.value(at)
 
     def get(self, name: str, default: int | None = None) -> int | None:
         """The value of ``name``, or ``default``."""
         at = self.find(name)
-        return default if at < 0 else self._values[at]
+        return default if at < 0 else self.value(at)
 
     def setdefault(self, name: str, value: int) -> int:
         """The value of ``name``; if it is not in the table, add it with ``value`` first (as ``dict.setdefault``)."""
         at = self.find(name)
         if at < 0:
             at = self.add(name, value)
-        return self._values[at]
+        return self.value(at)
 
     def find(self, name: str) -> int:
         """The position of ``name``, or -1."""
+        if self._disk is not None:
+            return self._disk.find(name.encode("utf-8", "surrogatepass"))
         at = self._recent.get(name)
         if at is not None:
             return at
@@ -114,6 +139,8 @@ class NameTable:
         """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them, and
         each match confirmed by comparing UTF-8 with numpy, :data:`_CONFIRMED` names at a time (one at a time in
         Python took 5 us a name: 60 ms of a 10,000-article rebuild)."""
+        if self._disk is not None:
+            return self._disk.find_many([name.encode("utf-8", "surrogatepass") for name in names])
         found: list[int] = []
         for lo in range(0, len(names), _CONFIRMED):
             found += self._find_part(names[lo:lo + _CONFIRMED])
@@ -153,6 +180,8 @@ class NameTable:
         names = list(names)
         if not names or not len(self):
             return True
+        if self._disk is not None:
+            return not self._disk.holds_any([name.encode("utf-8", "surrogatepass") for name in names])
         if not self._recent.keys().isdisjoint(names):
             return False
         hit, _ = self._searched(names)
@@ -172,15 +201,33 @@ class NameTable:
         """The positions, in the order of their names (``sorted`` order of ``str``: by code point, as their UTF-8).
 
         Sorted as fixed-width bytes by numpy, not as 100,000 ``str`` made for
-        ``sorted`` (13 MB at 100,000 articles): :func:`_utf8_order`.
+        ``sorted`` (13 MB at 100,000 articles): :func:`_utf8_order`; on disk, by the database's index of the names.
         """
+        if self._disk is not None:
+            return self._disk.in_order()
         return _utf8_order(self._utf8, self._ends, self.__getitem__)
 
     def update(self, digest: Any) -> None:
-        """Feed the names, in order, to ``digest`` (a hashlib object)."""
+        """Feed the names, in order, to ``digest`` (a hashlib object): the same bytes in memory or on disk."""
+        if self._disk is not None:
+            self._disk.update(digest)
+            return
         digest.update(len(self._ends).to_bytes(8, "little"))
         digest.update(self._ends.tobytes())
         digest.update(self._utf8)
+
+    def _spill(self) -> None:
+        """Move the names to a :class:`NameFile`, and let go of the arrays."""
+        disk = NameFile()
+        for lo in range(0, len(self._ends), _CONFIRMED):
+            hi = min(lo + _CONFIRMED, len(self._ends))
+            first = self._ends[lo - 1] if lo else 0
+            bounds = [end - first for end in self._ends[lo:hi]]
+            region = bytes(self._utf8[first:self._ends[hi - 1]])
+            disk.extend([region[a:b] for a, b in zip([0, *bounds[:-1]], bounds)], self._values[lo:hi])
+        self._disk = disk
+        self._utf8, self._ends, self._values, self._hashes, self._order = bytearray(), array("Q"), array("i"), array("q"), array("i")
+        self._recent = {}
 
     def _merge(self) -> None:
         """Take the recent names into the sorted arrays."""
@@ -194,6 +241,94 @@ class NameTable:
         self._hashes.frombytes(hashes[order].tobytes())
         self._order.frombytes(positions.tobytes())
         self._recent = {}
+
+
+class NameFile:
+    """The names of a :class:`NameTable` past :data:`_IN_MEMORY`, with their values, as UTF-8 in an unnamed temporary
+    SQLite database: a row per name (its position is its rowid), an index of the names (``BLOB``s: compared as bytes,
+    which is the code point order of the ``str``, as :func:`_utf8_order` has it).  The database lives on disk and
+    goes with its connection (SQLite unlinks the file when it opens it); SQLite's page cache is all it holds in
+    memory (:attr:`PAGE_CACHE_KIB`).  A process that forks keeps it: the children never touch it."""
+
+    PAGE_CACHE_KIB = 1024
+    #: names looked up by one statement (SQLite allows 32,766 parameters)
+    PART = 512
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        for pragma in (f"cache_size = -{self.PAGE_CACHE_KIB}", "journal_mode = OFF", "synchronous = OFF",
+                       "locking_mode = EXCLUSIVE"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE names (name BLOB NOT NULL, value INTEGER NOT NULL)")
+        self._db.execute("CREATE INDEX names_by_name ON names (name)")
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def extend(self, encoded: Sequence[bytes], values: Iterable[int] | None) -> None:
+        """Add names (their UTF-8) with their values (default 0), after those already there."""
+        start = self._count
+        values = itertools.repeat(0) if values is None else values
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO names (rowid, name, value) VALUES (?, ?, ?)",
+                             zip(range(start, start + len(encoded)), encoded, values))
+        self._db.execute("COMMIT")
+        self._count += len(encoded)
+
+    def __getitem__(self, at: int) -> str:
+        row = self._db.execute("SELECT name FROM names WHERE rowid = ?", (at,)).fetchone()
+        if row is None:
+            raise IndexError("name index out of range")
+        return row[0].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        for (name,) in self._db.execute("SELECT name FROM names ORDER BY rowid"):
+            yield name.decode("utf-8", "surrogatepass")
+
+    def value(self, at: int) -> int:
+        row = self._db.execute("SELECT value FROM names WHERE rowid = ?", (at,)).fetchone()
+        if row is None:
+            raise IndexError("name index out of range")
+        return row[0]
+
+    def find(self, encoded: bytes) -> int:
+        row = self._db.execute("SELECT rowid FROM names WHERE name = ?", (encoded,)).fetchone()
+        return -1 if row is None else row[0]
+
+    def find_many(self, encoded: Sequence[bytes]) -> list[int]:
+        found: dict[bytes, int] = {}
+        for lo in range(0, len(encoded), self.PART):
+            part = encoded[lo:lo + self.PART]
+            found.update(self._db.execute(f"SELECT name, rowid FROM names WHERE name IN ({','.join('?' * len(part))})", part))
+        return [found.get(name, -1) for name in encoded]
+
+    def holds_any(self, encoded: Sequence[bytes]) -> bool:
+        for lo in range(0, len(encoded), self.PART):
+            part = encoded[lo:lo + self.PART]
+            if self._db.execute(f"SELECT 1 FROM names WHERE name IN ({','.join('?' * len(part))}) LIMIT 1", part).fetchone():
+                return True
+        return False
+
+    def in_order(self) -> np.ndarray:
+        rows = self._db.execute("SELECT rowid FROM names ORDER BY name")
+        return np.fromiter((at for (at,) in rows), dtype=np.int64, count=self._count)
+
+    def update(self, digest: Any) -> None:
+        """As :meth:`NameTable.update`: the count, the names' ends (8 bytes each, little-endian), their UTF-8."""
+        digest.update(self._count.to_bytes(8, "little"))
+        end = 0
+        for part in self._parts("length(name)"):
+            ends = np.cumsum(np.fromiter((size for (size,) in part), dtype=np.uint64, count=len(part))) + np.uint64(end)
+            digest.update(ends.astype("<u8").tobytes())
+            end = int(ends[-1])
+        for part in self._parts("name"):
+            digest.update(b"".join(name for (name,) in part))
+
+    def _parts(self, column: str) -> Iterator[list[tuple]]:
+        rows = self._db.execute(f"SELECT {column} FROM names ORDER BY rowid")
+        while part := rows.fetchmany(_CONFIRMED):
+            yield part
 
 
 def _utf8_order(utf8: bytearray, ends: array, name_at: Callable[[int], str]) -> np.ndarray:

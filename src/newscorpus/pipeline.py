@@ -1359,6 +1359,45 @@ class SignatureFile:
         self._file, self._chunks, self._pending, self._pending_count = None, [], [], 0
 
 
+class KeyFile:
+    """Cache keys (32 bytes each) in order: in memory up to :attr:`IN_MEMORY` of them, as a table of names is
+    (:data:`newscorpus.names._IN_MEMORY`), then in an unnamed temporary file, appended :attr:`BUFFERED` at a time and
+    read back one key at a time (``os.pread``), so what the main process holds for them stops growing with the
+    corpus (3.2 MB for the articles' and 2.9 MB for the gold documents' at 100,000 articles)."""
+
+    WIDTH = 32
+    IN_MEMORY = 1 << 15
+    BUFFERED = 2048
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        self._filed = 0  # keys in the file, before those of the buffer
+        self._held = bytearray()
+
+    def __len__(self) -> int:
+        return self._filed + len(self._held) // self.WIDTH
+
+    def extend(self, keys: bytes) -> None:
+        """Add keys, their bytes one after the other."""
+        self._held += keys
+        held = len(self._held) // self.WIDTH
+        if held > (self.BUFFERED if self._file is not None else self.IN_MEMORY):
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="newscorpus-keys-")
+            self._file.write(self._held)
+            self._filed += held
+            self._held = bytearray()
+
+    def __getitem__(self, at: int) -> bytes:
+        if not 0 <= at < len(self):
+            raise IndexError("key index out of range")
+        if at >= self._filed:
+            at -= self._filed
+            return bytes(self._held[self.WIDTH * at:self.WIDTH * at + self.WIDTH])
+        self._file.flush()
+        return os.pread(self._file.fileno(), self.WIDTH, self.WIDTH * at)
+
+
 @dataclass
 class ArticleIndex:
     """What the main process keeps per converted article (in manifest order), compactly: its id, its cache key
@@ -1371,7 +1410,7 @@ class ArticleIndex:
 
     ids: NameTable = field(default_factory=NameTable)  # with their positions: 24 bytes per id besides its UTF-8
     dates: list[str | None] = field(default_factory=list)
-    digests: bytearray = field(default_factory=bytearray)
+    digests: KeyFile = field(default_factory=KeyFile)
     signatures: SignatureFile = field(default_factory=SignatureFile)
     languages: set[str] = field(default_factory=set)
     publishers: dict[str, int] = field(default_factory=dict)
@@ -1380,7 +1419,7 @@ class ArticleIndex:
     def add(self, key: str, summary: dict, signature: bytes) -> None:
         """Record one converted article, with its signature's bytes."""
         self.ids.add(summary["id"])
-        self.digests += bytes.fromhex(key)
+        self.digests.extend(bytes.fromhex(key))
         self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
         self.signatures.extend(signature)
         self.languages.add(summary["language"])
@@ -1391,7 +1430,7 @@ class ArticleIndex:
     def add_segment(self, columns: dict) -> None:
         """Record the converted articles of a segment at once, from its :func:`_segment_columns`."""
         self.ids.extend(columns["articles"])
-        self.digests += bytes.fromhex(columns["keys"])
+        self.digests.extend(bytes.fromhex(columns["keys"]))
         self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
         self.signatures.extend(columns["signatures"])
         self.languages.update(columns["languages"])
@@ -1418,7 +1457,7 @@ class ArticleIndex:
 
     def key(self, at: int) -> str:
         """The cache key of the article at position ``at``."""
-        return self.digests[32 * at:32 * at + 32].hex()
+        return self.digests[at].hex()
 
     @property
     def keys(self) -> list[str]:
@@ -1445,7 +1484,7 @@ class GoldIndex:
     directory: str = ""
     rel: str = ""
     of_article: array = field(default_factory=lambda: array("i"))
-    keys: bytearray = field(default_factory=bytearray)
+    keys: KeyFile = field(default_factory=KeyFile)
     figures: array = field(default_factory=lambda: array("I"))  # mentions, quotes of each document
     people: array = field(default_factory=lambda: array("I"))  # annotators, origins of each document (in ``shared``)
     shared: list[tuple[str, ...]] = field(default_factory=list)
@@ -1460,10 +1499,10 @@ class GoldIndex:
         """Note the gold set's ``number``-th document (readable, its ``summary``): usable until :meth:`drop` says not.
         ``at``: the position of its article in the index (-1: none), if already looked up."""
         while len(self.figures) < 2 * number:  # documents without a summary keep empty slots
-            self.keys += bytes(32)
+            self.keys.extend(bytes(32))
             self.figures.extend((0, 0))
             self.people.extend((0, 0))
-        self.keys += bytes.fromhex(key)
+        self.keys.extend(bytes.fromhex(key))
         self.figures.extend((summary["mentions"], summary["quote_count"]))
         self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
         if at is None:
@@ -1502,7 +1541,7 @@ class GoldIndex:
     def located(self, ident: str, number: int) -> tuple[str, str]:
         """The path and cache key of article ``ident``'s gold document, the ``number``-th."""
         path = self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"
-        return path, self.keys[32 * number:32 * number + 32].hex()
+        return path, self.keys[number].hex()
 
     def contributors(self) -> tuple[set[str], set[str]]:
         """The annotators and the origins of the usable documents."""
