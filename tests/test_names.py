@@ -140,9 +140,14 @@ def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
         assert db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0] > utf8
 
 
-@pytest.mark.parametrize("names", [*HARD_ORDERS, ["", "a", "ab", "\udc80.json", "\udcff"], _names(9_000, seed=5)])
-def test_sorted_names_are_what_sorted_gives(names: list[str]) -> None:
+MANY_HARD = [*dict.fromkeys([*(name for hard in HARD_ORDERS for name in hard), *(f"{i}\x00{i}" for i in range(5_000))])]
+
+
+@pytest.mark.parametrize("names", [*HARD_ORDERS, ["", "a", "ab", "\udc80.json", "\udcff"], _names(9_000, seed=5), MANY_HARD,
+                                   MANY_HARD[::-1]])
+def test_sorted_names_are_what_sorted_gives(names: list[str], where: str) -> None:
     listing = SortedNames(iter(names))  # taken a part at a time, as from a directory's listing
+    assert (listing._disk is not None) == (where == "on disk" and len(names) > 100)
     expected = sorted(names)
     assert len(listing) == len(expected) and list(listing) == expected and listing == expected
     assert [listing[at] for at in range(len(expected))] == expected

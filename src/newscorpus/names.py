@@ -255,10 +255,7 @@ class NameFile:
     PART = 512
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-        for pragma in (f"cache_size = -{self.PAGE_CACHE_KIB}", "journal_mode = OFF", "synchronous = OFF",
-                       "locking_mode = EXCLUSIVE"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = _temporary_database(self.PAGE_CACHE_KIB)
         self._db.execute("CREATE TABLE names (name BLOB NOT NULL, value INTEGER NOT NULL)")
         self._db.execute("CREATE INDEX names_by_name ON names (name)")
         self._count = 0
@@ -331,6 +328,42 @@ class NameFile:
             yield part
 
 
+def _temporary_database(cache_kib: int) -> sqlite3.Connection:
+    """An unnamed temporary SQLite database (on disk, gone with its connection), with a page cache of ``cache_kib``
+    and no journal: nothing in it outlives the process, so nothing needs recovering."""
+    db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    for pragma in (f"cache_size = -{cache_kib}", "journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE"):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+class SortedFile:
+    """The names of a :class:`SortedNames` past :data:`_IN_MEMORY`, sorted by SQLite (``BLOB``s of their UTF-8:
+    ``str``'s order) in an unnamed temporary database: the name at position ``at`` is the row ``at + 1``."""
+
+    def __init__(self, parts: Iterable[Sequence[bytes]]) -> None:
+        self._db = _temporary_database(NameFile.PAGE_CACHE_KIB)
+        self._db.execute("CREATE TABLE listed (name BLOB NOT NULL)")
+        self._db.execute("BEGIN")
+        for part in parts:
+            self._db.executemany("INSERT INTO listed (name) VALUES (?)", ((name,) for name in part))
+        self._db.execute("CREATE TABLE names (name BLOB NOT NULL)")
+        self._db.execute("INSERT INTO names (name) SELECT name FROM listed ORDER BY name")  # rowids 1, 2, ... in order
+        self._db.execute("DROP TABLE listed")
+        self._db.execute("COMMIT")
+        self._count = self._db.execute("SELECT count(*) FROM names").fetchone()[0]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def name(self, at: int) -> str:
+        return self._db.execute("SELECT name FROM names WHERE rowid = ?", (at + 1,)).fetchone()[0].decode("utf-8", "surrogatepass")
+
+    def names(self, lo: int, hi: int) -> list[str]:
+        rows = self._db.execute("SELECT name FROM names WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (lo, hi))
+        return [name.decode("utf-8", "surrogatepass") for (name,) in rows]
+
+
 def _utf8_order(utf8: bytearray, ends: array, name_at: Callable[[int], str]) -> np.ndarray:
     """The order of the names whose UTF-8 is ``utf8``, each ending at its entry of ``ends``: positions, as ``sorted``
     orders the names as ``str`` (by code point, which is the order of their UTF-8, lone surrogates encoded with
@@ -375,10 +408,18 @@ class SortedNames(Sequence[str]):
     """
 
     def __init__(self, names: Iterable[str] = ()) -> None:
+        self._disk: SortedFile | None = None  # past _IN_MEMORY names: all of them
         parts: list[np.ndarray] = []
         names = iter(names)
+        count = 0
         while part := list(itertools.islice(names, _CONFIRMED)):
             encoded = [name.encode("utf-8", "surrogatepass") for name in part]
+            count += len(part)
+            if count > _IN_MEMORY:  # (no NUL in the parts so far: their bytes are the names' UTF-8)
+                rest = ([name.encode("utf-8", "surrogatepass") for name in more] for more in _parts(names))
+                self._disk = SortedFile(itertools.chain((p.tolist() for p in parts), [encoded], rest))
+                self._utf8, self._ends = bytearray(), array("Q")
+                return
             if "\0" in "".join(part):
                 self._set(sorted([*itertools.chain.from_iterable(_texts(p) for p in parts), *part, *names]))
                 return
@@ -408,7 +449,7 @@ class SortedNames(Sequence[str]):
         self._ends = array("Q", itertools.accumulate(map(len, encoded)))
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._ends) if self._disk is None else len(self._disk)
 
     @overload
     def __getitem__(self, at: int) -> str: ...
@@ -420,17 +461,19 @@ class SortedNames(Sequence[str]):
         if isinstance(at, slice):
             lo, hi, step = at.indices(len(self))
             if step != 1 or hi <= lo:
-                return [_decoded(self._utf8, self._ends, i) for i in range(lo, hi, step)]
-            return _texts_of(self._utf8, self._ends, lo, hi)
+                return [self[i] for i in range(lo, hi, step)]
+            return _texts_of(self._utf8, self._ends, lo, hi) if self._disk is None else self._disk.names(lo, hi)
         if at < 0:
             at += len(self)
         if not 0 <= at < len(self):
             raise IndexError("name index out of range")
-        return _decoded(self._utf8, self._ends, at)
+        return _decoded(self._utf8, self._ends, at) if self._disk is None else self._disk.name(at)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, SortedNames):
-            return self._ends == other._ends and self._utf8 == other._utf8
+            if self._disk is None and other._disk is None:
+                return self._ends == other._ends and self._utf8 == other._utf8
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
         if isinstance(other, (list, tuple)):
             return len(other) == len(self) and all(a == b for a, b in zip(self, other))
         return NotImplemented
@@ -452,6 +495,11 @@ def _texts_of(utf8: bytearray, ends: array, lo: int, hi: int) -> list[str]:
         bounds = [end - first for end in ends[lo:hi]]
         return [text[a:b] for a, b in zip([0, *bounds[:-1]], bounds)]
     return [_decoded(utf8, ends, i) for i in range(lo, hi)]
+
+
+def _parts(names: Iterator[str]) -> Iterator[list[str]]:
+    while part := list(itertools.islice(names, _CONFIRMED)):
+        yield part
 
 
 def _texts(part: np.ndarray) -> list[str]:
