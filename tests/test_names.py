@@ -65,6 +65,21 @@ def test_names_with_one_hash_are_told_apart() -> None:
     assert not table.isdisjoint([Colliding("other"), Colliding("id-2099")])
 
 
+def test_names_on_disk_with_one_hash_are_told_apart(monkeypatch) -> None:
+    """On disk the index is of the names' hashes: names that share one are told apart by the name."""
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 10)
+    monkeypatch.setattr(newscorpus.names, "_blob_hash", lambda utf8: len(utf8) % 3)
+    names = _names(600)
+    table = NameTable()
+    table.extend(names, range(600))
+    assert table._disk is not None
+    assert [table.find(name) for name in names] == list(range(600))
+    others = [name + "x" for name in names[::5]]
+    assert table.find_many([*names[::-7], *others]) == [*range(599, -1, -7), *[-1] * len(others)]
+    assert table.isdisjoint(others) and not table.isdisjoint([*others, names[300]])
+    assert [table[at] for at in table.in_order().tolist()] == sorted(names)
+
+
 @pytest.mark.parametrize("count", [10, 3000])
 def test_isdisjoint_is_exact(count: int) -> None:
     names = _names(count)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import numpy as np
 import orjson
@@ -1382,8 +1382,8 @@ class KeyFile:
         self._held += keys
         held = len(self._held) // self.WIDTH
         if held > (self.BUFFERED if self._file is not None else self.IN_MEMORY):
-            if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="newscorpus-keys-")
+            if self._file is None:  # unbuffered: what is written is there for pread
+                self._file = tempfile.TemporaryFile(prefix="newscorpus-keys-", buffering=0)
             self._file.write(self._held)
             self._filed += held
             self._held = bytearray()
@@ -1394,8 +1394,20 @@ class KeyFile:
         if at >= self._filed:
             at -= self._filed
             return bytes(self._held[self.WIDTH * at:self.WIDTH * at + self.WIDTH])
-        self._file.flush()
         return os.pread(self._file.fileno(), self.WIDTH, self.WIDTH * at)
+
+    def hex_at(self, positions: Iterable[int]) -> list[str]:
+        """The keys at ``positions``, in hexadecimal."""
+        width, filed, held = self.WIDTH, self._filed, self._held
+        fd = self._file.fileno() if self._file is not None else -1
+        count = len(self)
+        keys = []
+        for at in positions:
+            if not 0 <= at < count:
+                raise IndexError("key index out of range")
+            keys.append(os.pread(fd, width, width * at).hex() if at < filed else
+                        held[width * (at - filed):width * (at - filed + 1)].hex())
+        return keys
 
 
 @dataclass
@@ -1459,6 +1471,10 @@ class ArticleIndex:
         """The cache key of the article at position ``at``."""
         return self.digests[at].hex()
 
+    def keys_at(self, positions: Iterable[int]) -> list[str]:
+        """The cache keys of the articles at ``positions``."""
+        return self.digests.hex_at(positions)
+
     @property
     def keys(self) -> list[str]:
         """Every article's cache key, in order (made on demand)."""
@@ -1520,10 +1536,19 @@ class GoldIndex:
             self.shared.append(people)
         return self._shared[people]
 
-    def drop(self, bad: Container[str]) -> None:
+    def drop(self, bad: AbstractSet[str]) -> None:
         """Forget the documents whose files have errors (``bad``: their file names); an article that several
-        documents name keeps the last one without errors."""
-        for at, number in enumerate(self.of_article):
+        documents name keeps the last one without errors.  Only the articles whose document may be in ``bad`` are
+        looked at: those named by a bad file's name, those several documents name, and those whose document has a
+        name of its own (the ids of all of them, read to name their files, were 0.3 s at 100,000 articles, on disk)."""
+        prefix = f"{self.rel}/"
+        stems = [file[len(prefix):-len(".json")] for file in bad if file.startswith(prefix) and file.endswith(".json")]
+        numbers = np.frombuffer(self.of_article, dtype=np.int32)
+        suspects = {*self.index.positions(stems), *self.named_again,
+                    *np.flatnonzero(np.isin(numbers, np.fromiter(self.paths, dtype=np.int64, count=len(self.paths)))).tolist()}
+        suspects.discard(-1)
+        for at in sorted(suspects):
+            number = self.of_article[at]
             if number >= 0 and self._file(at, number) in bad:
                 usable = [other for other in self.named_again.get(at, ()) if self._file(at, other) not in bad]
                 self.of_article[at] = usable[-1] if usable else -1
@@ -1542,6 +1567,12 @@ class GoldIndex:
         """The path and cache key of article ``ident``'s gold document, the ``number``-th."""
         path = self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"
         return path, self.keys[number].hex()
+
+    def located_many(self, idents: Sequence[str], numbers: Sequence[int]) -> list[tuple[str | None, str | None]]:
+        """:meth:`located` for each of ``idents`` whose ``numbers`` entry is a document (``(None, None)`` for -1)."""
+        keys = iter(self.keys.hex_at([number for number in numbers if number >= 0]))
+        return [((self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"), next(keys))
+                if number >= 0 else (None, None) for ident, number in zip(idents, numbers)]
 
     def contributors(self) -> tuple[set[str], set[str]]:
         """The annotators and the origins of the usable documents."""
