@@ -213,3 +213,27 @@ def test_a_table_moved_to_disk_answers_as_one_in_memory(monkeypatch) -> None:
     probe = [*names[::97], "never-added", "a\x00\x00\x00"]
     assert memory.find_many(probe) == disk.find_many(probe) == [memory.find(name) for name in probe]
     assert [disk.get(name) for name in probe] == [memory.get(name) for name in probe]
+
+
+def test_a_full_disk_under_a_table_on_disk_is_the_system_s_refusal(monkeypatch) -> None:
+    """SQLite's "database or disk is full" is an OSError (ENOSPC), which the command reports in one line, as a full
+    disk under any temporary file (the build stops there: the table is not used again)."""
+    import errno
+
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 10)
+    table = NameTable(_names(20))
+    table._disk._db.execute(f"PRAGMA max_page_count = {table._disk._db.execute('PRAGMA page_count').fetchone()[0] + 1}")
+    with pytest.raises(OSError) as refused:
+        table.extend(_names(5_000, seed=9))
+    assert refused.value.errno == errno.ENOSPC and "temporary database" in str(refused.value)
+    real = newscorpus.names._temporary_database
+
+    def small(cache_kib: int):
+        db = real(cache_kib)
+        db.execute("PRAGMA max_page_count = 3")
+        return db
+
+    monkeypatch.setattr(newscorpus.names, "_temporary_database", small)
+    with pytest.raises(OSError) as refused:
+        SortedNames(iter(_names(5_000, seed=9)))  # a sorted listing on disk
+    assert refused.value.errno == errno.ENOSPC
