@@ -1704,8 +1704,8 @@ def test_a_group_patched_where_an_article_lost_its_quotes_is_the_group_made_afre
 
 @pytest.mark.parametrize("where", ["in memory", "on disk"])
 def test_the_gold_index_drops_exactly_the_documents_with_errors(where, monkeypatch):
-    """``GoldIndex.drop`` looks only at the articles whose document may be bad (by a bad file's name, several documents,
-    a name of its own); what it keeps is what looking at every article keeps, with the ids in memory or on disk."""
+    """``GoldIndex.drop`` looks only at the articles whose document may be bad (a bad file is named after it, or its
+    document has a name of its own); what it keeps is what looking at every article keeps, in memory or on disk."""
     from newscorpus.clusters import NUM_PERM
     from newscorpus.pipeline import ArticleIndex, GoldIndex
 
