@@ -1109,8 +1109,9 @@ class GroupPlan:
         named = dict(zip(others, index.ids.names_at(others)))
         firsts = [ident if clusters[at] == at else named[clusters[at]] for at, ident in zip(self.articles, idents)]
         located = gold.located_many(idents, [gold.of_article[at] for at in self.articles])
-        items = zip(idents, index.keys_at(self.articles), *zip(*located), firsts) if idents else ()
-        return Group(self.split, tuple(items), self.names)
+        items = tuple((ident, key, path, document_key, first) for ident, key, (path, document_key), first
+                      in zip(idents, index.keys_at(self.articles), located, firsts))
+        return Group(self.split, items, self.names)
 
 
 def splits_of(found: Scan, clusters: array) -> np.ndarray:

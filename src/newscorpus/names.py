@@ -297,10 +297,7 @@ class NameFile:
         self._db.execute("COMMIT")
 
     def __getitem__(self, at: int) -> str:
-        row = self._db.execute("SELECT name FROM names WHERE rowid = ?", (at,)).fetchone()
-        if row is None:
-            raise IndexError("name index out of range")
-        return row[0].decode("utf-8", "surrogatepass")
+        return self.names_at([at])[0]
 
     def __iter__(self) -> Iterator[str]:
         for (name,) in self._db.execute("SELECT name FROM names ORDER BY rowid"):
@@ -469,7 +466,7 @@ class SortedNames(Sequence[str]):
         parts: list[np.ndarray] = []
         names = iter(names)
         count = 0
-        while part := list(itertools.islice(names, _CONFIRMED)):
+        for part in _parts(names):
             encoded = [name.encode("utf-8", "surrogatepass") for name in part]
             count += len(part)
             if count > _IN_MEMORY:  # (no NUL in the parts so far: their bytes are the names' UTF-8)
@@ -527,11 +524,9 @@ class SortedNames(Sequence[str]):
         return _decoded(self._utf8, self._ends, at) if self._disk is None else self._disk.name(at)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, SortedNames):
-            if self._disk is None and other._disk is None:
-                return self._ends == other._ends and self._utf8 == other._utf8
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
-        if isinstance(other, (list, tuple)):
+        if isinstance(other, SortedNames) and self._disk is None and other._disk is None:
+            return self._ends == other._ends and self._utf8 == other._utf8
+        if isinstance(other, (SortedNames, list, tuple)):
             return len(other) == len(self) and all(a == b for a, b in zip(self, other))
         return NotImplemented
 

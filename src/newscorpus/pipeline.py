@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Container, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Generator, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 import numpy as np
 import orjson
@@ -1398,16 +1398,7 @@ class KeyFile:
 
     def hex_at(self, positions: Iterable[int]) -> list[str]:
         """The keys at ``positions``, in hexadecimal."""
-        width, filed, held = self.WIDTH, self._filed, self._held
-        fd = self._file.fileno() if self._file is not None else -1
-        count = len(self)
-        keys = []
-        for at in positions:
-            if not 0 <= at < count:
-                raise IndexError("key index out of range")
-            keys.append(os.pread(fd, width, width * at).hex() if at < filed else
-                        held[width * (at - filed):width * (at - filed + 1)].hex())
-        return keys
+        return [self[at].hex() for at in positions]
 
 
 @dataclass
@@ -1474,11 +1465,6 @@ class ArticleIndex:
     def keys_at(self, positions: Iterable[int]) -> list[str]:
         """The cache keys of the articles at ``positions``."""
         return self.digests.hex_at(positions)
-
-    @property
-    def keys(self) -> list[str]:
-        """Every article's cache key, in order (made on demand)."""
-        return [self.key(at) for at in range(len(self.ids))]
 
     def signature_matrix(self) -> np.ndarray:
         """All signatures as one ``(n, NUM_PERM)`` uint32 array (read from their file)."""
@@ -1564,13 +1550,9 @@ class GoldIndex:
         """Mentions and quotes of the ``number``-th document."""
         return self.figures[2 * number], self.figures[2 * number + 1]
 
-    def located(self, ident: str, number: int) -> tuple[str, str]:
-        """The path and cache key of article ``ident``'s gold document, the ``number``-th."""
-        path = self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"
-        return path, self.keys[number].hex()
-
     def located_many(self, idents: Sequence[str], numbers: Sequence[int]) -> list[tuple[str | None, str | None]]:
-        """:meth:`located` for each of ``idents`` whose ``numbers`` entry is a document (``(None, None)`` for -1)."""
+        """The path and cache key of each article's gold document: article ``idents[i]``'s is the ``numbers[i]``-th
+        (``(None, None)`` for -1, none)."""
         keys = iter(self.keys.hex_at([number for number in numbers if number >= 0]))
         return [((self.paths[number][0] if number in self.paths else f"{self.directory}/{ident}.json"), next(keys))
                 if number >= 0 else (None, None) for ident, number in zip(idents, numbers)]
