@@ -9,11 +9,15 @@ one process and is never stored) in a sorted array, and every match is
 confirmed against the name itself, so two names with the same hash are told
 apart.
 
-Past :data:`_IN_MEMORY` names a table moves to disk (:class:`NameFile`, an
-unnamed temporary SQLite database with a page cache of 1 MB), so what a
-build's main process holds for its names stops growing with the corpus:
-three tables of 64 bytes a name, 19 MB at 100,000 articles, were most of
-what it grew by (docs/scale-history.md).
+Past :data:`_IN_MEMORY` names a table moves its names and values to disk
+(:class:`NameFile`, an unnamed temporary SQLite database with a page cache of
+1 MB) and keeps only its search in memory: each name's hash and position, 12
+bytes a name where it held 64 (three such tables, 19 MB at 100,000 articles,
+were most of what a build's main process grew by; docs/scale-history.md).
+Lookups are the same numpy search either way; a match on disk is confirmed
+by reading its name by position, many names a statement.  (Until the
+nineteenth session the hashes went to disk too, as SQLite's index: filling
+and searching it took about twice as long; docs/scale-history.md.)
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import sqlite3
 import tempfile
 from array import array
 from contextlib import contextmanager
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
 import numpy as np
@@ -41,8 +45,8 @@ _CONFIRMED = 4096
 _FIXED_WIDTH = 256
 
 #: A :class:`NameTable` holds this many names in memory (64 bytes a name, their UTF-8 included, 2 MB); past it, its
-#: names move to a :class:`NameFile`.  A corpus of 10,000 articles never gets there: its build and its one-file
-#: rebuild do not pay for the database.
+#: names and values move to a :class:`NameFile` (12 bytes a name stay: the sorted hashes and their positions).  A
+#: corpus of 10,000 articles never gets there: its build and its one-file rebuild do not pay for the database.
 _IN_MEMORY = 1 << 15
 
 
@@ -58,7 +62,7 @@ class NameTable:
         self._hashes = array("q")  # sorted (an array: bisect reads it item by item faster than numpy's scalar search)
         self._order = array("i")  # the positions of the hashes in that order
         self._recent: dict[str, int] = {}  # name -> position, for names not yet in the sorted arrays
-        self._disk: NameFile | None = None  # past _IN_MEMORY names: all of them, and nothing above
+        self._disk: NameFile | None = None  # past _IN_MEMORY names: the names and values (the arrays above: the search)
         self.extend(list(names))
 
     def __len__(self) -> int:
@@ -104,19 +108,20 @@ class NameTable:
         encoded = [name.encode("utf-8", "surrogatepass") for name in names]  # any str: JSON may hold a lone surrogate
         if self._disk is None and len(self._ends) + len(encoded) > _IN_MEMORY:
             self._spill()
+        start = len(self)
         if self._disk is not None:
             self._disk.extend(encoded, values)
-            return
-        start = len(self._ends)
-        self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
-        self._ends.pop(start)  # the initial value: where the first new name starts
-        self._utf8 += b"".join(encoded)
-        if values is None:
-            self._values.frombytes(bytes(self._values.itemsize * len(encoded)))
         else:
-            self._values.extend(values)
+            self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
+            self._ends.pop(start)  # the initial value: where the first new name starts
+            self._utf8 += b"".join(encoded)
+            if values is None:
+                self._values.frombytes(bytes(self._values.itemsize * len(encoded)))
+            else:
+                self._values.extend(values)
         self._recent.update(zip(names, range(start, start + len(encoded))))
-        if len(self._recent) > max(_RECENT, len(self._ends) >> 3):
+        # (on disk, the recent names' str are most of what the table holds: merged every _RECENT, O(n) each)
+        if len(self._recent) > (_RECENT if self._disk is not None else max(_RECENT, len(self._ends) >> 3)):
             self._merge()
 
     def value(self, at: int) -> int:
@@ -136,30 +141,37 @@ class NameTable:
         return self.value(at)
 
     def find(self, name: str) -> int:
-        """The position of ``name``, or -1."""
-        if self._disk is not None:
-            return self._disk.find(name.encode("utf-8", "surrogatepass"))
+        """The position of ``name``, or -1 (the names of its hash read :attr:`NameFile.PART` at a time)."""
         at = self._recent.get(name)
         if at is not None:
             return at
         hashes, key = self._hashes, hash(name)
-        i = bisect_left(hashes, key)
-        while i < len(hashes) and hashes[i] == key:
-            at = self._order[i]
-            if self[at] == name:
-                return at
-            i += 1
+        lo, hi = bisect_left(hashes, key), bisect_right(hashes, key)
+        for start in range(lo, hi, NameFile.PART):
+            positions = self._order[start:min(hi, start + NameFile.PART)].tolist()
+            for at, held in zip(positions, self.names_at(positions)):
+                if held == name:
+                    return at
         return -1
 
     def find_many(self, names: Sequence[str]) -> list[int]:
         """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them, and
         each match confirmed by comparing UTF-8 with numpy, :data:`_CONFIRMED` names at a time (one at a time in
-        Python took 5 us a name: 60 ms of a 10,000-article rebuild)."""
-        if self._disk is not None:
-            return self._disk.find_many([name.encode("utf-8", "surrogatepass") for name in names])
+        Python took 5 us a name: 60 ms of a 10,000-article rebuild); on disk, each match's name read by position,
+        :attr:`NameFile.PART` names a statement (SQLite's index of the names' hashes took twice as long)."""
+        part_of = self._find_part if self._disk is None else self._find_part_on_disk
         found: list[int] = []
         for lo in range(0, len(names), _CONFIRMED):
-            found += self._find_part(names[lo:lo + _CONFIRMED])
+            found += part_of(names[lo:lo + _CONFIRMED])
+        return found
+
+    def _find_part_on_disk(self, names: Sequence[str]) -> list[int]:
+        found = [self._recent.get(name, -1) for name in names]
+        hit, candidates = self._searched(names)
+        asked = [i for i in np.flatnonzero(hit).tolist() if found[i] < 0]
+        held = self._disk.names_at(candidates[asked].tolist())
+        for i, name in zip(asked, held):
+            found[i] = int(candidates[i]) if name == names[i] else self.find(names[i])  # equal hashes, another name?
         return found
 
     def _find_part(self, names: Sequence[str]) -> list[int]:
@@ -196,12 +208,10 @@ class NameTable:
         names = list(names)
         if not names or not len(self):
             return True
-        if self._disk is not None:
-            return not self._disk.holds_any([name.encode("utf-8", "surrogatepass") for name in names])
         if not self._recent.keys().isdisjoint(names):
             return False
         hit, _ = self._searched(names)
-        return not any(self.find(names[i]) >= 0 for i in np.flatnonzero(hit).tolist())  # equal hashes: equal names?
+        return all(at < 0 for at in self.find_many([names[i] for i in np.flatnonzero(hit).tolist()]))  # equal hashes: equal names?
 
     def _searched(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each of ``names``, whether the sorted arrays hold its hash, and the position of the first name there
@@ -233,7 +243,7 @@ class NameTable:
         digest.update(self._utf8)
 
     def _spill(self) -> None:
-        """Move the names to a :class:`NameFile`, and let go of the arrays."""
+        """Move the names and values to a :class:`NameFile`, and let go of their arrays (the search stays)."""
         disk = NameFile()
         for lo in range(0, len(self._ends), _CONFIRMED):
             hi = min(lo + _CONFIRMED, len(self._ends))
@@ -242,30 +252,30 @@ class NameTable:
             region = bytes(self._utf8[first:self._ends[hi - 1]])
             disk.extend([region[a:b] for a, b in zip([0, *bounds[:-1]], bounds)], self._values[lo:hi])
         self._disk = disk
-        self._utf8, self._ends, self._values, self._hashes, self._order = bytearray(), array("Q"), array("i"), array("q"), array("i")
-        self._recent = {}
+        self._utf8, self._ends, self._values = bytearray(), array("Q"), array("i")
 
     def _merge(self) -> None:
-        """Take the recent names into the sorted arrays."""
+        """Take the recent names into the sorted arrays (sorted among themselves, then inserted: O(n) a merge)."""
         recent = self._recent
         keys = np.fromiter(map(hash, recent), dtype=np.int64, count=len(recent))
         positions = np.fromiter(recent.values(), dtype=np.int32, count=len(recent))
-        hashes = np.concatenate([np.frombuffer(self._hashes, dtype=np.int64), keys])
-        order = np.argsort(hashes, kind="stable")
-        positions = np.concatenate([np.frombuffer(self._order, dtype=np.int32), positions])[order]
+        by_key = np.argsort(keys, kind="stable")
+        keys, positions = keys[by_key], positions[by_key]
+        hashes = np.frombuffer(self._hashes, dtype=np.int64)
+        places = np.searchsorted(hashes, keys, side="right")
+        merged = np.insert(hashes, places, keys), np.insert(np.frombuffer(self._order, dtype=np.int32), places, positions)
+        del hashes  # (a view of the array replaced below)
         self._hashes, self._order = array("q"), array("i")
-        self._hashes.frombytes(hashes[order].tobytes())
-        self._order.frombytes(positions.tobytes())
+        self._hashes.frombytes(merged[0].tobytes())
+        self._order.frombytes(merged[1].tobytes())
         self._recent = {}
 
 
 class NameFile:
     """The names of a :class:`NameTable` past :data:`_IN_MEMORY`, with their values, as UTF-8 in an unnamed temporary
-    SQLite database: a row per name (its position is its rowid), indexed by the Python hash of its UTF-8 (the
-    database lives in one process, as the table's sorted hashes do; each match confirmed against the name: an index
-    of 8-byte integers took 20-25% less time to fill and search than one of the names).  Its order is SQLite's
-    sort of the names as ``BLOB``s, compared as bytes: the code point order of the ``str``, as :func:`_utf8_order`
-    has it.  The database lives on disk and goes with its connection (SQLite unlinks the file when it opens it);
+    SQLite database: a row per name, its position its rowid (the table searches its own sorted hashes, and reads
+    the names it found here by rowid).  Its order is SQLite's sort of the names as ``BLOB``s, compared as bytes: the
+    code point order of the ``str``, as :func:`_utf8_order` has it.  The database lives on disk and goes with its connection (SQLite unlinks the file when it opens it);
     SQLite's page cache is all it holds in memory (:attr:`PAGE_CACHE_KIB`).  A process that forks keeps it: the
     children never touch it."""
 
@@ -275,8 +285,7 @@ class NameFile:
 
     def __init__(self) -> None:
         self._db = _temporary_database(self.PAGE_CACHE_KIB)
-        self._db.execute("CREATE TABLE names (name BLOB NOT NULL, value INTEGER NOT NULL, hash INTEGER NOT NULL)")
-        self._db.execute("CREATE INDEX names_by_hash ON names (hash)")
+        self._db.execute("CREATE TABLE names (name BLOB NOT NULL, value INTEGER NOT NULL)")
         self._count = 0
 
     def __len__(self) -> int:
@@ -292,8 +301,8 @@ class NameFile:
 
     def _write(self, start: int, encoded: Sequence[bytes], values: Iterable[int]) -> None:
         self._db.execute("BEGIN")  # (a write that fails leaves it open: the database is not used again)
-        self._db.executemany("INSERT INTO names (rowid, name, value, hash) VALUES (?, ?, ?, ?)",
-                             zip(range(start, start + len(encoded)), encoded, values, map(_blob_hash, encoded)))
+        self._db.executemany("INSERT INTO names (rowid, name, value) VALUES (?, ?, ?)",
+                             zip(range(start, start + len(encoded)), encoded, values))
         self._db.execute("COMMIT")
 
     def __getitem__(self, at: int) -> str:
@@ -319,28 +328,6 @@ class NameFile:
             raise IndexError("name index out of range")
         return row[0]
 
-    def find(self, encoded: bytes) -> int:
-        row = self._db.execute("SELECT rowid FROM names WHERE hash = ? AND name = ?", (_blob_hash(encoded), encoded)).fetchone()
-        return -1 if row is None else row[0]
-
-    def find_many(self, encoded: Sequence[bytes]) -> list[int]:
-        found: dict[bytes, int] = {}  # (with any other name of the same hash: looked up by name)
-        for lo in range(0, len(encoded), self.PART):
-            found.update(self._with_hashes(encoded[lo:lo + self.PART], "name, rowid"))
-        return [found.get(name, -1) for name in encoded]
-
-    def holds_any(self, encoded: Sequence[bytes]) -> bool:
-        for lo in range(0, len(encoded), self.PART):
-            part = encoded[lo:lo + self.PART]
-            if not {name for (name,) in self._with_hashes(part, "name")}.isdisjoint(part):
-                return True
-        return False
-
-    def _with_hashes(self, encoded: Sequence[bytes], columns: str) -> sqlite3.Cursor:
-        """``columns`` of the rows whose hash is one of ``encoded``'s (their names may differ)."""
-        keys = list(set(map(_blob_hash, encoded)))
-        return self._db.execute(f"SELECT {columns} FROM names WHERE hash IN ({','.join('?' * len(keys))})", keys)
-
     def in_order(self) -> np.ndarray:
         rows = self._db.execute("SELECT rowid FROM names ORDER BY name")
         return np.fromiter((at for (at,) in rows), dtype=np.int64, count=self._count)
@@ -360,10 +347,6 @@ class NameFile:
         rows = self._db.execute(f"SELECT {column} FROM names ORDER BY rowid")
         while part := rows.fetchmany(_CONFIRMED):
             yield part
-
-
-#: The key of a name's UTF-8 in a :class:`NameFile`'s index (names of equal keys are told apart by the name).
-_blob_hash: Callable[[bytes], int] = hash
 
 
 @contextmanager
