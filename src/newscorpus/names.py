@@ -208,10 +208,7 @@ class NameTable:
         names = list(names)
         if not names or not len(self):
             return True
-        if not self._recent.keys().isdisjoint(names):
-            return False
-        hit, _ = self._searched(names)
-        return all(at < 0 for at in self.find_many([names[i] for i in np.flatnonzero(hit).tolist()]))  # equal hashes: equal names?
+        return all(at < 0 for at in self.find_many(names))  # (only a name whose hash is there is read and compared)
 
     def _searched(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each of ``names``, whether the sorted arrays hold its hash, and the position of the first name there
