@@ -10,21 +10,24 @@ confirmed against the name itself, so two names with the same hash are told
 apart.
 
 Past :data:`_IN_MEMORY` names a table moves its names and values to disk
-(:class:`NameFile`, an unnamed temporary SQLite database with a page cache of
-1 MB) and keeps only its search in memory: each name's hash and position, 12
-bytes a name where it held 64 (three such tables, 19 MB at 100,000 articles,
-were most of what a build's main process grew by; docs/scale-history.md).
+(:class:`NameFile`, an unnamed temporary file of blocks of 64 names) and
+keeps only its search in memory: each name's hash and position, 12 bytes a
+name where it held 64 (three such tables, 19 MB at 100,000 articles, were
+most of what a build's main process grew by; docs/scale-history.md).
 Lookups are the same numpy search either way; a match on disk is confirmed
-by reading its name by position, many names a statement.  (Until the
-nineteenth session the hashes went to disk too, as SQLite's index: filling
-and searching it took about twice as long; docs/scale-history.md.)
+by reading its name by position, with its block.  (Until the nineteenth
+session the hashes went to disk too, as SQLite's index: filling and
+searching it took about twice as long; until the twentieth the names were
+rows of an SQLite table; docs/scale-history.md.)
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
+import os
 import sqlite3
+import struct
 import tempfile
 from array import array
 from contextlib import contextmanager
@@ -87,7 +90,8 @@ class NameTable:
 
     def names_at(self, positions: Iterable[int]) -> list[str]:
         """The names at ``positions``: ``[table[at] for at in positions]``, on disk with one query per
-        :attr:`NameFile.PART` positions (one query per name was 1.5 s of a rebuild at 100,000 articles)."""
+        a block of :attr:`NameFile.BLOCK` names a read, neighbouring blocks together (one SQLite query per name was
+        1.5 s of a rebuild at 100,000 articles)."""
         if self._disk is not None:
             return self._disk.names_at(list(positions))
         return [_decoded(self._utf8, self._ends, at) for at in positions]
@@ -158,7 +162,7 @@ class NameTable:
         """The position of each of ``names``, or -1: :meth:`find` for many names, with one search for all of them, and
         each match confirmed by comparing UTF-8 with numpy, :data:`_CONFIRMED` names at a time (one at a time in
         Python took 5 us a name: 60 ms of a 10,000-article rebuild); on disk, each match's name read by position,
-        :attr:`NameFile.PART` names a statement (SQLite's index of the names' hashes took twice as long)."""
+        :meth:`NameFile.names_at` (SQLite's index of the names' hashes took twice as long)."""
         part_of = self._find_part if self._disk is None else self._find_part_on_disk
         found: list[int] = []
         for lo in range(0, len(names), _CONFIRMED):
@@ -269,20 +273,32 @@ class NameTable:
 
 
 class NameFile:
-    """The names of a :class:`NameTable` past :data:`_IN_MEMORY`, with their values, as UTF-8 in an unnamed temporary
-    SQLite database: a row per name, its position its rowid (the table searches its own sorted hashes, and reads
-    the names it found here by rowid).  Its order is SQLite's sort of the names as ``BLOB``s, compared as bytes: the
-    code point order of the ``str``, as :func:`_utf8_order` has it.  The database lives on disk and goes with its connection (SQLite unlinks the file when it opens it);
-    SQLite's page cache is all it holds in memory (:attr:`PAGE_CACHE_KIB`).  A process that forks keeps it: the
-    children never touch it."""
+    """The names of a :class:`NameTable` past :data:`_IN_MEMORY`, with their values, in an unnamed temporary file,
+    :attr:`BLOCK` names a block: a block is where its names' UTF-8 ends (4 bytes each, from the first name's start),
+    their values (4 bytes each), then their UTF-8.  What it holds in memory is where each block starts (8 bytes a block: an eighth of a byte a
+    name) and the last block until it is full.  A name is read with its block, neighbouring blocks in one read.
+    Its order, when asked (:meth:`in_order`), is SQLite's sort of the names as ``BLOB``s in a temporary database,
+    compared as bytes: the code point order of the ``str``, as :func:`_utf8_order` has it.  The file goes with its
+    handle (unnamed: ``O_TMPFILE``, or unlinked when made).  A process that forks keeps it: the children never
+    touch it.
 
-    PAGE_CACHE_KIB = 1024
-    #: names looked up by one statement (SQLite allows 32,766 parameters)
+    (Until the twentieth session the names were rows of an SQLite table, read by rowid 512 a statement: reading
+    and writing them took 3-4 s of a 10-15 s one-file rebuild at 100,000 articles; docs/scale-history.md.)"""
+
+    #: names a block (a name read costs the read of its block: about 64 times 40 bytes)
+    BLOCK = 64
+    #: the most bytes one read takes in (neighbouring blocks)
+    READ = 1 << 18
+    #: the names of one hash :meth:`NameTable.find` reads at a time
     PART = 512
 
     def __init__(self) -> None:
-        self._db = _temporary_database(self.PAGE_CACHE_KIB)
-        self._db.execute("CREATE TABLE names (name BLOB NOT NULL, value INTEGER NOT NULL)")
+        with _as_os_error():
+            self._file = tempfile.TemporaryFile(prefix="newscorpus-names-")
+        self._fd = self._file.fileno()
+        self._starts = array("Q", [0])  # block k is the file's bytes _starts[k]:_starts[k + 1]
+        self._tail: list[bytes] = []  # the names after the last full block, and their values
+        self._tail_values = array("i")
         self._count = 0
 
     def __len__(self) -> int:
@@ -290,66 +306,143 @@ class NameFile:
 
     def extend(self, encoded: Sequence[bytes], values: Iterable[int] | None) -> None:
         """Add names (their UTF-8) with their values (default 0), after those already there."""
-        start = self._count
-        values = itertools.repeat(0) if values is None else values
-        with _as_os_error():
-            self._write(start, encoded, values)
+        self._tail.extend(encoded)
+        if values is None:
+            self._tail_values.frombytes(bytes(4 * len(encoded)))
+        else:
+            self._tail_values.extend(itertools.islice(values, len(encoded)))
         self._count += len(encoded)
+        full = len(self._tail) - len(self._tail) % self.BLOCK
+        if not full:
+            return
+        parts, start = [], self._starts[-1]
+        for lo in range(0, full, self.BLOCK):
+            names = self._tail[lo:lo + self.BLOCK]
+            ends = array("I", itertools.accumulate(map(len, names)))
+            parts += [ends.tobytes(), self._tail_values[lo:lo + self.BLOCK].tobytes(), *names]
+            self._starts.append(self._starts[-1] + 8 * self.BLOCK + ends[-1])
+        self._write(b"".join(parts), start)
+        del self._tail[:full], self._tail_values[:full]
 
-    def _write(self, start: int, encoded: Sequence[bytes], values: Iterable[int]) -> None:
-        self._db.execute("BEGIN")  # (a write that fails leaves it open: the database is not used again)
-        self._db.executemany("INSERT INTO names (rowid, name, value) VALUES (?, ?, ?)",
-                             zip(range(start, start + len(encoded)), encoded, values))
-        self._db.execute("COMMIT")
+    def _write(self, data: bytes, offset: int) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.pwrite(self._fd, view, offset + len(data) - len(view)):]
+        except OSError as error:
+            raise _refused(error) from error
+
+    def _blocks(self, numbers: Iterable[int]) -> Iterator[tuple[int, bytes, int]]:
+        """Each full block of ``numbers`` (ascending): its number, the bytes read that hold it, where it starts
+        in them (neighbouring blocks read together, :attr:`READ` bytes at most)."""
+        starts, run = self._starts, []
+        for number in itertools.chain(numbers, [None]):
+            if run and (number is None or number != run[-1] + 1 or starts[number + 1] - starts[run[0]] > self.READ):
+                base = starts[run[0]]
+                try:  # (not a context manager: a block is read for each name looked up, 2 us a read)
+                    data = os.pread(self._fd, starts[run[-1] + 1] - base, base)
+                except OSError as error:
+                    raise _refused(error) from error
+                for held in run:
+                    yield held, data, starts[held] - base
+                run = []
+            if number is not None:
+                run.append(number)
+
+    def _raw(self) -> Iterator[bytes]:
+        """Every name's UTF-8, in order."""
+        for _, data, at in self._blocks(range(len(self._starts) - 1)):
+            ends = array("I")
+            ends.frombytes(data[at:at + 4 * self.BLOCK])
+            first = at + 8 * self.BLOCK
+            yield from (data[first + a:first + b] for a, b in zip(itertools.chain([0], ends), ends))
+        yield from self._tail
 
     def __getitem__(self, at: int) -> str:
         return self.names_at([at])[0]
 
     def __iter__(self) -> Iterator[str]:
-        for (name,) in self._db.execute("SELECT name FROM names ORDER BY rowid"):
+        for name in self._raw():
             yield name.decode("utf-8", "surrogatepass")
 
     def names_at(self, positions: Sequence[int]) -> list[str]:
-        found: dict[int, bytes] = {}
-        for lo in range(0, len(positions), self.PART):
-            part = positions[lo:lo + self.PART]
-            found.update(self._db.execute(f"SELECT rowid, name FROM names WHERE rowid IN ({','.join('?' * len(part))})", part))
-        try:
-            return [found[at].decode("utf-8", "surrogatepass") for at in positions]
-        except KeyError:
-            raise IndexError("name index out of range") from None
+        found: list[str] = [""] * len(positions)
+        asked: dict[int, list[int]] = {}
+        count, block, on_file = self._count, self.BLOCK, (len(self._starts) - 1) * self.BLOCK
+        for i, at in enumerate(positions):
+            if not 0 <= at < count:
+                raise IndexError("name index out of range")
+            if at >= on_file:
+                found[i] = self._tail[at - on_file].decode("utf-8", "surrogatepass")
+            else:
+                asked.setdefault(at // block, []).append(i)
+        unpack = _U4.unpack_from
+        for number, data, start in self._blocks(sorted(asked)):
+            first = start + 8 * block
+            for i in asked[number]:
+                j = positions[i] % block
+                lo = unpack(data, start + 4 * j - 4)[0] if j else 0
+                found[i] = data[first + lo:first + unpack(data, start + 4 * j)[0]].decode("utf-8", "surrogatepass")
+        return found
 
     def value(self, at: int) -> int:
-        row = self._db.execute("SELECT value FROM names WHERE rowid = ?", (at,)).fetchone()
-        if row is None:
+        on_file = (len(self._starts) - 1) * self.BLOCK
+        if not 0 <= at < self._count:
             raise IndexError("name index out of range")
-        return row[0]
+        if at >= on_file:
+            return self._tail_values[at - on_file]
+        for _, data, start in self._blocks([at // self.BLOCK]):
+            return _I4.unpack_from(data, start + 4 * self.BLOCK + 4 * (at % self.BLOCK))[0]
+        raise AssertionError("unreachable")
 
     def in_order(self) -> np.ndarray:
-        rows = self._db.execute("SELECT rowid FROM names ORDER BY name")
-        return np.fromiter((at for (at,) in rows), dtype=np.int64, count=self._count)
+        """The positions in the order of their names: sorted by SQLite in a temporary database (its page cache and
+        sorter's memory bounded), not in memory."""
+        db = _temporary_database(self.PAGE_CACHE_KIB)
+        try:
+            with _as_os_error():
+                db.execute("CREATE TABLE names (name BLOB NOT NULL)")
+                db.execute("BEGIN")
+                db.executemany("INSERT INTO names (rowid, name) VALUES (?, ?)", enumerate(self._raw()))
+                db.execute("COMMIT")
+                rows = db.execute("SELECT rowid FROM names ORDER BY name")
+                return np.fromiter((at for (at,) in rows), dtype=np.int64, count=self._count)
+        finally:
+            db.close()
+
+    #: the sorting database's page cache (:meth:`in_order`)
+    PAGE_CACHE_KIB = 1024
 
     def update(self, digest: Any) -> None:
         """As :meth:`NameTable.update`: the count, the names' ends (8 bytes each, little-endian), their UTF-8."""
         digest.update(self._count.to_bytes(8, "little"))
         end = 0
-        for part in self._parts("length(name)"):
-            ends = np.cumsum(np.fromiter((size for (size,) in part), dtype=np.uint64, count=len(part))) + np.uint64(end)
+        for part in _batched(self._raw(), _CONFIRMED):
+            ends = np.cumsum(np.fromiter(map(len, part), dtype=np.uint64, count=len(part))) + np.uint64(end)
             digest.update(ends.astype("<u8").tobytes())
             end = int(ends[-1])
-        for part in self._parts("name"):
-            digest.update(b"".join(name for (name,) in part))
+        for part in _batched(self._raw(), _CONFIRMED):
+            digest.update(b"".join(part))
 
-    def _parts(self, column: str) -> Iterator[list[tuple]]:
-        rows = self._db.execute(f"SELECT {column} FROM names ORDER BY rowid")
-        while part := rows.fetchmany(_CONFIRMED):
-            yield part
+
+_U4, _I4 = struct.Struct("=I"), struct.Struct("=i")  # (native order, as the arrays written: the file is this process's)
+
+
+def _refused(error: OSError) -> OSError:
+    """A temporary file's failed write or read as an ``OSError`` naming its directory (:func:`_as_os_error`)."""
+    return OSError(error.errno, f"the build's temporary file of names, in {tempfile.gettempdir()}: {error.strerror}")
+
+
+def _batched(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    items = iter(items)
+    while part := list(itertools.islice(items, size)):
+        yield part
 
 
 @contextmanager
 def _as_os_error() -> Iterator[None]:
-    """A temporary database's full disk or failed read is the system's refusal, as a temporary file's is: an
-    ``OSError`` (which the command reports in one line), not SQLite's ``OperationalError``."""
+    """A temporary file's or database's full disk or failed read is the system's refusal: an ``OSError`` naming the
+    directory (which the command reports in one line), not SQLite's ``OperationalError`` or a nameless errno."""
     try:
         yield
     except sqlite3.OperationalError as error:
@@ -357,6 +450,10 @@ def _as_os_error() -> Iterator[None]:
             if words in str(error):
                 raise OSError(code, f"the build's temporary database of names, in {tempfile.gettempdir()}: {error}") from error
         raise
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise _refused(error) from error
 
 
 def _temporary_database(cache_kib: int) -> sqlite3.Connection:
