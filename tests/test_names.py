@@ -120,7 +120,7 @@ def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
     """The point of the table: 24 bytes per name besides its UTF-8 (and a dict of the last few thousand added), where
     a dict of ``str`` to ``int`` costs about 140 bytes per name more than its UTF-8 (measured on these names); on disk,
     12 bytes per name (its hash and position: 17 measured, with the recent names' dict), not its UTF-8, which is
-    on disk with SQLite's page cache of 1 MB at most."""
+    in a temporary file (where each block starts stays: 8 bytes per 64 names)."""
     import tracemalloc
 
     count = 20_000
@@ -205,24 +205,35 @@ def test_a_table_moved_to_disk_answers_as_one_in_memory(monkeypatch) -> None:
 def test_a_full_disk_under_a_table_on_disk_is_the_system_s_refusal(monkeypatch) -> None:
     """A full disk under a table's temporary file, or SQLite's "database or disk is full" under a sorted listing, is
     an OSError (ENOSPC) naming the directory, which the command reports in one line, as a full disk under any
-    temporary file (the build stops there: the table is not used again)."""
+    temporary file (the build stops there); a refused write leaves the table as it was, and a short write is
+    written on."""
     import errno
 
     monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 10)
-    table = NameTable(_names(20))
-    written, pwrite = [], os.pwrite
+    before, more = _names(2_000), _names(5_000, seed=9)
+    table = NameTable(before)
+    pwrite, short = os.pwrite, {"writes": 0, "full": False}
 
-    def full(fd: int, data, offset: int) -> int:
-        if written:
+    def disk(fd: int, data, offset: int) -> int:
+        if short["full"]:
             raise OSError(errno.ENOSPC, "No space left on device")
-        written.append(len(data))
-        return pwrite(fd, data[:len(data) // 2], offset)  # a short write first: the rest is written again
+        short["writes"] += 1
+        return pwrite(fd, data[:max(1, len(data) // 3)], offset)  # a third at most each time
 
-    monkeypatch.setattr(newscorpus.names.os, "pwrite", full)
+    monkeypatch.setattr(newscorpus.names.os, "pwrite", disk)
+    short["full"] = True
     with pytest.raises(OSError) as refused:
-        table.extend(_names(5_000, seed=9))
+        table.extend(more)
     assert refused.value.errno == errno.ENOSPC and "temporary file of names" in str(refused.value)
-    assert tempfile.gettempdir() in str(refused.value) and written
+    assert tempfile.gettempdir() in str(refused.value)
+    kept = before + more  # the names refused a block stay in the table's last block, in memory
+    assert list(table) == kept and table.names_at(range(0, len(kept), 7)) == kept[::7]
+    short["full"] = False
+    extra = [f"extra-{i}" for i in range(300)]
+    table.extend(extra, range(300))
+    assert short["writes"] > 1 and list(table) == kept + extra  # each write short: written on until whole
+    assert table.find_many(extra[::31] + before[::97]) == [len(kept) + i for i in range(0, 300, 31)] + list(range(0, 2_000, 97))
+    assert [table.value(table.find(name)) for name in extra[:5]] == list(range(5))
     real = newscorpus.names._temporary_database
 
     def small(cache_kib: int):

@@ -89,9 +89,9 @@ class NameTable:
         return isinstance(name, str) and self.find(name) >= 0
 
     def names_at(self, positions: Iterable[int]) -> list[str]:
-        """The names at ``positions``: ``[table[at] for at in positions]``, on disk with one query per
-        a block of :attr:`NameFile.BLOCK` names a read, neighbouring blocks together (one SQLite query per name was
-        1.5 s of a rebuild at 100,000 articles)."""
+        """The names at ``positions``: ``[table[at] for at in positions]``; on disk each read with its block of
+        :attr:`NameFile.BLOCK` names, neighbouring blocks together (one SQLite query per name was 1.5 s of a rebuild
+        at 100,000 articles)."""
         if self._disk is not None:
             return self._disk.names_at(list(positions))
         return [_decoded(self._utf8, self._ends, at) for at in positions]
@@ -275,8 +275,10 @@ class NameTable:
 class NameFile:
     """The names of a :class:`NameTable` past :data:`_IN_MEMORY`, with their values, in an unnamed temporary file,
     :attr:`BLOCK` names a block: a block is where its names' UTF-8 ends (4 bytes each, from the first name's start),
-    their values (4 bytes each), then their UTF-8.  What it holds in memory is where each block starts (8 bytes a block: an eighth of a byte a
-    name) and the last block until it is full.  A name is read with its block, neighbouring blocks in one read.
+    their values (4 bytes each), then their UTF-8.  What it holds in memory is where each block starts (8 bytes a
+    block: an eighth of a byte a name) and the last block until it is full; a block is written whole, so a write
+    that fails (a full disk) leaves the table as it was.  A name is read with its block, neighbouring blocks in one
+    read.
     Its order, when asked (:meth:`in_order`), is SQLite's sort of the names as ``BLOB``s in a temporary database,
     compared as bytes: the code point order of the ``str``, as :func:`_utf8_order` has it.  The file goes with its
     handle (unnamed: ``O_TMPFILE``, or unlinked when made).  A process that forks keeps it: the children never
@@ -291,10 +293,11 @@ class NameFile:
     READ = 1 << 18
     #: the names of one hash :meth:`NameTable.find` reads at a time
     PART = 512
+    #: the page cache of the database that sorts the names (:meth:`in_order`)
+    PAGE_CACHE_KIB = 1024
 
     def __init__(self) -> None:
-        with _as_os_error():
-            self._file = tempfile.TemporaryFile(prefix="newscorpus-names-")
+        self._file = tempfile.TemporaryFile(prefix="newscorpus-names-")  # (its OSError names the directory)
         self._fd = self._file.fileno()
         self._starts = array("Q", [0])  # block k is the file's bytes _starts[k]:_starts[k + 1]
         self._tail: list[bytes] = []  # the names after the last full block, and their values
@@ -315,13 +318,14 @@ class NameFile:
         full = len(self._tail) - len(self._tail) % self.BLOCK
         if not full:
             return
-        parts, start = [], self._starts[-1]
+        parts, starts = [], [self._starts[-1]]
         for lo in range(0, full, self.BLOCK):
             names = self._tail[lo:lo + self.BLOCK]
             ends = array("I", itertools.accumulate(map(len, names)))
             parts += [ends.tobytes(), self._tail_values[lo:lo + self.BLOCK].tobytes(), *names]
-            self._starts.append(self._starts[-1] + 8 * self.BLOCK + ends[-1])
-        self._write(b"".join(parts), start)
+            starts.append(starts[-1] + 8 * self.BLOCK + ends[-1])
+        self._write(b"".join(parts), starts[0])  # (refused: the names stay in the tail, the blocks unrecorded)
+        self._starts.extend(starts[1:])
         del self._tail[:full], self._tail_values[:full]
 
     def _write(self, data: bytes, offset: int) -> None:
@@ -391,9 +395,8 @@ class NameFile:
             raise IndexError("name index out of range")
         if at >= on_file:
             return self._tail_values[at - on_file]
-        for _, data, start in self._blocks([at // self.BLOCK]):
-            return _I4.unpack_from(data, start + 4 * self.BLOCK + 4 * (at % self.BLOCK))[0]
-        raise AssertionError("unreachable")
+        _, data, start = next(self._blocks([at // self.BLOCK]))
+        return _I4.unpack_from(data, start + 4 * self.BLOCK + 4 * (at % self.BLOCK))[0]
 
     def in_order(self) -> np.ndarray:
         """The positions in the order of their names: sorted by SQLite in a temporary database (its page cache and
@@ -409,9 +412,6 @@ class NameFile:
                 return np.fromiter((at for (at,) in rows), dtype=np.int64, count=self._count)
         finally:
             db.close()
-
-    #: the sorting database's page cache (:meth:`in_order`)
-    PAGE_CACHE_KIB = 1024
 
     def update(self, digest: Any) -> None:
         """As :meth:`NameTable.update`: the count, the names' ends (8 bytes each, little-endian), their UTF-8."""
@@ -429,7 +429,7 @@ _U4, _I4 = struct.Struct("=I"), struct.Struct("=i")  # (native order, as the arr
 
 
 def _refused(error: OSError) -> OSError:
-    """A temporary file's failed write or read as an ``OSError`` naming its directory (:func:`_as_os_error`)."""
+    """A temporary file's failed write or read (a nameless errno) as an ``OSError`` naming its directory."""
     return OSError(error.errno, f"the build's temporary file of names, in {tempfile.gettempdir()}: {error.strerror}")
 
 
@@ -441,8 +441,8 @@ def _batched(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
 
 @contextmanager
 def _as_os_error() -> Iterator[None]:
-    """A temporary file's or database's full disk or failed read is the system's refusal: an ``OSError`` naming the
-    directory (which the command reports in one line), not SQLite's ``OperationalError`` or a nameless errno."""
+    """A temporary database's full disk or failed read is the system's refusal, as a temporary file's is: an
+    ``OSError`` naming the directory (which the command reports in one line), not SQLite's ``OperationalError``."""
     try:
         yield
     except sqlite3.OperationalError as error:
@@ -450,10 +450,6 @@ def _as_os_error() -> Iterator[None]:
             if words in str(error):
                 raise OSError(code, f"the build's temporary database of names, in {tempfile.gettempdir()}: {error}") from error
         raise
-    except OSError as error:
-        if error.filename is not None:
-            raise
-        raise _refused(error) from error
 
 
 def _temporary_database(cache_kib: int) -> sqlite3.Connection:
