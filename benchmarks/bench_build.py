@@ -2,7 +2,9 @@
 
 For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
 
-- **newscorpus build**: conversion, validation, clustering, Parquet shards, card (cold cache);
+- **newscorpus build**: conversion, validation, clustering, Parquet shards, card (cold cache): three times up to
+  20,000 articles, alternating with the by-hand path with all three configs (the median of each, and each run; the
+  peak RSS is the highest of the runs), once above (``--full-runs N`` sets it);
 - **incremental**: the same build after one raw file changed (warm cache; what the full build wrote is synced to
   disk first, not timed with it), three times, each after its own edit: the median, and each run;
 - **by hand**: ``datasets.load_dataset("json", ...)`` on the already-converted records, then ``to_parquet``: once
@@ -161,37 +163,89 @@ def set_aside(root: Path, *paths: Path) -> None:
             path.rename(trash / path.name)
 
 
-def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, float, str, str]]:
-    """All stages at size ``n``, as they finish: (stage, seconds, CPU seconds, peak RSS MB, note)."""
+Run = tuple[float, float, str, str]
+
+
+def median(runs: list[Run]) -> Run:
+    """The run of median wall time (the upper one of an even number)."""
+    return sorted(runs)[len(runs) // 2]
+
+
+def _each(runs: list[Run]) -> str:
+    return f"each: {' / '.join(f'{run[0]:.2f}' for run in runs)} s; " if len(runs) > 1 else ""
+
+
+def _of(runs: list[Run]) -> str:
+    return f", median of {len(runs)}" if len(runs) > 1 else ""
+
+
+def _highest_rss(runs: list[Run]) -> str:
+    """The highest peak of the main process, and of the largest worker, over ``runs`` (each ``"main / worker"``)."""
+    peaks = [[int(part) for part in run[2].split(" / ")] for run in runs]
+    return " / ".join(str(max(column)) for column in zip(*peaks))
+
+
+def _progress(n: int, what: str) -> None:
+    print(f"# {n:,}: {what}", file=sys.stderr, flush=True)
+
+
+def _cold_build(n: int, root: Path, corpus: Path, out: Path, cache: Path, workers: int, run: int, runs: int) -> Run:
+    """One full build into an empty cache and output, what the last wrote set aside first and synced to disk."""
+    set_aside(root, out, cache)
+    os.sync()  # what the last stage wrote is not timed with this one
+    done = run_stage("build", str(corpus), str(out), str(cache), str(workers))
+    _progress(n, f"full build, cold cache, {run} of {runs}: {done[0]:.1f} s")
+    return done
+
+
+#: Full builds, and by-hand paths with all three configs, timed at each size up to this many articles unless
+#: ``--full-runs`` says otherwise (alternating, the median reported); one of each above it (a cold build of
+#: 100,000 articles takes 4-5 minutes here).  On this 2-core machine one 10,000-article cold build moved by 20-50%
+#: between hours (27.0-30.5 s against a by-hand path of 9.0-10.7 s in two runs an hour apart).
+REPEATED_UP_TO = 20_000
+FULL_RUNS = 3
+
+
+def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Iterator[tuple[str, float, float, str, str]]:
+    """All stages at size ``n``: (stage, seconds, CPU seconds, peak RSS MB, note).  ``runs``: how many full builds and
+    by-hand paths with all three configs (default :data:`FULL_RUNS` up to :data:`REPEATED_UP_TO` articles, else 1)."""
+    runs = runs or (FULL_RUNS if n <= REPEATED_UP_TO else 1)
     root = workdir / f"n{n}"
     corpus = root / "corpus"
     if not (corpus / "raw" / "manifest.jsonl").exists():
         seconds, cpu, rss, _ = run_stage("generate", str(root), str(n), str(workers))
         yield ("generate synthetic corpus", seconds, cpu, rss, "")
     out, cache = root / "dataset", root / "cache"
-    set_aside(root, out, cache)
-    os.sync()  # what the last stage wrote is not timed with this one
-    seconds, cpu, rss, report = run_stage("build", str(corpus), str(out), str(cache), str(workers))
-    full, full_cpu = seconds, cpu
-    yield ("newscorpus build (full, cold cache)", seconds, cpu, rss, report)
+    fulls = [_cold_build(n, root, corpus, out, cache, workers, 1, runs)]
     # the full build's cache and shards (0.7 GB at 10,000 articles, 3.4 GB at 100,000) reach the disk before the clock
     # starts again, as they have by the time someone edits a file; else the kernel's writeback is timed with the rebuild
-    runs = []
+    rebuilds = []
     for _ in range(REBUILDS):
         os.sync()
         touch_one(corpus)
-        runs.append(run_stage("build", str(corpus), str(out), str(cache), str(workers)))
-    seconds, cpu, rss, report = sorted(runs)[len(runs) // 2]
-    yield (f"newscorpus build (one raw file changed), median of {len(runs)}", seconds, cpu, rss,
-           f"{seconds / full:.1%} of full ({cpu / full_cpu:.1%} in CPU time); each: {' / '.join(f'{r[0]:.2f}' for r in runs)} s; {report}")
+        rebuilds.append(run_stage("build", str(corpus), str(out), str(cache), str(workers)))
     records = root / "records"
     run_stage("records", str(out), str(records))
     hand = root / "by-hand"
-    for configs, what in (("articles", "the 'articles' config"), ("articles,entities,quotes", "all three configs, as ours")):
+    set_aside(root, root / "hf-cache")
+    alone = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles")
+    hands = []
+    for run in range(runs):  # alternated with the cold builds after the first: the machine's slower minutes fall on both
+        if run:
+            fulls.append(_cold_build(n, root, corpus, out, cache, workers, run + 1, runs))
         set_aside(root, root / "hf-cache")
-        seconds, cpu, rss, _ = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), configs)
-        yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}", seconds, cpu, rss,
-               f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)")
+        hands.append(run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles,entities,quotes"))
+        _progress(n, f"by hand, all three configs, {run + 1} of {runs}: {hands[-1][0]:.1f} s")
+    full, full_cpu, _, report = median(fulls)
+    yield (f"newscorpus build (full, cold cache){_of(fulls)}", full, full_cpu, _highest_rss(fulls), f"{_each(fulls)}{report}")
+    seconds, cpu, rss, report = median(rebuilds)
+    yield (f"newscorpus build (one raw file changed), median of {len(rebuilds)}", seconds, cpu, rss,
+           f"{seconds / full:.1%} of full ({cpu / full_cpu:.1%} in CPU time); {_each(rebuilds)}{report}")
+    for runs_of, what in (([alone], "the 'articles' config"), (hands, "all three configs, as ours")):
+        seconds, cpu, rss, _ = median(runs_of)
+        yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}{_of(runs_of)}", seconds, cpu,
+               _highest_rss(runs_of), f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)"
+               + (f"; {_each(runs_of)}".rstrip("; ") if len(runs_of) > 1 else ""))
     records = Path(f"{records}-articles.jsonl")
     hand = Path(f"{hand}-articles.parquet")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
@@ -207,10 +261,8 @@ def bench(n: int, workdir: Path, workers: int) -> Iterator[tuple[str, float, flo
             loads[which].append(run_stage("load", *args, str(cache)))
             shutil.rmtree(cache)  # (about 1 GB of Arrow files at 100,000 articles, a few files)
     for which, stage in (("ours", "load_dataset(our output, 'articles')"), ("hand", "load_dataset('parquet', by-hand file)")):
-        runs = loads[which]
-        seconds, cpu, rss, rows = sorted(runs)[len(runs) // 2]
-        yield (f"{stage}, median of {len(runs)}", seconds, cpu, rss,
-               f"each: {' / '.join(f'{r[0]:.2f}' for r in runs)} s; {rows} rows")
+        seconds, cpu, rss, rows = median(loads[which])
+        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, f"{_each(loads[which])}{rows} rows")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,12 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workdir", type=Path, required=True, help="where corpora and outputs go (reused across runs)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--full-runs", type=int, default=None, metavar="N",
+                        help=f"full builds and by-hand paths timed at each size, alternating (default: {FULL_RUNS} up to "
+                             f"{REPEATED_UP_TO:,} articles, 1 above)")
     args = parser.parse_args(argv)
     compileall.compile_dir(SRC / "newscorpus", quiet=1)
     print("| articles | stage | seconds | peak RSS MB (main / largest worker) | CPU s | note |\n|---|---|---|---|---|---|")
     try:
         for n in args.sizes:
-            for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers):
+            for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers, args.full_runs):
                 print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {cpu:.1f} | {note} |", flush=True)
     finally:
         for n in args.sizes:
