@@ -172,7 +172,12 @@ def median(runs: list[Run]) -> Run:
 
 
 def _each(runs: list[Run]) -> str:
-    return f"each: {' / '.join(f'{run[0]:.2f}' for run in runs)} s; " if len(runs) > 1 else ""
+    return f"each: {' / '.join(f'{run[0]:.2f}' for run in runs)} s" if len(runs) > 1 else ""
+
+
+def _note(*parts: str) -> str:
+    """The parts of a row's note that are not empty, one after the other."""
+    return "; ".join(part for part in parts if part)
 
 
 def _of(runs: list[Run]) -> str:
@@ -209,7 +214,7 @@ FULL_RUNS = 3
 def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Iterator[tuple[str, float, float, str, str]]:
     """All stages at size ``n``: (stage, seconds, CPU seconds, peak RSS MB, note).  ``runs``: how many full builds and
     by-hand paths with all three configs (default :data:`FULL_RUNS` up to :data:`REPEATED_UP_TO` articles, else 1)."""
-    runs = runs or (FULL_RUNS if n <= REPEATED_UP_TO else 1)
+    runs = runs if runs is not None else FULL_RUNS if n <= REPEATED_UP_TO else 1
     root = workdir / f"n{n}"
     corpus = root / "corpus"
     if not (corpus / "raw" / "manifest.jsonl").exists():
@@ -237,15 +242,14 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Itera
         hands.append(run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles,entities,quotes"))
         _progress(n, f"by hand, all three configs, {run + 1} of {runs}: {hands[-1][0]:.1f} s")
     full, full_cpu, _, report = median(fulls)
-    yield (f"newscorpus build (full, cold cache){_of(fulls)}", full, full_cpu, _highest_rss(fulls), f"{_each(fulls)}{report}")
+    yield (f"newscorpus build (full, cold cache){_of(fulls)}", full, full_cpu, _highest_rss(fulls), _note(_each(fulls), report))
     seconds, cpu, rss, report = median(rebuilds)
     yield (f"newscorpus build (one raw file changed), median of {len(rebuilds)}", seconds, cpu, rss,
-           f"{seconds / full:.1%} of full ({cpu / full_cpu:.1%} in CPU time); {_each(rebuilds)}{report}")
+           _note(f"{seconds / full:.1%} of full ({cpu / full_cpu:.1%} in CPU time)", _each(rebuilds), report))
     for runs_of, what in (([alone], "the 'articles' config"), (hands, "all three configs, as ours")):
         seconds, cpu, rss, _ = median(runs_of)
         yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}{_of(runs_of)}", seconds, cpu,
-               _highest_rss(runs_of), f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)"
-               + (f"; {_each(runs_of)}".rstrip("; ") if len(runs_of) > 1 else ""))
+               _highest_rss(runs_of), _note(f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)", _each(runs_of)))
     records = Path(f"{records}-articles.jsonl")
     hand = Path(f"{hand}-articles.parquet")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
@@ -262,7 +266,7 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Itera
             shutil.rmtree(cache)  # (about 1 GB of Arrow files at 100,000 articles, a few files)
     for which, stage in (("ours", "load_dataset(our output, 'articles')"), ("hand", "load_dataset('parquet', by-hand file)")):
         seconds, cpu, rss, rows = median(loads[which])
-        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, f"{_each(loads[which])}{rows} rows")
+        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"full builds and by-hand paths timed at each size, alternating (default: {FULL_RUNS} up to "
                              f"{REPEATED_UP_TO:,} articles, 1 above)")
     args = parser.parse_args(argv)
+    if args.full_runs is not None and args.full_runs < 1:
+        parser.error("--full-runs must be at least 1")
     compileall.compile_dir(SRC / "newscorpus", quiet=1)
     print("| articles | stage | seconds | peak RSS MB (main / largest worker) | CPU s | note |\n|---|---|---|---|---|---|")
     try:

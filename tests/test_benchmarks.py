@@ -40,7 +40,7 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         "floor: pyarrow read_json + write_table", "load_dataset(our output, 'articles'), median of 3",
         "load_dataset('parquet', by-hand file), median of 3",
     ]
-    full = rows[1][-1]  # three cold builds, each converting every article, alternating with the by-hand path
+    full = rows[1][-1]  # three cold builds, alternating with the by-hand path; the median run's report: every article converted
     assert re.match(r'each: \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s; \{"problems": \d+, "misses": \{"convert": 120,', full), full
     rebuild = rows[2][-1]
     assert re.match(r"\d+\.\d% of full \(\d+\.\d% in CPU time\); each: \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s; ", rebuild)
