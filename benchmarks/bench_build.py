@@ -74,6 +74,10 @@ _STAGES = {
         "import datasets; d = datasets.load_dataset(a[0], *([a[2]] if a[2] else []), data_files=(a[1] or None), cache_dir=a[3]);"
         "print(sum(s.num_rows for s in d.values()))"
     ),
+    "load-files": (  # (benchmarks/bench_layouts.py) a[0]: the files per split, as JSON
+        "import datasets; d = datasets.load_dataset('parquet', data_files=json.loads(a[0]), cache_dir=a[1]);"
+        "print(sum(s.num_rows for s in d.values()))"
+    ),
 }
 
 

@@ -14,6 +14,8 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_build  # noqa: E402
+import bench_layouts  # noqa: E402
+from synth import generate  # noqa: E402
 
 
 @pytest.mark.parametrize("runs, median_seconds, highest", [
@@ -53,3 +55,69 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         assert re.fullmatch(r"each: \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s; 120 rows", load[-1]), load
     assert not (tmp_path / "n120" / "hf-cache-load").exists() or not any((tmp_path / "n120" / "hf-cache-load").iterdir())
     assert not (tmp_path / "n120" / ".aside").exists()  # what was set aside is deleted once every stage has run
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory) -> Path:
+    """A dataset built from 160 synthetic articles in groups of about 12: several files per split."""
+    from newscorpus.build import build
+    from newscorpus.corpus import CorpusLayout
+    from newscorpus.pipeline import ProcessMapper
+
+    root = tmp_path_factory.mktemp("layouts")
+    corpus = generate(root, 160, 3)
+    return build(CorpusLayout(corpus), root / "dataset", cache_dir=root / "cache", mapper=ProcessMapper(1), group_articles=12).out
+
+
+def _split_rows(paths: list[Path]) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return [row for p in paths for row in pq.read_table(p).to_pylist()]
+
+
+@pytest.mark.parametrize("config", ["articles", "entities", "quotes"])
+@pytest.mark.parametrize("rows", [None, 5, 30])
+def test_a_layout_holds_each_splits_rows_in_order_in_one_file_in_row_groups_as_asked(small_dataset, tmp_path, config, rows):
+    import pyarrow.parquet as pq
+
+    built = bench_layouts.split_files(small_dataset, config)
+    assert built and max(len(paths) for paths in built.values()) > 1  # several files to put together
+    written = bench_layouts.write_layout(built, config, tmp_path / "layout", rows)
+    assert set(written) == set(built)
+    for split, paths in written.items():
+        assert len(paths) == 1
+        assert _split_rows(paths) == _split_rows(built[split])  # the same rows, in the same order
+        metadata = pq.ParquetFile(paths[0]).metadata
+        sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        if rows is None:  # a row group per file of the build, of the same rows
+            assert sizes == [pq.ParquetFile(p).metadata.num_rows for p in built[split]]
+        else:
+            assert sizes[:-1] == [rows] * (len(sizes) - 1) and 0 < sizes[-1] <= rows
+        assert pq.read_schema(paths[0]).metadata == pq.read_schema(built[split][0]).metadata  # the features kept
+        compression = {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)}
+        assert compression == {"ZSTD"}
+
+
+def test_the_layout_benchmark_loads_each_layout_and_prints_it_beside_the_files_as_built(small_dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    by_hand = bench_layouts.split_files(small_dataset, "articles")["train"][0]  # any Parquet file of the config's features
+    assert bench_layouts.main(["--dataset", str(small_dataset), "--workdir", str(tmp_path / "work"), "--row-groups", "40",
+                               "--by-hand", str(by_hand), "--loads", "2"]) == 0
+    rows = [line.strip("| ").split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["as built", "a file per split, a row group per group",
+                                        "a file per split, row groups of 40 rows", "by hand"]
+    articles = sum(len(_split_rows(paths)) for paths in bench_layouts.split_files(small_dataset, "articles").values())
+    for name, files, groups, median_rows, mb, seconds, cpu, rss, note in rows[:3]:
+        assert re.fullmatch(rf"\d\.\d\dx as built; each: \d+\.\d\d / \d+\.\d\d s; {articles} rows", note), note
+    assert rows[0][5:] and rows[0][-1].startswith("1.00x as built")
+    assert [int(row[1]) for row in rows] == [len(list((small_dataset / "data" / "articles").glob("*.parquet"))), 3, 3, 1]
+    assert rows[1][2] == rows[0][2]  # a row group per group: as many as the build's files
+    per_split = [len(_split_rows(paths)) for paths in bench_layouts.split_files(small_dataset, "articles").values()]
+    assert int(rows[2][2]) == sum(-(-n // 40) for n in per_split)  # row groups of 40 rows, the last of each split fewer
+    assert not (tmp_path / "work" / "layouts").exists() and not any((tmp_path / "work" / "hf-cache").iterdir())
+
+
+def test_the_layout_benchmark_refuses_counts_below_one(small_dataset, tmp_path):
+    for flag in ("--loads", "--row-groups"):
+        with pytest.raises(SystemExit):
+            bench_layouts.main(["--dataset", str(small_dataset), "--workdir", str(tmp_path), flag, "0"])

@@ -1,0 +1,156 @@
+"""What the layout of a dataset's Parquet files costs ``datasets.load_dataset``: the same rows, laid out several ways.
+
+For one config of a built dataset (``--dataset``, ``--config``, default 'articles'), each layout is written into
+``--workdir`` from the dataset's own files, read once (so every layout is loaded from the page cache), then loaded
+with ``load_dataset('parquet', data_files={split: files})`` in a fresh interpreter, ``--loads`` times each, the
+layouts alternating: the median and each run, side by side with the files as built:
+
+- **as built**: the build's files, a file per group of articles, one row group each;
+- **a file per split, a row group per group**: the build's row groups, the same rows in each, in one file per split:
+  what copying each group's row group into one file without decoding it would make;
+- **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
+- **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
+
+Every layout is written with the build's own settings (zstd at its level, statistics, dictionaries for the configs
+that have them), streaming: at most a row group and one group's table in memory.  The loads name their files, so the
+card's YAML (about 0.14 s of a load of our dataset by name) is not timed with any layout.
+
+::
+
+    PYTHONPATH=src python benchmarks/bench_layouts.py --dataset /tmp/bench/n100000/dataset \\
+        --by-hand /tmp/bench/n100000/by-hand-articles.parquet --workdir /tmp/layouts
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import bench_build  # noqa: E402
+from newscorpus.build import DICTIONARY_CONFIGS, PARQUET_ZSTD_LEVEL, SPLIT_NAMES, data_glob  # noqa: E402
+
+ROW_GROUPS = (1000, 2000, 4000)
+LOADS = 3
+
+
+def split_files(dataset: Path, config: str) -> dict[str, list[Path]]:
+    """The dataset's files of ``config``, per split, in the order the card's pattern lists them (splits without files
+    left out)."""
+    files = {split: sorted(dataset.glob(data_glob(config, split))) for split in SPLIT_NAMES}
+    return {split: paths for split, paths in files.items() if paths}
+
+
+def _writer(path: Path, schema, config: str):
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return pq.ParquetWriter(path, schema, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL,
+                            write_statistics=True, use_dictionary=config in DICTIONARY_CONFIGS)
+
+
+def _rechunked(tables: Iterable, rows: int | None) -> Iterator:
+    """The rows of ``tables``, in order, as tables of ``rows`` rows (the last may have fewer); ``None``: each table as
+    it is.  At most one row group and one input table are held."""
+    import pyarrow as pa
+
+    pending, held = [], 0
+    for table in tables:
+        if rows is None:
+            yield table
+            continue
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            whole = pa.concat_tables(pending)
+            yield whole.slice(0, rows)
+            pending, held = [whole.slice(rows)], held - rows
+    if rows is not None and held:
+        yield pa.concat_tables(pending)
+
+
+def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: int | None) -> dict[str, list[Path]]:
+    """One file per split of ``target``, holding the rows of that split's ``files`` in order, in row groups of ``rows``
+    rows (``None``: a row group per file, the same rows as each file's); the files written, per split."""
+    import pyarrow.parquet as pq
+
+    written = {}
+    for split, paths in files.items():
+        path = target / f"{split}-00000-of-00001.parquet"
+        writer = None
+        for table in _rechunked((pq.read_table(p) for p in paths), rows):
+            if writer is None:
+                writer = _writer(path, table.schema, config)
+            writer.write_table(table, row_group_size=table.num_rows)
+        writer.close()
+        written[split] = [path]
+    return written
+
+
+def layouts(dataset: Path, config: str, workdir: Path, row_groups: Iterable[int], by_hand: Path | None) -> dict[str, dict[str, list[Path]]]:
+    """Every layout's files per split, by name (the files written into ``workdir``)."""
+    built = split_files(dataset, config)
+    if not built:
+        raise SystemExit(f"no files of the '{config}' config in {dataset / 'data'}")
+    found = {"as built": built,
+             "a file per split, a row group per group": write_layout(built, config, workdir / "per-group", None)}
+    for rows in row_groups:
+        found[f"a file per split, row groups of {rows:,} rows"] = write_layout(built, config, workdir / f"rows-{rows}", rows)
+    if by_hand is not None:
+        found["by hand"] = {"train": [by_hand]}
+    return found
+
+
+def shape(files: dict[str, list[Path]]) -> tuple[int, int, int, float]:
+    """(files, row groups, median rows per row group, MB) of a layout."""
+    import pyarrow.parquet as pq
+
+    paths = [p for split in files.values() for p in split]
+    sizes = [pq.ParquetFile(p).metadata.row_group(i).num_rows for p in paths for i in range(pq.ParquetFile(p).metadata.num_row_groups)]
+    return len(paths), len(sizes), int(statistics.median(sizes)), sum(p.stat().st_size for p in paths) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the layouts, time their loads, and print them side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, required=True, help="a dataset directory `newscorpus build` wrote")
+    parser.add_argument("--config", default="articles")
+    parser.add_argument("--workdir", type=Path, required=True, help="where the layouts are written (replaced)")
+    parser.add_argument("--row-groups", type=int, nargs="*", default=list(ROW_GROUPS), metavar="ROWS")
+    parser.add_argument("--by-hand", type=Path, default=None, metavar="FILE", help="a by-hand Parquet file, for reference")
+    parser.add_argument("--loads", type=int, default=LOADS, metavar="N", help=f"loads of each layout (default {LOADS})")
+    args = parser.parse_args(argv)
+    if args.loads < 1 or any(rows < 1 for rows in args.row_groups):
+        parser.error("--loads and --row-groups must be at least 1")
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    found = layouts(args.dataset, args.config, args.workdir / "layouts", args.row_groups, args.by_hand)
+    bench_build.warm(*(p for files in found.values() for split in files.values() for p in split))
+    runs: dict[str, list] = {name: [] for name in found}
+    for run in range(args.loads):  # alternated: the machine's slower minutes fall on every layout
+        for name, files in found.items():
+            cache = args.workdir / "hf-cache" / f"{run}"
+            data_files = {split: [str(p) for p in paths] for split, paths in files.items()}
+            runs[name].append(bench_build.run_stage("load-files", json.dumps(data_files), str(cache)))
+            shutil.rmtree(cache)
+    base = bench_build.median(runs["as built"])[0]
+    print(f"| layout of '{args.config}' | files | row groups | rows per row group (median) | MB | load s, median of {args.loads} "
+          "| CPU s | peak RSS MB | note |\n|---|---|---|---|---|---|---|---|---|")
+    for name, files in found.items():
+        count, groups, rows, mb = shape(files)
+        seconds, cpu, rss, loaded = bench_build.median(runs[name])
+        note = bench_build._note(f"{seconds / base:.2f}x as built", bench_build._each(runs[name]), f"{loaded} rows")
+        print(f"| {name} | {count} | {groups} | {rows} | {mb:.1f} | {seconds:.2f} | {cpu:.1f} | {rss} | {note} |", flush=True)
+    shutil.rmtree(args.workdir / "layouts", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
