@@ -5,9 +5,9 @@ For one config of a built dataset (``--dataset``, ``--config``, default 'article
 with ``load_dataset('parquet', data_files={split: files})`` in a fresh interpreter, ``--loads`` times each, the
 layouts alternating: the median and each run, side by side with the files as built:
 
-- **as built**: the build's files, a file per group of articles, one row group each;
-- **a file per split, a row group per group**: the build's row groups, the same rows in each, in one file per split:
-  what copying each group's row group into one file without decoding it would make;
+- **as built**: the build's files, one per split, a row group per group of articles (about 500), spliced;
+- **a file per group**: each of the build's row groups in a file of its own, as builds wrote them before the
+  twenty-second session (docs/scale-history.md);
 - **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
 - **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
 
@@ -77,16 +77,24 @@ def _rechunked(tables: Iterable, rows: int | None) -> Iterator:
         yield pa.concat_tables(pending)
 
 
-def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: int | None) -> dict[str, list[Path]]:
-    """One file per split of ``target``, holding the rows of that split's ``files`` in order, in row groups of ``rows``
-    rows (``None``: a row group per file, the same rows as each file's); the files written, per split."""
+def _row_groups(paths: list[Path]) -> Iterator:
+    """Each row group of ``paths``, in order, as a table."""
     import pyarrow.parquet as pq
 
+    for path in paths:
+        parquet = pq.ParquetFile(path)
+        for number in range(parquet.metadata.num_row_groups):
+            yield parquet.read_row_group(number)
+
+
+def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: int | None) -> dict[str, list[Path]]:
+    """One file per split of ``target``, holding the rows of that split's ``files`` in order, in row groups of ``rows``
+    rows (``None``: the same row groups as ``files``); the files written, per split."""
     written = {}
     for split, paths in files.items():
         path = target / f"{split}-00000-of-00001.parquet"
         writer = None
-        for table in _rechunked((pq.read_table(p) for p in paths), rows):
+        for table in _rechunked(_row_groups(paths), rows):
             if writer is None:
                 writer = _writer(path, table.schema, config)
             writer.write_table(table, row_group_size=table.num_rows)
@@ -95,13 +103,30 @@ def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: 
     return written
 
 
+def write_files_per_group(files: dict[str, list[Path]], config: str, target: Path) -> dict[str, list[Path]]:
+    """Each row group of ``files`` in a file of its own (``<split>-NNNNN-of-MMMMM.parquet``), in order; the files
+    written, per split."""
+    import pyarrow.parquet as pq
+
+    written = {}
+    for split, paths in files.items():
+        tables = list(_row_groups(paths))  # (a split's row groups' tables: the benchmark's machine holds them)
+        written[split] = []
+        for number, table in enumerate(tables):
+            path = target / f"{split}-{number:05d}-of-{len(tables):05d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True,
+                           use_dictionary=config in DICTIONARY_CONFIGS)
+            written[split].append(path)
+    return written
+
+
 def layouts(dataset: Path, config: str, workdir: Path, row_groups: Iterable[int], by_hand: Path | None) -> dict[str, dict[str, list[Path]]]:
     """Every layout's files per split, by name (the files written into ``workdir``)."""
     built = split_files(dataset, config)
     if not built:
         raise SystemExit(f"no files of the '{config}' config in {dataset / 'data'}")
-    found = {"as built": built,
-             "a file per split, a row group per group": write_layout(built, config, workdir / "per-group", None)}
+    found = {"as built": built, "a file per group": write_files_per_group(built, config, workdir / "per-group")}
     for rows in row_groups:
         found[f"a file per split, row groups of {rows:,} rows"] = write_layout(built, config, workdir / f"rows-{rows}", rows)
     if by_hand is not None:

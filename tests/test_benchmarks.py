@@ -81,7 +81,7 @@ def test_a_layout_holds_each_splits_rows_in_order_in_one_file_in_row_groups_as_a
     import pyarrow.parquet as pq
 
     built = bench_layouts.split_files(small_dataset, config)
-    assert built and max(len(paths) for paths in built.values()) > 1  # several files to put together
+    assert built and max(pq.read_metadata(paths[0]).num_row_groups for paths in built.values()) > 1  # several groups
     written = bench_layouts.write_layout(built, config, tmp_path / "layout", rows)
     assert set(written) == set(built)
     for split, paths in written.items():
@@ -89,8 +89,9 @@ def test_a_layout_holds_each_splits_rows_in_order_in_one_file_in_row_groups_as_a
         assert _split_rows(paths) == _split_rows(built[split])  # the same rows, in the same order
         metadata = pq.ParquetFile(paths[0]).metadata
         sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-        if rows is None:  # a row group per file of the build, of the same rows
-            assert sizes == [pq.ParquetFile(p).metadata.num_rows for p in built[split]]
+        if rows is None:  # the build's row groups, of the same rows
+            old = [pq.read_metadata(p) for p in built[split]]
+            assert sizes == [m.row_group(i).num_rows for m in old for i in range(m.num_row_groups)]
         else:
             assert sizes[:-1] == [rows] * (len(sizes) - 1) and 0 < sizes[-1] <= rows
         assert pq.read_schema(paths[0]).metadata == pq.read_schema(built[split][0]).metadata  # the features kept
@@ -104,14 +105,13 @@ def test_the_layout_benchmark_loads_each_layout_and_prints_it_beside_the_files_a
     assert bench_layouts.main(["--dataset", str(small_dataset), "--workdir", str(tmp_path / "work"), "--row-groups", "40",
                                "--by-hand", str(by_hand), "--loads", "2"]) == 0
     rows = [line.strip("| ").split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
-    assert [row[0] for row in rows] == ["as built", "a file per split, a row group per group",
-                                        "a file per split, row groups of 40 rows", "by hand"]
+    assert [row[0] for row in rows] == ["as built", "a file per group", "a file per split, row groups of 40 rows", "by hand"]
     articles = sum(len(_split_rows(paths)) for paths in bench_layouts.split_files(small_dataset, "articles").values())
     for name, files, groups, median_rows, mb, seconds, cpu, rss, note in rows[:3]:
         assert re.fullmatch(rf"\d\.\d\dx as built; each: \d+\.\d\d / \d+\.\d\d s; {articles} rows", note), note
     assert rows[0][5:] and rows[0][-1].startswith("1.00x as built")
-    assert [int(row[1]) for row in rows] == [len(list((small_dataset / "data" / "articles").glob("*.parquet"))), 3, 3, 1]
-    assert rows[1][2] == rows[0][2]  # a row group per group: as many as the build's files
+    assert [int(row[1]) for row in rows] == [3, int(rows[0][2]), 3, 1]  # a file per split; per group (each a row group)
+    assert rows[1][2] == rows[0][2] and int(rows[0][2]) > 3  # as many row groups as the build's
     per_split = [len(_split_rows(paths)) for paths in bench_layouts.split_files(small_dataset, "articles").values()]
     assert int(rows[2][2]) == sum(-(-n // 40) for n in per_split)  # row groups of 40 rows, the last of each split fewer
     assert not (tmp_path / "work" / "layouts").exists() and not any((tmp_path / "work" / "hf-cache").iterdir())
@@ -121,3 +121,15 @@ def test_the_layout_benchmark_refuses_counts_below_one(small_dataset, tmp_path):
     for flag in ("--loads", "--row-groups"):
         with pytest.raises(SystemExit):
             bench_layouts.main(["--dataset", str(small_dataset), "--workdir", str(tmp_path), flag, "0"])
+
+
+def test_a_file_per_group_holds_one_of_the_builds_row_groups(small_dataset, tmp_path):
+    import pyarrow.parquet as pq
+
+    built = bench_layouts.split_files(small_dataset, "quotes")
+    written = bench_layouts.write_files_per_group(built, "quotes", tmp_path / "per-group")
+    for split, paths in written.items():
+        old = pq.ParquetFile(built[split][0])
+        assert len(paths) == old.metadata.num_row_groups
+        assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
+        assert [pq.read_table(p) for p in paths] == [old.read_row_group(i) for i in range(len(paths))]

@@ -232,6 +232,16 @@ def test_the_index_notices_any_name_of_a_pack_removed(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- the streaming build
 
 
+def row_groups(paths, columns=None):
+    """``((file, number), table)`` of each row group of the Parquet files ``paths`` (sorted): a group's rows each."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(paths):
+        parquet = pq.ParquetFile(path)
+        for number in range(parquet.metadata.num_row_groups):
+            yield (path, number), parquet.read_row_group(number, columns=columns)
+
+
 def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
     result = build_once(synthetic, tmp_path, group_articles=7)
     assert result.problems == []
@@ -244,10 +254,10 @@ def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
         for split in ("train", "validation", "test"):
             expected = [row for i in sorted(articles) if split_of(clusters[i]) == split for row in makers[config](articles[i], gold.get(i), clusters[i])]
             shards = sorted((data / config).glob(f"{split}-*.parquet"))
-            assert all(p.name.endswith(f"-of-{len(shards):05d}.parquet") for p in shards)
+            assert [p.name for p in shards] == ([f"{split}-00000-of-00001.parquet"] if expected else [])  # one file a split
             got = [row for p in shards for row in pq.read_table(p, schema=features()[config].arrow_schema).to_pylist()]
             assert got == expected, (config, split)
-    assert len(list((data / "articles").glob("train-*.parquet"))) > 1
+    assert pq.read_metadata(data / "articles" / "train-00000-of-00001.parquet").num_row_groups > 1  # a row group a group
 
 
 def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
@@ -286,7 +296,7 @@ def test_only_the_entities_shards_are_dictionary_encoded(synthetic, tmp_path):
     result = build_once(synthetic, tmp_path, group_articles=20)
     for config in CONFIGS:
         shards = sorted((result.out / "data" / config).glob("*.parquet"))
-        assert len(shards) > 1
+        assert sum(pq.read_metadata(p).num_row_groups for p in shards) > 1
         chunks = [meta.row_group(g).column(c) for meta in map(pq.read_metadata, shards)
                   for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
         dictionary = {chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page}
@@ -1425,7 +1435,7 @@ def test_the_scan_maps_every_segment_in_one_stream(tmp_path, monkeypatch):
     segmented = build(CorpusLayout(corpus), tmp_path / "seg" / "dataset", cache_dir=tmp_path / "seg" / "cache",
                       mapper=Counting(1), group_articles=5)
     sets = 1 + len(CorpusLayout(corpus).annotator_files())
-    groups = len(list((segmented.out / "data" / "articles").glob("*.parquet")))
+    groups = sum(pq.read_metadata(p).num_row_groups for p in (segmented.out / "data" / "articles").glob("*.parquet"))
     assert Counting.calls == 1 + sets + 1  # the manifest, each set of documents, the groups (24 lines: 6 segments)
     assert sorted(segmented.problems, key=sort_key) == sorted(whole.problems, key=sort_key)
     assert tree_digest(segmented.out) == tree_digest(whole.out) and groups > 1
@@ -1658,8 +1668,7 @@ def test_a_group_patched_at_its_ends_and_in_a_stretch_is_the_group_made_afresh(t
 
     corpus = generate(tmp_path / "c", 60, seed=17)
     warm = build_once(corpus, tmp_path / "warm", group_articles=10)
-    groups = [pq.read_table(path, columns=["id"]).column("id").to_pylist()
-              for path in sorted((warm.out / "data" / "articles").glob("*.parquet"))]
+    groups = [table.column("id").to_pylist() for _, table in row_groups((warm.out / "data" / "articles").glob("*.parquet"), ["id"])]
     ends, inner = [ids for ids in groups if len(ids) >= 8][:2]
     fix_typos(corpus, {ends[0], ends[-1], inner[3], inner[4]})
     made: list[int] = []
@@ -1682,10 +1691,10 @@ def test_a_group_patched_where_an_article_lost_its_quotes_is_the_group_made_afre
     warm = build_once(corpus, tmp_path / "warm", group_articles=10)
     gold = corpus / "annotations" / "gold"
     linked = " ".join(path.read_text() for path in gold.glob("*.json"))
-    shards = sorted((warm.out / "data" / "quotes").glob("*.parquet"))
-    ids = [i for path in shards for i in dict.fromkeys(pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist())]
-    # an article with quotes between two others with quotes in the same shard, whose quotes no other document links to
-    shard_of = {i: path for path in shards for i in pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist()}
+    groups = list(row_groups((warm.out / "data" / "quotes").glob("*.parquet"), ["article_id"]))
+    ids = [i for _, table in groups for i in dict.fromkeys(table.column("article_id").to_pylist())]
+    # an article with quotes between two others with quotes in the same group, whose quotes no other document links to
+    shard_of = {i: where for where, table in groups for i in table.column("article_id").to_pylist()}
     target = next(i for before, i, after in zip(ids, ids[1:], ids[2:])
                   if shard_of[before] == shard_of[i] == shard_of[after] and f"{i}#" not in linked)
     document = json.loads((gold / f"{target}.json").read_text())
@@ -1732,3 +1741,77 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors(where, monkeypat
                                                               ("/c/annotations/gold/a3.json", f"{3:064x}"), (None, None)]
     assert index.keys_at([7, 0]) == [f"{7:064x}", f"{0:064x}"] and index.ids.names_at([7, 0]) == ["a7", "a0"]
     assert list(index.ids.each_at(list(range(8)))) == ids
+
+
+# ---------------------------------------------------------------- one file per split and config, spliced
+
+
+def _inodes(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_ino for p in sorted((out / "data").rglob("*.parquet"))}
+
+
+def test_a_one_file_rebuild_rewrites_its_splits_files_and_links_the_others(tmp_path, monkeypatch):
+    """The files of the changed article's split are spliced again (the other groups' row groups copied from the old
+    files); the other splits' files are the old ones, linked; the bytes are a cold build's."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 60, seed=17)
+    first = build_once(corpus, tmp_path / "warm", group_articles=5)
+    before = _inodes(first.out)
+    assert all(name.endswith("-00000-of-00001.parquet") for name in before)
+    target_split = "train"
+    ids = pq.read_table(first.out / "data" / "articles" / "train-00000-of-00001.parquet", columns=["id"]).column("id").to_pylist()
+    fix_typos(corpus, {ids[len(ids) // 2]})
+    second = build_once(corpus, tmp_path / "warm", group_articles=5)
+    assert second.cache.misses["shard"] == 1
+    after = _inodes(second.out)
+    assert set(after) == set(before)
+    rewritten = {name for name in before if after[name] != before[name]}
+    assert rewritten and all(f"/{target_split}-" in name for name in rewritten)  # the edited split's files only
+    assert f"data/articles/{target_split}-00000-of-00001.parquet" in rewritten
+    cold = build_once(corpus, tmp_path / "cold", group_articles=5)
+    assert tree_digest(second.out) == tree_digest(cold.out)
+    groups = pq.read_metadata(second.out / "data" / "articles" / f"{target_split}-00000-of-00001.parquet").num_row_groups
+    assert groups > 1  # the other groups were copied into the new file, not only the edited one
+    assert not any(p.name == newscorpus.build.PARTS for p in tmp_path.rglob("*"))  # no part left anywhere
+
+
+def test_a_splice_that_fails_leaves_the_last_output_as_it_was(tmp_path, monkeypatch):
+    """A full disk while a split's file is spliced: the build fails naming the file, and the last output is whole;
+    the next build makes what a cold build makes."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 40, seed=5)
+    first = build_once(corpus, tmp_path / "warm", group_articles=5)
+    before = tree_digest(first.out)
+    fix_typos(corpus, {pq.read_table(next((first.out / "data" / "articles").glob("train-*")), columns=["id"]).column("id")[3].as_py()})
+
+    def full(source, target, start, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(newscorpus.build, "_copy_range", full)
+    with pytest.raises(OSError, match="No space left on device") as failed:
+        build_once(corpus, tmp_path / "warm", group_articles=5)
+    assert failed.value.filename is not None and failed.value.filename.endswith(".parquet")
+    assert tree_digest(first.out) == before
+    assert not [p for p in (tmp_path / "warm").iterdir() if p.name.startswith(".dataset.") and p.is_dir()]  # no staging left
+    monkeypatch.undo()
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    again = build_once(corpus, tmp_path / "warm", group_articles=5)
+    assert tree_digest(again.out) == tree_digest(build_once(corpus, tmp_path / "cold", group_articles=5).out)
+
+
+def test_each_row_group_of_a_splits_file_is_one_group(tmp_path):
+    """The row groups are the groups :func:`~newscorpus.build.group_bounds` cuts, in order: the unit a rebuild
+    copies or makes again."""
+    from newscorpus.build import group_bounds
+
+    corpus = generate(tmp_path / "c", 60, seed=8)
+    result = build_once(corpus, tmp_path, group_articles=6)
+    for split in ("train", "validation", "test"):
+        path = result.out / "data" / "articles" / f"{split}-00000-of-00001.parquet"
+        if not path.exists():
+            continue
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        bounds = group_bounds(ids, 6)
+        sizes = [b - a for a, b in zip([0, *bounds], bounds)]
+        meta = pq.read_metadata(path)
+        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == sizes

@@ -67,6 +67,7 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, Scan
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
+from newscorpus.splice import MAGIC, Frame, GroupTemplate, Part, SpliceError, spliced_footer
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import numpy as np
@@ -515,10 +516,22 @@ def shard_key(job: Job, group: Group) -> str:
     return key_of({"stage": "shard", "items": [item[1:] for item in group.items], "code": job.fingerprint})
 
 
-def group_task(job: Job, staging: str, group: Group) -> dict:
-    """Write the shards of one group into ``staging`` (from the cache when its inputs are unchanged).
+#: Where in a build's staging directory the groups' Parquet files are written, to be spliced into one file per
+#: split and config (:func:`splice_split`); removed before the output is swapped in.
+PARTS = ".parts"
 
-    Returns rows and Arrow bytes per config, and the figures of the card.
+
+def part_file(staging: str | Path, key: str, config: str) -> Path:
+    """Where :func:`group_task` writes the Parquet file of one config of the group of shard key ``key``."""
+    return Path(staging) / PARTS / f"{key}-{config}.parquet"
+
+
+def group_task(job: Job, staging: str, group: Group) -> dict:
+    """Write the Parquet file of each config of one group into ``staging`` (:func:`part_file`; from the cache when
+    its inputs are unchanged).
+
+    Returns rows and Arrow bytes per config, the figures of the card, and per config what splicing the file takes
+    (``"parts"``: its body's length, its footer's frame and its row groups' templates, :mod:`newscorpus.splice`).
     """
     stats = CacheStats()
     store = Cache(Path(job.cache))
@@ -530,16 +543,33 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
         store.put("shard", key, meta, payload)
     else:
         meta, payload = hit
-    offset = 0
+    offset, parts = 0, {}
     for config, name in group.names:
         size = meta["configs"][config]["size"]
         if name is not None:
-            target = Path(staging) / name
+            blob = memoryview(payload)[offset:offset + size]
+            part = Part.of(blob, f"the cached shard {key} ({config})")
+            target = part_file(staging, key, config)
             target.parent.mkdir(parents=True, exist_ok=True)
             with naming(target):
-                target.write_bytes(payload[offset:offset + size])
+                target.write_bytes(blob)
+            parts[config] = {"body": len(part.body), "frame": part.frame.to_bytes(),
+                             "templates": b"".join(_sized(t.to_bytes()) for t in part.groups)}
         offset += size
-    return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats}
+    return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats, "parts": parts}
+
+
+def _sized(data: bytes) -> bytes:
+    """``data`` after its length (4 bytes, little-endian): templates one after the other (:func:`_unsized`)."""
+    return len(data).to_bytes(4, "little") + data
+
+
+def _unsized(data: bytes | memoryview) -> Iterator[memoryview]:
+    view, at = memoryview(data), 0
+    while at < len(view):
+        n = int.from_bytes(view[at:at + 4], "little")
+        yield view[at + 4:at + 4 + n]
+        at += 4 + n
 
 
 #: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the
@@ -1137,8 +1167,8 @@ def cluster_counts(splits: np.ndarray) -> dict[str, int]:
 
 
 def plan_groups(found: Scan, clusters: array, splits: np.ndarray, group_articles: int) -> list[GroupPlan]:
-    """Split each split's articles (sorted by id) into groups, and name every non-empty shard (``splits``: each
-    cluster's, :func:`splits_of`).  Positions stay numpy arrays: a list of the 100,000 positions in order, as
+    """Split each split's articles (sorted by id) into groups, and name the file of each config a group has rows in
+    (one per split and config: :func:`splice_split`; ``splits``: each cluster's, :func:`splits_of`).  Positions stay numpy arrays: a list of the 100,000 positions in order, as
     ``int``, was 4 MB."""
     import numpy as np
 
@@ -1156,31 +1186,31 @@ def plan_groups(found: Scan, clusters: array, splits: np.ndarray, group_articles
             has_rows["articles"].append(True)
             has_rows["entities"].append(any(mentions for mentions, _ in counts))
             has_rows["quotes"].append(any(quotes for _, quotes in counts))
-        numbers = {c: list(itertools.accumulate(has_rows[c])) for c in CONFIGS}
         for g, chunk in enumerate(chunks):
-            names = tuple(
-                (c, data_file(c, split, numbers[c][g] - 1, numbers[c][-1]) if has_rows[c][g] else None)
-                for c in CONFIGS
-            )
+            names = tuple((c, data_file(c, split) if has_rows[c][g] else None) for c in CONFIGS)
             plans.append(GroupPlan(split, chunk, names))
     return plans
 
 
 @dataclass
 class WrittenShards:
-    """What a build wrote into its output directory: per group (by shard key), its figures and, per file, its
-    name and stat after the build.
+    """What a build wrote into its output directory: per group (by shard key), its figures and where its row groups
+    are in each config's file of its split (the byte range of their pages); per file, the groups it holds, in order,
+    and its stat after the build; in the record's payload, each group's row groups' templates and each config's
+    footer frame (:mod:`newscorpus.splice`).
 
-    The next build into the same directory hard-links a group's files from
-    the old directory when its shard key is unchanged and every file's stat
-    ``(size, mtime_ns, ctime_ns, inode)`` is as recorded (so not edited since),
-    instead of reading the group from the cache and writing it again: at
-    100,000 articles that is 400 MB read, checked and written for one changed
-    file.  Anything else is written from the cache, or built.  Kept in the
-    cache (namespace ``output``), one record per output directory and code.
+    The next build into the same directory copies an unchanged group's row groups from the old file (their bytes,
+    not decoded) when its shard key is unchanged and the old file's stat ``(size, mtime_ns, ctime_ns, inode)`` is
+    as recorded (so not edited since), instead of reading the group from the cache and writing it again; a file
+    whose groups are all those it held, in the same order, is hard-linked.  Anything else is written from the
+    cache, or built.  Kept in the cache (namespace ``output``), one record per output directory and code.
     """
 
     groups: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, dict] = field(default_factory=dict)
+    #: config -> where its footer frame is in :attr:`payload`
+    frames: dict[str, list[int]] = field(default_factory=dict)
+    payload: bytearray = field(default_factory=bytearray)
 
     @staticmethod
     def _key(job: Job, out: Path) -> str:
@@ -1192,33 +1222,118 @@ class WrittenShards:
         if not out.is_dir():
             return cls()
         hit = Cache(Path(job.cache)).get("output", cls._key(job, out), CacheStats())
-        return cls(hit[0]["groups"]) if hit is not None else cls()
+        if hit is None:
+            return cls()
+        meta, payload = hit
+        return cls(meta["groups"], meta["files"], meta["frames"], bytearray(payload))
 
     def save(self, job: Job, out: Path) -> None:
         """Record the stat of every file this build wrote (after the swap: linking changes a file's ctime)."""
-        for record in self.groups.values():
-            record["files"] = {config: [name, entry_state(out / name)] for config, name in record.pop("names").items()}
-        Cache(Path(job.cache)).put("output", self._key(job, out), {"groups": self.groups})
+        for name, record in self.files.items():
+            record["stat"] = entry_state(out / name)
+        Cache(Path(job.cache)).put("output", self._key(job, out), {"groups": self.groups, "files": self.files, "frames": self.frames},
+                                   bytes(self.payload))
 
-    def link(self, key: str, group: Group, old: Path, staging: Path) -> dict | None:
-        """Hard-link the files of an unchanged group from ``old`` into ``staging``; its figures, or ``None``."""
+    def keep(self, data: bytes | memoryview) -> list[int]:
+        """Put ``data`` in the payload; where it is (:meth:`kept`)."""
+        at = len(self.payload)
+        self.payload += data
+        return [at, len(data)]
+
+    def kept(self, span: list[int]) -> bytes:
+        return bytes(self.payload[span[0]:span[0] + span[1]])
+
+    def reusable(self, key: str, group: Group, old: Path, states: dict[str, list[int] | None]) -> dict | None:
+        """The record of an unchanged group whose row groups are in ``old``'s files as written (``states``: the old
+        files' stats, taken once each), or ``None``."""
         record = self.groups.get(key)
         if record is None:  # (a record is only loaded for an output directory that exists)
             return None
-        names = {config: name for config, name in group.names if name is not None}
-        if set(names) != set(record["files"]):
+        names = {config for config, name in group.names if name is not None}
+        if names != set(record["pieces"]):
             return None
-        sources = {config: old / record["files"][config][0] for config in names}
-        if any(entry_state(sources[c]) != record["files"][c][1] for c in names):
-            return None
-        for config, name in names.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(sources[config], target)
+        for piece in record["pieces"].values():
+            name = piece["file"]
+            if name not in states:
+                states[name] = entry_state(old / name)
+            if states[name] is None or states[name] != self.files.get(name, {}).get("stat"):
+                return None
+        return record
+
+
+@dataclass
+class _Piece:
+    """One group's row groups in a file being spliced: where their bytes are, and their templates."""
+
+    key: str
+    source: Path
+    start: int
+    length: int
+    templates: bytes
+
+
+def _copy_range(source: int, target: int, start: int, length: int) -> None:
+    """Append ``length`` bytes of the file ``source`` from ``start`` to the file ``target`` (in the kernel where it
+    can: ``copy_file_range``)."""
+    while length:
+        try:
+            n = os.copy_file_range(source, target, length, start)
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+                raise
+            data = os.pread(source, min(length, 1 << 22), start)
+            n = len(data) and os.write(target, data)
+        if not n:
+            raise OSError(errno.EIO, "a file shorter than recorded")
+        start, length = start + n, length - n
+
+
+def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old: Path, previous: WrittenShards,
+                 record: WrittenShards) -> None:
+    """Write each file of ``files`` (by config and name) into ``staging``: its pieces' row groups, in order, in one
+    Parquet file (:mod:`newscorpus.splice`; each group's part deleted once copied), or the old file hard-linked
+    when it held the same groups in the same order.  Where each group's row groups land goes into ``record``;
+    ``files`` is emptied."""
+    parts = staging / PARTS
+    for (config, name), pieces in files.items():
+        keys = [piece.key for piece in pieces]
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        at, groups, rows = len(MAGIC), [], 0
+        for piece in pieces:  # where each group's row groups land, and their metadata there
+            for template in _unsized(piece.templates):
+                found = GroupTemplate.from_bytes(template)
+                groups.append(found.at(at))
+                rows += found.rows
+            record.groups[piece.key]["pieces"][config] = {"file": name, "start": at, "length": piece.length,
+                                                           "templates": record.keep(piece.templates)}
+            at += piece.length
+        record.files[name] = {"keys": keys}
+        if previous.files.get(name, {}).get("keys") == keys and all(piece.source == old / name for piece in pieces):
+            try:  # the same groups in the same order: the same bytes
+                os.link(old / name, target)
             except OSError:  # another file system, or no hard links: copy
-                shutil.copyfile(sources[config], target)
-        return record["meta"]
+                shutil.copyfile(old / name, target)
+            continue
+        handles: dict[Path, int] = {}
+        try:
+            with naming(target), open(target, "wb") as sink:
+                sink.write(MAGIC)
+                sink.flush()
+                for piece in pieces:
+                    if piece.source not in handles:
+                        with naming(piece.source):
+                            handles[piece.source] = os.open(piece.source, os.O_RDONLY)
+                    with naming(piece.source):
+                        _copy_range(handles[piece.source], sink.fileno(), piece.start, piece.length)
+                sink.write(spliced_footer(Frame.from_bytes(record.kept(record.frames[config])), groups, rows))
+        finally:
+            for handle in handles.values():
+                os.close(handle)
+        for source in handles:
+            if source.parent == parts:  # (a group's part is in one file only)
+                source.unlink()
+    files.clear()
 
 
 def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper: Mapper, group_articles: int,
@@ -1234,23 +1349,46 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
     keys: list[str] = []
     identities: list[str] = []
     results: list[dict | None] = []
+    states: dict[str, list[int] | None] = {}  # the old files' stats, each taken once
     for plan in plans:
         group = plan.group(found, clusters)
         keys.append(shard_key(job, group))
         identities.append(group.identity)
-        meta = previous.link(keys[-1], group, old, staging)
-        results.append(None if meta is None else {**meta, "cache": _LINKED})
+        reused = previous.reusable(keys[-1], group, old, states)
+        results.append(None if reused is None else {**reused["meta"], "cache": _LINKED})
     last = {record["identity"]: key for key, record in previous.groups.items() if "identity" in record}
     todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
             for plan, identity, result in zip(plans, identities, results) if result is None)
     record = WrittenShards()
+    files: dict[tuple[str, str], list[_Piece]] = {}  # the files of the split being written: their pieces, in order
+    split = None
     # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
     with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
         for key, plan, identity, result in zip(keys, plans, identities, results):
+            if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
+                splice_split(files, staging, old, previous, record)
+                split = plan.split
             result = result or next(written)
-            record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"},
-                                  "names": {config: name for config, name in plan.names if name is not None},
-                                  "identity": identity}
+            parts = result.pop("parts", None)  # (None: the group is in the old files)
+            record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"}, "identity": identity, "pieces": {}}
+            for config, name in plan.names:
+                if name is None:
+                    continue
+                if parts is None:
+                    piece = previous.groups[key]["pieces"][config]
+                    files.setdefault((config, name), []).append(
+                        _Piece(key, old / piece["file"], piece["start"], piece["length"], previous.kept(piece["templates"])))
+                    frame = previous.kept(previous.frames[config])
+                else:
+                    part = parts[config]
+                    files.setdefault((config, name), []).append(
+                        _Piece(key, part_file(staging, key, config), len(MAGIC), part["body"], part["templates"]))
+                    frame = part["frame"]
+                if config not in record.frames:
+                    record.frames[config] = record.keep(frame)
+                elif frame != record.kept(record.frames[config]) and \
+                        Frame.from_bytes(frame).shared() != Frame.from_bytes(record.kept(record.frames[config])).shared():
+                    raise SpliceError(f"the '{config}' rows of the group of shard {key} have another schema than the others")
             found.cache.merge(result["cache"])
             for config in CONFIGS:
                 counts[config][plan.split]["rows"] += result["configs"][config]["rows"]
@@ -1258,6 +1396,8 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             card.by_label.update(result["by_label"])
             card.by_type.update(result["by_type"])
             release_free_memory()
+        splice_split(files, staging, old, previous, record)
+    shutil.rmtree(staging / PARTS, ignore_errors=True)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]
         card.mentions[split] = counts["entities"][split]["rows"]
