@@ -12,7 +12,9 @@ layouts alternating: the median and each run, side by side with the files as bui
 - **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
 
 Every layout is written with the build's own settings (zstd at its level, statistics, dictionaries for the configs
-that have them), streaming: at most a row group and one group's table in memory.  The loads name their files, so the
+that have them), streaming: at most a row group and one group's table in memory (a load's peak RSS is its own only
+while this process stays small: on Linux a child's ``ru_maxrss`` starts from its parent's at the ``fork``, and a
+first version that held a split's tables reported 1,880 MB for every load).  The loads name their files, so the
 card's YAML (about 0.14 s of a load of our dataset by name) is not timed with any layout.
 
 ::
@@ -110,10 +112,10 @@ def write_files_per_group(files: dict[str, list[Path]], config: str, target: Pat
 
     written = {}
     for split, paths in files.items():
-        tables = list(_row_groups(paths))  # (a split's row groups' tables: the benchmark's machine holds them)
+        total = sum(pq.read_metadata(p).num_row_groups for p in paths)
         written[split] = []
-        for number, table in enumerate(tables):
-            path = target / f"{split}-{number:05d}-of-{len(tables):05d}.parquet"
+        for number, table in enumerate(_row_groups(paths)):  # one at a time: see main, on the loads' peak RSS
+            path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True,
                            use_dictionary=config in DICTIONARY_CONFIGS)

@@ -365,9 +365,10 @@ PARQUET_ZSTD_LEVEL = 3
 DICTIONARY_CONFIGS = frozenset({"entities"})
 
 
-def data_file(config: str, split: str, index: int = 0, total: int = 1) -> str:
-    """Path of one Parquet shard, relative to the dataset directory."""
-    return f"data/{config}/{split}-{index:05d}-of-{total:05d}.parquet"
+def data_file(config: str, split: str) -> str:
+    """Path of one config's Parquet file of one split (a row group per group: :func:`splice_split`), relative to the
+    dataset directory; named as ``datasets`` names one shard of one, which the card's pattern matches."""
+    return f"data/{config}/{split}-00000-of-00001.parquet"
 
 
 def data_glob(config: str, split: str) -> str:
@@ -1168,8 +1169,8 @@ def cluster_counts(splits: np.ndarray) -> dict[str, int]:
 
 def plan_groups(found: Scan, clusters: array, splits: np.ndarray, group_articles: int) -> list[GroupPlan]:
     """Split each split's articles (sorted by id) into groups, and name the file of each config a group has rows in
-    (one per split and config: :func:`splice_split`; ``splits``: each cluster's, :func:`splits_of`).  Positions stay numpy arrays: a list of the 100,000 positions in order, as
-    ``int``, was 4 MB."""
+    (one per split and config: :func:`splice_split`; ``splits``: each cluster's, :func:`splits_of`).  Positions
+    stay numpy arrays: a list of the 100,000 positions in order, as ``int``, was 4 MB."""
     import numpy as np
 
     ids, gold = found.index.ids, found.gold
