@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 MAGIC = b"PAR1"
 
@@ -193,50 +193,50 @@ class _GroupCutter:
         if value:  # (0: not set, as pyarrow's deprecated ColumnChunk.file_offset; it stays 0)
             self.cuts.append((start, self.scanner.at, value))
 
+    def _fields(self, read: Callable[[int, int], bool]) -> None:
+        """Each field of the struct at the scanner: ``read(field id, type)`` reads it and says so, else it is skipped."""
+        scanner, last = self.scanner, 0
+        while True:
+            last, kind = scanner.field(last)
+            if kind == _STOP:
+                return
+            if not read(last, kind) and kind not in (_TRUE, _FALSE):
+                scanner.skip(kind)
+
     def group(self) -> None:
-        scanner, last = self.scanner, 0
-        while True:
-            last, kind = scanner.field(last)
-            if kind == _STOP:
-                return
-            if last == _GROUP_COLUMNS and kind == _LIST:
-                n, element = scanner.list_header()
-                for _ in range(n):
-                    self.chunk()
-            elif last == _GROUP_FILE_OFFSET and kind == _I64:
-                self._position()
-            elif last == _GROUP_NUM_ROWS and kind == _I64:
-                self.rows = scanner.zigzag()
-            elif kind not in (_TRUE, _FALSE):
-                scanner.skip(kind)
+        self._fields(self._group_field)
 
-    def chunk(self) -> None:
-        scanner, last = self.scanner, 0
-        while True:
-            last, kind = scanner.field(last)
-            if kind == _STOP:
-                return
-            if last in _CHUNK_REFUSED:
-                raise SpliceError(f"{scanner.name} has page indexes or encrypted columns, whose bytes hold positions")
-            if last == _CHUNK_FILE_PATH:
-                raise SpliceError(f"{scanner.name} has a column chunk in another file")
-            if last == _CHUNK_FILE_OFFSET and kind == _I64:
-                self._position()
-            elif last == _CHUNK_META and kind == _STRUCT:
-                self.meta()
-            elif kind not in (_TRUE, _FALSE):
-                scanner.skip(kind)
+    def _group_field(self, field: int, kind: int) -> bool:
+        if field == _GROUP_COLUMNS and kind == _LIST:
+            n, _ = self.scanner.list_header()
+            for _ in range(n):
+                self._fields(self._chunk_field)
+        elif field == _GROUP_FILE_OFFSET and kind == _I64:
+            self._position()
+        elif field == _GROUP_NUM_ROWS and kind == _I64:
+            self.rows = self.scanner.zigzag()
+        else:
+            return False
+        return True
 
-    def meta(self) -> None:
-        scanner, last = self.scanner, 0
-        while True:
-            last, kind = scanner.field(last)
-            if kind == _STOP:
-                return
-            if last in _META_POSITIONS and kind == _I64:
-                self._position()
-            elif kind not in (_TRUE, _FALSE):
-                scanner.skip(kind)
+    def _chunk_field(self, field: int, kind: int) -> bool:
+        if field in _CHUNK_REFUSED:
+            raise SpliceError(f"{self.scanner.name} has page indexes or encrypted columns, whose bytes hold positions")
+        if field == _CHUNK_FILE_PATH:
+            raise SpliceError(f"{self.scanner.name} has a column chunk in another file")
+        if field == _CHUNK_FILE_OFFSET and kind == _I64:
+            self._position()
+        elif field == _CHUNK_META and kind == _STRUCT:
+            self._fields(self._meta_field)
+        else:
+            return False
+        return True
+
+    def _meta_field(self, field: int, kind: int) -> bool:
+        if field in _META_POSITIONS and kind == _I64:
+            self._position()
+            return True
+        return False
 
 
 @dataclass(frozen=True)
