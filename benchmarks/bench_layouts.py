@@ -141,7 +141,7 @@ def shape(files: dict[str, list[Path]]) -> tuple[int, int, int, float]:
     import pyarrow.parquet as pq
 
     paths = [p for split in files.values() for p in split]
-    sizes = [pq.ParquetFile(p).metadata.row_group(i).num_rows for p in paths for i in range(pq.ParquetFile(p).metadata.num_row_groups)]
+    sizes = [meta.row_group(i).num_rows for meta in map(pq.read_metadata, paths) for i in range(meta.num_row_groups)]
     return len(paths), len(sizes), int(statistics.median(sizes)), sum(p.stat().st_size for p in paths) / 1e6
 
 

@@ -67,7 +67,7 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, Scan
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
-from newscorpus.splice import MAGIC, Frame, GroupTemplate, Part, SpliceError, spliced_footer
+from newscorpus.splice import MAGIC, Frame, Part, SpliceError, pack_templates, spliced_tail, unpack_templates
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import numpy as np
@@ -555,22 +555,9 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
             with naming(target):
                 target.write_bytes(blob)
             parts[config] = {"body": len(part.body), "frame": part.frame.to_bytes(),
-                             "templates": b"".join(_sized(t.to_bytes()) for t in part.groups)}
+                             "templates": pack_templates(part.groups)}
         offset += size
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats, "parts": parts}
-
-
-def _sized(data: bytes) -> bytes:
-    """``data`` after its length (4 bytes, little-endian): templates one after the other (:func:`_unsized`)."""
-    return len(data).to_bytes(4, "little") + data
-
-
-def _unsized(data: bytes | memoryview) -> Iterator[memoryview]:
-    view, at = memoryview(data), 0
-    while at < len(view):
-        n = int.from_bytes(view[at:at + 4], "little")
-        yield view[at + 4:at + 4 + n]
-        at += 4 + n
 
 
 #: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the
@@ -1300,12 +1287,8 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
         keys = [piece.key for piece in pieces]
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        at, groups, rows = len(MAGIC), [], 0
-        for piece in pieces:  # where each group's row groups land, and their metadata there
-            for template in _unsized(piece.templates):
-                found = GroupTemplate.from_bytes(template)
-                groups.append(found.at(at))
-                rows += found.rows
+        at = len(MAGIC)
+        for piece in pieces:  # where each group's row groups land
             record.groups[piece.key]["pieces"][config] = {"file": name, "start": at, "length": piece.length,
                                                            "templates": record.keep(piece.templates)}
             at += piece.length
@@ -1327,7 +1310,8 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
                             handles[piece.source] = os.open(piece.source, os.O_RDONLY)
                     with naming(piece.source):
                         _copy_range(handles[piece.source], sink.fileno(), piece.start, piece.length)
-                sink.write(spliced_footer(Frame.from_bytes(record.kept(record.frames[config])), groups, rows))
+                sink.write(spliced_tail(Frame.from_bytes(record.kept(record.frames[config])),
+                                        ((piece.length, unpack_templates(piece.templates)) for piece in pieces)))
         finally:
             for handle in handles.values():
                 os.close(handle)

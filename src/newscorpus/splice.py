@@ -33,7 +33,7 @@ _STOP, _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _M
 
 # Field ids of parquet.thrift (apache/parquet-format) this module reads or moves
 _FILE_SCHEMA, _FILE_NUM_ROWS, _FILE_ROW_GROUPS, _FILE_KEY_VALUES, _FILE_COLUMN_ORDERS, _FILE_ENCRYPTION = 2, 3, 4, 5, 7, 8
-_GROUP_COLUMNS, _GROUP_NUM_ROWS, _GROUP_FILE_OFFSET, _GROUP_COMPRESSED = 1, 3, 5, 6
+_GROUP_COLUMNS, _GROUP_NUM_ROWS, _GROUP_FILE_OFFSET = 1, 3, 5
 _CHUNK_FILE_PATH, _CHUNK_FILE_OFFSET, _CHUNK_META = 1, 2, 3
 #: offset index offset and length, column index offset and length, crypto metadata, encrypted column metadata
 _CHUNK_REFUSED = frozenset({4, 5, 6, 7, 8, 9})
@@ -350,9 +350,16 @@ def _list_header(n: int, element: int) -> bytes:
     return bytes(out)
 
 
-def spliced_footer(frame: Frame, groups: list[bytes], rows: int) -> bytes:
-    """The footer of a spliced file: ``frame``'s fields, with ``rows`` and the row groups (each as :meth:`GroupTemplate.at`
-    gave it) in their places; then its length and ``PAR1``."""
+def spliced_tail(frame: Frame, pieces: Iterable[tuple[int, Iterable[GroupTemplate]]]) -> bytes:
+    """What follows the bodies of a spliced file: its footer, its length and ``PAR1``.  The footer is ``frame``'s
+    fields with the row groups of ``pieces`` (each its body's length and its templates; the bodies one after the
+    other after ``PAR1``), each placed where its body lands, and their rows counted."""
+    at, groups, rows = len(MAGIC), [], 0
+    for length, templates in pieces:
+        for template in templates:
+            groups.append(template.at(at))
+            rows += template.rows
+        at += length
     footer = bytearray()
     for field, header, value in frame.fields:
         footer += header
@@ -368,19 +375,34 @@ def spliced_footer(frame: Frame, groups: list[bytes], rows: int) -> bytes:
 
 
 def write_spliced(frame: Frame, pieces: Iterable[tuple[bytes | memoryview, Iterable[GroupTemplate]]], sink: BinaryIO) -> int:
-    """Write ``PAR1``, each piece's body and a footer around ``frame`` holding the pieces' row groups (their templates
-    placed where their bodies land) and their rows.  Return the bytes written."""
+    """Write ``PAR1``, each piece's body and the tail around ``frame`` (:func:`spliced_tail`).  Return the bytes
+    written."""
     sink.write(MAGIC)
-    at, groups, rows = len(MAGIC), [], 0
+    placed, at = [], len(MAGIC)
     for body, templates in pieces:
-        for template in templates:
-            groups.append(template.at(at))
-            rows += template.rows
         sink.write(body)
+        placed.append((len(body), templates))
         at += len(body)
-    tail = spliced_footer(frame, groups, rows)
+    tail = spliced_tail(frame, placed)
     sink.write(tail)
     return at + len(tail)
+
+
+def pack_templates(templates: Iterable[GroupTemplate]) -> bytes:
+    """Templates as bytes, one after the other (:func:`unpack_templates`): what a build keeps of a group's file."""
+    out = bytearray()
+    for template in templates:
+        data = template.to_bytes()
+        _varint(out, len(data))
+        out += data
+    return bytes(out)
+
+
+def unpack_templates(data: bytes | memoryview) -> list[GroupTemplate]:
+    scanner, found = _Scanner(memoryview(data), "a group's templates"), []
+    while scanner.at < len(scanner.data):
+        found.append(GroupTemplate.from_bytes(scanner.chunk(scanner.varint())))
+    return found
 
 
 def splice(parts: Iterable[bytes | memoryview], sink: BinaryIO, names: Iterable[str] | None = None) -> int:
