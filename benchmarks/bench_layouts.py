@@ -5,9 +5,10 @@ For one config of a built dataset (``--dataset``, ``--config``, default 'article
 with ``load_dataset('parquet', data_files={split: files})`` in a fresh interpreter, ``--loads`` times each, the
 layouts alternating: the median and each run, side by side with the files as built:
 
-- **as built**: the build's files, one per split, a row group per group of articles (about 500), spliced;
-- **a file per group**: each of the build's row groups in a file of its own, as builds wrote them before the
-  twenty-second session (docs/scale-history.md);
+- **as built**: the build's files, one per split, spliced: an 'articles' row group per run of about four groups
+  of articles (about 2,000 rows), another config's per group;
+- **a file per group**: each of the build's groups of about 500 articles in a file of its own, as builds wrote them
+  before the twenty-second session (docs/scale-history.md);
 - **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
 - **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_build  # noqa: E402
-from newscorpus.build import DICTIONARY_CONFIGS, PARQUET_ZSTD_LEVEL, SPLIT_NAMES, data_glob  # noqa: E402
+from newscorpus.build import DICTIONARY_CONFIGS, GROUP_ARTICLES, PARQUET_ZSTD_LEVEL, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
 
 ROW_GROUPS = (1000, 2000, 4000)
 LOADS = 3
@@ -105,16 +106,29 @@ def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: 
     return written
 
 
-def write_files_per_group(files: dict[str, list[Path]], config: str, target: Path) -> dict[str, list[Path]]:
-    """Each row group of ``files`` in a file of its own (``<split>-NNNNN-of-MMMMM.parquet``), in order; the files
-    written, per split."""
+def _groups(tables: Iterable, config: str, group_articles: int) -> Iterator:
+    """The build's groups of rows: its 'articles' row groups are runs of groups, cut again where the build cut the
+    split's ids (:func:`~newscorpus.build.group_bounds`, whose cuts depend on the ids since the last cut only, and a
+    run starts at one); the other configs' row groups are one group each."""
+    for table in tables:
+        if config != "articles":
+            yield table
+            continue
+        bounds = group_bounds(table.column("id").to_pylist(), group_articles)
+        yield from (table.slice(a, b - a) for a, b in zip([0, *bounds], bounds))
+
+
+def write_files_per_group(files: dict[str, list[Path]], config: str, target: Path,
+                          group_articles: int = GROUP_ARTICLES) -> dict[str, list[Path]]:
+    """Each group of ``files`` (:func:`_groups`) in a file of its own (``<split>-NNNNN-of-MMMMM.parquet``), in order;
+    the files written, per split."""
     import pyarrow.parquet as pq
 
     written = {}
     for split, paths in files.items():
-        total = sum(pq.read_metadata(p).num_row_groups for p in paths)
+        total = sum(1 for _ in _groups(_row_groups(paths), config, group_articles))
         written[split] = []
-        for number, table in enumerate(_row_groups(paths)):  # one at a time: see main, on the loads' peak RSS
+        for number, table in enumerate(_groups(_row_groups(paths), config, group_articles)):  # one at a time: see main
             path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True,

@@ -123,8 +123,20 @@ def test_the_layout_benchmark_refuses_counts_below_one(small_dataset, tmp_path):
             bench_layouts.main(["--dataset", str(small_dataset), "--workdir", str(tmp_path), flag, "0"])
 
 
-def test_a_file_per_group_holds_one_of_the_builds_row_groups(small_dataset, tmp_path):
+def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path):
+    """An 'articles' file per group is a group of the build's (its ids cut by group_bounds), though its row groups
+    are runs of groups; another config's is one of its row groups."""
     import pyarrow.parquet as pq
+    from newscorpus.build import group_bounds
+
+    built = bench_layouts.split_files(small_dataset, "articles")
+    written = bench_layouts.write_files_per_group(built, "articles", tmp_path / "articles", group_articles=12)
+    for split, paths in written.items():
+        ids = pq.read_table(built[split][0], columns=["id"]).column("id").to_pylist()
+        bounds = group_bounds(ids, 12)
+        assert [pq.read_table(p, columns=["id"]).column("id").to_pylist() for p in paths] == \
+            [ids[a:b] for a, b in zip([0, *bounds], bounds)]
+        assert pq.read_metadata(built[split][0]).num_row_groups < len(paths) or len(paths) == 1
 
     built = bench_layouts.split_files(small_dataset, "quotes")
     written = bench_layouts.write_files_per_group(built, "quotes", tmp_path / "per-group")

@@ -242,6 +242,19 @@ def row_groups(paths, columns=None):
             yield (path, number), parquet.read_row_group(number, columns=columns)
 
 
+def article_groups(out: Path, group_articles: int) -> list[tuple[str, list[str]]]:
+    """Each group's split and article ids, in the order of the splits' files, as the build cut them
+    (:func:`~newscorpus.build.group_bounds` over a split's sorted ids)."""
+    from newscorpus.build import group_bounds
+
+    groups = []
+    for path in sorted((out / "data" / "articles").glob("*.parquet")):
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        bounds = group_bounds(ids, group_articles)
+        groups += [(path.name.split("-")[0], ids[a:b]) for a, b in zip([0, *bounds], bounds)]
+    return groups
+
+
 def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
     result = build_once(synthetic, tmp_path, group_articles=7)
     assert result.problems == []
@@ -1668,7 +1681,7 @@ def test_a_group_patched_at_its_ends_and_in_a_stretch_is_the_group_made_afresh(t
 
     corpus = generate(tmp_path / "c", 60, seed=17)
     warm = build_once(corpus, tmp_path / "warm", group_articles=10)
-    groups = [table.column("id").to_pylist() for _, table in row_groups((warm.out / "data" / "articles").glob("*.parquet"), ["id"])]
+    groups = [ids for _, ids in article_groups(warm.out, 10)]
     ends, inner = [ids for ids in groups if len(ids) >= 8][:2]
     fix_typos(corpus, {ends[0], ends[-1], inner[3], inner[4]})
     made: list[int] = []
@@ -1799,19 +1812,29 @@ def test_a_splice_that_fails_leaves_the_last_output_as_it_was(tmp_path, monkeypa
     assert tree_digest(again.out) == tree_digest(build_once(corpus, tmp_path / "cold", group_articles=5).out)
 
 
-def test_each_row_group_of_a_splits_file_is_one_group(tmp_path):
-    """The row groups are the groups :func:`~newscorpus.build.group_bounds` cuts, in order: the unit a rebuild
-    copies or makes again."""
-    from newscorpus.build import group_bounds
+def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
+    """An 'articles' row group is a run of groups (:func:`~newscorpus.build.group_runs` over their identities), its
+    column chunks the groups' pages joined; a 'quotes' or 'entities' row group is one group: the rows of a group,
+    the unit a rebuild copies or makes again, are never split across row groups."""
+    from newscorpus.build import group_runs
 
-    corpus = generate(tmp_path / "c", 60, seed=8)
-    result = build_once(corpus, tmp_path, group_articles=6)
-    for split in ("train", "validation", "test"):
-        path = result.out / "data" / "articles" / f"{split}-00000-of-00001.parquet"
-        if not path.exists():
-            continue
-        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
-        bounds = group_bounds(ids, 6)
-        sizes = [b - a for a, b in zip([0, *bounds], bounds)]
-        meta = pq.read_metadata(path)
-        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == sizes
+    corpus = generate(tmp_path / "c", 90, seed=8)
+    result = build_once(corpus, tmp_path, group_articles=3)
+    groups = article_groups(result.out, 3)
+    merged = 0
+    for config in CONFIGS:
+        column = "id" if config == "articles" else "article_id"
+        for split in ("train", "validation", "test"):
+            path = result.out / "data" / config / f"{split}-00000-of-00001.parquet"
+            if not path.exists():
+                continue
+            present = set(pq.read_table(path, columns=[column]).column(column).to_pylist())
+            ours = [ids for name, ids in groups if name == split and present & set(ids)]
+            ends = group_runs(config, [key_of([split, ids]) for name, ids in groups if name == split and present & set(ids)])
+            runs = [[i for ids in ours[a:b] for i in ids if i in present] for a, b in zip([0, *ends], ends)]
+            parquet = pq.ParquetFile(path)
+            found = [list(dict.fromkeys(parquet.read_row_group(i, columns=[column]).column(column).to_pylist()))
+                     for i in range(parquet.metadata.num_row_groups)]
+            assert found == runs, (config, split)
+            merged += sum(b - a > 1 for a, b in zip([0, *ends], ends))
+    assert merged >= 3  # (runs of several groups were made, and merged)

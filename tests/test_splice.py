@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from newscorpus.build import PARQUET_ZSTD_LEVEL, features
-from newscorpus.splice import Frame, Part, SpliceError, pack_templates, splice, unpack_templates, write_spliced
+from newscorpus.splice import (Frame, Part, SpliceError, _read_struct, _Scanner, _write_struct, column_spans, leaf_orders,
+                              merged_group, pack_templates, splice, unpack_templates, write_spliced)
 
 
 def _parquet(table: pa.Table, **options) -> bytes:
@@ -140,3 +141,122 @@ def test_a_parts_templates_place_its_row_groups_anywhere():
     once_more = io.BytesIO()
     write_spliced(kept[0], [(p.body, groups) for p, groups in zip(parts, kept[1])], once_more)
     assert once_more.getvalue() == again.getvalue()
+
+
+def _merged(blobs: list[bytes]) -> bytes | None:
+    """The parts (one row group each) as one row group, their chunks column by column, as a build lays them out; or
+    ``None`` when :func:`merged_group` refuses them."""
+    parts = [Part.of(blob) for blob in blobs]
+    templates = [part.groups[0] for part in parts]
+    merged = merged_group(templates, leaf_orders(parts[0].frame))
+    if merged is None:
+        return None
+    spans = [column_spans(template) for template in templates]
+    body = b"".join(bytes(part.body[start:start + length])
+                    for column in range(len(spans[0])) for part, part_spans in zip(parts, spans)
+                    for start, length in [part_spans[column]])
+    sink = io.BytesIO()
+    write_spliced(parts[0].frame, [(body, [merged])], sink)
+    return sink.getvalue()
+
+
+def _ordered(n: int, seed: int) -> pa.Table:
+    """A column of each sort order a merge compares: signed and unsigned integers (above 2**31 and 2**63, where the
+    two orders differ), floats, strings beyond ASCII (compared as UTF-8 bytes), booleans, dates, timestamps; and a
+    column null in some parts."""
+    rng = random.Random(seed)
+    return pa.table({
+        "signed": pa.array([rng.randrange(-2**31, 2**31) for _ in range(n)], pa.int32()),
+        # each part's values in a quarter of the range: a signed order would take the upper half's for the least
+        "unsigned": pa.array([rng.randrange(seed % 4 << 30, (seed % 4 + 1) << 30) for _ in range(n)], pa.uint32()),
+        "big": pa.array([rng.randrange(seed % 4 << 62, (seed % 4 + 1) << 62) for _ in range(n)], pa.uint64()),
+        "long": pa.array([rng.randrange(-2**63, 2**63) for _ in range(n)], pa.int64()),
+        "real": pa.array([rng.uniform(-1e6, 1e6) for _ in range(n)], pa.float32()),
+        "name": [rng.choice(["Łavrov", "Kim", "Пхеньян", "Zürich", "", "a"]) + str(rng.random()) for _ in range(n)],
+        "flag": [rng.random() < 0.5 for _ in range(n)] if seed % 2 else [True] * n,
+        "day": pa.array([rng.randrange(0, 20000) for _ in range(n)], pa.date32()),
+        "at": pa.array([rng.randrange(-2**40, 2**40) for _ in range(n)], pa.timestamp("us", tz="UTC")),
+        "sometimes": pa.array([None] * n if seed % 3 == 0 else [rng.random() for _ in range(n)], pa.float64()),
+    })
+
+
+#: writer options whose parts merge (no dictionary pages)
+MERGED = {
+    "as the build writes (zstd, no dictionary)": OPTIONS["as the build writes (zstd, no dictionary)"],
+    "snappy": dict(use_dictionary=False),
+    "small pages": dict(use_dictionary=False, data_page_size=512),
+    "format 1.0, data page v2": dict(use_dictionary=False, version="1.0", data_page_version="2.0"),
+    "uncompressed, no statistics": dict(use_dictionary=False, compression="none", write_statistics=False),
+}
+
+
+@pytest.mark.parametrize("options", MERGED.values(), ids=MERGED.keys())
+@pytest.mark.parametrize("table", [_nested, _ordered])
+def test_merged_row_groups_are_their_rows_with_the_statistics_of_one_row_group(options, table):
+    """Parts merged into one row group hold their rows in order, and each column's statistics, count of values and
+    encodings are those pyarrow writes for the same rows in one row group."""
+    tables = [table(20 + 13 * i, i) for i in range(5)]
+    data = _merged([_parquet(t, **options) for t in tables])
+    merged = pq.ParquetFile(pa.BufferReader(data))
+    rows = pa.concat_tables(tables)
+    assert merged.metadata.num_row_groups == 1 and merged.metadata.num_rows == rows.num_rows
+    one = pq.ParquetFile(pa.BufferReader(_parquet(rows, **options)))  # (format 1.0 reads uint32 back as int64)
+    assert merged.read().equals(one.read())
+    native = one.metadata.row_group(0)
+    ours = merged.metadata.row_group(0)
+    assert ours.num_rows == native.num_rows
+    for number in range(native.num_columns):
+        a, b = ours.column(number), native.column(number)
+        assert (a.path_in_schema, a.num_values, a.encodings) == (b.path_in_schema, b.num_values, b.encodings)
+        assert a.is_stats_set == b.is_stats_set, a.path_in_schema
+        if b.is_stats_set:
+            sa, sb = a.statistics, b.statistics
+            assert (sa.has_min_max, sa.null_count) == (sb.has_min_max, sb.null_count), a.path_in_schema
+            if sb.has_min_max:
+                assert (sa.min, sa.max) == (sb.min, sb.max), a.path_in_schema
+
+
+def test_a_merged_template_places_its_row_group_anywhere():
+    """A merged row group's template, kept as bytes and placed after other bytes, is read from there."""
+    tables = [_ordered(30, i) for i in range(3)]
+    parts = [Part.of(_parquet(t, use_dictionary=False)) for t in tables]
+    merged = merged_group([part.groups[0] for part in parts], leaf_orders(parts[0].frame))
+    kept = unpack_templates(pack_templates([merged]))[0]
+    assert kept == merged and kept.rows == 90
+    lone = _parquet(_ordered(7, 9), use_dictionary=False)
+    spans = [column_spans(part.groups[0]) for part in parts]
+    body = b"".join(bytes(part.body[s:s + n]) for c in range(len(spans[0])) for part, sp in zip(parts, spans) for s, n in [sp[c]])
+    sink = io.BytesIO()
+    first = Part.of(lone)
+    write_spliced(first.frame, [(first.body, first.groups), (body, [kept])], sink)
+    spliced = pq.ParquetFile(pa.BufferReader(sink.getvalue()))
+    assert spliced.metadata.num_row_groups == 2
+    assert spliced.read_row_group(1).equals(pa.concat_tables(tables))
+    # the row group's own position (not read by pyarrow) is its first page's
+    placed = _read_struct(_Scanner(memoryview(kept.at(1000)), "a row group"))
+    first = dict((f, v) for f, _, v in dict((f, v) for f, _, v in placed)[1][1][0])[3]
+    assert dict((f, v) for f, _, v in placed)[5] == dict((f, v) for f, _, v in first)[9] == 1000
+
+
+def test_a_row_groups_fields_read_and_written_again_are_its_bytes():
+    """The struct reader and writer a merge uses make pyarrow's bytes again: nothing of a field is lost."""
+    for options in OPTIONS.values():
+        for template in Part.of(_parquet(_ordered(50, 1), **options)).groups:
+            data = template.at(0)
+            out = bytearray()
+            _write_struct(out, _read_struct(_Scanner(memoryview(data), "a row group")))
+            assert bytes(out) == data
+
+
+UNMERGED = {
+    "a dictionary page": (dict(use_dictionary=True), dict(use_dictionary=True)),
+    "other sorting columns": (dict(use_dictionary=False, sorting_columns=[pq.SortingColumn(0)]), dict(use_dictionary=False)),
+    "another codec": (dict(use_dictionary=False, compression="zstd"), dict(use_dictionary=False, compression="snappy")),
+}
+
+
+@pytest.mark.parametrize("first, second", UNMERGED.values(), ids=UNMERGED.keys())
+def test_row_groups_that_cannot_be_merged_are_not(first, second):
+    """Parts whose chunks cannot be joined page to page (a dictionary page comes first in its chunk), or whose
+    metadata differ where it must be the same, are left as row groups of their own."""
+    assert _merged([_parquet(_ordered(20, 1), **first), _parquet(_ordered(20, 2), **second)]) is None

@@ -22,7 +22,9 @@ file in parallel into the cache, keeping only ids, dates and MinHash
 signatures; wire clusters are found from the signatures; then each group of
 :data:`GROUP_ARTICLES` articles of a split (sorted by id, cut where the ids
 say: :func:`group_bounds`) is read back from the cache and written as one
-shard per config, again in parallel.  Peak memory
+shard per config, again in parallel, and each split's shards are spliced into
+one file per config, their pages copied as they are (:func:`splice_split`;
+an 'articles' row group joins about four groups: :func:`group_runs`).  Peak memory
 is one group per worker, not the corpus.  Every stage is cached by the hash
 of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
 changed converts one file and rewrites one group of shards.
@@ -67,7 +69,8 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, Scan
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
-from newscorpus.splice import MAGIC, Frame, Part, SpliceError, pack_templates, spliced_tail, unpack_templates
+from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, column_spans, leaf_orders, merged_group, pack_templates,
+                              spliced_tail, unpack_templates)
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import numpy as np
@@ -366,7 +369,7 @@ DICTIONARY_CONFIGS = frozenset({"entities"})
 
 
 def data_file(config: str, split: str) -> str:
-    """Path of one config's Parquet file of one split (a row group per group: :func:`splice_split`), relative to the
+    """Path of one config's Parquet file of one split (its groups spliced: :func:`splice_split`), relative to the
     dataset directory; named as ``datasets`` names one shard of one, which the card's pattern matches."""
     return f"data/{config}/{split}-00000-of-00001.parquet"
 
@@ -555,9 +558,24 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
             with naming(target):
                 target.write_bytes(blob)
             parts[config] = {"body": len(part.body), "frame": part.frame.to_bytes(),
-                             "templates": pack_templates(part.groups)}
+                             "templates": pack_templates(part.groups), "chunks": _part_chunks(part, key, config)}
         offset += size
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats, "parts": parts}
+
+
+def _part_chunks(part: Part, key: str, config: str) -> bytes:
+    """Where each column chunk of a part's row groups is in the part's file (``(start, length)`` pairs, packed),
+    which must lie one after the other from the body's start, in order: so a part's chunks copied one after the
+    other are its body, and its templates place them (:func:`splice_split`)."""
+    spans = [span for template in part.groups for span in column_spans(template)]
+    at = 0
+    for start, length in spans:
+        if start != at:
+            raise SpliceError(f"the cached shard {key} ({config}): its column chunks are not one after the other")
+        at += length
+    if at != len(part.body):
+        raise SpliceError(f"the cached shard {key} ({config}): its body holds more than its column chunks")
+    return array("q", [n for start, length in spans for n in (start + len(MAGIC), length)]).tobytes()
 
 
 #: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the
@@ -1182,12 +1200,13 @@ def plan_groups(found: Scan, clusters: array, splits: np.ndarray, group_articles
 
 @dataclass
 class WrittenShards:
-    """What a build wrote into its output directory: per group (by shard key), its figures and where its row groups
-    are in each config's file of its split (the byte range of their pages); per file, the groups it holds, in order,
-    and its stat after the build; in the record's payload, each group's row groups' templates and each config's
-    footer frame (:mod:`newscorpus.splice`).
+    """What a build wrote into its output directory: per group (by shard key), its figures and where its column
+    chunks are in each config's file of its split (each chunk's byte range: a group's chunks are apart where its row
+    group was merged with others'); per file, the groups it holds, in order, the merged row groups' templates by
+    their groups' keys, and its stat after the build; in the record's payload, each group's own row groups'
+    templates and each config's footer frame (:mod:`newscorpus.splice`).
 
-    The next build into the same directory copies an unchanged group's row groups from the old file (their bytes,
+    The next build into the same directory copies an unchanged group's column chunks from the old file (their bytes,
     not decoded) when its shard key is unchanged and the old file's stat ``(size, mtime_ns, ctime_ns, inode)`` is
     as recorded (so not edited since), instead of reading the group from the cache and writing it again; a file
     whose groups are all those it held, in the same order, is hard-linked.  Anything else is written from the
@@ -1251,13 +1270,35 @@ class WrittenShards:
 
 @dataclass
 class _Piece:
-    """One group's row groups in a file being spliced: where their bytes are, and their templates."""
+    """One group's row groups in a file being spliced: where each of their column chunks is (``(start, length)``
+    pairs, packed: :func:`_part_chunks`) and their templates."""
 
     key: str
+    identity: str
     source: Path
-    start: int
-    length: int
+    chunks: bytes
     templates: bytes
+
+    def spans(self) -> list[tuple[int, int]]:
+        flat = array("q")
+        flat.frombytes(self.chunks)
+        return list(zip(flat[::2], flat[1::2]))
+
+
+#: Groups per row group, on average, in the configs whose groups' row groups are merged (:func:`splice_split`).
+#: A group of 500 articles is 500 'articles' rows, and ``load_dataset`` pays per row group (a batch read, cast and
+#: written): row groups of about 2,000 rows load as fast as one row group (docs/scale-history.md).  An 'entities'
+#: row group is dictionary-encoded and a 'quotes' one holds thousands of rows already.
+RUN_GROUPS = {"articles": 5}
+
+
+def group_runs(config: str, identities: list[str]) -> list[int]:
+    """Where a file's groups (by identity, in order) are cut into the runs whose row groups are merged into one
+    (end indices): by the identities, as :func:`group_bounds` cuts ids, so a group added or removed changes the runs
+    next to it only.  A run is 2 to 10 groups, 4 on average; a group alone in the configs not merged."""
+    if config not in RUN_GROUPS:
+        return list(range(1, len(identities) + 1))
+    return group_bounds(identities, RUN_GROUPS[config])
 
 
 def _copy_range(source: int, target: int, start: int, length: int) -> None:
@@ -1276,23 +1317,86 @@ def _copy_range(source: int, target: int, start: int, length: int) -> None:
         start, length = start + n, length - n
 
 
+def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previous: WrittenShards,
+            record: WrittenShards) -> tuple[list[tuple[Path, int, int]], list[tuple[int, list[GroupTemplate]]]]:
+    """Where each piece's column chunks go in the file ``name``: the copies to make, in order (source, start,
+    length), and the tail's pieces (each row group's body length and templates).  The runs of :func:`group_runs`
+    whose row groups merge (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by
+    column; a merged template the last build made for the same groups is taken from its record.  Where each
+    group's chunks land, and the merged templates, go into ``record``."""
+    copies, placed, at = [], [], len(MAGIC)
+    made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
+    runs = record.files[name]["runs"] = []
+    start = 0
+    for end in group_runs(config, [piece.identity for piece in pieces]):
+        run = pieces[start:end]
+        start = end
+        templates = [unpack_templates(piece.templates) for piece in run]
+        merged = None
+        if len(run) > 1 and all(len(t) == 1 for t in templates):
+            keys = tuple(piece.key for piece in run)
+            if keys in made:
+                merged = GroupTemplate.from_bytes(previous.kept(made[keys]))
+            else:
+                merged = merged_group([t[0] for t in templates], orders)
+            if merged is not None:
+                runs.append([list(keys), record.keep(merged.to_bytes())])
+        spans = [piece.spans() for piece in run]
+        landed: list[list[int]] = [[] for _ in run]
+        begin = at
+        if merged is not None:  # column by column, each column's chunks in the groups' order
+            for column in range(len(spans[0])):
+                for piece, piece_spans, where in zip(run, spans, landed):
+                    chunk_start, length = piece_spans[column]
+                    copies.append((piece.source, chunk_start, length))
+                    where.extend((at, length))
+                    at += length
+            placed.append((at - begin, [merged]))
+        else:  # each group's chunks one after the other: its body as it was written
+            for piece, piece_spans, where, piece_templates in zip(run, spans, landed, templates):
+                body = at
+                for chunk_start, length in piece_spans:
+                    copies.append((piece.source, chunk_start, length))
+                    where.extend((at, length))
+                    at += length
+                placed.append((at - body, piece_templates))
+        for piece, where in zip(run, landed):
+            record.groups[piece.key]["pieces"][config] = {"file": name, "chunks": record.keep(array("q", where).tobytes()),
+                                                           "templates": record.keep(piece.templates)}
+    return copies, placed
+
+
+def _coalesced(copies: list[tuple[Path, int, int]]) -> Iterator[tuple[Path, int, int]]:
+    """The copies with the ranges that follow one another in one source joined."""
+    last = None
+    for source, start, length in copies:
+        if last is not None and last[0] == source and last[1] + last[2] == start:
+            last = (source, last[1], last[2] + length)
+            continue
+        if last is not None:
+            yield last
+        last = (source, start, length)
+    if last is not None:
+        yield last
+
+
 def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old: Path, previous: WrittenShards,
                  record: WrittenShards) -> None:
-    """Write each file of ``files`` (by config and name) into ``staging``: its pieces' row groups, in order, in one
-    Parquet file (:mod:`newscorpus.splice`; each group's part deleted once copied), or the old file hard-linked
-    when it held the same groups in the same order.  Where each group's row groups land goes into ``record``;
-    ``files`` is emptied."""
+    """Write each file of ``files`` (by config and name) into ``staging``: its pieces' column chunks in one Parquet
+    file (:func:`_layout`, :mod:`newscorpus.splice`; each group's part deleted once copied), or the old file
+    hard-linked when it held the same groups in the same order.  Where each group's chunks land goes into
+    ``record``; ``files`` is emptied."""
     parts = staging / PARTS
+    orders: dict[str, tuple] = {}
     for (config, name), pieces in files.items():
         keys = [piece.key for piece in pieces]
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        at = len(MAGIC)
-        for piece in pieces:  # where each group's row groups land
-            record.groups[piece.key]["pieces"][config] = {"file": name, "start": at, "length": piece.length,
-                                                           "templates": record.keep(piece.templates)}
-            at += piece.length
         record.files[name] = {"keys": keys}
+        frame = Frame.from_bytes(record.kept(record.frames[config]))
+        if config not in orders:
+            orders[config] = leaf_orders(frame)
+        copies, placed = _layout(config, name, pieces, orders[config], previous, record)
         if previous.files.get(name, {}).get("keys") == keys and all(piece.source == old / name for piece in pieces):
             try:  # the same groups in the same order: the same bytes
                 os.link(old / name, target)
@@ -1304,14 +1408,13 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
             with naming(target), open(target, "wb") as sink:
                 sink.write(MAGIC)
                 sink.flush()
-                for piece in pieces:
-                    if piece.source not in handles:
-                        with naming(piece.source):
-                            handles[piece.source] = os.open(piece.source, os.O_RDONLY)
-                    with naming(piece.source):
-                        _copy_range(handles[piece.source], sink.fileno(), piece.start, piece.length)
-                sink.write(spliced_tail(Frame.from_bytes(record.kept(record.frames[config])),
-                                        ((piece.length, unpack_templates(piece.templates)) for piece in pieces)))
+                for source, start, length in _coalesced(copies):
+                    if source not in handles:
+                        with naming(source):
+                            handles[source] = os.open(source, os.O_RDONLY)
+                    with naming(source):
+                        _copy_range(handles[source], sink.fileno(), start, length)
+                sink.write(spliced_tail(frame, placed))
         finally:
             for handle in handles.values():
                 os.close(handle)
@@ -1362,12 +1465,12 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
                 if parts is None:
                     piece = previous.groups[key]["pieces"][config]
                     files.setdefault((config, name), []).append(
-                        _Piece(key, old / piece["file"], piece["start"], piece["length"], previous.kept(piece["templates"])))
+                        _Piece(key, identity, old / piece["file"], previous.kept(piece["chunks"]), previous.kept(piece["templates"])))
                     frame = previous.kept(previous.frames[config])
                 else:
                     part = parts[config]
                     files.setdefault((config, name), []).append(
-                        _Piece(key, part_file(staging, key, config), len(MAGIC), part["body"], part["templates"]))
+                        _Piece(key, identity, part_file(staging, key, config), part["chunks"], part["templates"]))
                     frame = part["frame"]
                 if config not in record.frames:
                     record.frames[config] = record.keep(frame)

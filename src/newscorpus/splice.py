@@ -424,3 +424,303 @@ def splice(parts: Iterable[bytes | memoryview], sink: BinaryIO, names: Iterable[
     if first is None:
         raise SpliceError("nothing to splice: no parts")
     return write_spliced(first.frame, pieces, sink)
+
+
+# Merging row groups: the pages of several row groups' column chunks joined into one row group's chunks.
+#
+# A column chunk is its pages, each of which says how many values it holds, so the chunks of one column in
+# several row groups become one chunk by putting their pages one after the other, when none has a dictionary page
+# (a chunk has at most one, before its pages).  The merged chunk's metadata is the members' with their counts and
+# sizes added up and their statistics joined; the row group's, with its rows added up.  Fields this module does not
+# know cannot be joined, so a row group that has one is not merged (:func:`merged_group` returns ``None``).
+
+_GROUP_TOTAL_BYTES, _GROUP_SORTING, _GROUP_COMPRESSED, _GROUP_ORDINAL = 2, 4, 6, 7
+_GROUP_KNOWN = frozenset({_GROUP_COLUMNS, _GROUP_TOTAL_BYTES, _GROUP_NUM_ROWS, _GROUP_SORTING, _GROUP_FILE_OFFSET,
+                          _GROUP_COMPRESSED, _GROUP_ORDINAL})
+_META_TYPE, _META_ENCODINGS, _META_NUM_VALUES, _META_DATA_PAGE = 1, 2, 5, 9
+_META_UNCOMPRESSED, _META_COMPRESSED, _META_STATISTICS, _META_ENCODING_STATS, _META_SIZES = 6, 7, 12, 13, 16
+#: type, path in the schema, codec, key-value metadata: the same in every member
+_META_SAME = frozenset({_META_TYPE, 3, 4, 8})
+_META_SUMMED = frozenset({_META_NUM_VALUES, _META_UNCOMPRESSED, _META_COMPRESSED})
+#: index page, dictionary page, bloom filter offset and length, geospatial statistics: not merged
+_META_KNOWN = frozenset({*_META_SAME, *_META_SUMMED, _META_ENCODINGS, _META_DATA_PAGE, _META_STATISTICS,
+                         _META_ENCODING_STATS, _META_SIZES})
+_STATS_MAX, _STATS_MIN, _STATS_NULLS, _STATS_MAX_VALUE, _STATS_MIN_VALUE, _STATS_MAX_EXACT, _STATS_MIN_EXACT = 1, 2, 3, 5, 6, 7, 8
+_STATS_KNOWN = frozenset({_STATS_MAX, _STATS_MIN, _STATS_NULLS, 4, _STATS_MAX_VALUE, _STATS_MIN_VALUE, _STATS_MAX_EXACT,
+                          _STATS_MIN_EXACT})
+
+_Fields = list  # a struct read by :func:`_read_struct`: ``[(field id, type, value), ...]``
+
+
+def _read_value(scanner: _Scanner, kind: int, contained: bool = False) -> object:
+    """The value of ``kind`` at the scanner: an int, bytes, ``(element type, [values])`` for a list or a set,
+    :data:`_Fields` for a struct, a map's bytes as they are; a struct field's boolean is its type (``None``)."""
+    if kind in (_TRUE, _FALSE):
+        return scanner.byte() == _TRUE if contained else None
+    if kind == _BYTE:
+        return scanner.byte()
+    if kind in (_I16, _I32, _I64):
+        return scanner.zigzag()
+    if kind == _DOUBLE:
+        return scanner.chunk(8)
+    if kind == _BINARY:
+        return scanner.chunk(scanner.varint())
+    if kind in (_LIST, _SET):
+        n, element = scanner.list_header()
+        return element, [_read_value(scanner, element, True) for _ in range(n)]
+    if kind == _STRUCT:
+        return _read_struct(scanner)
+    start = scanner.at
+    scanner.skip(kind)  # (a map, or an unknown type: refused there)
+    return bytes(scanner.data[start:scanner.at])
+
+
+def _read_struct(scanner: _Scanner) -> _Fields:
+    fields, last = [], 0
+    while True:
+        last, kind = scanner.field(last)
+        if kind == _STOP:
+            return fields
+        fields.append((last, kind, _read_value(scanner, kind)))
+
+
+def _write_value(out: bytearray, kind: int, value: object, contained: bool = False) -> None:
+    if kind in (_TRUE, _FALSE):
+        if contained:
+            out.append(_TRUE if value else _FALSE)
+    elif kind == _BYTE:
+        out.append(value & 0xFF)
+    elif kind in (_I16, _I32, _I64):
+        _varint(out, (value << 1) ^ (value >> 63))
+    elif kind == _BINARY:
+        _varint(out, len(value))
+        out += value
+    elif kind in (_LIST, _SET):
+        element, values = value
+        out += _list_header(len(values), element)
+        for item in values:
+            _write_value(out, element, item, True)
+    elif kind == _STRUCT:
+        _write_struct(out, value)
+    else:  # a double's or a map's bytes
+        out += value
+
+
+def _write_struct(out: bytearray, fields: _Fields) -> None:
+    last = 0
+    for field, kind, value in fields:
+        if 0 < field - last <= 15:
+            out.append((field - last) << 4 | kind)
+        else:
+            out.append(kind)
+            _varint(out, (field << 1) ^ (field >> 15))
+        _write_value(out, kind, value)
+        last = field
+    out.append(_STOP)
+
+
+def _value(fields: _Fields, field: int, default: object = None) -> object:
+    for number, kind, value in fields:
+        if number == field:
+            return (kind == _TRUE) if kind in (_TRUE, _FALSE) else value
+    return default
+
+
+def _entry(fields: _Fields, field: int) -> tuple[int, int, object] | None:
+    return next((entry for entry in fields if entry[0] == field), None)
+
+
+def _group_fields(template: GroupTemplate) -> _Fields:
+    """A template's row group as fields, its positions counted from the start of its body."""
+    return _read_struct(_Scanner(memoryview(template.at(0)), "a row group's template"))
+
+
+def _chunk_metas(group: _Fields) -> list[_Fields]:
+    _, columns = _value(group, _GROUP_COLUMNS, (None, []))
+    return [_value(chunk, _CHUNK_META, []) for chunk in columns]
+
+
+def column_spans(template: GroupTemplate) -> list[tuple[int, int]]:
+    """Where each column chunk of a template's row group is in its body: ``(start, length)``, in column order."""
+    spans = []
+    for meta in _chunk_metas(_group_fields(template)):
+        starts = [_value(meta, field) for field in (_META_DATA_PAGE, 11) if _value(meta, field) is not None]
+        spans.append((min(starts), _value(meta, _META_COMPRESSED)))
+    return spans
+
+
+#: Physical types of parquet.thrift
+_BOOLEAN, _INT32, _INT64, _INT96, _FLOAT, _DOUBLE_TYPE, _BYTE_ARRAY = range(7)
+_CONVERTED_DECIMAL, _CONVERTED_UNSIGNED = 5, frozenset({11, 12, 13, 14})
+_LOGICAL_DECIMAL, _LOGICAL_INTEGER, _LOGICAL_UNORDERED = 5, 10, frozenset({16, 17, 18})  # variant, geometry, geography
+
+
+def _order(element: _Fields) -> Callable[[bytes], object] | None:
+    """How a leaf's statistics compare (parquet-format's sort orders), as a key on their bytes; ``None`` where this
+    module does not compare them (INT96, fixed-length byte arrays, decimals stored as bytes, geospatial types)."""
+    physical, converted = _value(element, 1), _value(element, 6)
+    logical = _value(element, 10) or []
+    kind = logical[0][0] if logical else None
+    if physical == _BOOLEAN:
+        return bytes
+    if physical in (_INT32, _INT64):
+        unsigned = converted in _CONVERTED_UNSIGNED or (kind == _LOGICAL_INTEGER and not _value(logical[0][2], 2, True))
+        code = ("<I" if unsigned else "<i") if physical == _INT32 else ("<Q" if unsigned else "<q")
+        return lambda data: struct.unpack(code, data)[0]
+    if physical in (_FLOAT, _DOUBLE_TYPE):
+        code = "<f" if physical == _FLOAT else "<d"
+        return lambda data: struct.unpack(code, data)[0]
+    if physical == _BYTE_ARRAY and converted != _CONVERTED_DECIMAL and kind != _LOGICAL_DECIMAL and kind not in _LOGICAL_UNORDERED:
+        return bytes
+    return None
+
+
+def leaf_orders(frame: Frame) -> tuple[Callable[[bytes], object] | None, ...]:
+    """Each column's sort order (:func:`_order`), from the schema in ``frame``."""
+    values = {field: value for field, _, value in frame.fields}
+    scanner = _Scanner(memoryview(values.get(_FILE_SCHEMA, b"\x0c")), "a frame's schema")
+    _, elements = _read_value(scanner, _LIST)
+    return tuple(_order(element) for element in elements if _value(element, 1) is not None)
+
+
+def _extreme(stats: list[_Fields], value_field: int, exact_field: int, order: Callable, pick: Callable) -> list:
+    """The fields of the least (``pick=min``) or greatest value of ``stats`` (all of which have one)."""
+    best = pick(stats, key=lambda fields: order(_value(fields, value_field)))
+    return [entry for entry in best if entry[0] in (value_field, exact_field)]
+
+
+def _merged_statistics(metas: list[_Fields], order: Callable | None) -> _Fields | None:
+    """The statistics of the members' chunks joined: nulls added up, the least minimum and the greatest maximum
+    (chunks without values, all nulls, have none and take no part), or ``None`` where they cannot be joined (a
+    member without statistics, a field not known, an order not known): a chunk may have no statistics."""
+    stats = [_value(meta, _META_STATISTICS) for meta in metas]
+    if any(s is None or any(entry[0] not in _STATS_KNOWN for entry in s) for s in stats):
+        return None
+    merged: _Fields = []
+    nulls = [_value(s, _STATS_NULLS) for s in stats]
+    valued = [s for s, n, meta in zip(stats, nulls, metas) if n is None or n < _value(meta, _META_NUM_VALUES)]
+    if order is not None:
+        for value_field, exact_field, pick in ((_STATS_MAX, None, max), (_STATS_MIN, None, min),
+                                               (_STATS_MAX_VALUE, _STATS_MAX_EXACT, max),
+                                               (_STATS_MIN_VALUE, _STATS_MIN_EXACT, min)):
+            if valued and all(_value(s, value_field) is not None for s in valued):
+                merged += _extreme(valued, value_field, exact_field, order, pick)
+    if None not in nulls:
+        merged.append((_STATS_NULLS, _I64, sum(nulls)))
+    merged.sort(key=lambda entry: entry[0])
+    return merged or None
+
+
+def _merged_counts(lists: list[tuple[int, list]], key: Callable, count: Callable, with_count: Callable) -> tuple[int, list]:
+    """Lists of structs joined: those of the same ``key`` counted together, in the order first seen."""
+    totals: dict = {}
+    for _, items in lists:
+        for item in items:
+            totals[key(item)] = (totals[key(item)][0], totals[key(item)][1] + count(item)) if key(item) in totals else (item, count(item))
+    return lists[0][0], [with_count(item, total) for item, total in totals.values()]
+
+
+def _merged_sizes(sizes: list[_Fields]) -> _Fields | None:
+    """``SizeStatistics`` joined: the bytes of byte-array values and the levels' histograms added up."""
+    merged = []
+    for field in (1, 2, 3):
+        values = [_entry(s, field) for s in sizes]
+        if any(v is None for v in values):
+            if any(v is not None for v in values):
+                return None
+            continue
+        kind = values[0][1]
+        if kind == _I64:
+            merged.append((field, kind, sum(v[2] for v in values)))
+        else:
+            histograms = [v[2][1] for v in values]
+            if len({len(h) for h in histograms}) != 1:
+                return None
+            merged.append((field, kind, (values[0][2][0], [sum(column) for column in zip(*histograms)])))
+    if any(entry[0] not in (1, 2, 3) for s in sizes for entry in s):
+        return None
+    return merged
+
+
+def _merged_meta(metas: list[_Fields], order: Callable | None, at: int) -> _Fields | None:
+    """One column's chunk metadata for its members' pages put one after the other from position ``at``."""
+    if any(entry[0] not in _META_KNOWN for meta in metas for entry in meta):
+        return None
+    first = metas[0]
+    if any([entry for entry in meta if entry[0] in _META_SAME] != [entry for entry in first if entry[0] in _META_SAME]
+           for meta in metas):
+        return None
+    merged: _Fields = []
+    for field, kind, value in first:
+        if field in _META_SUMMED:
+            values = [_value(meta, field) for meta in metas]
+            if None in values:
+                return None
+            merged.append((field, kind, sum(values)))
+        elif field == _META_ENCODINGS:
+            seen = dict.fromkeys(code for meta in metas for code in _value(meta, field, (0, []))[1])
+            merged.append((field, kind, (value[0], list(seen))))
+        elif field == _META_DATA_PAGE:
+            merged.append((field, kind, at))
+        elif field == _META_STATISTICS:
+            stats = _merged_statistics(metas, order)
+            if stats is not None:
+                merged.append((field, kind, stats))
+        elif field == _META_ENCODING_STATS:
+            lists = [_value(meta, field) for meta in metas]
+            if None in lists or any(entry[0] not in (1, 2, 3) for _, items in lists for item in items for entry in item):
+                continue  # (optional: left out)
+            merged.append((field, kind, _merged_counts(
+                lists, key=lambda item: (_value(item, 1), _value(item, 2)), count=lambda item: _value(item, 3),
+                with_count=lambda item, total: [entry if entry[0] != 3 else (3, entry[1], total) for entry in item])))
+        elif field == _META_SIZES:
+            sizes = [_value(meta, field) for meta in metas]
+            joined = None if None in sizes else _merged_sizes(sizes)
+            if joined is not None:
+                merged.append((field, kind, joined))
+        else:
+            merged.append((field, kind, value))
+    return merged
+
+
+def merged_group(templates: list[GroupTemplate], orders: tuple[Callable[[bytes], object] | None, ...]) -> GroupTemplate | None:
+    """One row group of the rows of ``templates``' row groups, in order, for a body that is their column chunks
+    column by column, each column's chunks in the members' order (:func:`column_spans` says where each is in its
+    member's body).  ``orders``: each column's sort order (:func:`leaf_orders`).  ``None`` when they cannot be merged:
+    a dictionary page, a bloom filter, other sorting columns, a field this module does not know."""
+    groups = [_group_fields(template) for template in templates]
+    if any(entry[0] not in _GROUP_KNOWN for group in groups for entry in group):
+        return None
+    if len({repr(_value(group, _GROUP_SORTING)) for group in groups}) != 1:
+        return None
+    chunks = [_value(group, _GROUP_COLUMNS, (_STRUCT, []))[1] for group in groups]
+    if len({len(columns) for columns in chunks}) != 1 or len(chunks[0]) != len(orders):
+        return None
+    columns, at = [], len(MAGIC)  # (positions as in a file of its own, so that none is 0: see _GroupCutter)
+    for number, order in enumerate(orders):
+        members = [member[number] for member in chunks]
+        if any(entry[0] not in (_CHUNK_FILE_OFFSET, _CHUNK_META) for chunk in members for entry in chunk):
+            return None
+        meta = _merged_meta([_value(chunk, _CHUNK_META, []) for chunk in members], order, at)
+        if meta is None:
+            return None
+        columns.append([entry if entry[0] != _CHUNK_META else (_CHUNK_META, _STRUCT, meta) for entry in members[0]])
+        at += _value(meta, _META_COMPRESSED)
+    merged: _Fields = []
+    for field, kind, value in groups[0]:
+        if field == _GROUP_COLUMNS:
+            value = (value[0], columns)
+        elif field in (_GROUP_TOTAL_BYTES, _GROUP_NUM_ROWS, _GROUP_COMPRESSED):
+            values = [_value(group, field) for group in groups]
+            if None in values:
+                return None
+            value = sum(values)
+        elif field == _GROUP_FILE_OFFSET:
+            value = len(MAGIC)
+        merged.append((field, kind, value))
+    out = bytearray()
+    _write_struct(out, merged)
+    view = memoryview(bytes(out))
+    cutter = _GroupCutter(_Scanner(view, "a merged row group"))
+    cutter.group()
+    return _template(view, 0, len(view), cutter)
