@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import random
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -232,6 +233,25 @@ def test_a_merged_template_places_its_row_group_anywhere():
     spliced = pq.ParquetFile(pa.BufferReader(sink.getvalue()))
     assert spliced.metadata.num_row_groups == 2
     assert spliced.read_row_group(1).equals(pa.concat_tables(tables))
+    # what pyarrow does not read back: each column's pages counted by type and encoding, and the bytes and levels
+    # of its values (SizeStatistics), added up
+    def metas(template):
+        group = dict((f, v) for f, _, v in _read_struct(_Scanner(memoryview(template.at(0)), "a row group")))
+        return [dict((f, v) for f, _, v in dict((f, v) for f, _, v in chunk)[3]) for chunk in group[1][1]]
+
+    def pages(meta):
+        return {(e[1], e[2]): e[3] for e in (dict((f, v) for f, _, v in item) for item in meta[13][1])}
+
+    def sizes(meta):
+        found = dict((f, v) for f, _, v in meta[16])
+        return [found.get(1)] + [found[f][1] if f in found else None for f in (2, 3)]
+
+    for number, meta in enumerate(metas(merged)):
+        members = [metas(part.groups[0])[number] for part in parts]
+        assert pages(meta) == dict(sum((Counter(pages(m)) for m in members), Counter()))
+        joined = [sizes(m) for m in members]
+        assert sizes(meta)[0] == (None if joined[0][0] is None else sum(j[0] for j in joined))
+        assert sizes(meta)[2] == [sum(levels) for levels in zip(*(j[2] for j in joined))]
     # the row group's own position (not read by pyarrow) is its first page's
     placed = _read_struct(_Scanner(memoryview(kept.at(1000)), "a row group"))
     first = dict((f, v) for f, _, v in dict((f, v) for f, _, v in placed)[1][1][0])[3]

@@ -38,6 +38,7 @@ _CHUNK_FILE_PATH, _CHUNK_FILE_OFFSET, _CHUNK_META = 1, 2, 3
 #: offset index offset and length, column index offset and length, crypto metadata, encrypted column metadata
 _CHUNK_REFUSED = frozenset({4, 5, 6, 7, 8, 9})
 _META_POSITIONS = frozenset({9, 10, 11, 14})  # data page, index page, dictionary page, bloom filter
+_META_PAGES, _META_LENGTH = frozenset({9, 11}), 7  # a chunk starts at its data or dictionary page; its length
 #: The footer fields every part must share: the schema, the key-value metadata (Arrow's schema, the features), the
 #: column orders.
 _SHARED = (_FILE_SCHEMA, _FILE_KEY_VALUES, _FILE_COLUMN_ORDERS)
@@ -186,12 +187,16 @@ class _GroupCutter:
 
     def __init__(self, scanner: _Scanner) -> None:
         self.scanner, self.cuts, self.rows = scanner, [], 0
+        #: each column chunk's first page's position and its length (``total_compressed_size``)
+        self.spans: list[tuple[int | None, int | None]] = []
+        self._first = self._length = None
 
-    def _position(self) -> None:
+    def _position(self) -> int:
         start = self.scanner.at
         value = self.scanner.zigzag()
         if value:  # (0: not set, as pyarrow's deprecated ColumnChunk.file_offset; it stays 0)
             self.cuts.append((start, self.scanner.at, value))
+        return value
 
     def _fields(self, read: Callable[[int, int], bool]) -> None:
         """Each field of the struct at the scanner: ``read(field id, type)`` reads it and says so, else it is skipped."""
@@ -227,16 +232,23 @@ class _GroupCutter:
         if field == _CHUNK_FILE_OFFSET and kind == _I64:
             self._position()
         elif field == _CHUNK_META and kind == _STRUCT:
+            self._first = self._length = None
             self._fields(self._meta_field)
+            self.spans.append((self._first, self._length))
         else:
             return False
         return True
 
     def _meta_field(self, field: int, kind: int) -> bool:
         if field in _META_POSITIONS and kind == _I64:
-            self._position()
-            return True
-        return False
+            value = self._position()
+            if field in _META_PAGES and value and (self._first is None or value < self._first):
+                self._first = value
+        elif field == _META_LENGTH and kind == _I64:
+            self._length = self.scanner.zigzag()
+        else:
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -535,18 +547,14 @@ def _group_fields(template: GroupTemplate) -> _Fields:
     return _read_struct(_Scanner(memoryview(template.at(0)), "a row group's template"))
 
 
-def _chunk_metas(group: _Fields) -> list[_Fields]:
-    _, columns = _value(group, _GROUP_COLUMNS, (None, []))
-    return [_value(chunk, _CHUNK_META, []) for chunk in columns]
-
-
 def column_spans(template: GroupTemplate) -> list[tuple[int, int]]:
-    """Where each column chunk of a template's row group is in its body: ``(start, length)``, in column order."""
-    spans = []
-    for meta in _chunk_metas(_group_fields(template)):
-        starts = [_value(meta, field) for field in (_META_DATA_PAGE, 11) if _value(meta, field) is not None]
-        spans.append((min(starts), _value(meta, _META_COMPRESSED)))
-    return spans
+    """Where each column chunk of a template's row group is in its body: ``(start, length)``, in column order (its
+    bytes scanned, not read into fields: 4 ms for an 'articles' row group of 59 columns)."""
+    cutter = _GroupCutter(_Scanner(memoryview(template.at(len(MAGIC))), "a row group's template"))
+    cutter.group()
+    if any(first is None or length is None for first, length in cutter.spans):
+        raise SpliceError("a row group's template has a column chunk without its first page or its length")
+    return [(first - len(MAGIC), length) for first, length in cutter.spans]
 
 
 #: Physical types of parquet.thrift
@@ -578,7 +586,7 @@ def _order(element: _Fields) -> Callable[[bytes], object] | None:
 def leaf_orders(frame: Frame) -> tuple[Callable[[bytes], object] | None, ...]:
     """Each column's sort order (:func:`_order`), from the schema in ``frame``."""
     values = {field: value for field, _, value in frame.fields}
-    scanner = _Scanner(memoryview(values.get(_FILE_SCHEMA, b"\x0c")), "a frame's schema")
+    scanner = _Scanner(memoryview(values.get(_FILE_SCHEMA, _list_header(0, _STRUCT))), "a frame's schema")
     _, elements = _read_value(scanner, _LIST)
     return tuple(_order(element) for element in elements if _value(element, 1) is not None)
 
@@ -611,17 +619,24 @@ def _merged_statistics(metas: list[_Fields], order: Callable | None) -> _Fields 
     return merged or None
 
 
-def _merged_counts(lists: list[tuple[int, list]], key: Callable, count: Callable, with_count: Callable) -> tuple[int, list]:
-    """Lists of structs joined: those of the same ``key`` counted together, in the order first seen."""
-    totals: dict = {}
+def _merged_page_counts(lists: list[tuple[int, list[_Fields]]]) -> tuple[int, list[_Fields]]:
+    """``PageEncodingStats`` lists joined: the pages of one type and encoding counted together, in the order first
+    seen."""
+    totals: dict[tuple, list] = {}
     for _, items in lists:
         for item in items:
-            totals[key(item)] = (totals[key(item)][0], totals[key(item)][1] + count(item)) if key(item) in totals else (item, count(item))
-    return lists[0][0], [with_count(item, total) for item, total in totals.values()]
+            kind = (_value(item, 1), _value(item, 2))
+            if kind in totals:
+                totals[kind][1] += _value(item, 3)
+            else:
+                totals[kind] = [item, _value(item, 3)]
+    return lists[0][0], [[entry if entry[0] != 3 else (3, entry[1], count) for entry in item] for item, count in totals.values()]
 
 
 def _merged_sizes(sizes: list[_Fields]) -> _Fields | None:
     """``SizeStatistics`` joined: the bytes of byte-array values and the levels' histograms added up."""
+    if any(entry[0] not in (1, 2, 3) for s in sizes for entry in s):
+        return None
     merged = []
     for field in (1, 2, 3):
         values = [_entry(s, field) for s in sizes]
@@ -637,8 +652,6 @@ def _merged_sizes(sizes: list[_Fields]) -> _Fields | None:
             if len({len(h) for h in histograms}) != 1:
                 return None
             merged.append((field, kind, (values[0][2][0], [sum(column) for column in zip(*histograms)])))
-    if any(entry[0] not in (1, 2, 3) for s in sizes for entry in s):
-        return None
     return merged
 
 
@@ -670,9 +683,7 @@ def _merged_meta(metas: list[_Fields], order: Callable | None, at: int) -> _Fiel
             lists = [_value(meta, field) for meta in metas]
             if None in lists or any(entry[0] not in (1, 2, 3) for _, items in lists for item in items for entry in item):
                 continue  # (optional: left out)
-            merged.append((field, kind, _merged_counts(
-                lists, key=lambda item: (_value(item, 1), _value(item, 2)), count=lambda item: _value(item, 3),
-                with_count=lambda item, total: [entry if entry[0] != 3 else (3, entry[1], total) for entry in item])))
+            merged.append((field, kind, _merged_page_counts(lists)))
         elif field == _META_SIZES:
             sizes = [_value(meta, field) for meta in metas]
             joined = None if None in sizes else _merged_sizes(sizes)
