@@ -80,14 +80,14 @@ def _rechunked(tables: Iterable, rows: int | None) -> Iterator:
         yield pa.concat_tables(pending)
 
 
-def _row_groups(paths: list[Path]) -> Iterator:
-    """Each row group of ``paths``, in order, as a table."""
+def _row_groups(paths: list[Path], columns: list[str] | None = None) -> Iterator:
+    """Each row group of ``paths``, in order, as a table (of ``columns`` only, when given)."""
     import pyarrow.parquet as pq
 
     for path in paths:
         parquet = pq.ParquetFile(path)
         for number in range(parquet.metadata.num_row_groups):
-            yield parquet.read_row_group(number)
+            yield parquet.read_row_group(number, columns=columns)
 
 
 def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: int | None) -> dict[str, list[Path]]:
@@ -126,7 +126,8 @@ def write_files_per_group(files: dict[str, list[Path]], config: str, target: Pat
 
     written = {}
     for split, paths in files.items():
-        total = sum(1 for _ in _groups(_row_groups(paths), config, group_articles))
+        # counted from the ids alone ('articles': the cuts need them; the others' row groups: no column)
+        total = sum(1 for _ in _groups(_row_groups(paths, ["id"] if config == "articles" else []), config, group_articles))
         written[split] = []
         for number, table in enumerate(_groups(_row_groups(paths), config, group_articles)):  # one at a time: see main
             path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"

@@ -137,6 +137,7 @@ def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path
         assert [pq.read_table(p, columns=["id"]).column("id").to_pylist() for p in paths] == \
             [ids[a:b] for a, b in zip([0, *bounds], bounds)]
         assert pq.read_metadata(built[split][0]).num_row_groups < len(paths) or len(paths) == 1
+        assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
 
     built = bench_layouts.split_files(small_dataset, "quotes")
     written = bench_layouts.write_files_per_group(built, "quotes", tmp_path / "per-group")

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from newscorpus.build import PARQUET_ZSTD_LEVEL, features
-from newscorpus.splice import (Frame, Part, SpliceError, _read_struct, _Scanner, _write_struct, column_spans, leaf_orders,
-                              merged_group, pack_templates, splice, unpack_templates, write_spliced)
+from newscorpus.splice import (Frame, Part, SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group,
+                              pack_templates, splice, unpack_templates, write_spliced)
 
 
 def _parquet(table: pa.Table, **options) -> bytes:
@@ -144,20 +144,22 @@ def test_a_parts_templates_place_its_row_groups_anywhere():
     assert once_more.getvalue() == again.getvalue()
 
 
+def _merged_body(parts: list[Part]) -> bytes:
+    """The parts' (one row group each) column chunks column by column, each column's in the parts' order: the body
+    :func:`merged_group` describes, as a build lays it out."""
+    return b"".join(bytes(part.body[start:start + length])
+                    for column in range(len(parts[0].spans[0])) for part in parts
+                    for start, length in [part.spans[0][column]])
+
+
 def _merged(blobs: list[bytes]) -> bytes | None:
-    """The parts (one row group each) as one row group, their chunks column by column, as a build lays them out; or
-    ``None`` when :func:`merged_group` refuses them."""
+    """The parts (one row group each) as one row group; or ``None`` when :func:`merged_group` refuses them."""
     parts = [Part.of(blob) for blob in blobs]
-    templates = [part.groups[0] for part in parts]
-    merged = merged_group(templates, leaf_orders(parts[0].frame))
+    merged = merged_group([part.groups[0] for part in parts], leaf_orders(parts[0].frame))
     if merged is None:
         return None
-    spans = [column_spans(template) for template in templates]
-    body = b"".join(bytes(part.body[start:start + length])
-                    for column in range(len(spans[0])) for part, part_spans in zip(parts, spans)
-                    for start, length in [part_spans[column]])
     sink = io.BytesIO()
-    write_spliced(parts[0].frame, [(body, [merged])], sink)
+    write_spliced(parts[0].frame, [(_merged_body(parts), [merged])], sink)
     return sink.getvalue()
 
 
@@ -225,11 +227,9 @@ def test_a_merged_template_places_its_row_group_anywhere():
     kept = unpack_templates(pack_templates([merged]))[0]
     assert kept == merged and kept.rows == 90
     lone = _parquet(_ordered(7, 9), use_dictionary=False)
-    spans = [column_spans(part.groups[0]) for part in parts]
-    body = b"".join(bytes(part.body[s:s + n]) for c in range(len(spans[0])) for part, sp in zip(parts, spans) for s, n in [sp[c]])
     sink = io.BytesIO()
     first = Part.of(lone)
-    write_spliced(first.frame, [(first.body, first.groups), (body, [kept])], sink)
+    write_spliced(first.frame, [(first.body, first.groups), (_merged_body(parts), [kept])], sink)
     spliced = pq.ParquetFile(pa.BufferReader(sink.getvalue()))
     assert spliced.metadata.num_row_groups == 2
     assert spliced.read_row_group(1).equals(pa.concat_tables(tables))

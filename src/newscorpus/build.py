@@ -69,8 +69,8 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, Scan
                                  rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
-from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, column_spans, leaf_orders, merged_group, pack_templates,
-                              spliced_tail, unpack_templates)
+from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, leaf_orders, merged_group, pack_templates, spliced_tail,
+                              unpack_templates)
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import numpy as np
@@ -567,10 +567,10 @@ def _part_chunks(part: Part, key: str, config: str) -> bytes:
     """Where each column chunk of a part's row groups is in the part's file (``(start, length)`` pairs, packed),
     which must lie one after the other from the body's start, in order: so a part's chunks copied one after the
     other are its body, and its templates place them (:func:`splice_split`)."""
-    spans = [span for template in part.groups for span in column_spans(template)]
+    spans = [span for group in part.spans for span in group]
     at = 0
     for start, length in spans:
-        if start != at:
+        if start != at or length is None:
             raise SpliceError(f"the cached shard {key} ({config}): its column chunks are not one after the other")
         at += length
     if at != len(part.body):
