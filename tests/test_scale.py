@@ -115,6 +115,19 @@ def test_cache_round_trip_and_miss(tmp_path):
     assert stats.misses == {"shard": 1} and stats.hits == {"shard": 1}
 
 
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_a_payload_given_as_a_buffer_is_stored_as_the_same_bytes(tmp_path, kind):
+    """A payload may be a buffer (a build's record of its output, megabytes, is given as its ``bytearray``, not copied):
+    the entry's file is byte for byte the one its bytes make, and reads back as them."""
+    cache, stats = Cache(tmp_path), CacheStats()
+    key, payload = key_of("record"), bytes(range(256)) * 40
+    cache.put("output", key, {"rows": 3}, payload)
+    as_bytes = cache.path("output", key).read_bytes()
+    cache.put("output", key, {"rows": 3}, kind(bytearray(payload)))
+    assert cache.path("output", key).read_bytes() == as_bytes
+    assert cache.get("output", key, stats) == ({"rows": 3}, payload)
+
+
 def _packed(cache: Cache, n: int, payload: bytes = b"p" * 5000) -> list[str]:
     keys = [key_of({"n": i}) for i in range(n)]
     cache.put_many("convert", [(key, {"id": str(i)}, payload + bytes([i])) for i, key in enumerate(keys)])
@@ -1725,7 +1738,7 @@ def test_a_group_patched_where_an_article_lost_its_quotes_is_the_group_made_afre
 
 
 @pytest.mark.parametrize("where", ["in memory", "on disk"])
-def test_the_gold_index_drops_exactly_the_documents_with_errors(where, monkeypatch):
+def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_kept_ones_contributors(where, monkeypatch):
     """``GoldIndex.drop`` looks only at the articles whose document may be bad (a bad file is named after it, or its
     document has a name of its own); what it keeps is what looking at every article keeps, in memory or on disk."""
     from newscorpus.clusters import NUM_PERM
@@ -1739,11 +1752,12 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors(where, monkeypat
     for i, ident in enumerate(ids):
         index.add(f"{i:064x}", {"id": ident, "date": None, "language": "en", "publisher": "p", "agency": None}, bytes(4 * NUM_PERM))
     gold = GoldIndex(index, directory="/c/annotations/gold", rel="annotations/gold")
-    summary = lambda ident: {"article": ident, "mentions": 1, "quote_count": 0, "annotators": ["x"], "origins": ["human"]}  # noqa: E731
+    summary = lambda ident, number: {"article": ident, "mentions": 1, "quote_count": 0,  # noqa: E731
+                                     "annotators": [f"ann-{number}"], "origins": [f"origin-{number % 4}"]}
     documents = [("a0.json", "a0"), ("a1.json", "a1"), ("own-name.json", "a2"), ("a3.json", "a3"), ("a3-copy.json", "a3"),
                  ("a4.json", "a4"), ("a4-copy.json", "a4"), ("a5.json", "a5"), ("a6.json", "a6")]
     for number, (name, ident) in enumerate(documents):
-        gold.note(number, f"/c/annotations/gold/{name}", f"annotations/gold/{name}", summary(ident), f"{number:064x}")
+        gold.note(number, f"/c/annotations/gold/{name}", f"annotations/gold/{name}", summary(ident, number), f"{number:064x}")
     bad = {"annotations/gold/a1.json", "annotations/gold/own-name.json", "annotations/gold/a3-copy.json",
            "annotations/gold/a4.json", "annotations/gold/a4-copy.json", "annotations/gold/a7.json", "elsewhere/a5.json"}
     gold.drop(bad)
@@ -1754,6 +1768,8 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors(where, monkeypat
                                                               ("/c/annotations/gold/a3.json", f"{3:064x}"), (None, None)]
     assert index.keys_at([7, 0]) == [f"{7:064x}", f"{0:064x}"] and index.ids.names_at([7, 0]) == ["a7", "a0"]
     assert list(index.ids.each_at(list(range(8)))) == ids
+    # the card's contributors: those of the documents kept, not of those dropped
+    assert gold.contributors() == ({"ann-0", "ann-3", "ann-7", "ann-8"}, {"origin-0", "origin-3"})
 
 
 # ---------------------------------------------------------------- one file per split and config, spliced

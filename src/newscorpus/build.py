@@ -1239,7 +1239,7 @@ class WrittenShards:
         for name, record in self.files.items():
             record["stat"] = entry_state(out / name)
         Cache(Path(job.cache)).put("output", self._key(job, out), {"groups": self.groups, "files": self.files, "frames": self.frames},
-                                   bytes(self.payload))
+                                   self.payload)
 
     def keep(self, data: bytes | memoryview) -> list[int]:
         """Put ``data`` in the payload; where it is (:meth:`kept`)."""
