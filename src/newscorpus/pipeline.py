@@ -1025,20 +1025,13 @@ class SetChecks:
     #: reported (as :func:`newscorpus.validate.check_quote_links`); a few, where a contribution broke a file
     unreadable: set[str] = field(default_factory=set)
 
-    def add(self, number: int, file: str, summary: dict, known: bool) -> None:
-        """Check one readable document, the set's ``number``-th (``known``: see :meth:`_document`)."""
-        if summary["article"] is not None:
-            self.quotes.extend(bytes.fromhex(summary["quote_keys"]))
-        self._document(number, file, summary, known)
-        self._entities(file, summary["entities"])
-
     def add_segment(self, start: int, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]],
                     positions: list[int]) -> None:
-        """Check a segment of documents recorded by the index: ``rows`` (summaries without their entities; the first is
-        the set's ``start``-th document; ``positions``: the index's position of each row's article, -1 for none) and
-        the segment's :func:`entity_table`, each entity once.  When an entity's first definition in the segment
-        differs from its first in the set, every definition must be reported: ``whole()`` gives each document's
-        entities.  The quotes' digests of the segment are spilled at once; the entities known before are compared
+        """Check a segment of documents, just checked or recorded by the index: ``rows`` (their summaries, without
+        their entities when recorded; the first is the set's ``start``-th document; ``positions``: the index's
+        position of each row's article, -1 for none) and the segment's :func:`entity_table`, each entity once.  When
+        an entity's first definition in the segment differs from its first in the set, every definition must be
+        reported: ``whole()`` gives each document's entities.  The quotes' digests of the segment are spilled at once; the entities known before are compared
         with theirs only (a set's documents name the same few thousand entities: 36,000 comparisons at 10,000
         articles, most of them of entities seen before)."""
         quotes: list[str] = []
@@ -1690,18 +1683,17 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
                                                                       partial(_known_document, seen, index), itemgetter(0)):
             start = number * SEGMENT  # the set's number of the segment's first document
             if recorded is None:
-                rows = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
+                rows, table = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
+                whole = partial(_entities_in, rows)
             else:
-                rows = recorded["rows"]
+                rows, table = recorded["rows"], recorded["entities"]
+                whole = partial(_entities_of, job, seen, rows, index)
                 stats.count("hits", "document", sum("key" in row for row in rows))
             # the position of each document's article: one search, for the checks and the gold index
             articles = index.positions([row["summary"]["article"] if row["summary"] is not None else None for row in rows])
-            if recorded is None:
-                for at, row in enumerate(rows, start):
-                    if row["summary"] is not None:
-                        checks.add(at, row["file"], row["summary"], articles[at - start] >= 0)
-            else:
-                checks.add_segment(start, rows, recorded["entities"], partial(_entities_of, job, seen, rows, index), articles)
+            # checked as a segment, its entities by its table (made for the index anyway), whether just checked or recorded:
+            # each definition compared once, not once for the table and again document by document
+            checks.add_segment(start, rows, table, whole, articles)
             for at, row in enumerate(rows, start):
                 if row["problems"]:
                     found.extend(problems_in(row["problems"]))
@@ -1759,9 +1751,9 @@ def _known_document(seen: ScanIndex, keys: ArticleIndex, task: tuple, keep: bool
 
 
 def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list[tuple[tuple, dict, bool]],
-                      keys: ArticleIndex, stats: CacheStats, kind: str, number: int, digest: bytes) -> list[dict]:
-    """The rows of one segment of checked documents; remember the files in the index, and record the segment when
-    it can be trusted."""
+                      keys: ArticleIndex, stats: CacheStats, kind: str, number: int, digest: bytes) -> tuple[list[dict], dict]:
+    """The rows of one segment of checked documents and their :func:`entity_table`; remember the files in the index,
+    and record the segment when it can be trusted."""
     rows: list[dict] = []
     files: list[tuple[str, list[int] | None]] = []
     memorable = True
@@ -1782,12 +1774,17 @@ def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list
         else:
             memorable = False  # unreadable: nothing to stat that says it is still unreadable
         rows.append(row)
+    table = entity_table(rows)
     if memorable:
         compact = [row if row["summary"] is None else  # entities in the segment's table; links read again if unresolved
                    {**row, "summary": {k: v for k, v in row["summary"].items() if k not in ("entities", "links")}} for row in rows]
-        seen.remember_segment(kind, number, digest, {"rows": compact, "entities": entity_table(rows)}, files,
-                              paths)
-    return rows
+        seen.remember_segment(kind, number, digest, {"rows": compact, "entities": table}, files, paths)
+    return rows, table
+
+
+def _entities_in(rows: list[dict]) -> Iterator[tuple[str, list]]:
+    """(file, entities) of each readable document of a segment just checked (their summaries have them)."""
+    return ((row["file"], row["summary"]["entities"]) for row in rows if row["summary"] is not None)
 
 
 def _entities_of(job: Job, seen: ScanIndex, rows: list[dict], keys: ArticleIndex) -> Iterator[tuple[str, list]]:
