@@ -57,7 +57,7 @@ def local_build_in_groups_of_6(tmp_path_factory, corpus_and_local_build):
 def running_cluster():
     """A two-worker cluster started before the tests change directory: its workers keep the directory they
     started in, as a real cluster's workers run in directories of their own."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                       host="127.0.0.1") as cluster:
         yield cluster
 
@@ -202,7 +202,7 @@ def test_tasks_on_a_worker_with_other_code_refuse_to_run(running_cluster):
 
 
 def test_a_cluster_without_workers_is_waited_for_then_refused():
-    with LocalCluster(n_workers=0, processes=True, dashboard_address=None, host="127.0.0.1") as empty, \
+    with LocalCluster(n_workers=0, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1") as empty, \
             Client(empty) as client:
         with pytest.raises(NewscorpusError, match=f"no worker joined the Dask cluster at {empty.scheduler_address} within 1 s"):
             check_workers(client, wait_for=1)
