@@ -472,9 +472,9 @@ def _unlinked(path: str) -> bool | None:
 
 
 def _written(folder: str, prefix: str, *data: BytesLike) -> str:
-    """A new file in ``folder`` holding the pieces of ``data``, one after the other, under a temporary name no other process picks (``prefix``, process id
-    and 64 random bits; created with ``O_EXCL``, so never shared); the folder is made only when the create finds it
-    missing.  Its name."""
+    """A new file in ``folder`` holding the pieces of ``data``, one after the other, under a temporary name no other
+    process picks (``prefix``, process id and 64 random bits; created with ``O_EXCL``, so never shared); the folder
+    is made only when the create finds it missing.  Its name."""
     tmp = f"{folder}/{prefix}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
     try:
         fd = os.open(tmp, _CREATE, 0o600)

@@ -1004,7 +1004,7 @@ class Spilled:
 
 @dataclass
 class SetChecks:
-    """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one document summary at a time.
+    """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one segment of document summaries at a time (:meth:`add_segment`).
 
     What they keep, per document of the set: for each quote of a document that
     names an article, and for each ``sameAs`` link, 8 bytes (:func:`quote_digest`);
@@ -1031,9 +1031,9 @@ class SetChecks:
         their entities when recorded; the first is the set's ``start``-th document; ``positions``: the index's
         position of each row's article, -1 for none) and the segment's :func:`entity_table`, each entity once.  When
         an entity's first definition in the segment differs from its first in the set, every definition must be
-        reported: ``whole()`` gives each document's entities.  The quotes' digests of the segment are spilled at once; the entities known before are compared
-        with theirs only (a set's documents name the same few thousand entities: 36,000 comparisons at 10,000
-        articles, most of them of entities seen before)."""
+        reported: ``whole()`` gives each document's entities.  The quotes' digests of the segment are spilled at
+        once; the entities known before are compared with theirs only (a set's documents name the same few thousand
+        entities: 36,000 comparisons at 10,000 articles, most of them of entities seen before)."""
         quotes: list[str] = []
         for number, row, at in zip(itertools.count(start), rows, positions):
             summary = row["summary"]

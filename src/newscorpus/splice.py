@@ -38,7 +38,6 @@ _CHUNK_FILE_PATH, _CHUNK_FILE_OFFSET, _CHUNK_META = 1, 2, 3
 #: offset index offset and length, column index offset and length, crypto metadata, encrypted column metadata
 _CHUNK_REFUSED = frozenset({4, 5, 6, 7, 8, 9})
 _META_POSITIONS = frozenset({9, 10, 11, 14})  # data page, index page, dictionary page, bloom filter
-_META_PAGES, _META_LENGTH = frozenset({9, 11}), 7  # a chunk starts at its data or dictionary page; its length
 #: The footer fields every part must share: the schema, the key-value metadata (Arrow's schema, the features), the
 #: column orders.
 _SHARED = (_FILE_SCHEMA, _FILE_KEY_VALUES, _FILE_COLUMN_ORDERS)
@@ -242,9 +241,9 @@ class _GroupCutter:
     def _meta_field(self, field: int, kind: int) -> bool:
         if field in _META_POSITIONS and kind == _I64:
             value = self._position()
-            if field in _META_PAGES and value and (self._first is None or value < self._first):
+            if field in _META_FIRST_PAGES and value and (self._first is None or value < self._first):
                 self._first = value
-        elif field == _META_LENGTH and kind == _I64:
+        elif field == _META_COMPRESSED and kind == _I64:
             self._length = self.scanner.zigzag()
         else:
             return False
@@ -458,6 +457,7 @@ _GROUP_KNOWN = frozenset({_GROUP_COLUMNS, _GROUP_TOTAL_BYTES, _GROUP_NUM_ROWS, _
                           _GROUP_COMPRESSED, _GROUP_ORDINAL})
 _META_TYPE, _META_ENCODINGS, _META_NUM_VALUES, _META_DATA_PAGE = 1, 2, 5, 9
 _META_UNCOMPRESSED, _META_COMPRESSED, _META_STATISTICS, _META_ENCODING_STATS, _META_SIZES = 6, 7, 12, 13, 16
+_META_FIRST_PAGES = frozenset({_META_DATA_PAGE, 11})  # a chunk starts at its data page, or its dictionary page before it
 #: type, path in the schema, codec, key-value metadata: the same in every member
 _META_SAME = frozenset({_META_TYPE, 3, 4, 8})
 _META_SUMMED = frozenset({_META_NUM_VALUES, _META_UNCOMPRESSED, _META_COMPRESSED})
