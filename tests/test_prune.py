@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import newscorpus.build
-import newscorpus.convert
 import newscorpus.pipeline
 from newscorpus import cli
 from newscorpus.build import CACHE_NAMESPACES, build
@@ -78,7 +77,7 @@ def tree(root: Path) -> dict[str, str]:
 
 def change_converter(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new converter version, as a new release runs it: a new code fingerprint (computed once per process)."""
-    monkeypatch.setattr(newscorpus.convert, "CONVERTER_VERSION", newscorpus.convert.CONVERTER_VERSION + "+pruned")
+    monkeypatch.setattr(newscorpus, "CONVERTER_VERSION", newscorpus.CONVERTER_VERSION + "+pruned")
     newscorpus.pipeline.code_fingerprint.cache_clear()
 
 

@@ -361,6 +361,51 @@ def test_a_build_forks_one_pool_and_stops_it(synthetic, tmp_path, monkeypatch):
     assert result.cache.misses["convert"] == 60 and result.cache.misses["shard"] > 2
 
 
+def _pid_of(_: object) -> int:
+    return os.getpid()
+
+
+def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
+    """Starting a pool for a rebuild's single changed file costs more than the work; a pool already started (a build
+    starts its own first thing) takes it, in a worker that has imported what tasks run (:func:`_worker_started`)."""
+    mapper = ProcessMapper(2)
+    try:
+        assert list(mapper.map(_pid_of, ["one"])) == [os.getpid()] and mapper._pool is None
+        mapper.start()
+        here = os.getpid()
+        assert all(pid != here for pid in mapper.map(_pid_of, ["one"]))
+    finally:
+        mapper.close()
+
+
+def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_never_imports_the_converter(tmp_path, monkeypatch):
+    """A build starts its pool first thing, and its workers import the converter and the Parquet writer while the
+    main process scans: a one-file rebuild converts the file, checks its document and patches its group there, so
+    the main process imports neither the converter nor pyarrow (134 MB at 10,000 articles with them, 72 without)."""
+    import subprocess
+
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # files count as settled at once: the index answers for them
+    corpus = generate(tmp_path / "c", 24, seed=26)
+    build_once(corpus, tmp_path, group_articles=12)
+    change_headline(corpus)
+    script = (
+        "import json, sys; from pathlib import Path; from newscorpus.build import build; from newscorpus.corpus import CorpusLayout;"
+        "import newscorpus.pipeline; from newscorpus.pipeline import ProcessMapper; newscorpus.pipeline.RACY_NS = 0;"
+        "warm = ProcessMapper(2); warm.start();"  # fresh workers, forked before this process imported either
+        "ready = list(warm.map(imported, [('newscorpus.convert', 'pyarrow.parquet')] * 2, batch=1)); warm.close();"
+        f"r = build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'dataset')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
+        " mapper=ProcessMapper(2), group_articles=12);"
+        "print(json.dumps({'ready': ready, 'misses': r.cache.misses, 'here': [m in sys.modules for m in ('newscorpus.convert', 'pyarrow')]}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", "def imported(names): import sys; return [n in sys.modules for n in names]\n" + script],
+                          capture_output=True, text=True, env=env, check=True)
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["ready"] == [[True, True]] * 2
+    assert seen["misses"]["convert"] == 1 and seen["misses"]["shard"] == 1
+    assert seen["here"] == [False, False]
+
+
 def _arrow_pool_of(_: int) -> str:
     import pyarrow as pa
 
@@ -613,11 +658,11 @@ def test_shard_schemas_are_the_declared_features(tmp_path):
 
 
 def test_converter_change_invalidates_every_conversion(tmp_path, monkeypatch):
-    import newscorpus.convert
+    import newscorpus
 
     corpus = generate(tmp_path / "c", 12, seed=2)
     build_once(corpus, tmp_path)
-    monkeypatch.setattr(newscorpus.convert, "CONVERTER_VERSION", newscorpus.convert.CONVERTER_VERSION + "+changed")
+    monkeypatch.setattr(newscorpus, "CONVERTER_VERSION", newscorpus.CONVERTER_VERSION + "+changed")
     rebuilt = build_once(corpus, tmp_path)
     assert rebuilt.cache.misses["convert"] == 12 and rebuilt.cache.hits.get("convert", 0) == 0
 

@@ -1005,6 +1005,8 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
     mapper = mapper or ProcessMapper(os.cpu_count() or 1)
     lock = None
     try:
+        if isinstance(mapper, ProcessMapper) and mapper.workers > 1:
+            mapper.start()  # forked while this process is small; they import what tasks run while it scans
         lock = CacheLock(cache_dir)  # shared with other builds, for the whole build: no prune meanwhile
         if not prune_cache:
             return _build(layout, out, repo_root, cache_dir, mapper, group_articles)

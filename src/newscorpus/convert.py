@@ -19,6 +19,7 @@ import stat
 from pathlib import Path
 from types import ModuleType
 
+import newscorpus
 from newscorpus import SCHEMA_VERSION, layouts, rawtext
 from newscorpus.bylines import agency_key, credited_agencies
 from newscorpus.datelines import Dateline, parse_date_line, prints_year, read_dateline
@@ -26,8 +27,6 @@ from newscorpus.layouts import Draft
 from newscorpus.problems import Problem
 from newscorpus.schemas import schema_problems
 
-#: Version of the converter's output; bump it whenever a record can come out different.
-CONVERTER_VERSION = "1.0.0"
 #: Largest raw file converted.  A news article is a few hundred KiB at most.
 MAX_RAW_BYTES = 8 * 1024 * 1024
 #: publisher.name when neither the manifest nor the page names the outlet.
@@ -172,7 +171,7 @@ def assemble(draft: Draft, lines: list[str], *, layout: str, file: str, sha256: 
             "sha256": sha256,
             "encoding": encoding,
             "layout": layout,
-            "converter": {"name": "newscorpus", "version": CONVERTER_VERSION},
+            "converter": {"name": "newscorpus", "version": newscorpus.CONVERTER_VERSION},
             "removed": [
                 {"kind": kind, "line": line, "chars": chars}
                 for kind, line, chars in sorted(draft.removed, key=lambda r: (r[1], r[0], r[2]))

@@ -138,25 +138,24 @@ class ProcessMapper:
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
 
-        Fewer items than workers run here: a pool cannot share them out, and
-        starting one costs more than a rebuild's single changed file.  Here
-        too the items run in batches (:func:`run_batch`), so their cache
-        entries are written together.
+        With no pool started (:meth:`start`), fewer items than workers run
+        here: a pool cannot share them out, and starting one then costs more
+        than a rebuild's single changed file.  Here too the items run in
+        batches (:func:`run_batch`), so their cache entries are written
+        together.
         """
         iterator = iter(items)
         head = list(itertools.islice(iterator, self.workers))
         size = batch or self.batch
-        if self.workers <= 1 or len(head) < self.workers:
+        if self.workers <= 1 or (self._pool is None and len(head) < self.workers):
             iterator = itertools.chain(head, iterator)
             while chunk := list(itertools.islice(iterator, size)):
                 yield from run_batch(fn, chunk)
             return
         iterator = itertools.chain(head, iterator)
-        from concurrent.futures import ProcessPoolExecutor, wait  # (not for a rebuild's work, done here: 10 ms)
+        from concurrent.futures import wait
 
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(),))
-        pool, pending = self._pool, deque()
+        pool, pending = self.start(), deque()
         try:
             while chunk := list(itertools.islice(iterator, size)):
                 pending.append(pool.submit(run_batch, fn, chunk))
@@ -170,6 +169,19 @@ class ProcessMapper:
             if pool is self._pool:  # what it had queued then never ends (a map closed late waited for good)
                 wait(pending)
 
+    def start(self) -> "ProcessPoolExecutor":
+        """The pool, started now if it is not: its workers are forked at once, and each imports what the tasks run
+        (:func:`_worker_started`) while this process goes on.  A build starts it first thing, while this process
+        is small, so a rebuild's few tasks (a changed file converted, its document checked, its group's shards
+        patched) find workers ready: the converter and pyarrow are imported beside the scan, not before the
+        tasks in this process (0.15 s of a one-file rebuild of 10,000 articles, docs/scale.md)."""
+        if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(),))
+            self._pool.submit(int)  # a pool forks its workers at its first task
+        return self._pool
+
     def close(self) -> None:
         """Stop the pool's workers (a later map starts a new pool)."""
         if self._pool is not None:
@@ -178,10 +190,17 @@ class ProcessMapper:
 
 
 def _worker_started(parent: int) -> None:
-    """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`), and
-    allocates Arrow memory with jemalloc (:func:`_worker_arrow_pool`)."""
+    """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
+    allocates Arrow memory with jemalloc (:func:`_worker_arrow_pool`), and imports what its tasks run: the
+    converter, the Parquet writer, the MinHash permutations (numpy's random module)."""
     _die_with_parent(parent)
     _worker_arrow_pool()
+    import pyarrow.parquet  # noqa: F401
+
+    import newscorpus.convert  # noqa: F401
+    from newscorpus.clusters import _permutations
+
+    _permutations()
 
 
 #: ``prctl``'s option that has the kernel signal a process when the one that started it ends.
@@ -252,7 +271,6 @@ def code_fingerprint() -> str:
     """SHA-256 of the schema files and of the code whose output is cached (a change invalidates the cache)."""
     import newscorpus.build
     import newscorpus.clusters
-    import newscorpus.convert
     import newscorpus.schemas
     import newscorpus.spans
     import newscorpus.validate
@@ -263,7 +281,7 @@ def code_fingerprint() -> str:
     for module in (newscorpus.build, newscorpus.clusters, newscorpus.schemas, newscorpus.spans, newscorpus.validate):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())  # the scan: what its index records, and in which shape
-    digest.update(newscorpus.convert.CONVERTER_VERSION.encode())
+    digest.update(newscorpus.CONVERTER_VERSION.encode())
     return digest.hexdigest()
 
 
@@ -282,11 +300,11 @@ class Job:
     @classmethod
     def of(cls, layout: CorpusLayout, cache_dir: Path) -> "Job":
         """The job of building ``layout`` with the cache in ``cache_dir``."""
-        from newscorpus.convert import CONVERTER_VERSION
+        import newscorpus
 
         return cls(
             str(layout.root), layout.rel(layout.raw_dir),
-            str(cache_dir), CONVERTER_VERSION, code_fingerprint(), str(layout.gold_dir),
+            str(cache_dir), newscorpus.CONVERTER_VERSION, code_fingerprint(), str(layout.gold_dir),
         )
 
 

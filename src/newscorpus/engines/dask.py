@@ -109,9 +109,8 @@ def worker_code() -> dict[str, str]:
     import newscorpus
     from newscorpus import pipeline
     from newscorpus.build import _declared_versions
-    from newscorpus.convert import CONVERTER_VERSION
 
-    return {"newscorpus": newscorpus.__version__, "converter": CONVERTER_VERSION, "code": pipeline.code_fingerprint(),
+    return {"newscorpus": newscorpus.__version__, "converter": newscorpus.CONVERTER_VERSION, "code": pipeline.code_fingerprint(),
             **_declared_versions()}
 
 
