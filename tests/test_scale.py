@@ -1331,13 +1331,45 @@ def test_an_index_held_by_another_build_is_left_alone(tmp_path, read_counter, mo
     assert read_counter == []
 
 
+@pytest.mark.parametrize(("known", "maps"), [(set(), 1), (set(range(40)), 0), (set(range(0, 40, 2)), None), (set(range(5, 30)), 2)],
+                         ids=["none-known", "all-known", "every-other-known", "a-run-known"])
+def test_the_scan_maps_what_the_index_does_not_answer_as_one_stream_holding_at_most_a_window_of_answers(monkeypatch, known, maps):
+    """Every item comes out in order, from the index or from the map; the unanswered ones go to the workers in one
+    map, however many (a map per window drained the pool at each window's end), unless a run of answers fills the
+    window: then the map ends and a new one takes the items after them, so no more answers are ever held."""
+    monkeypatch.setattr(newscorpus.pipeline, "_KNOWN_WINDOW", 5)
+    monkeypatch.setattr(newscorpus.pipeline, "READ_AHEAD", 3)
+    held, most, calls = [0], [0], [0]
+
+    def answer(item: int) -> dict | None:
+        if item not in known:
+            return None
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+        return {"n": item, "from": "index"}
+
+    class Counting(ProcessMapper):
+        def map(self, fn, items, batch=None):
+            calls[0] += 1
+            return super().map(fn, items, batch)
+
+    out = []
+    for item, result, indexed in newscorpus.pipeline._in_order(Counting(1, batch=4), lambda i: {"n": i, "from": "map"}, range(40),
+                                                                 answer, lambda item: None, lambda item: 1):
+        held[0] -= indexed
+        out.append((item, result["n"], result["from"], indexed))
+    assert out == [(i, i, "index" if i in known else "map", i in known) for i in range(40)]
+    assert 0 < most[0] <= 5 if known else most[0] == 0
+    if maps is not None:  # a run of answers: a map for the items before it, none while it fills windows, one after
+        assert calls[0] == maps
+
+
 def test_small_scan_windows_change_nothing(tmp_path, monkeypatch, read_counter):
     """The scan's windows (bounding what it holds from the index) give the same problems and bytes as one window."""
     corpus = generate(tmp_path / "c", 16, seed=14)
     break_corpus(corpus)
     whole = [build_once(corpus, tmp_path / "whole", workers=2, group_articles=5) for _ in range(2)]
     monkeypatch.setattr(newscorpus.pipeline, "_KNOWN_WINDOW", 3)
-    monkeypatch.setattr(newscorpus.pipeline, "_TASK_WINDOW", 4)
     read_counter.clear()
     cold = build_once(corpus, tmp_path / "windows", workers=2, group_articles=5)
     read_counter.clear()
@@ -1676,7 +1708,7 @@ import newscorpus.pipeline as pipeline
 from newscorpus.corpus import CorpusLayout
 from synth import generate
 
-pipeline._KNOWN_WINDOW, pipeline._TASK_WINDOW, pipeline.SEGMENT, pipeline.SignatureFile.BUFFERED = 16, 32, 16, 16
+pipeline._KNOWN_WINDOW, pipeline.SEGMENT, pipeline.SignatureFile.BUFFERED = 16, 16, 16
 pipeline.Spilled.BUFFERED = 64
 pipeline._KEPT_BATCH = 16  # the stat index's batch of kept files: flushed as in a large corpus
 names._RECENT = 16  # names go to the sorted arrays as they would in a large corpus, not to the dict of recent ones

@@ -1175,38 +1175,58 @@ def entity_table(rows: list[dict]) -> dict:
 #: At most this many answers of the index are held while the items between them wait for the workers
 #: (each is a file's whole record, a few KB as Python objects): the bound on the scan's lookahead.
 _KNOWN_WINDOW = 2048
-#: At most this many items go to one ``mapper.map`` call (each call may start a pool and drain it at the end).
-_TASK_WINDOW = 4096
 
 
 def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known: Callable[[T], dict | None],
               path_of: Callable[[T], str | None], weight: Callable[[T], int]) -> Iterator[tuple[T, dict, bool]]:
     """``(item, result, from_index)`` in input order: ``known(item)`` when it answers, else ``fn(item)`` on ``mapper``.
 
-    Items are taken in windows that end after :data:`_KNOWN_WINDOW` answers
-    of the index (an answer counts ``weight(item)``: how many files' records
-    it holds) or :data:`_TASK_WINDOW` items (``path_of``: each item's file, read
-    ahead: :func:`_reading_ahead`): a map pulls items until it has a
-    batch for the workers, so without windows a rebuild with one changed file
+    The items the index does not answer go to one map as a stream (``path_of``:
+    each item's file, read ahead: :func:`_reading_ahead`), looked up as the
+    map asks for them, so the workers always have the next ones: a map per
+    window of 4,096 items drained the pool at the end of each, and the
+    cores idled while the next window was looked up (at 100,000 articles,
+    about 50 times a build).  A map pulls items until it has its batches
+    for the workers; the index's answers met on the way are held until their
+    turn, and when :data:`_KNOWN_WINDOW` of them are held (an answer counts
+    ``weight(item)``: how many files' records it holds) the map is given
+    no more items: it ends once the ones it has are done, and the next items
+    go to a new one.  Without that bound a rebuild with one changed file
     held the index's answers for every file before it (1.5 GB at 100,000
     articles).
     """
     iterator = iter(items)
-    while True:
-        window: list[tuple[T, dict | None]] = []
-        answered = 0
+    exhausted = False
+    held = 0
+    pending: deque[tuple[T, dict | None, int]] = deque()  # in input order; None: its result comes from the map
+
+    def todo() -> Iterator[T]:
+        nonlocal exhausted, held
         for item in iterator:
             hit = known(item)
-            window.append((item, hit))
-            answered += 0 if hit is None else weight(item)
-            if answered >= _KNOWN_WINDOW or len(window) >= _TASK_WINDOW:
-                break
-        if not window:
-            return
-        todo = [item for item, hit in window if hit is None]
-        results = iter(mapper.map(fn, _reading_ahead(todo, path_of))) if todo else iter(())
-        for item, hit in window:
-            yield (item, next(results), False) if hit is None else (item, hit, True)
+            count = 0 if hit is None else weight(item)
+            pending.append((item, hit, count))
+            if hit is None:
+                yield item
+            else:
+                held += count
+                if held >= _KNOWN_WINDOW:
+                    return
+        exhausted = True
+
+    while not exhausted:
+        stream = _reading_ahead(todo(), path_of)  # (pulled, it fills pending)
+        first = next(stream, pending)  # (pending: no item to map, none of a map call)
+        for result in mapper.map(fn, itertools.chain([first], stream)) if first is not pending else ():
+            while pending[0][1] is not None:  # the answers before the item whose result this is
+                item, hit, count = pending.popleft()
+                held -= count
+                yield item, hit, True
+            yield pending.popleft()[0], result, False
+        while pending:  # the answers after the map's last item
+            item, hit, count = pending.popleft()
+            held -= count
+            yield item, hit, True
 
 
 #: Marks the end of a segment in the stream :func:`_segmented` maps.
@@ -1257,9 +1277,10 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
 READ_AHEAD = 512
 
 
-def _reading_ahead(items: list[T], path_of: Callable[[T], str | None]) -> Iterator[T]:
-    """``items``, as the mapper takes them, the file of the item :data:`READ_AHEAD` places further on announced to
-    the kernel (``POSIX_FADV_WILLNEED``), so it is read from disk while the workers are busy with the ones before.
+def _reading_ahead(items: Iterable[T], path_of: Callable[[T], str | None]) -> Iterator[T]:
+    """``items``, as the mapper takes them, each one's file announced to the kernel (``POSIX_FADV_WILLNEED``) when
+    it is taken from ``items``, :data:`READ_AHEAD` places before the mapper has it, so it is read from disk while
+    the workers are busy with the ones before.
 
     A worker reads its file and blocks until it is there: a corpus not in
     the page cache (4 GB at 100,000 articles, read at about 130 MB/s here)
@@ -1267,12 +1288,13 @@ def _reading_ahead(items: list[T], path_of: Callable[[T], str | None]) -> Iterat
     file once, with the flags readers use (no link followed, a FIFO not
     waited for) and only if it is a regular file; it never reads it.
     """
-    for path in map(path_of, items[:READ_AHEAD]):
-        _announce(path)
-    for at, item in enumerate(items):
-        if at + READ_AHEAD < len(items):
-            _announce(path_of(items[at + READ_AHEAD]))
-        yield item
+    ahead: deque[T] = deque()
+    for item in items:
+        _announce(path_of(item))
+        ahead.append(item)
+        if len(ahead) > READ_AHEAD:
+            yield ahead.popleft()
+    yield from ahead
 
 
 def _announce(path: str | None) -> None:
