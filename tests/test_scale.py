@@ -367,7 +367,7 @@ def _pid_of(_: object) -> int:
 
 def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
     """Starting a pool for a rebuild's single changed file costs more than the work; a pool already started (a build
-    starts its own first thing) takes it, in a worker that has imported what tasks run (:func:`_worker_started`)."""
+    starts its own first thing) takes it, in a worker."""
     mapper = ProcessMapper(2)
     try:
         assert list(mapper.map(_pid_of, ["one"])) == [os.getpid()] and mapper._pool is None

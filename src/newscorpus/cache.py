@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import re
 from array import array
@@ -154,13 +155,14 @@ class Cache:
             for entry in entries:
                 self.put(namespace, *entry)
             return
-        blobs = [_encode(meta, payload, key) for key, meta, payload in entries]
+        encoded = [_encoded(meta, payload, key) for key, meta, payload in entries]
         table, offset = bytearray(), len(_PACK_MAGIC) + 4 + _ROW * len(entries)
-        for (key, _, _), blob in zip(entries, blobs):
-            table += key.encode("ascii") + offset.to_bytes(8, "big") + len(blob).to_bytes(8, "big")
-            offset += len(blob)
-        pack = b"".join([_PACK_MAGIC, len(entries).to_bytes(4, "big"), table, *blobs])
-        tmp = _written(f"{self.root}/{namespace}", ".pack", pack)
+        for (key, _, _), pieces in zip(entries, encoded):
+            size = sum(memoryview(piece).nbytes for piece in pieces)
+            table += key.encode("ascii") + offset.to_bytes(8, "big") + size.to_bytes(8, "big")
+            offset += size
+        tmp = _written(f"{self.root}/{namespace}", ".pack", _PACK_MAGIC, len(entries).to_bytes(4, "big"), table,
+                       *itertools.chain.from_iterable(encoded))
         try:
             for at, (key, _, _) in enumerate(entries):
                 try:
@@ -544,13 +546,10 @@ def _remove(path: str) -> None:
         pass
 
 
-def _encode(meta: dict, payload: BytesLike, key: str) -> bytes:
-    return b"".join(_encoded(meta, payload, key))
-
-
 def _encoded(meta: dict, payload: BytesLike, key: str) -> list[BytesLike]:
-    """An entry's bytes (:func:`_encode`) as pieces, ``payload`` among them, not copied: an entry of megabytes (a build's
-    record of its output, 4 MB at 100,000 articles) was joined twice, and its copies were a build's peak memory."""
+    """An entry's bytes as pieces, ``payload`` among them, not copied (:func:`_written` writes them one after the
+    other): an entry of megabytes (a build's record of its output, 4 MB at 100,000 articles) was joined twice, and
+    its copies were a build's peak memory; a pack's entries were joined, then the pack."""
     head = orjson.dumps(meta)
     size = len(head).to_bytes(8, "big")
     digest = hashlib.sha256(key.encode("ascii"))

@@ -1214,19 +1214,25 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
                     return
         exhausted = True
 
-    while not exhausted:
-        stream = _reading_ahead(todo(), path_of)  # (pulled, it fills pending)
-        first = next(stream, pending)  # (pending: no item to map, none of a map call)
-        for result in mapper.map(fn, itertools.chain([first], stream)) if first is not pending else ():
-            while pending[0][1] is not None:  # the answers before the item whose result this is
-                item, hit, count = pending.popleft()
-                held -= count
-                yield item, hit, True
-            yield pending.popleft()[0], result, False
-        while pending:  # the answers after the map's last item
+    def answers() -> Iterator[tuple[T, dict, bool]]:
+        """The answers at the front of ``pending``: up to the next item mapped, or all that are left after a map."""
+        nonlocal held
+        while pending and pending[0][1] is not None:
             item, hit, count = pending.popleft()
             held -= count
             yield item, hit, True
+
+    while not exhausted:
+        stream = _reading_ahead(todo(), path_of)  # (pulled, it fills pending)
+        first = next(stream, _NO_ITEM)  # (none: no map call)
+        for result in mapper.map(fn, itertools.chain([first], stream)) if first is not _NO_ITEM else ():
+            yield from answers()
+            yield pending.popleft()[0], result, False
+        yield from answers()
+
+
+#: What :func:`_in_order` finds when no item is left to map.
+_NO_ITEM = object()
 
 
 #: Marks the end of a segment in the stream :func:`_segmented` maps.
