@@ -757,6 +757,117 @@ def test_build_reports_exactly_what_validate_reports(tmp_path):
         assert shards and not any(b"abc123" in pq.read_table(f).to_pandas().to_json().encode() for f in shards)
 
 
+
+def _unlisted(result) -> list[str]:
+    return sorted(p.file for p in result.problems if p.code == "raw-unlisted")
+
+
+@pytest.mark.parametrize("change", ["a-raw-file-edited", "a-stray-file-added", "the-stray-file-removed", "a-stray-file-renamed",
+                                    "the-stray-file-listed", "the-stray-link-s-target-removed"])
+def test_the_unlisted_raw_files_are_answered_by_the_index_only_while_the_directory_keeps_its_names(tmp_path, monkeypatch, change):
+    """A one-file rebuild takes the raw files the manifest does not list from the index, without searching the
+    manifest's names for the directory's; a file added, removed or renamed is seen; a directory holding a symbolic
+    link is listed again every time (its target can go without the directory changing)."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # the directory's stat is trusted at once
+    corpus = generate(tmp_path / "c", 8, seed=5)
+    raw = corpus / "raw"
+    (raw / "stray.txt").write_text("Stray\n\nA stray file nobody listed.\n")
+    if change == "the-stray-link-s-target-removed":
+        (tmp_path / "target.txt").write_text("Target\n\nOutside the corpus.\n")
+        (raw / "link.txt").symlink_to(tmp_path / "target.txt")
+    first = build_once(corpus, tmp_path)
+    expected = _unlisted(first)
+    assert expected == sorted(["corpus/raw/stray.txt"] + (["corpus/raw/link.txt"] if "link" in change else []))
+    entry = json.loads((raw / "manifest.jsonl").read_text().splitlines()[3])
+    if change == "a-raw-file-edited":  # in place: the directory keeps its names and its stat
+        (raw / entry["file"]).write_text((raw / entry["file"]).read_text() + "\nA line added.\n")
+    elif change == "a-stray-file-added":
+        (raw / "another.txt").write_text("Another\n\nNobody listed this one either.\n")
+        expected = sorted([*expected, "corpus/raw/another.txt"])
+    elif change == "the-stray-file-removed":
+        (raw / "stray.txt").unlink()
+        expected = []
+    elif change == "the-stray-file-listed":  # the directory keeps its stat, the manifest's names change
+        listed_entry = {**entry, "id": "stray-2023-10-19-0001", "file": "stray.txt",
+                        "sha256": hashlib.sha256((raw / "stray.txt").read_bytes()).hexdigest()}
+        with open(raw / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+            manifest.write(json.dumps(listed_entry) + "\n")
+        expected = []
+    elif change == "a-stray-file-renamed":
+        (raw / "stray.txt").rename(raw / "strayed.txt")
+        expected = ["corpus/raw/strayed.txt"]
+    else:
+        (tmp_path / "target.txt").unlink()  # the link is no file now: not reported
+        expected = ["corpus/raw/stray.txt"]
+    listed = []
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path=".": listed.append(path) or scandir(path))
+    again = build_once(corpus, tmp_path)
+    assert any(isinstance(path, (str, os.PathLike)) and Path(path) == raw for path in listed) == (change != "a-raw-file-edited")
+    assert _unlisted(again) == expected == sorted(p.file for p in validate_corpus(CorpusLayout(corpus))[0] if p.code == "raw-unlisted")
+
+
+def test_the_index_answers_no_unlisted_files_for_a_directory_changed_a_moment_ago(tmp_path):
+    """With the usual racy rule a directory just written is not recorded: the next build lists it again."""
+    corpus = generate(tmp_path / "c", 4, seed=6)
+    (corpus / "raw" / "stray.txt").write_text("Stray\n\nA stray file nobody listed.\n")
+    build_once(corpus, tmp_path)
+    (corpus / "raw" / "stray.txt").unlink()
+    assert _unlisted(build_once(corpus, tmp_path)) == []
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([], []),
+    ([("a1", "a1")], [1]),                               # named after its article: the file's search answers
+    ([("a1", None)], [-1]),                              # unreadable
+    ([("a1", "")], [-1]),                                # (a summary without an article)
+    ([("a1", "a2")], [2]),                               # misnamed: its article searched
+    ([("a1", "zz")], [-1]),                              # misnamed, naming no article
+    ([("a0", "a0"), ("a1", "a3"), ("a2", None), ("a3", "a3"), ("x", 7)], [0, 3, -1, 3, -1]),
+])
+def test_a_document_s_article_is_found_by_its_file_s_name_unless_it_names_another(rows, expected):
+    from newscorpus.pipeline import ArticleIndex, _articles_of
+
+    index = ArticleIndex()
+    for i in range(4):
+        index.add(f"{i:064x}", {"id": f"a{i}", "date": None, "language": "en", "publisher": "p", "agency": None}, b"")
+    stems = [stem for stem, _ in rows]
+    summaries = [{"summary": None} if article is None else
+                 {"summary": {"article": None if article == "" else article}} for _, article in rows]
+    assert _articles_of(index, summaries, (stems, index.positions(stems))) == expected
+    with pytest.raises(ValueError):  # a row per file, or it is a bug
+        _articles_of(index, summaries + [{"summary": None}], (stems, index.positions(stems)))
+
+
+@pytest.mark.parametrize("positions, reads", [
+    ([], 0),
+    ([3], 1),
+    ([5, 6, 7], 1),
+    ([199, 0, 100, 3, 3, 150], 2),   # out of order and repeated: 0 and 3, then 100 to 199 (97 apart)
+    ([0, 64, 128, 192], 2),          # at most GAP apart, at most RUN keys a read
+    ([0, 65, 130], 3),               # farther apart: a read each
+    (list(range(205)), 2),           # the file's 200 in two reads, the buffer's 5 read in memory
+    ([204, 0, 202], 1),
+])
+def test_the_key_file_reads_neighbouring_keys_together(positions, reads, monkeypatch):
+    from newscorpus.pipeline import KeyFile
+
+    monkeypatch.setattr(KeyFile, "IN_MEMORY", 40)
+    monkeypatch.setattr(KeyFile, "BUFFERED", 16)
+    monkeypatch.setattr(KeyFile, "RUN", 100)
+    keys = [hashlib.sha256(str(i).encode()).digest() for i in range(205)]
+    table = KeyFile()
+    table.extend(b"".join(keys[:200]))  # past IN_MEMORY: to the file
+    table.extend(b"".join(keys[200:]))  # in the buffer
+    calls = []
+    pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: calls.append(n) or pread(fd, n, at))
+    assert table.hex_at(positions) == [keys[at].hex() for at in positions]
+    assert len(calls) == reads
+    for outside in ([205], [-1], [3, 205]):
+        with pytest.raises(IndexError):
+            table.hex_at(outside)
+
 @pytest.mark.parametrize("kind", ["a-link-to-a-file", "a-link-to-nothing", "a-fifo"])
 def test_a_raw_file_that_is_not_a_regular_file_is_reported_and_left_out(tmp_path, kind):
     """A raw file must be a regular file: a symbolic link could point anywhere (a runner's secrets), a FIFO would
