@@ -1442,9 +1442,10 @@ class KeyFile:
         return os.pread(self._file.fileno(), self.WIDTH, self.WIDTH * at)
 
     def hex_at(self, positions: Iterable[int]) -> list[str]:
-        """The keys at ``positions``, in hexadecimal.  Those in the file are read a run of neighbours at a time, one
-        ``pread`` for positions at most :attr:`GAP` apart and :attr:`RUN` in all (a segment's documents and a group's articles are mostly
-        neighbours), where a call per key was 0.7 s of a one-file rebuild at 100,000 articles."""
+        """The keys at ``positions``, in hexadecimal.  Those in the file are read a run of neighbours at a time: one
+        ``pread`` for positions at most :attr:`GAP` apart and :attr:`RUN` in all (a segment's documents and a
+        group's articles are mostly neighbours), where a call per key was 0.7 s of a one-file rebuild at 100,000
+        articles."""
         positions = list(positions)
         filed = sorted({at for at in positions if 0 <= at < self._filed})
         width, read = self.WIDTH, {}
