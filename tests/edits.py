@@ -78,6 +78,15 @@ class Editor:
         doc.unlink(missing_ok=True)
         return f"removed the document of {e['id']}"
 
+    def unlist(self, entries, e):
+        self.write([x for x in entries if x is not e])
+        return f"{e['id']} left out of the manifest, its raw file kept (unlisted)"
+
+    def stray(self, entries, e):
+        path = self.raw / f"stray-{self.rng.getrandbits(32):08x}.txt"
+        path.write_text("Stray\n\nA file nobody listed.\n")
+        return f"{path.name} added, listed nowhere"
+
     def restore(self, entries, e):
         original = [json.loads(line) for line in (self.original / "raw" / "manifest.jsonl").read_text().splitlines()]
         back = self.rng.choice(original)
@@ -136,7 +145,7 @@ class Editor:
         return "nothing changed"
 
     EDITS = ("edit_body", "edit_body_not_manifest", "same_size_edit_old_mtime", "touch", "remove_article", "remove_document",
-             "restore", "wire_copy", "reorder", "edit_document", "damage_cache", "damage_output", "nothing")
+             "unlist", "stray", "restore", "wire_copy", "reorder", "edit_document", "damage_cache", "damage_output", "nothing")
 
     def edit(self, name: str) -> str:
         """Make the edit ``name`` (one of :data:`EDITS`) to an article the editor picks; say what it did."""
