@@ -9,6 +9,7 @@ import os
 import random
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -385,3 +386,32 @@ def test_a_build_replaces_a_previous_build_or_an_empty_directory(repo_copy, tmp_
     result = build(layout, out, cache_dir=tmp_path / "cache", mapper=ProcessMapper(1))
     assert result.out == out.resolve() and (out / "README.md").is_file()
     assert {p.name for p in out.iterdir()} <= newscorpus.build.OUTPUT_ENTRIES
+
+
+@pytest.mark.parametrize("state", ["running", "ended-not-reaped", "reaped"])
+def test_a_worker_takes_its_parent_for_running_only_until_it_ends(state):
+    """A worker checks that its build runs once its parent-death signal is set: a build killed a moment before and
+    not yet reaped (a zombie, which a signal 0 still reaches) has ended, or the worker waits for good."""
+    from newscorpus.pipeline import _running
+
+    pid = os.fork()
+    if pid == 0:  # the child: runs, or ends at once
+        try:
+            if state == "running":
+                time.sleep(60)
+        finally:
+            os._exit(0)
+    try:
+        if state != "running":
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z":
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            if state == "reaped":
+                os.waitpid(pid, 0)
+        assert _running(pid) == (state == "running")
+    finally:
+        if state != "reaped":
+            if state == "running":
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
