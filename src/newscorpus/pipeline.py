@@ -235,10 +235,11 @@ def _running(pid: int) -> bool:
     """Whether process ``pid`` runs: a signal 0 reaches it (or would but for permissions), and it has not ended
     waiting to be reaped (a zombie, which a signal still reaches; where ``/proc`` says).
 
-    A worker that checked a build killed a moment before, not yet reaped,
-    took it for running: it set its parent-death signal too late to get it,
-    ran the tasks already queued and then waited for good (a worker left at
-    65 MB after a build killed 0.41 s in, in ``tests/soak_build.py``).
+    A worker that checks a build killed a moment before, not yet reaped,
+    would take it for running: it set its parent-death signal too late to get
+    it, would run the tasks already queued and then wait for good.  (A worker
+    was once left at 65 MB after a build killed 0.41 s in, in
+    ``tests/soak_build.py``: this is the one way found for it.)
     """
     try:
         os.kill(pid, 0)
