@@ -973,6 +973,48 @@ def _redefine(doc: Path, entity: str, name: str) -> None:
     doc.write_text(json.dumps(data, indent=2))
 
 
+def _named(ident: str, *entities: dict) -> dict:
+    return {"article": {"id": ident}, "entities": list(entities), "mentions": [], "quotes": []}
+
+
+def _fresh(text: str) -> str:
+    """An equal string that is another object (as each document's parse makes)."""
+    return "".join(list(text))
+
+
+@pytest.mark.parametrize("name", ["Kim Il Sung", None, 7, ["not", "a", "name"]], ids=["str", "none", "int", "list"])
+def test_a_batch_of_summaries_holds_each_entity_s_strings_once(name):
+    """Two documents' summaries, sent as one batch of results (pickled as the pool sends them): each entity's id,
+    name, label and Wikidata id are one object in both, whatever object each document's parse made, and equal
+    to what the documents say; a name that is not a string (an invalid document) is carried as it is."""
+    from multiprocessing.reduction import ForkingPickler
+
+    def entity() -> dict:
+        return {"id": _fresh("person-kim-il-sung"), "name": _fresh(name) if isinstance(name, str) else name,
+                "label": _fresh("PERSON"), "wikidata": _fresh("Q39464")}
+
+    docs = [_named("a", entity()), _named("b", {"id": "gpe-seoul", "name": "Seoul", "label": "GPE"}, entity())]
+    sent = [newscorpus.pipeline._summary(doc) for doc in docs]
+    first, second = ForkingPickler.loads(ForkingPickler.dumps(sent))
+    (_, *facts_a), (_, *facts_b) = first["entities"][0], second["entities"][1]
+    assert facts_a == facts_b == ["person-kim-il-sung", name, "PERSON", "Q39464"]
+    assert [a is b for a, b in zip(facts_a, facts_b) if isinstance(a, str)] == [True] * (4 if isinstance(name, str) else 3)
+    assert second["entities"][0] == [0, "gpe-seoul", "Seoul", "GPE", None]
+
+
+def test_the_strings_shared_between_summaries_are_bounded(monkeypatch):
+    """A worker keeps at most ``_SHARED_AT_MOST`` strings to share, whatever the number of distinct names it sees,
+    and what it gives back is always equal to what it was given."""
+    monkeypatch.setattr(newscorpus.pipeline, "_SHARED", {})
+    monkeypatch.setattr(newscorpus.pipeline, "_SHARED_AT_MOST", 3)
+    shared = newscorpus.pipeline._shared
+    repeated = [_fresh(f"person-{i % 2}") for i in range(20)]
+    given = [shared(name) for name in repeated]
+    assert given == repeated and all(given[i] is given[i % 2] for i in range(20))
+    distinct = [_fresh(f"person-{i}") for i in range(100)]
+    assert [shared(name) for name in distinct] == distinct and len(newscorpus.pipeline._SHARED) <= 3
+
+
 def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(tmp_path, monkeypatch):
     """Recorded segments check each entity once: a definition that differs from the set's first is reported from the
     segment's table, and a segment whose first definition differs is checked document by document again."""

@@ -895,8 +895,31 @@ def document_key(job: Job, text: str, file: str, article_key: str | None) -> str
                    "article": article_key, "code": job.fingerprint})
 
 
+#: The strings :func:`_shared` has seen, each its own value; emptied past :data:`_SHARED_AT_MOST` (not
+#: ``sys.intern``, whose strings Python 3.12 keeps for good: a corpus names ever more people).
+_SHARED: dict[str, str] = {}
+_SHARED_AT_MOST = 1 << 16
+
+
+def _shared(value: Any) -> Any:
+    """``value``, the same object for equal strings (a worker's batch of results pickles it once): see
+    :func:`_summary`."""
+    if type(value) is not str:
+        return value
+    if len(_SHARED) >= _SHARED_AT_MOST:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
 def _summary(data: Any) -> dict:
-    """What the corpus-wide checks and the build need from a document, without its spans."""
+    """What the corpus-wide checks and the build need from a document, without its spans.
+
+    An entity's id, name, label and Wikidata id, and the annotators' and
+    origins' names, are the same strings in many documents: shared, each
+    is pickled once per batch of results, not once per document, so the
+    main process, which holds about a thousand documents' summaries while
+    it checks a set (a segment and the batches in flight), holds one copy
+    of each per batch: 4-5 MB less at its peak (docs/scale-history.md)."""
     article = data.get("article") if isinstance(data, dict) else None
     ident = article.get("id") if isinstance(article, dict) else None
     mentions = [mention for _, mention in _items(data, "mentions")]
@@ -910,14 +933,14 @@ def _summary(data: Any) -> dict:
     return {
         "article": ident if isinstance(ident, str) else None,
         "entities": [
-            [i, e["id"], e.get("name"), e.get("label"), e.get("wikidata")]
+            [i, _shared(e["id"]), _shared(e.get("name")), _shared(e.get("label")), _shared(e.get("wikidata"))]
             for i, e in _items(data, "entities") if isinstance(e.get("id"), str)
         ],
         "quote_keys": b"".join(quote_digest(ident, q.get("id")) for _, q in quotes).hex() if isinstance(ident, str) else "",
         "links": links,
         "link_keys": b"".join(quote_digest(article, quote) for _, _, article, quote in links).hex(),
-        "annotators": sorted({name for item in made if isinstance(name := item.get("annotator"), str)}),
-        "origins": sorted({origin for item in made if isinstance(origin := item.get("origin"), str)}),
+        "annotators": sorted({_shared(name) for item in made if isinstance(name := item.get("annotator"), str)}),
+        "origins": sorted({_shared(origin) for item in made if isinstance(origin := item.get("origin"), str)}),
         "mentions": len(mentions),
         "quote_count": len(quotes),
     }
