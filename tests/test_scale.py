@@ -1609,6 +1609,50 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch, 
     on_disk.close()
 
 
+@pytest.mark.parametrize("step", [1, -1])  # the chain's positions rising or falling
+def test_a_chain_of_near_copies_each_similar_only_to_the_next_is_one_cluster(step):
+    """Articles each a near-copy of the one before (a band and about half the values kept) and of no other: the
+    labels take several rounds to settle along the chain, and every article of it is in its earliest one's cluster."""
+    import numpy as np
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, _similar_pairs, Matrix, cluster_signatures
+
+    rng = np.random.default_rng(8)
+    n, chain = 40, list(range(3, 39, 3))[::step]
+    signatures = rng.integers(0, 2**32, size=(n, NUM_PERM), dtype=np.uint32)
+    for k, (before, at) in enumerate(zip(chain, chain[1:])):
+        keep = rng.random(NUM_PERM) < 0.5
+        keep[k * LSH_ROWS:(k + 1) * LSH_ROWS] = True  # band k, shared with the one before only
+        if k:  # not band k - 1, which the one before shares with its own before
+            keep[(k - 1) * LSH_ROWS:k * LSH_ROWS] = False
+        signatures[at] = np.where(keep, signatures[before], rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32))
+    pairs = _similar_pairs(Matrix(signatures), LSH_BANDS, LSH_ROWS).tolist()
+    assert pairs == sorted(sorted(pair) for pair in zip(chain, chain[1:]))  # each only with the next
+    ids = [f"a{i:02d}" for i in range(n)]
+    dates = [f"2024-02-{1 + i % 9:02d}" for i in range(n)]
+    earliest = min(chain, key=lambda i: (dates[i], ids[i]))
+    got = cluster_signatures(ids, signatures, dates)
+    assert got == {ids[i]: ids[earliest] if i in chain else ids[i] for i in range(n)}
+
+
+@pytest.mark.parametrize("ordered", [[], [4], [1, 2, 3], [5, 5], [1, 1, 2], [1, 2, 2], [1, 1, 1, 2, 3, 3, 4, 4, 4, 4],
+                                     [7, 7, 8, 8, 9, 10, 10, 10], [0] * 9])
+def test_the_runs_of_equal_band_keys_are_every_run_of_two_or_more(ordered):
+    """Each run of equal sorted keys that makes a bucket (two or more), where it starts and how long it is: at the
+    start, at the end, runs side by side, one run of everything, none."""
+    import numpy as np
+    from newscorpus.clusters import _runs_of_equals
+
+    runs: list[tuple[int, int]] = []
+    at = 0
+    for _, same in itertools.groupby(ordered):
+        size = len(list(same))
+        if size > 1:
+            runs.append((at, size))
+        at += size
+    lows, sizes = _runs_of_equals(np.array(ordered, dtype=np.uint64))
+    assert list(zip(lows.tolist(), sizes.tolist())) == runs
+
+
 @pytest.mark.parametrize("count", [0, 5, 40, 41, 200])  # in memory, at the limit, past it: in a file, with a buffer
 def test_the_key_file_answers_every_key_as_it_was_added(count, monkeypatch):
     from newscorpus.pipeline import KeyFile

@@ -210,12 +210,23 @@ def signature(text: str) -> np.ndarray:
     return permuted.min(axis=1)
 
 
-def _bucket_pairs(order: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
-    """Every pair ``(i, j)``, i before j, of members of one bucket (``order[lo:hi]`` for consecutive ``starts``), as arrays."""
-    sizes = np.diff(starts)
-    for size in np.unique(sizes[sizes > 1]):
-        lows = starts[:-1][sizes == size]
-        members = order[lows[:, None] + np.arange(size)]
+def _runs_of_equals(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of two or more equal values of the sorted ``ordered`` starts, and its length: arrays as long as
+    the runs, not as ``ordered`` (most band keys are unique: an array of every run was 0.8 MB a band at 100,000)."""
+    repeats = np.flatnonzero(ordered[1:] == ordered[:-1])  # i: ordered[i] == ordered[i + 1]
+    if not len(repeats):
+        return repeats, repeats
+    cuts = np.flatnonzero(np.diff(repeats) != 1)
+    lows = repeats[np.r_[0, cuts + 1]]
+    return lows, repeats[np.r_[cuts, len(repeats) - 1]] + 2 - lows
+
+
+def _bucket_pairs(order: np.ndarray, lows: np.ndarray, sizes: np.ndarray) -> Iterator[np.ndarray]:
+    """Every pair ``(i, j)``, i before j, of members of one bucket (``order[lo:lo + size]`` for each of ``lows`` and
+    ``sizes``, sizes of two or more), as arrays."""
+    for size in np.unique(sizes).tolist():
+        at = lows[sizes == size]
+        members = order[at[:, None] + np.arange(size)]
         for i in range(size - 1):
             yield np.stack([np.repeat(members[:, i], size - i - 1), members[:, i + 1:].ravel()], axis=1)
 
@@ -227,9 +238,13 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD
 def _band_keys(band: np.ndarray) -> np.ndarray:
     """One uint64 per row of a band (``rows`` uint32 values), equal for equal bands (rarely for unequal ones)."""
     key = np.zeros(len(band), dtype=np.uint64)
+    spare = np.empty_like(key)  # (in place: each step's temporaries were four arrays of n more)
     for r in range(band.shape[1]):
-        key ^= band[:, r].astype(np.uint64) * _MIX[r % len(_MIX)]
-        key = (key << np.uint64(13)) | (key >> np.uint64(51))
+        np.multiply(band[:, r], _MIX[r % len(_MIX)], out=spare, dtype=np.uint64)
+        key ^= spare
+        np.right_shift(key, np.uint64(51), out=spare)
+        np.left_shift(key, np.uint64(13), out=key)
+        key |= spare
     return key
 
 
@@ -292,13 +307,16 @@ def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1
         values = signatures.columns(band * rows, (band + 1) * rows)
         keys = _band_keys(values)
         order = np.argsort(keys)
-        ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
-        found = [pairs[np.all(values[pairs[:, 0]] == values[pairs[:, 1]], axis=1)] for pairs in _bucket_pairs(order, starts)]
+        keys.sort()  # (in place: the same as keys[order], without a copy)
+        lows, sizes = _runs_of_equals(keys)
+        del keys
+        found = [pairs[np.all(values[pairs[:, 0]] == values[pairs[:, 1]], axis=1)] for pairs in _bucket_pairs(order, lows, sizes)]
+        del values, order
         if found:  # merged band by band: most pairs share many bands (all 37 copies were 92 MB at 100,000 articles)
             pairs = np.concatenate(found).astype(np.int64)
+            del found
             codes = _merged(codes, pairs.min(axis=1) * n + pairs.max(axis=1))
-        del values, keys, order, ordered, starts, found
+            del pairs
         release_free_memory(now=True)  # a band's arrays, freed: 13 MB more over the bands at 100,000 articles without
     if not len(codes):
         return np.zeros((0, 2), dtype=np.int64)
@@ -330,38 +348,47 @@ def cluster_firsts(ids: Sequence[str], signatures: np.ndarray | Signatures, date
     spread along the pairs with numpy until they settle).  The cluster id is
     the id of its earliest article (by date, then id), so it does not depend
     on the order articles are given in.  Memory: one column group of the
-    signatures at a time (12 bytes per article, :class:`Signatures`), the
-    candidate pairs, a few arrays of ``n`` labels.
+    signatures at a time (12 bytes per article, :class:`Signatures`) with a
+    band's sort keys and order (16 bytes per article), the candidate pairs,
+    one array of ``n`` labels (4 bytes per article): 3.1 MB at 100,000
+    articles where it was 6.2 (docs/scale-history.md).
     """
     n = len(ids)
-    labels = np.arange(n)
     if isinstance(signatures, np.ndarray):
         signatures = Matrix(signatures)
     pairs = _similar_pairs(signatures, LSH_BANDS, LSH_ROWS)
+    # n-sized arrays are the clustering's memory (one at 32 bits where n allows): the labels only, until the end
+    labels = np.arange(n, dtype=np.int32 if n < 1 << 31 else np.int64)
+    left, right = pairs[:, 0], pairs[:, 1]
+    total = int(labels.sum(dtype=np.int64))
     while len(pairs):
-        low = np.minimum(labels[pairs[:, 0]], labels[pairs[:, 1]])
-        before = labels.copy()
-        np.minimum.at(labels, pairs[:, 0], low)
-        np.minimum.at(labels, pairs[:, 1], low)
+        low = np.minimum(labels[left], labels[right])
+        np.minimum.at(labels, left, low)
+        np.minimum.at(labels, right, low)
         labels = labels[labels]  # pointer jumping: a label points at a smaller index of its component
-        if np.array_equal(labels, before):
+        # a label never rises (each is at most its own index), so an unchanged sum is unchanged labels: settled
+        if (now := int(labels.sum(dtype=np.int64))) == total:
             break
-    shared = np.flatnonzero(np.bincount(labels, minlength=n)[labels] > 1)  # articles in clusters of two or more
-    first = np.arange(n)  # per label (its component's smallest position), the component's first article
+        total = now
+    shared = np.unique(pairs)  # the articles in clusters of two or more: each is in a pair
+    del pairs, left, right
     if len(shared):
         # by label, then date; the first of a label's earliest date, or the smallest id among several of that date
         # (the (date, id) pairs of every shared article, sorted in Python, were 6 MB at 100,000 articles)
         ranks = {date: rank for rank, date in enumerate(sorted({date or "9999-99-99" for date in dates}))}
-        day = np.fromiter((ranks[date or "9999-99-99"] for date in dates), dtype=np.int64, count=n)[shared]
-        order = np.lexsort((day, labels[shared]))
-        members, label, day = shared[order], labels[shared][order], day[order]
+        day = np.fromiter((ranks[dates[at] or "9999-99-99"] for at in shared.tolist()), dtype=np.int64, count=len(shared))
+        label = labels[shared]
+        order = np.lexsort((day, label))
+        members, label, day = shared[order], label[order], day[order]
         changes = np.flatnonzero(np.r_[True, (label[1:] != label[:-1]) | (day[1:] != day[:-1]), True])
-        starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])  # each label's first run of one date
+        new_label = np.r_[True, label[1:] != label[:-1]]
+        starts = np.flatnonzero(new_label)  # each label's first run of one date
         ends = changes[np.searchsorted(changes, starts, side="right")]
-        first[label[starts]] = members[starts]
-        for lo, hi in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
-            first[label[lo]] = min(members[lo:hi].tolist(), key=ids.__getitem__)
-    return first[labels]  # an article alone is its own label and its own first
+        chosen = members[starts]  # each label's first article
+        for k in np.flatnonzero(ends - starts > 1).tolist():
+            chosen[k] = min(members[starts[k]:ends[k]].tolist(), key=ids.__getitem__)
+        labels[members] = chosen[np.cumsum(new_label) - 1]  # each member: its label's first
+    return labels  # an article alone is its own label and its own first
 
 
 def wire_clusters(bodies: dict[str, str], dates: dict[str, str | None] | None = None) -> dict[str, str]:
