@@ -292,7 +292,8 @@ def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
 
 def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1 << 14) -> np.ndarray:
     """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
-    :data:`THRESHOLD`, each once, smaller index first, sorted: a ``(pairs, 2)`` int64 array.
+    :data:`THRESHOLD`, each once, smaller index first, sorted: a ``(pairs, 2)`` array of int32 (int64 past 2^31
+    articles).
 
     Each band's rows are sorted by one 64-bit key mixed from its values (one
     ``argsort``, not a ``lexsort`` over the values); members of a run of
@@ -313,20 +314,28 @@ def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1
         found = [pairs[np.all(values[pairs[:, 0]] == values[pairs[:, 1]], axis=1)] for pairs in _bucket_pairs(order, lows, sizes)]
         del values, order
         if found:  # merged band by band: most pairs share many bands (all 37 copies were 92 MB at 100,000 articles)
-            pairs = np.concatenate(found).astype(np.int64)
+            pairs = np.concatenate(found).astype(np.int64, copy=False)
             del found
-            codes = _merged(codes, pairs.min(axis=1) * n + pairs.max(axis=1))
+            more = pairs.min(axis=1)
+            more *= n
+            more += pairs.max(axis=1)
             del pairs
+            codes = _merged(codes, more)
+            del more
         release_free_memory(now=True)  # a band's arrays, freed: 13 MB more over the bands at 100,000 articles without
     if not len(codes):
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.stack([codes // n, codes % n], axis=1)
-    equal = np.zeros(len(pairs), dtype=np.int64)  # values equal, over every column
+    pairs = np.empty((len(codes), 2), dtype=np.int32 if n < 1 << 31 else np.int64)
+    np.floor_divide(codes, n, out=pairs[:, 0], casting="unsafe")
+    np.remainder(codes, n, out=pairs[:, 1], casting="unsafe")
+    del codes
+    equal = np.zeros(len(pairs), dtype=np.uint8)  # values equal, over every column (at most NUM_PERM)
     for lo, hi in COLUMN_GROUPS:
         values = signatures.columns(lo, hi)
         for k in range(0, len(pairs), chunk):
             part = pairs[k:k + chunk]
-            equal[k:k + chunk] += (values[part[:, 0]] == values[part[:, 1]]).sum(axis=1)
+            equal[k:k + chunk] += (values[part[:, 0]] == values[part[:, 1]]).sum(axis=1, dtype=np.uint8)
+        del values
     return pairs[equal / NUM_PERM >= THRESHOLD]  # a list of tuples of ints was 8 MB at 100,000 articles
 
 
