@@ -290,6 +290,11 @@ def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
     return np.union1d(codes, new) if len(new) else codes
 
 
+def _positions(n: int) -> type[np.signedinteger]:
+    """The integer type of positions among ``n`` articles: 32 bits while they fit, half the memory of 64."""
+    return np.int32 if n < 1 << 31 else np.int64
+
+
 def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1 << 14) -> np.ndarray:
     """The candidate pairs (equal on every value of some band) whose estimated Jaccard similarity is at least
     :data:`THRESHOLD`, each once, smaller index first, sorted: a ``(pairs, 2)`` array of int32 (int64 past 2^31
@@ -324,8 +329,8 @@ def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1
             del more
         release_free_memory(now=True)  # a band's arrays, freed: 13 MB more over the bands at 100,000 articles without
     if not len(codes):
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.empty((len(codes), 2), dtype=np.int32 if n < 1 << 31 else np.int64)
+        return np.zeros((0, 2), dtype=_positions(n))
+    pairs = np.empty((len(codes), 2), dtype=_positions(n))
     np.floor_divide(codes, n, out=pairs[:, 0], casting="unsafe")
     np.remainder(codes, n, out=pairs[:, 1], casting="unsafe")
     del codes
@@ -359,15 +364,16 @@ def cluster_firsts(ids: Sequence[str], signatures: np.ndarray | Signatures, date
     on the order articles are given in.  Memory: one column group of the
     signatures at a time (12 bytes per article, :class:`Signatures`) with a
     band's sort keys and order (16 bytes per article), the candidate pairs,
-    one array of ``n`` labels (4 bytes per article): 3.1 MB at 100,000
-    articles where it was 6.2 (docs/scale-history.md).
+    one array of ``n`` labels (4 bytes per article): 4.2 MB at its peak on
+    100,000 synthetic articles' signatures, where it was 8.5
+    (docs/scale-history.md, twenty-seventh session).
     """
     n = len(ids)
     if isinstance(signatures, np.ndarray):
         signatures = Matrix(signatures)
     pairs = _similar_pairs(signatures, LSH_BANDS, LSH_ROWS)
     # n-sized arrays are the clustering's memory (one at 32 bits where n allows): the labels only, until the end
-    labels = np.arange(n, dtype=np.int32 if n < 1 << 31 else np.int64)
+    labels = np.arange(n, dtype=_positions(n))
     left, right = pairs[:, 0], pairs[:, 1]
     total = int(labels.sum(dtype=np.int64))
     while len(pairs):
