@@ -974,7 +974,8 @@ def _redefine(doc: Path, entity: str, name: str) -> None:
 
 
 def _named(ident: str, *entities: dict) -> dict:
-    return {"article": {"id": ident}, "entities": list(entities), "mentions": [], "quotes": []}
+    mention = {"annotator": _fresh("annotator-1"), "origin": _fresh("human")}
+    return {"article": {"id": ident}, "entities": list(entities), "mentions": [mention, dict(mention)], "quotes": []}
 
 
 def _fresh(text: str) -> str:
@@ -985,8 +986,9 @@ def _fresh(text: str) -> str:
 @pytest.mark.parametrize("name", ["Kim Il Sung", None, 7, ["not", "a", "name"]], ids=["str", "none", "int", "list"])
 def test_a_batch_of_summaries_holds_each_entity_s_strings_once(name):
     """Two documents' summaries, sent as one batch of results (pickled as the pool sends them): each entity's id,
-    name, label and Wikidata id are one object in both, whatever object each document's parse made, and equal
-    to what the documents say; a name that is not a string (an invalid document) is carried as it is."""
+    name, label and Wikidata id, and the annotators' and origins' names, are one object in both, whatever object
+    each document's parse made, and equal to what the documents say; a name that is not a string (an invalid
+    document) is carried as it is."""
     from multiprocessing.reduction import ForkingPickler
 
     def entity() -> dict:
@@ -1000,6 +1002,8 @@ def test_a_batch_of_summaries_holds_each_entity_s_strings_once(name):
     assert facts_a == facts_b == ["person-kim-il-sung", name, "PERSON", "Q39464"]
     assert [a is b for a, b in zip(facts_a, facts_b) if isinstance(a, str)] == [True] * (4 if isinstance(name, str) else 3)
     assert second["entities"][0] == [0, "gpe-seoul", "Seoul", "GPE", None]
+    assert first["annotators"] == ["annotator-1"] and first["origins"] == ["human"]
+    assert first["annotators"][0] is second["annotators"][0] and first["origins"][0] is second["origins"][0]
 
 
 def test_the_strings_shared_between_summaries_are_bounded(monkeypatch):

@@ -939,8 +939,8 @@ def _summary(data: Any) -> dict:
         "quote_keys": b"".join(quote_digest(ident, q.get("id")) for _, q in quotes).hex() if isinstance(ident, str) else "",
         "links": links,
         "link_keys": b"".join(quote_digest(article, quote) for _, _, article, quote in links).hex(),
-        "annotators": sorted({_shared(name) for item in made if isinstance(name := item.get("annotator"), str)}),
-        "origins": sorted({_shared(origin) for item in made if isinstance(origin := item.get("origin"), str)}),
+        "annotators": list(map(_shared, sorted({name for item in made if isinstance(name := item.get("annotator"), str)}))),
+        "origins": list(map(_shared, sorted({origin for item in made if isinstance(origin := item.get("origin"), str)}))),
         "mentions": len(mentions),
         "quote_count": len(quotes),
     }
