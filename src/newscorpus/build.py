@@ -65,8 +65,8 @@ from newscorpus.errors import NewscorpusError, UsageError, naming
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
-from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, document_key, entry_state, load_article, paused_gc,
-                                 rel_path, scan)
+from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, Spilled, document_key, entry_state, load_article,
+                                 paused_gc, rel_path, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, leaf_orders, merged_group, pack_templates, spliced_tail,
@@ -1213,13 +1213,18 @@ class WrittenShards:
     as recorded (so not edited since), instead of reading the group from the cache and writing it again; a file
     whose groups are all those it held, in the same order, is hard-linked.  Anything else is written from the
     cache, or built.  Kept in the cache (namespace ``output``), one record per output directory and code.
+
+    The payload (the templates: 17 KB a group, 3.7 MB at 100,000 articles) is kept in a temporary file, read back a
+    piece at a time, and stored from it: in memory, with the pieces of the split being spliced (each group's
+    templates twice), it put the main process's peak at 100,000 articles in this stage, 80 MB against the scan's
+    76 (77 without it; docs/scale-history.md).
     """
 
     groups: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
     #: config -> where its footer frame is in :attr:`payload`
     frames: dict[str, list[int]] = field(default_factory=dict)
-    payload: bytearray = field(default_factory=bytearray)
+    payload: Spilled = field(default_factory=lambda: Spilled("u1"))
 
     @staticmethod
     def _key(job: Job, out: Path) -> str:
@@ -1234,7 +1239,9 @@ class WrittenShards:
         if hit is None:
             return cls()
         meta, payload = hit
-        return cls(meta["groups"], meta["files"], meta["frames"], bytearray(payload))
+        kept = Spilled("u1")
+        kept.extend(payload)
+        return cls(meta["groups"], meta["files"], meta["frames"], kept)
 
     def save(self, job: Job, out: Path) -> None:
         """Record the stat of every file this build wrote (after the swap: linking changes a file's ctime)."""
@@ -1245,12 +1252,10 @@ class WrittenShards:
 
     def keep(self, data: bytes | memoryview) -> list[int]:
         """Put ``data`` in the payload; where it is (:meth:`kept`)."""
-        at = len(self.payload)
-        self.payload += data
-        return [at, len(data)]
+        return self.payload.keep(data)
 
     def kept(self, span: list[int]) -> bytes:
-        return bytes(self.payload[span[0]:span[0] + span[1]])
+        return self.payload.kept(span)
 
     def reusable(self, key: str, group: Group, old: Path, states: dict[str, list[int] | None]) -> dict | None:
         """The record of an unchanged group whose row groups are in ``old``'s files as written (``states``: the old
@@ -1273,18 +1278,23 @@ class WrittenShards:
 @dataclass
 class _Piece:
     """One group's row groups in a file being spliced: where each of their column chunks is (``(start, length)``
-    pairs, packed: :func:`_part_chunks`) and their templates."""
+    pairs, packed: :func:`_part_chunks`) and their templates, both in ``kept`` (a temporary file: the pieces of the
+    train split's files were 3 MB at 100,000 articles), at the spans :attr:`chunks` and :attr:`templates`."""
 
     key: str
     identity: str
     source: Path
-    chunks: bytes
-    templates: bytes
+    kept: Spilled
+    chunks: list[int]
+    templates: list[int]
 
     def spans(self) -> list[tuple[int, int]]:
         flat = array("q")
-        flat.frombytes(self.chunks)
+        flat.frombytes(self.kept.kept(self.chunks))
         return list(zip(flat[::2], flat[1::2]))
+
+    def template_bytes(self) -> bytes:
+        return self.kept.kept(self.templates)
 
 
 #: The configs whose groups' row groups are merged into runs (:func:`splice_split`), and how :func:`group_bounds`
@@ -1334,7 +1344,8 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     for end in group_runs(config, [piece.identity for piece in pieces]):
         run = pieces[start:end]
         start = end
-        templates = [unpack_templates(piece.templates) for piece in run]
+        kept = [piece.template_bytes() for piece in run]
+        templates = [unpack_templates(data) for data in kept]
         merged = None
         if len(run) > 1 and all(len(t) == 1 for t in templates):
             keys = tuple(piece.key for piece in run)
@@ -1363,9 +1374,9 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
                     where.extend((at, length))
                     at += length
                 placed.append((at - body, piece_templates))
-        for piece, where in zip(run, landed):
+        for piece, where, data in zip(run, landed, kept):
             record.groups[piece.key]["pieces"][config] = {"file": name, "chunks": record.keep(array("q", where).tobytes()),
-                                                           "templates": record.keep(piece.templates)}
+                                                           "templates": record.keep(data)}
     return copies, placed
 
 
@@ -1417,7 +1428,7 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
                             handles[source] = os.open(source, os.O_RDONLY)
                     with naming(source):
                         _copy_range(handles[source], sink.fileno(), start, length)
-                sink.write(spliced_tail(frame, placed))
+                sink.writelines(spliced_tail(frame, placed))
         finally:
             for handle in handles.values():
                 os.close(handle)
@@ -1452,6 +1463,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             for plan, identity, result in zip(plans, identities, results) if result is None)
     record = WrittenShards()
     files: dict[tuple[str, str], list[_Piece]] = {}  # the files of the split being written: their pieces, in order
+    kept = Spilled("u1")  # the chunks and templates of the pieces just written (those of the last build's are in its record)
     split = None
     # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
     with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
@@ -1468,12 +1480,12 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
                 if parts is None:
                     piece = previous.groups[key]["pieces"][config]
                     files.setdefault((config, name), []).append(
-                        _Piece(key, identity, old / piece["file"], previous.kept(piece["chunks"]), previous.kept(piece["templates"])))
+                        _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"]))
                     frame = previous.kept(previous.frames[config])
                 else:
                     part = parts[config]
                     files.setdefault((config, name), []).append(
-                        _Piece(key, identity, part_file(staging, key, config), part["chunks"], part["templates"]))
+                        _Piece(key, identity, part_file(staging, key, config), kept, kept.keep(part["chunks"]), kept.keep(part["templates"])))
                     frame = part["frame"]
                 if config not in record.frames:
                     record.frames[config] = record.keep(frame)
@@ -1488,6 +1500,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             card.by_type.update(result["by_type"])
             release_free_memory()
         splice_split(files, staging, old, previous, record)
+    kept.close()
     shutil.rmtree(staging / PARTS, ignore_errors=True)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]

@@ -57,6 +57,10 @@ from newscorpus.errors import naming
 #: What an entry's payload may be: bytes, or a buffer of them (written as it is, not copied).
 BytesLike = bytes | bytearray | memoryview
 
+#: A payload :meth:`Cache.put` may also take: its bytes in pieces (buffers), from an iterable that gives them again
+#: each time it is iterated (checksummed, then written), so an entry is stored without its bytes in memory at once.
+Pieces = Iterable[Any]
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -131,7 +135,7 @@ class Cache:
             _note(namespace, path)
         return entry
 
-    def put(self, namespace: str, key: str, meta: dict, payload: BytesLike = b"") -> None:
+    def put(self, namespace: str, key: str, meta: dict, payload: BytesLike | Pieces = b"") -> None:
         """Store an entry (atomically: write a temporary file, :func:`_written`, and rename it into place)."""
         path = self.location(namespace, key)
         tmp = _written(path[:-len(key) - 1], f".{key[:8]}", *_encoded(meta, payload, key))
@@ -473,7 +477,7 @@ def _unlinked(path: str) -> bool | None:
     return True
 
 
-def _written(folder: str, prefix: str, *data: BytesLike) -> str:
+def _written(folder: str, prefix: str, *data: BytesLike | Pieces) -> str:
     """A new file in ``folder`` holding the pieces of ``data``, one after the other, under a temporary name no other
     process picks (``prefix``, process id and 64 random bits; created with ``O_EXCL``, so never shared); the folder
     is made only when the create finds it missing.  Its name."""
@@ -485,7 +489,11 @@ def _written(folder: str, prefix: str, *data: BytesLike) -> str:
         fd = os.open(tmp, _CREATE, 0o600)
     try:
         with naming(tmp), os.fdopen(fd, "wb") as handle:
-            handle.writelines(data)
+            for piece in data:
+                if isinstance(piece, BytesLike):
+                    handle.write(piece)
+                else:  # a payload in pieces (:data:`Pieces`)
+                    handle.writelines(piece)
     except BaseException:
         _remove(tmp)
         raise
@@ -546,14 +554,15 @@ def _remove(path: str) -> None:
         pass
 
 
-def _encoded(meta: dict, payload: BytesLike, key: str) -> list[BytesLike]:
+def _encoded(meta: dict, payload: BytesLike | Pieces, key: str) -> list[BytesLike | Pieces]:
     """An entry's bytes as pieces, ``payload`` among them, not copied (:func:`_written` writes them one after the
     other): an entry of megabytes (a build's record of its output, 4 MB at 100,000 articles) was joined twice, and
-    its copies were a build's peak memory; a pack's entries were joined, then the pack."""
+    its copies were a build's peak memory; a pack's entries were joined, then the pack.  A payload of
+    :data:`Pieces` is read once here and once when written."""
     head = orjson.dumps(meta)
     size = len(head).to_bytes(8, "big")
     digest = hashlib.sha256(key.encode("ascii"))
-    for piece in (size, head, payload):
+    for piece in itertools.chain((size, head), (payload,) if isinstance(payload, BytesLike) else payload):
         digest.update(piece)
     return [_MAGIC, digest.hexdigest().encode("ascii"), b"\n", size, head, payload]
 
@@ -562,12 +571,15 @@ def _decode(data: bytes, key: str) -> tuple[dict, bytes] | None:
     """``(meta, payload)``, or ``None`` when the entry is not exactly what was written under ``key``."""
     if not data.startswith(_MAGIC) or len(data) < len(_MAGIC) + 65 + 8:
         return None
-    digest, body = data[len(_MAGIC):len(_MAGIC) + 64], data[len(_MAGIC) + 65:]
-    if hashlib.sha256(key.encode("ascii") + body).hexdigest().encode("ascii") != digest:
+    start = len(_MAGIC) + 65  # the body: the meta's size, the meta, the payload
+    body = memoryview(data)[start:]  # checked and parsed in place: the payload is the only copy made
+    digest = hashlib.sha256(key.encode("ascii"))
+    digest.update(body)
+    if digest.hexdigest().encode("ascii") != data[len(_MAGIC):start - 1]:
         return None
     size = int.from_bytes(body[:8], "big")
     try:
         meta = orjson.loads(body[8:8 + size])
     except orjson.JSONDecodeError:
         return None
-    return (meta, body[8 + size:]) if isinstance(meta, dict) else None
+    return (meta, data[start + 8 + size:]) if isinstance(meta, dict) else None

@@ -1009,7 +1009,9 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
 
 class Spilled:
     """Fixed-size numbers appended to an unnamed temporary file (gone when closed or when the process ends), read back
-    in chunks, as numpy arrays: what the corpus checks collect per document and need only at the end."""
+    in chunks, as numpy arrays: what the corpus checks collect per document and need only at the end.  Of bytes
+    (``"u1"``), it also keeps pieces read back by their span (:meth:`keep`, :meth:`kept`): a build's record of its
+    output (:class:`newscorpus.build.WrittenShards`)."""
 
     BUFFERED = 1 << 16  # bytes
 
@@ -1019,7 +1021,7 @@ class Spilled:
         self._pending = bytearray()
         self._written = 0  # bytes in the file
 
-    def extend(self, data: bytes) -> None:
+    def extend(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``, whole numbers of this file's ``dtype``."""
         self._pending += data
         if len(self._pending) >= self.BUFFERED:
@@ -1040,6 +1042,26 @@ class Spilled:
     def __len__(self) -> int:
         """How many numbers were appended."""
         return (self._written + len(self._pending)) // self.dtype.itemsize
+
+    def keep(self, data: bytes | bytearray | memoryview) -> list[int]:
+        """Append the bytes ``data``; where they are, ``[start, length]`` in bytes (:meth:`kept`)."""
+        start = self._written + len(self._pending)
+        self.extend(data)
+        return [start, len(data)]
+
+    def kept(self, span: list[int]) -> bytes:
+        """The bytes :meth:`keep` put at ``span``."""
+        start, length = span
+        if start >= self._written:  # not written yet
+            return bytes(self._pending[start - self._written:start - self._written + length])
+        self._flush()
+        self._file.flush()
+        return os.pread(self._file.fileno(), length, start)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Everything appended, in order, :data:`READ_AT_ONCE` numbers at a time: a cache entry's payload in pieces
+        (:data:`newscorpus.cache.Pieces`), each time it is iterated."""
+        return self.chunks(READ_AT_ONCE)
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
         """Everything appended, in order, ``size`` numbers at a time."""

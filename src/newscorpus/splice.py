@@ -368,28 +368,32 @@ def _list_header(n: int, element: int) -> bytes:
     return bytes(out)
 
 
-def spliced_tail(frame: Frame, pieces: Iterable[tuple[int, Iterable[GroupTemplate]]]) -> bytes:
-    """What follows the bodies of a spliced file: its footer, its length and ``PAR1``.  The footer is ``frame``'s
-    fields with the row groups of ``pieces`` (each its body's length and its templates; the bodies one after the
-    other after ``PAR1``), each placed where its body lands, and their rows counted."""
+def spliced_tail(frame: Frame, pieces: Iterable[tuple[int, Iterable[GroupTemplate]]]) -> list[bytes]:
+    """What follows the bodies of a spliced file, in pieces to write one after the other: its footer, its length and
+    ``PAR1``.  The footer is ``frame``'s fields with the row groups of ``pieces`` (each its body's length and its
+    templates; the bodies one after the other after ``PAR1``), each placed where its body lands, and their rows
+    counted.  In pieces, not joined: the footer grows with the file's row groups (500 KB for the 'quotes' of the
+    train split at 100,000 articles), and joined it was held three times more."""
     at, groups, rows = len(MAGIC), [], 0
     for length, templates in pieces:
         for template in templates:
             groups.append(template.at(at))
             rows += template.rows
         at += length
-    footer = bytearray()
+    tail: list[bytes] = []
     for field, header, value in frame.fields:
-        footer += header
+        tail.append(header)
         if field == _FILE_NUM_ROWS:
-            _varint(footer, rows << 1)
+            count = bytearray()
+            _varint(count, rows << 1)
+            tail.append(bytes(count))
         elif field == _FILE_ROW_GROUPS:
-            footer += _list_header(len(groups), _STRUCT)
-            footer += b"".join(groups)
+            tail.append(_list_header(len(groups), _STRUCT))
+            tail += groups
         else:
-            footer += value
-    footer.append(_STOP)
-    return bytes(footer) + struct.pack("<i", len(footer)) + MAGIC
+            tail.append(value)
+    tail.append(bytes([_STOP]))
+    return tail + [struct.pack("<i", sum(map(len, tail))), MAGIC]
 
 
 def write_spliced(frame: Frame, pieces: Iterable[tuple[bytes | memoryview, Iterable[GroupTemplate]]], sink: BinaryIO) -> int:
@@ -402,8 +406,8 @@ def write_spliced(frame: Frame, pieces: Iterable[tuple[bytes | memoryview, Itera
         placed.append((len(body), templates))
         at += len(body)
     tail = spliced_tail(frame, placed)
-    sink.write(tail)
-    return at + len(tail)
+    sink.writelines(tail)
+    return at + sum(map(len, tail))
 
 
 def pack_templates(templates: Iterable[GroupTemplate]) -> bytes:
