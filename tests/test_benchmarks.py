@@ -57,6 +57,37 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     assert not (tmp_path / "n120" / ".aside").exists()  # what was set aside is deleted once every stage has run
 
 
+def test_a_stage_reports_its_own_peak_not_the_benchmark_s(monkeypatch):
+    """A stage's peak RSS is its own even when the benchmark process is big: on Linux ``ru_maxrss`` of a process started
+    by ``subprocess`` (``vfork``, ``exec``) counts its parent's peak, and every rebuild at 100,000 articles reported the
+    128 MB the benchmark reached editing the manifest (runs P to S)."""
+    monkeypatch.setitem(bench_build._STAGES, "nothing", "pass")
+    held = b"x" * (300 << 20)  # 300 MB resident in this process
+    _, _, rss, _ = bench_build.run_stage("nothing")
+    del held
+    assert int(rss.split(" / ")[0]) < 100, rss
+
+
+def test_the_edit_changes_one_manifest_line_in_place(tmp_path):
+    """The rebuild's edit: one raw file's longest line and its manifest line, the manifest rewritten in place (a rename
+    would change the raw directory's stat, and the rebuild would list it again), nothing left beside it."""
+    import hashlib
+    import json
+
+    corpus = generate(tmp_path / "corpus", 7, seed=3)
+    manifest = corpus / "raw" / "manifest.jsonl"
+    before, raw_stat = manifest.read_text().splitlines(), (corpus / "raw").stat()
+    inode = manifest.stat().st_ino
+    bench_build.touch_one(corpus)
+    after = manifest.read_text().splitlines()
+    changed = [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
+    assert len(after) == len(before) and changed == [3]
+    entry = json.loads(after[3])
+    assert entry["sha256"] == hashlib.sha256((corpus / "raw" / entry["file"]).read_bytes()).hexdigest() != json.loads(before[3])["sha256"]
+    assert manifest.stat().st_ino == inode and (corpus / "raw").stat().st_mtime_ns == raw_stat.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
+
+
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory) -> Path:
     """A dataset built from 160 synthetic articles in groups of about 12: several files per split."""

@@ -119,8 +119,8 @@ def test_cache_round_trip_and_miss(tmp_path):
 
 @pytest.mark.parametrize("kind", [bytearray, memoryview])
 def test_a_payload_given_as_a_buffer_is_stored_as_the_same_bytes(tmp_path, kind):
-    """A payload may be a buffer (a build's record of its output, megabytes, is given as its ``bytearray``, not copied):
-    the entry's file is byte for byte the one its bytes make, and reads back as them."""
+    """A payload may be a buffer (a bytearray, a memoryview: stored as it is, not copied): the entry's file is byte for
+    byte the one its bytes make, and reads back as them."""
     cache, stats = Cache(tmp_path), CacheStats()
     key, payload = key_of("record"), bytes(range(256)) * 40
     cache.put("output", key, {"rows": 3}, payload)
@@ -161,6 +161,8 @@ def test_bytes_kept_in_a_spilled_file_read_back_by_their_span(sizes):
     assert spilled.kept([spans[0][0], sum(sizes)]) == b"".join(pieces)  # a span across pieces, buffer and file
     for _ in range(2):
         assert b"".join(bytes(chunk) for chunk in spilled) == b"".join(pieces)
+    after = spilled.keep(b"after")  # appended at the end after it was read through, and read back
+    assert after == [sum(sizes), 5] and spilled.kept(after) == b"after" and spilled.kept(spans[-1]) == pieces[-1]
     spilled.close()
 
 
@@ -186,6 +188,11 @@ def test_a_payload_given_in_pieces_is_stored_as_the_same_bytes(tmp_path):
         tracemalloc.stop()
     assert peak < 1 << 20, peak
     assert cache.get("output", key, stats)[1] == payload + bytes(4 << 20)
+    spilled.close()
+    # pieces from an iterator would be read up by the checksum and written as nothing: refused, nothing stored
+    with pytest.raises(TypeError, match="iterator"):
+        cache.put("output", key_of("other"), {}, iter([b"piece"]))
+    assert not cache.path("output", key_of("other")).exists()
 
 
 def test_a_big_entry_is_read_back_with_one_copy_of_its_payload(tmp_path):
@@ -235,6 +242,8 @@ def test_a_build_s_record_of_its_output_keeps_its_payload_off_the_heap(tmp_path)
     assert held < 256 << 10 and peak < 2.25 * (4 << 20), (held, peak)
     assert loaded.frames == {"articles": spans[1]}
     assert [loaded.kept(span) for span in spans[:4]] == pieces
+    record.close()
+    loaded.close()
 
 
 def _packed(cache: Cache, n: int, payload: bytes = b"p" * 5000) -> list[str]:

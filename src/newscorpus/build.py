@@ -1091,7 +1091,8 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         previous = WrittenShards.load(job, out)
         try:
-            counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)
+            with closing(previous):
+                counts, nbytes, card, written = _write_shards(found, clusters, job, staging, mapper, group_articles, previous, out)
             found.cache.merge(_write_card(staging, counts, nbytes, card, index.languages, repo_root or layout.root.resolve().parent,
                                           layout.root, job))
             _swap_in(staging, out)
@@ -1099,6 +1100,7 @@ def _build(layout: CorpusLayout, out: Path, repo_root: Path | None, cache_dir: P
             shutil.rmtree(staging, ignore_errors=True)
             raise
         written.save(job, out)
+        written.close()
         seconds["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         pruned = prune_unused(job, out, written, found.unindexed, *pruning) if pruning is not None else None
@@ -1257,6 +1259,10 @@ class WrittenShards:
     def kept(self, span: list[int]) -> bytes:
         return self.payload.kept(span)
 
+    def close(self) -> None:
+        """Remove the payload's temporary file (the groups and files stay)."""
+        self.payload.close()
+
     def reusable(self, key: str, group: Group, old: Path, states: dict[str, list[int] | None]) -> dict | None:
         """The record of an unchanged group whose row groups are in ``old``'s files as written (``states``: the old
         files' stats, taken once each), or ``None``."""
@@ -1344,8 +1350,8 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     for end in group_runs(config, [piece.identity for piece in pieces]):
         run = pieces[start:end]
         start = end
-        kept = [piece.template_bytes() for piece in run]
-        templates = [unpack_templates(data) for data in kept]
+        packed = [piece.template_bytes() for piece in run]
+        templates = [unpack_templates(data) for data in packed]
         merged = None
         if len(run) > 1 and all(len(t) == 1 for t in templates):
             keys = tuple(piece.key for piece in run)
@@ -1374,7 +1380,7 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
                     where.extend((at, length))
                     at += length
                 placed.append((at - body, piece_templates))
-        for piece, where, data in zip(run, landed, kept):
+        for piece, where, data in zip(run, landed, packed):
             record.groups[piece.key]["pieces"][config] = {"file": name, "chunks": record.keep(array("q", where).tobytes()),
                                                            "templates": record.keep(data)}
     return copies, placed
@@ -1466,7 +1472,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
     kept = Spilled("u1")  # the chunks and templates of the pieces just written (those of the last build's are in its record)
     split = None
     # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
-    with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
+    with closing(kept), closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
         for key, plan, identity, result in zip(keys, plans, identities, results):
             if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
                 splice_split(files, staging, old, previous, record)
@@ -1500,7 +1506,6 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             card.by_type.update(result["by_type"])
             release_free_memory()
         splice_split(files, staging, old, previous, record)
-    kept.close()
     shutil.rmtree(staging / PARTS, ignore_errors=True)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]

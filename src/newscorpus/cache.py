@@ -59,6 +59,7 @@ BytesLike = bytes | bytearray | memoryview
 
 #: A payload :meth:`Cache.put` may also take: its bytes in pieces (buffers), from an iterable that gives them again
 #: each time it is iterated (checksummed, then written), so an entry is stored without its bytes in memory at once.
+#: Anything that is a buffer itself (bytes, an ``array``, a numpy array) is one piece.
 Pieces = Iterable[Any]
 
 if TYPE_CHECKING:
@@ -148,7 +149,8 @@ class Cache:
             _note(namespace, path)
 
     def put_many(self, namespace: str, entries: list[tuple[str, dict, bytes]]) -> None:
-        """Store several entries ``(key, meta, payload)`` of ``namespace`` with one new file, a pack (see the module).
+        """Store several entries ``(key, meta, payload)`` of ``namespace`` with one new file, a pack (see the module);
+        each payload is bytes (not :data:`Pieces`: a pack's table says each entry's length first).
 
         The pack is written under a temporary name, each entry's name is
         made a hard link to it (replacing an entry of that name, as
@@ -490,10 +492,7 @@ def _written(folder: str, prefix: str, *data: BytesLike | Pieces) -> str:
     try:
         with naming(tmp), os.fdopen(fd, "wb") as handle:
             for piece in data:
-                if isinstance(piece, BytesLike):
-                    handle.write(piece)
-                else:  # a payload in pieces (:data:`Pieces`)
-                    handle.writelines(piece)
+                handle.writelines(_pieces(piece))
     except BaseException:
         _remove(tmp)
         raise
@@ -554,6 +553,17 @@ def _remove(path: str) -> None:
         pass
 
 
+def _pieces(payload: BytesLike | Pieces) -> Iterable[Any]:
+    """The pieces of a payload: itself when it is a buffer, else what it gives (:data:`Pieces`)."""
+    try:
+        memoryview(payload)
+    except TypeError:
+        if iter(payload) is payload:  # read once, a second read (the write after the checksum) would find nothing
+            raise TypeError("a payload in pieces must give them each time it is iterated, not be an iterator") from None
+        return payload
+    return (payload,)
+
+
 def _encoded(meta: dict, payload: BytesLike | Pieces, key: str) -> list[BytesLike | Pieces]:
     """An entry's bytes as pieces, ``payload`` among them, not copied (:func:`_written` writes them one after the
     other): an entry of megabytes (a build's record of its output, 4 MB at 100,000 articles) was joined twice, and
@@ -562,7 +572,7 @@ def _encoded(meta: dict, payload: BytesLike | Pieces, key: str) -> list[BytesLik
     head = orjson.dumps(meta)
     size = len(head).to_bytes(8, "big")
     digest = hashlib.sha256(key.encode("ascii"))
-    for piece in itertools.chain((size, head), (payload,) if isinstance(payload, BytesLike) else payload):
+    for piece in itertools.chain((size, head), _pieces(payload)):
         digest.update(piece)
     return [_MAGIC, digest.hexdigest().encode("ascii"), b"\n", size, head, payload]
 

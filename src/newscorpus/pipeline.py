@@ -1047,7 +1047,7 @@ class Spilled:
         """Append the bytes ``data``; where they are, ``[start, length]`` in bytes (:meth:`kept`)."""
         start = self._written + len(self._pending)
         self.extend(data)
-        return [start, len(data)]
+        return [start, memoryview(data).nbytes]
 
     def kept(self, span: list[int]) -> bytes:
         """The bytes :meth:`keep` put at ``span``."""
@@ -1076,6 +1076,7 @@ class Spilled:
             self._file.seek(0, os.SEEK_END)
 
     def close(self) -> None:
+        """Remove the file: what was kept is gone (the object is empty again)."""
         if self._file is not None:
             self._file.close()
         self._file, self._pending, self._written = None, bytearray(), 0
