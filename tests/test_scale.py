@@ -15,6 +15,7 @@ import tracemalloc
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
+from typing import Any, Callable
 
 import pyarrow.parquet as pq
 import pytest
@@ -117,6 +118,17 @@ def test_cache_round_trip_and_miss(tmp_path):
     assert stats.misses == {"shard": 1} and stats.hits == {"shard": 1}
 
 
+def traced(call: Callable[[], Any]) -> tuple[Any, int, int]:
+    """``call()``, with what it left allocated and what it allocated at most, in bytes (``tracemalloc``)."""
+    tracemalloc.start()
+    try:
+        result = call()
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, held, peak
+
+
 @pytest.mark.parametrize("kind", [bytearray, memoryview])
 def test_a_payload_given_as_a_buffer_is_stored_as_the_same_bytes(tmp_path, kind):
     """A payload may be a buffer (a bytearray, a memoryview: stored as it is, not copied): the entry's file is byte for
@@ -130,12 +142,7 @@ def test_a_payload_given_as_a_buffer_is_stored_as_the_same_bytes(tmp_path, kind)
     assert cache.get("output", key, stats) == ({"rows": 3}, payload)
     # and it is not copied: storing 4 MB allocates far less than 4 MB (joined, it was two copies, 8 MB)
     large = kind(bytearray(4 << 20))
-    tracemalloc.start()
-    try:
-        cache.put("output", key, {"rows": 3}, large)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, _, peak = traced(lambda: cache.put("output", key, {"rows": 3}, large))
     assert peak < 1 << 20, peak
 
 
@@ -180,12 +187,7 @@ def test_a_payload_given_in_pieces_is_stored_as_the_same_bytes(tmp_path):
     assert cache.path("output", key).read_bytes() == as_bytes
     assert cache.get("output", key, stats) == ({"rows": 3}, payload)
     spilled.keep(bytes(4 << 20))
-    tracemalloc.start()
-    try:
-        cache.put("output", key, {"rows": 3}, spilled)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, _, peak = traced(lambda: cache.put("output", key, {"rows": 3}, spilled))
     assert peak < 1 << 20, peak
     assert cache.get("output", key, stats)[1] == payload + bytes(4 << 20)
     spilled.close()
@@ -202,12 +204,7 @@ def test_a_big_entry_is_read_back_with_one_copy_of_its_payload(tmp_path):
     cache, stats = Cache(tmp_path), CacheStats()
     key, size = key_of("record"), 4 << 20
     cache.put("output", key, {"rows": 3}, bytes(range(256)) * (size // 256))
-    tracemalloc.start()
-    try:
-        meta, payload = cache.get("output", key, stats)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (meta, payload), _, peak = traced(lambda: cache.get("output", key, stats))
     assert meta == {"rows": 3} and payload == bytes(range(256)) * (size // 256)
     assert peak < 2.25 * size, peak / size
 
@@ -224,21 +221,11 @@ def test_a_build_s_record_of_its_output_keeps_its_payload_off_the_heap(tmp_path)
     job = Job(corpus=str(tmp_path), raw_rel="raw", cache=str(tmp_path / "cache"), converter="c", fingerprint="f" * 64)
     record = WrittenShards()
     pieces = [os.urandom(n) for n in (3, 70_000, 0, 1 << 20)]
-    tracemalloc.start()
-    try:
-        spans = [record.keep(piece) for piece in pieces] + [record.keep(bytes(3 << 20))]
-        held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
+    spans, held, _ = traced(lambda: [record.keep(piece) for piece in pieces] + [record.keep(bytes(3 << 20))])
     assert held < 256 << 10, held
     record.frames["articles"] = spans[1]
     record.save(job, out)
-    tracemalloc.start()
-    try:
-        loaded = WrittenShards.load(job, out)
-        held, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    loaded, held, peak = traced(lambda: WrittenShards.load(job, out))
     assert held < 256 << 10 and peak < 2.25 * (4 << 20), (held, peak)
     assert loaded.frames == {"articles": spans[1]}
     assert [loaded.kept(span) for span in spans[:4]] == pieces
@@ -2020,6 +2007,7 @@ def test_a_rebuild_holds_a_few_recorded_segments_at_a_time(tmp_path, monkeypatch
 _SCAN_HEAP = """
 import json, sys, tracemalloc
 from pathlib import Path
+from typing import Any, Callable
 import newscorpus.names as names
 import newscorpus.pipeline as pipeline
 from newscorpus.corpus import CorpusLayout
@@ -2078,6 +2066,7 @@ def test_the_scan_holds_a_few_bytes_per_article(tmp_path, where, most):
 _WRITE_HEAP = """
 import json, sys, tracemalloc
 from pathlib import Path
+from typing import Any, Callable
 import newscorpus.build as build
 import newscorpus.pipeline as pipeline
 from newscorpus.corpus import CorpusLayout
@@ -2088,7 +2077,7 @@ peaks = []
 write_shards = build._write_shards
 
 
-def traced(*args, **kwargs):  # what the write stage allocates in this process, at its most
+def measured(*args, **kwargs):  # what the write stage allocates in this process, at its most
     tracemalloc.start()
     try:
         return write_shards(*args, **kwargs)
@@ -2097,7 +2086,7 @@ def traced(*args, **kwargs):  # what the write stage allocates in this process, 
         tracemalloc.stop()
 
 
-build._write_shards = traced
+build._write_shards = measured
 corpora = {n: generate(root / f"c{n}", n, seed=31) for n in sizes}
 mapper = pipeline.ProcessMapper(2, batch=2)  # forked workers: what they allocate is not counted here
 build.build(CorpusLayout(corpora[sizes[0]]), root / "warm-up", cache_dir=root / "warm-up-cache", mapper=mapper, group_articles=5)
