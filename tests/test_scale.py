@@ -1113,6 +1113,43 @@ def test_the_strings_shared_between_summaries_are_bounded(monkeypatch):
     assert [shared(name) for name in distinct] == distinct and len(newscorpus.pipeline._SHARED) <= 3
 
 
+def test_a_set_s_checks_hold_a_few_bytes_per_entity_and_still_name_its_first_definition(monkeypatch):
+    """The first definition of each entity of a set is kept compactly (:class:`newscorpus.pipeline.FirstDefinitions`):
+    past a table's limit (as a real corpus's hundreds of thousands of entities are), under 64 bytes an entity stay in
+    memory, where a dict of each entity's facts and file held 143 here (350 with longer names and files); a later
+    definition that differs is still reported with the first one's facts and file."""
+    import newscorpus.names
+    from newscorpus.pipeline import SetChecks, entity_table
+
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 64)
+    monkeypatch.setattr(newscorpus.names, "_RECENT", 16)  # names merged into the search as in a large table (2,048 recent at most)
+
+    def document(number: int, entities: list[tuple[str, str]]) -> dict:
+        return {"file": f"corpus/annotations/gold/a-{number:06d}.json",
+                "summary": {"article": None, "quote_keys": "", "link_keys": "",
+                            "entities": [[i, entity, name, "PERSON", None] for i, (entity, name) in enumerate(entities)]}}
+
+    def segment(checks: SetChecks, start: int, rows: list[dict]) -> None:
+        checks.add_segment(start, rows, entity_table(rows), lambda: ((row["file"], row["summary"]["entities"]) for row in rows),
+                           [-1] * len(rows))
+
+    checks = SetChecks()
+    segment(checks, 0, [document(0, [("person-warm-up", "Warm Up")])])  # the tables' first allocations
+    rows = [document(d, [(f"person-{d}-{k}", f"Person {d} {k}") for k in range(10)]) for d in range(1, 601)]
+
+    def fill() -> None:
+        for start in range(0, len(rows), 50):
+            segment(checks, 1 + start, rows[start:start + 50])
+
+    _, held, _ = traced(fill)
+    del rows
+    assert held / 6000 < 64, held / 6000  # 51 measured (a file's 64 KB buffer among them); 143 with a dict
+    segment(checks, 601, [document(601, [("person-7-3", "Someone Else"), ("person-new", "New")])])
+    assert [(p.code, p.file, p.pointer, p.message) for p in checks.problems] == [
+        ("entity-conflict", "corpus/annotations/gold/a-000601.json", "/entities/0",
+         "entity 'person-7-3' is ('Someone Else', 'PERSON', None) here but ('Person 7 3', 'PERSON', None) in corpus/annotations/gold/a-000007.json")]
+
+
 def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(tmp_path, monkeypatch):
     """Recorded segments check each entity once: a definition that differs from the set's first is reported from the
     segment's table, and a segment whose first definition differs is checked document by document again."""

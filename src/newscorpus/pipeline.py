@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import os
+import pickle
 import select
 import signal
 import sqlite3
@@ -1082,6 +1083,50 @@ class Spilled:
         self._file, self._pending, self._written = None, bytearray(), 0
 
 
+def _facts_digest(facts: tuple) -> int:
+    """A number that stands for an entity's facts (name, label, Wikidata id) in this process: equal facts give equal
+    numbers (Python's ``hash``, which agrees with ``==``); different facts the same one with probability 2^-64."""
+    try:
+        return hash(facts)
+    except TypeError:  # a document whose facts are not all strings, with a list or an object among them
+        return hash(repr(facts))
+
+
+class FirstDefinitions:
+    """The first definition of each entity of a set (its facts, and the file that gave it), compactly: the entity's id
+    in a :class:`NameTable` (its search in memory, 12 bytes a name once the table is on disk), a digest of its facts
+    (:func:`_facts_digest`, 8 bytes), and where its facts and file are kept, in a temporary file (16 bytes), read back
+    only to report a conflict.  A dict of the facts and files took 350 bytes an entity, and a corpus of news names
+    hundreds of thousands of entities (the synthetic one, about 1,100)."""
+
+    def __init__(self) -> None:
+        self.ids = NameTable()
+        self.digests = array("q")
+        self.spans = array("q")
+        self.kept = Spilled("u1")
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def positions(self, entities: list[str]) -> list[int]:
+        """The position of each of ``entities`` (-1: not defined yet), with one search."""
+        return self.ids.find_many(entities)
+
+    def add(self, entities: list[str], definitions: list[tuple[tuple, str]]) -> None:
+        """Note the first definition ``(facts, file)`` of each of ``entities`` (none defined yet, no two equal)."""
+        self.ids.extend(entities)
+        for facts, file in definitions:
+            self.digests.append(_facts_digest(facts))
+            self.spans.extend(self.kept.keep(pickle.dumps((facts, file), protocol=pickle.HIGHEST_PROTOCOL)))
+
+    def first(self, at: int) -> tuple[tuple, str]:
+        """The facts and file of the entity at position ``at``."""
+        return pickle.loads(self.kept.kept(self.spans[2 * at:2 * at + 2]))
+
+    def close(self) -> None:
+        self.kept.close()
+
+
 @dataclass
 class SetChecks:
     """The corpus checks of :data:`newscorpus.validate.CORPUS_CHECKS`, fed one segment of document summaries at a time (:meth:`add_segment`).
@@ -1091,12 +1136,12 @@ class SetChecks:
     for each link, where it is (its document's number in the set, its place
     among the document's links: 8 bytes), so an unresolved link can be named.
     These go to temporary files (:class:`Spilled`, 14 MB at 100,000 articles), read back when the links are
-    resolved, a part of the quotes' digests at a time (:meth:`_unresolved_links`).  In memory: the first
-    definition of each entity id.
+    resolved, a part of the quotes' digests at a time (:meth:`_unresolved_links`).  The first definition of each
+    entity id: :class:`FirstDefinitions`.
     """
 
     problems: list[Problem] = field(default_factory=list)
-    entities: dict[str, tuple[tuple, str]] = field(default_factory=dict)
+    firsts: FirstDefinitions = field(default_factory=FirstDefinitions)
     quotes: Spilled = field(default_factory=lambda: Spilled("<u8"))
     links: Spilled = field(default_factory=lambda: Spilled("<u8"))
     link_documents: Spilled = field(default_factory=lambda: Spilled("<u4"))
@@ -1123,16 +1168,17 @@ class SetChecks:
                 quotes.append(summary["quote_keys"])
             self._document(number, row["file"], summary, at >= 0)
         self.quotes.extend(bytes.fromhex("".join(quotes)))
-        firsts, first = self.entities, table["first"]
-        if any(firsts[entity][0] != tuple(first[entity][0]) for entity in first.keys() & firsts.keys()):
-            for file, entities in whole():
-                self._entities(file, entities)
+        firsts, first = self.firsts, table["first"]
+        entities = list(first)
+        found = firsts.positions(entities)
+        if any(at >= 0 and firsts.digests[at] != _facts_digest(tuple(first[entity][0])) for entity, at in zip(entities, found)):
+            for file, defined in whole():
+                self._entities(file, defined)
             return
-        for entity in first.keys() - firsts.keys():
-            facts, file = first[entity]
-            firsts[entity] = (tuple(facts), file)
+        new = [entity for entity, at in zip(entities, found) if at < 0]
+        firsts.add(new, [(tuple(first[entity][0]), first[entity][1]) for entity in new])
         for entity, facts, file, i in table["deviations"]:
-            other, where = firsts[entity]
+            other, where = firsts.first(firsts.positions([entity])[0])
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
 
     def _document(self, number: int, file: str, summary: dict, known: bool) -> None:
@@ -1152,9 +1198,19 @@ class SetChecks:
             self.link_places.append_numbers(range(len(keys) // 8))
 
     def _entities(self, file: str, found: list) -> None:
-        for i, entity, facts in _differing(self.entities, file, found):
-            other, where = self.entities[entity]
-            self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
+        """The checks of one document's entities (``found``: its summary's) against each entity's first definition
+        in the set, this document's own first ones among them."""
+        firsts = self.firsts
+        added: dict[str, int] = {}
+        for (i, entity, name, label, wikidata), at in zip(found, firsts.positions([row[1] for row in found])):
+            facts = (name, label, wikidata)
+            at = at if at >= 0 else added.get(entity, -1)
+            if at < 0:
+                added[entity] = len(firsts)
+                firsts.add([entity], [(facts, file)])
+            elif firsts.digests[at] != _facts_digest(facts):
+                other, where = firsts.first(at)
+                self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
 
     def finish(self, links_of: Callable[[int], tuple[str, list]]) -> list[Problem]:
         """Resolve the sameAs links and return every problem found.  ``links_of(number)``: the file and the links
@@ -1171,7 +1227,7 @@ class SetChecks:
                 if article in self.unreadable:  # its document's own problem says what to fix (validate.check_quote_links)
                     continue
                 self.problems.append(Problem("quote-link-unresolved", file, pointer("quotes", i, "sameAs", j), f"no quote {target!r} in the annotations of article {article!r}"))
-        for spilled in (self.quotes, self.links, self.link_documents, self.link_places):
+        for spilled in (self.quotes, self.links, self.link_documents, self.link_places, self.firsts):
             spilled.close()
         return self.problems
 
