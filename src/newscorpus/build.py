@@ -1241,9 +1241,9 @@ class WrittenShards:
         if hit is None:
             return cls()
         meta, payload = hit
-        kept = Spilled("u1")
-        kept.extend(payload)
-        return cls(meta["groups"], meta["files"], meta["frames"], kept)
+        spill = Spilled("u1")
+        spill.extend(payload)
+        return cls(meta["groups"], meta["files"], meta["frames"], spill)
 
     def save(self, job: Job, out: Path) -> None:
         """Record the stat of every file this build wrote (after the swap: linking changes a file's ctime)."""
@@ -1284,23 +1284,23 @@ class WrittenShards:
 @dataclass
 class _Piece:
     """One group's row groups in a file being spliced: where each of their column chunks is (``(start, length)``
-    pairs, packed: :func:`_part_chunks`) and their templates, both in ``kept`` (a temporary file: the pieces of the
+    pairs, packed: :func:`_part_chunks`) and their templates, both in ``spill`` (a temporary file: the pieces of the
     train split's files were 3 MB at 100,000 articles), at the spans :attr:`chunks` and :attr:`templates`."""
 
     key: str
     identity: str
     source: Path
-    kept: Spilled
+    spill: Spilled
     chunks: list[int]
     templates: list[int]
 
     def spans(self) -> list[tuple[int, int]]:
         flat = array("q")
-        flat.frombytes(self.kept.kept(self.chunks))
+        flat.frombytes(self.spill.kept(self.chunks))
         return list(zip(flat[::2], flat[1::2]))
 
     def template_bytes(self) -> bytes:
-        return self.kept.kept(self.templates)
+        return self.spill.kept(self.templates)
 
 
 #: The configs whose groups' row groups are merged into runs (:func:`splice_split`), and how :func:`group_bounds`
@@ -1469,10 +1469,10 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             for plan, identity, result in zip(plans, identities, results) if result is None)
     record = WrittenShards()
     files: dict[tuple[str, str], list[_Piece]] = {}  # the files of the split being written: their pieces, in order
-    kept = Spilled("u1")  # the chunks and templates of the pieces just written (those of the last build's are in its record)
+    spill = Spilled("u1")  # the chunks and templates of the pieces just written (those of the last build's are in its record)
     split = None
     # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
-    with closing(kept), closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
+    with closing(spill), closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
         for key, plan, identity, result in zip(keys, plans, identities, results):
             if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
                 splice_split(files, staging, old, previous, record)
@@ -1491,7 +1491,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
                 else:
                     part = parts[config]
                     files.setdefault((config, name), []).append(
-                        _Piece(key, identity, part_file(staging, key, config), kept, kept.keep(part["chunks"]), kept.keep(part["templates"])))
+                        _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"])))
                     frame = part["frame"]
                 if config not in record.frames:
                     record.frames[config] = record.keep(frame)

@@ -1103,7 +1103,7 @@ class FirstDefinitions:
         self.ids = NameTable()
         self.digests = array("q")
         self.spans = array("q")
-        self.kept = Spilled("u1")
+        self.spill = Spilled("u1")
 
     def __len__(self) -> int:
         return len(self.digests)
@@ -1117,14 +1117,14 @@ class FirstDefinitions:
         self.ids.extend(entities)
         for facts, file in definitions:
             self.digests.append(_facts_digest(facts))
-            self.spans.extend(self.kept.keep(pickle.dumps((facts, file), protocol=pickle.HIGHEST_PROTOCOL)))
+            self.spans.extend(self.spill.keep(pickle.dumps((facts, file), protocol=pickle.HIGHEST_PROTOCOL)))
 
     def first(self, at: int) -> tuple[tuple, str]:
         """The facts and file of the entity at position ``at``."""
-        return pickle.loads(self.kept.kept(self.spans[2 * at:2 * at + 2]))
+        return pickle.loads(self.spill.kept(self.spans[2 * at:2 * at + 2]))
 
     def close(self) -> None:
-        self.kept.close()
+        self.spill.close()
 
 
 @dataclass
