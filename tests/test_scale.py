@@ -388,7 +388,7 @@ def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
             assert [p.name for p in shards] == ([f"{split}-00000-of-00001.parquet"] if expected else [])  # one file a split
             got = [row for p in shards for row in pq.read_table(p, schema=features()[config].arrow_schema).to_pylist()]
             assert got == expected, (config, split)
-    assert pq.read_metadata(data / "articles" / "train-00000-of-00001.parquet").num_row_groups > 1  # a row group a group
+    assert pq.read_metadata(data / "entities" / "train-00000-of-00001.parquet").num_row_groups > 1  # a row group a group
 
 
 def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
@@ -2278,8 +2278,8 @@ def test_a_one_file_rebuild_rewrites_its_splits_files_and_links_the_others(tmp_p
     assert f"data/articles/{target_split}-00000-of-00001.parquet" in rewritten
     cold = build_once(corpus, tmp_path / "cold", group_articles=5)
     assert tree_digest(second.out) == tree_digest(cold.out)
-    groups = pq.read_metadata(second.out / "data" / "articles" / f"{target_split}-00000-of-00001.parquet").num_row_groups
-    assert groups > 1  # the other groups were copied into the new file, not only the edited one
+    groups = pq.read_metadata(second.out / "data" / "entities" / f"{target_split}-00000-of-00001.parquet").num_row_groups
+    assert groups > 1  # the other groups were copied into the new file, not only the edited one (a row group a group)
     assert not any(p.name == newscorpus.build.PARTS for p in tmp_path.rglob("*"))  # no part left anywhere
 
 
@@ -2308,15 +2308,15 @@ def test_a_splice_that_fails_leaves_the_last_output_as_it_was(tmp_path, monkeypa
 
 
 def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
-    """An 'articles' row group is a run of groups (:func:`~newscorpus.build.group_runs` over their identities), its
-    column chunks the groups' pages joined; a 'quotes' or 'entities' row group is one group: the rows of a group,
-    the unit a rebuild copies or makes again, are never split across row groups."""
+    """An 'articles' or 'quotes' row group is a run of groups (:func:`~newscorpus.build.group_runs` over their
+    identities), its column chunks the groups' pages joined; an 'entities' row group (dictionary-encoded) is one
+    group: the rows of a group, the unit a rebuild copies or makes again, are never split across row groups."""
     from newscorpus.build import group_runs
 
     corpus = generate(tmp_path / "c", 90, seed=8)
     result = build_once(corpus, tmp_path, group_articles=3)
     groups = article_groups(result.out, 3)
-    merged = 0
+    merged = Counter()
     for config in CONFIGS:
         column = "id" if config == "articles" else "article_id"
         for split in ("train", "validation", "test"):
@@ -2331,5 +2331,5 @@ def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
             found = [list(dict.fromkeys(parquet.read_row_group(i, columns=[column]).column(column).to_pylist()))
                      for i in range(parquet.metadata.num_row_groups)]
             assert found == runs, (config, split)
-            merged += sum(b - a > 1 for a, b in zip([0, *ends], ends))
-    assert merged >= 3  # (runs of several groups were made, and merged)
+            merged[config] += sum(b - a > 1 for a, b in zip([0, *ends], ends))
+    assert merged["articles"] >= 2 and merged["quotes"] >= 2 and not merged["entities"]  # (runs were made, and merged)
