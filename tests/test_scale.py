@@ -2307,10 +2307,49 @@ def test_a_splice_that_fails_leaves_the_last_output_as_it_was(tmp_path, monkeypa
     assert tree_digest(again.out) == tree_digest(build_once(corpus, tmp_path / "cold", group_articles=5).out)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=1000), min_size=1, max_size=80))
+def test_a_files_first_run_takes_the_runs_after_it_until_no_later_run_has_more_rows(rows):
+    """The runs are :func:`~newscorpus.build.group_bounds`' cuts of the identities, but for the first, which takes
+    the runs after it, in order, until it holds as many rows as any later run, and takes no more."""
+    from newscorpus.build import RUN_GROUPS, group_bounds, group_runs
+
+    identities = [f"group-{i}" for i in range(len(rows))]
+    cuts, ends = group_bounds(identities, RUN_GROUPS["articles"]), group_runs("articles", identities, rows)
+    assert ends == cuts[cuts.index(ends[0]):]
+    sizes = [sum(rows[a:b]) for a, b in zip([0, *ends], ends)]
+    assert all(sizes[0] >= size for size in sizes[1:])
+    if ends[0] != cuts[0]:  # it took a run: without the last it took, a later run had more rows
+        before = cuts[cuts.index(ends[0]) - 1]
+        assert sum(rows[:before]) < max(sum(rows[a:b]) for a, b in zip(cuts, cuts[1:]) if a >= before)
+    assert group_runs("entities", identities, rows) == list(range(1, len(rows) + 1))
+
+
+def test_datasets_reads_a_splits_articles_and_quotes_in_a_few_batches(tmp_path):
+    """``datasets`` (5.2) reads a Parquet file in batches of its first row group's rows, a batch never spanning two
+    row groups, and pays for each (a read, a cast to the features, a write to its Arrow cache): a split's
+    'articles' and 'quotes' files are read in a batch a row group (the first row group is the largest), far fewer
+    than the split has groups, the unit the build writes (runs of 2 to 10 groups, the first often the smallest,
+    and 'quotes' a row group a group, took about half as many batches as groups, and as many)."""
+    import pyarrow.dataset as ds
+
+    corpus = generate(tmp_path / "c", 360, seed=8)
+    result = build_once(corpus, tmp_path, group_articles=3)
+    groups = sum(split == "train" for split, _ in article_groups(result.out, 3))
+    assert groups >= 80
+    for config in ("articles", "quotes"):
+        with open(result.out / "data" / config / "train-00000-of-00001.parquet", "rb") as file:
+            fragment = ds.ParquetFileFormat().make_fragment(file)  # (as datasets' Parquet builder reads)
+            batches = sum(1 for _ in fragment.to_batches(batch_size=fragment.row_groups[0].num_rows, batch_readahead=0,
+                                                         fragment_readahead=0))
+        assert batches == fragment.num_row_groups <= groups / 4, (config, batches, fragment.num_row_groups, groups)
+
+
 def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
     """An 'articles' or 'quotes' row group is a run of groups (:func:`~newscorpus.build.group_runs` over their
-    identities), its column chunks the groups' pages joined; an 'entities' row group (dictionary-encoded) is one
-    group: the rows of a group, the unit a rebuild copies or makes again, are never split across row groups."""
+    identities and rows), its column chunks the groups' pages joined; an 'entities' row group (dictionary-encoded)
+    is one group: the rows of a group, the unit a rebuild copies or makes again, are never split across row
+    groups."""
     from newscorpus.build import group_runs
 
     corpus = generate(tmp_path / "c", 90, seed=8)
@@ -2323,9 +2362,10 @@ def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
             path = result.out / "data" / config / f"{split}-00000-of-00001.parquet"
             if not path.exists():
                 continue
-            present = set(pq.read_table(path, columns=[column]).column(column).to_pylist())
+            counts = Counter(pq.read_table(path, columns=[column]).column(column).to_pylist())
+            present = set(counts)
             ours = [ids for name, ids in groups if name == split and present & set(ids)]
-            ends = group_runs(config, [key_of([split, ids]) for name, ids in groups if name == split and present & set(ids)])
+            ends = group_runs(config, [key_of([split, ids]) for ids in ours], [sum(counts[i] for i in ids) for ids in ours])
             runs = [[i for ids in ours[a:b] for i in ids if i in present] for a, b in zip([0, *ends], ends)]
             parquet = pq.ParquetFile(path)
             found = [list(dict.fromkeys(parquet.read_row_group(i, columns=[column]).column(column).to_pylist()))

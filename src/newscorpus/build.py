@@ -70,7 +70,7 @@ from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, Scan
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, leaf_orders, merged_group, pack_templates, spliced_tail,
-                              unpack_templates)
+                              templates_rows, unpack_templates)
 
 if TYPE_CHECKING:  # datasets, huggingface_hub and pyarrow take a second to import: only where they are used
     import numpy as np
@@ -1304,24 +1304,35 @@ class _Piece:
 
 
 #: The configs whose groups' row groups are merged into runs (:func:`splice_split`), and how :func:`group_bounds`
-#: cuts the runs (8: 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded, where
-#: ``Dataset.to_parquet`` writes row groups of at most 100 MB).  ``load_dataset`` pays per batch (read, cast to the
-#: features, written to its Arrow cache), and ``datasets`` 5.2 reads a file in batches of its *first* row group's
-#: rows: runs of 2 to 10 groups, the first often the smallest, made 162 batches of the 'articles' config at 100,000
-#: articles (58 row groups) and 372 of the 'quotes' config (210 row groups of one group each), against 16 and 6
-#: in the by-hand files; with runs of 8, 35 and 35.  Loaded in one process, alternating with the by-hand
-#: file: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61 against 1.79 (docs/scale-history.md).  An 'entities'
-#: row group is dictionary-encoded (its dictionary page cannot be joined) and stays one group.
+#: cuts the runs (8: 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded; the first run
+#: takes more, :func:`group_runs`).  ``load_dataset`` pays per batch (read, cast to the features, written to its
+#: Arrow cache), and ``datasets`` 5.2 reads a file in batches of its *first* row group's rows: runs of 2 to 10
+#: groups, the first often the smallest, made 162 batches of the 'articles' config at 100,000 articles (58 row
+#: groups) and 372 of the 'quotes' config (210 row groups of one group each), against 16 and 6 in the by-hand
+#: files; runs of 8, 35 and 35; with the first run the largest, 27 and 27, a batch a row group.  Loaded in one
+#: process, alternating with the by-hand file, with runs of 8: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61
+#: against 1.79 (docs/scale-history.md).  An 'entities' row group is dictionary-encoded (its dictionary page cannot
+#: be joined) and stays one group.
 RUN_GROUPS = {"articles": 8, "quotes": 8}
 
 
-def group_runs(config: str, identities: list[str]) -> list[int]:
-    """Where a file's groups (by identity, in order) are cut into the runs whose row groups are merged into one
-    (end indices): by the identities, as :func:`group_bounds` cuts ids, so a group added or removed changes the runs
-    next to it only.  A run is 4 to 16 groups, about 7 on average; a group alone in the configs not merged."""
+def group_runs(config: str, identities: list[str], rows: list[int]) -> list[int]:
+    """Where a file's groups (by identity, in order; ``rows``: each group's rows in this config) are cut into the runs
+    whose row groups are merged into one (end indices): by the identities, as :func:`group_bounds` cuts ids, so a
+    group added or removed changes the runs next to it only, and the first run, which takes the runs after it until
+    it holds as many rows as any later run: ``datasets`` reads a file in batches of its first row group's rows, so
+    each row group is then one batch.  A run is 4 to 16 groups, about 7 on average; a group alone in the configs not
+    merged."""
     if config not in RUN_GROUPS:
         return list(range(1, len(identities) + 1))
-    return group_bounds(identities, RUN_GROUPS[config])
+    ends = group_bounds(identities, RUN_GROUPS[config])
+    sizes = [sum(rows[start:end]) for start, end in zip([0, *ends], ends)]
+    later = list(itertools.accumulate(reversed(sizes), max))[::-1]  # later[i]: the most rows of a run from i on
+    first, taken = sizes[0], 0
+    while taken + 1 < len(sizes) and first < later[taken + 1]:
+        taken += 1
+        first += sizes[taken]
+    return ends[taken:]
 
 
 def _copy_range(source: int, target: int, start: int, length: int) -> None:
@@ -1351,7 +1362,8 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
     runs = record.files[name]["runs"] = []
     start = 0
-    for end in group_runs(config, [piece.identity for piece in pieces]):
+    rows = [templates_rows(piece.template_bytes()) for piece in pieces] if config in RUN_GROUPS else []
+    for end in group_runs(config, [piece.identity for piece in pieces], rows):
         run = pieces[start:end]
         start = end
         packed = [piece.template_bytes() for piece in run]

@@ -420,6 +420,14 @@ def pack_templates(templates: Iterable[GroupTemplate]) -> bytes:
     return bytes(out)
 
 
+def templates_rows(data: bytes | memoryview) -> int:
+    """The rows of the row groups of packed templates (:func:`pack_templates`), without unpacking them."""
+    scanner, rows = _Scanner(memoryview(data), "a group's templates"), 0
+    while scanner.at < len(scanner.data):
+        rows += _Scanner(scanner.chunk(scanner.varint()), "a row group's template").varint()
+    return rows
+
+
 def unpack_templates(data: bytes | memoryview) -> list[GroupTemplate]:
     scanner, found = _Scanner(memoryview(data), "a group's templates"), []
     while scanner.at < len(scanner.data):
