@@ -14,7 +14,7 @@ import pytest
 
 from newscorpus.build import PARQUET_ZSTD_LEVEL, features
 from newscorpus.splice import (Frame, Part, SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group,
-                              pack_templates, splice, unpack_templates, write_spliced)
+                              pack_templates, splice, templates_rows, unpack_templates, write_spliced)
 
 
 def _parquet(table: pa.Table, **options) -> bytes:
@@ -217,6 +217,13 @@ def test_merged_row_groups_are_their_rows_with_the_statistics_of_one_row_group(o
             assert (sa.has_min_max, sa.null_count) == (sb.has_min_max, sb.null_count), a.path_in_schema
             if sb.has_min_max:
                 assert (sa.min, sa.max) == (sb.min, sb.max), a.path_in_schema
+
+
+@pytest.mark.parametrize("sizes", [[], [7], [30, 30, 1], [1000, 3]], ids=["none", "one", "three", "large-and-small"])
+def test_packed_templates_tell_their_rows_without_being_unpacked(sizes):
+    """:func:`templates_rows` is the sum of the rows of the templates packed: what a file's runs are cut by."""
+    templates = [group for n in sizes for group in Part.of(_parquet(_ordered(n, n), use_dictionary=False)).groups]
+    assert templates_rows(pack_templates(templates)) == sum(t.rows for t in unpack_templates(pack_templates(templates))) == sum(sizes)
 
 
 def test_a_merged_template_places_its_row_group_anywhere():
