@@ -1305,14 +1305,14 @@ class _Piece:
 
 #: The configs whose groups' row groups are merged into runs (:func:`splice_split`), and how :func:`group_bounds`
 #: cuts the runs (8: 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded; the first run
-#: takes more, up to twice the largest run, :func:`group_runs`: 10,003 articles in the train split at 100,000).  ``load_dataset`` pays per batch (read, cast to the features, written to its
-#: Arrow cache), and ``datasets`` 5.2 reads a file in batches of its *first* row group's rows: runs of 2 to 10
-#: groups, the first often the smallest, made 162 batches of the 'articles' config at 100,000 articles (58 row
-#: groups) and 372 of the 'quotes' config (210 row groups of one group each), against 16 and 6 in the by-hand
-#: files; runs of 8, 35 and 35; with the first run the largest, 27 and 27, a batch a row group.  Loaded in one
-#: process, alternating with the by-hand file, with runs of 8: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61
-#: against 1.79 (docs/scale-history.md).  An 'entities' row group is dictionary-encoded (its dictionary page cannot
-#: be joined) and stays one group.
+#: takes more, up to twice the largest run, :func:`group_runs`: 10,003 articles in the train split at 100,000).
+#: ``load_dataset`` pays per batch (read, cast to the features, written to its Arrow cache), and ``datasets`` 5.2
+#: reads a file in batches of its *first* row group's rows: runs of 2 to 10 groups, the first often the smallest,
+#: made 162 batches of the 'articles' config at 100,000 articles (58 row groups) and 372 of the 'quotes' config (210
+#: row groups of one group each), against 16 and 6 in the by-hand files; runs of 8, 35 and 35; with the first run
+#: the largest, 27 and 27, a batch a row group.  Loaded in one process, alternating with the by-hand file, with runs
+#: of 8: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61 against 1.79 (docs/scale-history.md).  An 'entities'
+#: row group is dictionary-encoded (its dictionary page cannot be joined) and stays one group.
 RUN_GROUPS = {"articles": 8, "quotes": 8}
 
 
