@@ -1219,7 +1219,9 @@ class WrittenShards:
     The payload (the templates: 17 KB a group, 3.7 MB at 100,000 articles) is kept in a temporary file, read back a
     piece at a time, and stored from it: in memory, with the pieces of the split being spliced (each group's
     templates twice), it put the main process's peak at 100,000 articles in this stage, 80 MB against the scan's
-    76 (77 without it; docs/scale-history.md).
+    76 (77 without it; docs/scale-history.md).  It is loaded into that file as it is read from the cache
+    (:meth:`newscorpus.cache.Cache.get_streamed`): the entry read whole, then its payload copied, put a one-file
+    rebuild's peak at 100,000 articles in this stage too, 82 MB against 77.
     """
 
     groups: dict[str, dict] = field(default_factory=dict)
@@ -1237,12 +1239,11 @@ class WrittenShards:
         """The record of the last build into ``out`` (empty when there is none, or it does not match ``out``)."""
         if not out.is_dir():
             return cls()
-        hit = Cache(Path(job.cache)).get("output", cls._key(job, out), CacheStats())
-        if hit is None:
+        spill = Spilled("u1")  # the payload goes straight into it, a piece at a time
+        meta = Cache(Path(job.cache)).get_streamed("output", cls._key(job, out), CacheStats(), spill.extend)
+        if meta is None:
+            spill.close()  # (pieces of a damaged payload, if any)
             return cls()
-        meta, payload = hit
-        spill = Spilled("u1")
-        spill.extend(payload)
         return cls(meta["groups"], meta["files"], meta["frames"], spill)
 
     def save(self, job: Job, out: Path) -> None:
