@@ -13,8 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from newscorpus.build import PARQUET_ZSTD_LEVEL, features
-from newscorpus.splice import (Frame, Part, SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group,
-                              pack_templates, splice, templates_rows, unpack_templates, write_spliced)
+from hypothesis import given, settings, strategies as st
+
+from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
+                              SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group, pack_templates, splice,
+                              templates_rows, unpack_templates, write_spliced)
 
 
 def _parquet(table: pa.Table, **options) -> bytes:
@@ -273,6 +276,100 @@ def test_a_row_groups_fields_read_and_written_again_are_its_bytes():
             out = bytearray()
             _write_struct(out, _read_struct(_Scanner(memoryview(data), "a row group")))
             assert bytes(out) == data
+
+
+def _walked(scanner: _Scanner, kind: int = _STRUCT, contained: bool = False) -> object:
+    """The oracle of :func:`_read_value`: the value at ``scanner`` read with its methods, a call a byte, as the
+    splice read footers until the thirtieth session."""
+    if kind == _STRUCT:
+        fields, last = [], 0
+        while True:
+            last, kind = scanner.field(last)
+            if kind == _STOP:
+                return fields
+            fields.append((last, kind, _walked(scanner, kind)))
+    if kind in (_TRUE, _FALSE):
+        return scanner.byte() == _TRUE if contained else None
+    if kind == _BYTE:
+        return scanner.byte()
+    if kind in (_I16, _I32, _I64):
+        return scanner.zigzag()
+    if kind == _DOUBLE:
+        return scanner.chunk(8)
+    if kind == _BINARY:
+        return scanner.chunk(scanner.varint())
+    if kind in (_LIST, _SET):
+        n, element = scanner.list_header()
+        return element, [_walked(scanner, element, True) for _ in range(n)]
+    start = scanner.at
+    scanner.skip(kind)
+    return bytes(scanner.data[start:scanner.at])
+
+
+def _outcome(read, data: bytes, at: int) -> tuple:
+    """What reading a struct at ``at`` of ``data`` gives: its value and where the scanner stops, or the refusal."""
+    scanner = _Scanner(memoryview(data), "a footer")
+    scanner.at = at
+    try:
+        return read(scanner), scanner.at
+    except SpliceError as error:
+        return ("refused", str(error))
+
+
+def _footers() -> list[bytes]:
+    """Whole footers (a file's metadata: schema, row groups, key-value metadata, column orders) of every option."""
+    footers = []
+    for options in OPTIONS.values():
+        data = _parquet(_ordered(50, 1), **options)
+        length = int.from_bytes(data[-8:-4], "little")
+        footers.append(data[-8 - length:-8])
+    return footers
+
+
+FOOTERS = _footers()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(range(len(FOOTERS))), st.data())
+def test_the_footer_reader_reads_what_a_byte_at_a_time_walk_reads_and_refuses_what_it_refuses(which, draw):
+    """Row groups' templates are read whole to be merged: the reader is a function over bytes with its position in a
+    local, not a method call per byte; it must give the same fields, stop at the same place and refuse a damaged
+    footer (cut, a byte changed, read from the middle) with the same message."""
+    data = bytearray(FOOTERS[which])
+    change = draw.draw(st.sampled_from(["none", "cut", "flip", "from-inside"]))
+    at = 0
+    if change == "cut":
+        del data[draw.draw(st.integers(0, len(data) - 1)):]
+    elif change == "flip":
+        place = draw.draw(st.integers(0, len(data) - 1))
+        data[place] = draw.draw(st.integers(0, 255))
+    elif change == "from-inside":
+        at = draw.draw(st.integers(0, len(data) - 1))
+    assert _outcome(_read_struct, bytes(data), at) == _outcome(_walked, bytes(data), at)
+    if change == "none":
+        assert _outcome(_read_struct, bytes(data), 0)[1] == len(data)
+
+
+DAMAGED_STRUCTS = {
+    "an i32 of eleven bytes": (b"\x15" + b"\xff" * 11, "varint longer than 10 bytes"),
+    "a field id of eleven bytes": (b"\x05" + b"\xff" * 11, "varint longer than 10 bytes"),
+    "a list's size of eleven bytes": (b"\x19\xf5" + b"\xff" * 11, "varint longer than 10 bytes"),
+    "a binary cut short": (b"\x18\x05ab", "a footer is cut short"),
+    "a double cut short": (b"\x17\x00\x00\x00", "a footer is cut short"),
+    "an unknown type": (b"\x1d\x00", "unknown Thrift type 13"),
+    "no stop": (b"\x15\x02", "its footer is cut short"),
+    "a map, kept as its bytes": (b"\x1b\x01\x55\x02\x04\x00", None),
+}
+
+
+@pytest.mark.parametrize("data, refusal", DAMAGED_STRUCTS.values(), ids=DAMAGED_STRUCTS.keys())
+def test_a_damaged_struct_is_refused_as_a_byte_at_a_time_walk_refuses_it(data, refusal):
+    read = _outcome(_read_struct, data, 0)
+    assert read == _outcome(_walked, data, 0)
+    if refusal is None:
+        assert read == ([(1, 11, b"\x01\x55\x02\x04")], len(data))
+    else:
+        assert read[0] == "refused" and refusal in read[1]
 
 
 UNMERGED = {
