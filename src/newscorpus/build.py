@@ -738,14 +738,19 @@ def _make_group(job: Job, group: Group) -> tuple[dict, bytes]:
     return _group_output(group, _tables(job, group.items, arrow_schemas(job.cache, job.fingerprint)))
 
 
-def _group_output(group: Group, tables: Iterable[tuple[str, pa.Table | None]]) -> tuple[dict, bytes]:
+def _group_output(group: Group, tables: Iterable[tuple[str, "pa.Table | _Kept | None"]]) -> tuple[dict, bytes]:
     """A group's cache entry: each config's Parquet bytes, and the figures (rows, sizes, labels, quote types, and
     the items the shards were made of).  ``tables``: each config's table, in :data:`CONFIGS` order, each written and
-    dropped before the next is asked for."""
+    dropped before the next is asked for (or the last shard's, :class:`_Kept`)."""
     labels, types = list(entity_labels()), list(quote_types())
     meta: dict = {"configs": {}, "by_label": {}, "by_type": {}, "items": [list(item) for item in group.items]}
     blobs = []
     for config, table in tables:
+        if isinstance(table, _Kept):  # the same rows as the last shard's: its bytes and figures
+            meta["configs"][config] = table.figures
+            meta.update(table.tallies)
+            blobs.append(table.data)
+            continue
         if config == "entities" and table is not None:
             meta["by_label"] = _tally(table.column("label"), labels)
         if config == "quotes" and table is not None:
@@ -812,6 +817,20 @@ def _table_from_lines(data: bytes | bytearray, schema: pa.Schema) -> pa.Table:
 PATCH_SHARE = 0.25
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A config's last shard, kept as it was: its rows are those the patched table would have (:func:`_patched_tables`),
+    and the writer's bytes for the same rows are the same bytes."""
+
+    data: bytes | memoryview
+    figures: dict
+    tallies: dict
+
+
+#: The tally of a config's rows in a group's figures (:func:`_group_output`), kept with its shard.
+_TALLIES = {"entities": "by_label", "quotes": "by_type"}
+
+
 class _Unpatchable(Exception):
     """A last shard that cannot be patched (another schema, an article's rows not one run): the group is made afresh."""
 
@@ -866,6 +885,7 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
         new = made.pop(config)
         offset += size
         runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source: 0 old, 1 new, start, end)
+        kept: dict[str, tuple[int, int]] = {}
         if old is not None:
             if not old.schema_arrow.equals(schema, check_metadata=False):
                 raise _Unpatchable(config)
@@ -875,6 +895,7 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
             if kept is None:
                 raise _Unpatchable(config)
             runs.update((ident, (0, *rows)) for ident, rows in kept.items() if ident not in redone)
+        fresh: dict[str, tuple[int, int]] = {}
         if new is not None:
             fresh = _runs(new, column)
             if fresh is None:
@@ -884,15 +905,25 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
         if not ranges:
             yield config, None
             continue
+        # the changed articles' rows, old and new, side by side: where each article has the same rows as before
+        # (a typo fixed in a body leaves its mentions and quotes as they were), the shard is the last one
+        same = old is not None and all((ident in kept) == (new is not None and ident in fresh) for ident in redone)
+        pairs = [(kept[ident], fresh[ident]) for ident in redone if ident in kept] if same else []
         arrays = []
         for f in schema:  # a column at a time: the old table is never whole in memory beside the new one
             sources = [_declared(old.read(columns=[f.name], use_threads=False).column(0), f) if old is not None else None,
                        new.column(f.name) if new is not None else None]
+            same = same and all(sources[0].slice(a, b - a).equals(sources[1].slice(c, d - c)) for (a, b), (c, d) in pairs)
             pieces = [chunk for source, start, end in ranges for chunk in sources[source].slice(start, end - start).chunks]
             arrays.append(pa.chunked_array(pieces, f.type).combine_chunks())  # (a ChunkedArray as a piece imports pandas)
             del pieces, sources
             pool.release_unused()
         del old, new
+        if same:
+            del arrays
+            tallies = {_TALLIES[config]: old_meta[_TALLIES[config]]} if config in _TALLIES else {}
+            yield config, _Kept(shard, old_meta["configs"][config], tallies)
+            continue
         table = pa.Table.from_arrays(arrays, schema=schema)
         del arrays
         yield config, table
