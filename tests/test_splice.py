@@ -11,10 +11,9 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from newscorpus.build import PARQUET_ZSTD_LEVEL, features
 from hypothesis import given, settings, strategies as st
 
+from newscorpus.build import PARQUET_ZSTD_LEVEL, features
 from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
                               SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group, pack_templates, splice,
                               templates_rows, unpack_templates, write_spliced)
@@ -358,18 +357,22 @@ DAMAGED_STRUCTS = {
     "a double cut short": (b"\x17\x00\x00\x00", "a footer is cut short"),
     "an unknown type": (b"\x1d\x00", "unknown Thrift type 13"),
     "no stop": (b"\x15\x02", "its footer is cut short"),
-    "a map, kept as its bytes": (b"\x1b\x01\x55\x02\x04\x00", None),
+    "a list of elements of type 0": (b"\x19\x10\x00", "unknown Thrift type 0"),
+    "a map, kept as its bytes": (b"\x1b\x01\x55\x02\x04\x00", [(1, 11, b"\x01\x55\x02\x04")]),
+    "a list of booleans": (b"\x19\x21\x01\x02\x00", [(1, 9, (1, [True, False]))]),
+    "a negative i32, a boolean field": (b"\x15\x01\x11\x00", [(1, 5, -1), (2, 1, None)]),
 }
 
 
-@pytest.mark.parametrize("data, refusal", DAMAGED_STRUCTS.values(), ids=DAMAGED_STRUCTS.keys())
-def test_a_damaged_struct_is_refused_as_a_byte_at_a_time_walk_refuses_it(data, refusal):
+@pytest.mark.parametrize("data, expected", DAMAGED_STRUCTS.values(), ids=DAMAGED_STRUCTS.keys())
+def test_a_damaged_struct_is_refused_as_a_byte_at_a_time_walk_refuses_it(data, expected):
+    """Each refusal by its message (a str); a sound struct read as its fields (a list)."""
     read = _outcome(_read_struct, data, 0)
     assert read == _outcome(_walked, data, 0)
-    if refusal is None:
-        assert read == ([(1, 11, b"\x01\x55\x02\x04")], len(data))
+    if isinstance(expected, list):
+        assert read == (expected, len(data))
     else:
-        assert read[0] == "refused" and refusal in read[1]
+        assert read[0] == "refused" and expected in read[1]
 
 
 UNMERGED = {

@@ -865,7 +865,8 @@ def _patch_group(job: Job, group: Group, store: Cache) -> tuple[dict, bytes] | N
         return None
 
 
-def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_payload: bytes) -> Iterator[tuple[str, pa.Table | None]]:
+def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict,
+                    old_payload: bytes) -> Iterator[tuple[str, "pa.Table | _Kept | None"]]:
     """Each config's patched table, in :data:`CONFIGS` order (see :func:`_patch_group`); raises :class:`_Unpatchable`
     at a config whose last shard cannot be patched."""
     import pyarrow as pa
@@ -885,16 +886,16 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
         new = made.pop(config)
         offset += size
         runs: dict[str, tuple[int, int, int]] = {}  # article id -> (source: 0 old, 1 new, start, end)
-        kept: dict[str, tuple[int, int]] = {}
+        old_runs: dict[str, tuple[int, int]] = {}
         if old is not None:
             if not old.schema_arrow.equals(schema, check_metadata=False):
                 raise _Unpatchable(config)
             # the ids as a dictionary: each article's rows found from the codes (their 500 strings made, not 25,000)
             ids = pq.ParquetFile(pa.BufferReader(shard), read_dictionary=[column]).read(columns=[column], use_threads=False)
-            kept = _runs(ids, column)
-            if kept is None:
+            old_runs = _runs(ids, column)
+            if old_runs is None:
                 raise _Unpatchable(config)
-            runs.update((ident, (0, *rows)) for ident, rows in kept.items() if ident not in redone)
+            runs.update((ident, (0, *rows)) for ident, rows in old_runs.items() if ident not in redone)
         fresh: dict[str, tuple[int, int]] = {}
         if new is not None:
             fresh = _runs(new, column)
@@ -906,14 +907,14 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
             yield config, None
             continue
         # the changed articles' rows, old and new, side by side: where each article has the same rows as before
-        # (a typo fixed in a body leaves its mentions and quotes as they were), the shard is the last one
-        same = old is not None and all((ident in kept) == (new is not None and ident in fresh) for ident in redone)
-        pairs = [(kept[ident], fresh[ident]) for ident in redone if ident in kept] if same else []
+        # (a headline changed leaves its mentions and quotes as they were), the shard is the last one
+        same = old is not None and all((ident in old_runs) == (new is not None and ident in fresh) for ident in redone)
+        pairs = [(old_runs[ident], fresh[ident]) for ident in redone if ident in old_runs] if same else []
         arrays = []
         for f in schema:  # a column at a time: the old table is never whole in memory beside the new one
             sources = [_declared(old.read(columns=[f.name], use_threads=False).column(0), f) if old is not None else None,
                        new.column(f.name) if new is not None else None]
-            same = same and all(sources[0].slice(a, b - a).equals(sources[1].slice(c, d - c)) for (a, b), (c, d) in pairs)
+            same = same and all(_same_rows(sources[0].slice(a, b - a), sources[1].slice(c, d - c)) for (a, b), (c, d) in pairs)
             pieces = [chunk for source, start, end in ranges for chunk in sources[source].slice(start, end - start).chunks]
             arrays.append(pa.chunked_array(pieces, f.type).combine_chunks())  # (a ChunkedArray as a piece imports pandas)
             del pieces, sources
@@ -929,6 +930,12 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict, old_p
         yield config, table
         del table
         pool.release_unused()
+
+
+def _same_rows(old: pa.ChunkedArray, new: pa.ChunkedArray) -> bool:
+    """The same values, as the writer writes them: ``equals``, which takes -0.0 for 0.0 (a score), and their Python
+    values' JSON, which does not (NaN, which ``equals`` never takes for itself, is never the same)."""
+    return old.equals(new) and orjson.dumps(old.to_pylist(), default=repr) == orjson.dumps(new.to_pylist(), default=repr)
 
 
 def _declared(column: pa.ChunkedArray, f: pa.Field) -> pa.ChunkedArray:

@@ -145,17 +145,22 @@ class Cache:
         path = self.location(namespace, key)
         try:
             with open(path, "rb") as handle:
-                meta = _streamed(handle, key, sink)
+                meta = _streamed(handle, key, _Sink(sink))
         except FileNotFoundError:
             stats.count("misses", namespace)
             return None
+        except _SinkFailed as failed:  # the sink's own error (a full disk under its file): not the entry's damage
+            raise failed.__cause__ from None
         except OSError:
             return self._corrupted(path, namespace, stats)
         if meta is _PACKED:  # an entry in a pack (never one of megabytes): read as a get reads it
             entry = self.get(namespace, key, stats)
-            if entry is not None:
-                sink(entry[1])
-            return None if entry is None else entry[0]
+            if entry is None:
+                return None
+            payload = memoryview(entry[1])
+            for at in range(0, len(payload), STREAMED):
+                sink(payload[at:at + STREAMED])
+            return entry[0]
         if meta is None:
             return self._corrupted(path, namespace, stats)
         stats.count("hits", namespace)
@@ -580,6 +585,23 @@ STREAMED = 1 << 20
 _PACKED: Any = object()
 
 
+class _SinkFailed(Exception):
+    """An error of :meth:`Cache.get_streamed`'s sink (its ``__cause__``), told apart from the entry's own read errors."""
+
+
+@dataclass(frozen=True)
+class _Sink:
+    """A sink whose errors are :class:`_SinkFailed`."""
+
+    give: Callable[[bytes], object]
+
+    def __call__(self, piece: bytes) -> None:
+        try:
+            self.give(piece)
+        except Exception as error:
+            raise _SinkFailed() from error
+
+
 def _streamed(handle: Any, key: str, sink: Callable[[bytes], object]) -> dict | None:
     """The meta of entry ``key`` from its open file (a file of its own, not a pack: :data:`_PACKED`), its payload
     given to ``sink`` in pieces, or ``None`` when the entry is not exactly what was written under ``key``."""
@@ -592,6 +614,8 @@ def _streamed(handle: Any, key: str, sink: Callable[[bytes], object]) -> dict | 
     digest = hashlib.sha256(key.encode("ascii"))
     digest.update(head[start:])
     size = int.from_bytes(head[start:], "big")
+    if size > os.fstat(handle.fileno()).st_size - len(head):  # (a damaged size: nothing past the file is asked for)
+        return None
     body = handle.read(size)
     if len(body) != size:
         return None
