@@ -126,6 +126,13 @@ def run_stage(name: str, *args: str) -> tuple[float, float, str, str]:
 REBUILDS = 3
 
 
+def typo_fixed(text: str) -> str:
+    """``text`` with one word of its longest line changed, the same length ("teh" for "the"), or the line extended."""
+    longest = max(text.splitlines(), key=len)
+    fixed = longest.replace(" the ", " teh ", 1) if " the " in longest else longest + " (corrected)"
+    return text.replace(longest, fixed, 1)
+
+
 def touch_one(corpus: Path) -> None:
     """Fix a typo in one raw file, as an editor would: one word of its longest line (a body paragraph), and its manifest line.
 
@@ -145,10 +152,7 @@ def touch_one(corpus: Path) -> None:
             if number == middle:
                 entry = json.loads(line)
                 path = corpus / "raw" / entry["file"]
-                text = path.read_text(encoding="utf-8")
-                longest = max(text.splitlines(), key=len)
-                fixed = longest.replace(" the ", " teh ", 1) if " the " in longest else longest + " (corrected)"
-                path.write_text(text.replace(longest, fixed, 1), encoding="utf-8")
+                path.write_text(typo_fixed(path.read_text(encoding="utf-8")), encoding="utf-8")
                 entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
                 line = json.dumps(entry, ensure_ascii=False) + "\n"
             out.write(line)

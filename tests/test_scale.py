@@ -663,14 +663,13 @@ def change_an_annotated_body(corpus: Path) -> None:
 
 def change_an_unannotated_body(corpus: Path) -> None:
     """Change one word of the body of an article no gold document annotates (and its manifest line)."""
+    from bench_build import typo_fixed
+
     manifest_path = corpus / "raw" / "manifest.jsonl"
     entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
     entry = next(e for e in entries if not (corpus / "annotations" / "gold" / f"{e['id']}.json").exists())
     path = corpus / "raw" / entry["file"]
-    text = path.read_text(encoding="utf-8")
-    longest = max(text.splitlines(), key=len)
-    fixed = longest.replace(" the ", " teh ", 1) if " the " in longest else longest + " (corrected)"
-    path.write_text(text.replace(longest, fixed, 1), encoding="utf-8")
+    path.write_text(typo_fixed(path.read_text(encoding="utf-8")), encoding="utf-8")
     entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
 

@@ -131,9 +131,7 @@ class Cache:
         entry = None if data is None else _decode(data, key)
         if entry is None:
             return self._corrupted(path, namespace, stats)
-        stats.count("hits", namespace)
-        if _noted.get() is not None:
-            _note(namespace, path)
+        self._hit(path, namespace, stats)
         return entry
 
     def get_streamed(self, namespace: str, key: str, stats: CacheStats, sink: Callable[[bytes], object]) -> dict | None:
@@ -163,9 +161,7 @@ class Cache:
             return entry[0]
         if meta is None:
             return self._corrupted(path, namespace, stats)
-        stats.count("hits", namespace)
-        if _noted.get() is not None:
-            _note(namespace, path)
+        self._hit(path, namespace, stats)
         return meta
 
     def put(self, namespace: str, key: str, meta: dict, payload: BytesLike | Pieces = b"") -> None:
@@ -213,6 +209,12 @@ class Cache:
                     break
         finally:
             _remove(tmp)
+
+    def _hit(self, path: str, namespace: str, stats: CacheStats) -> None:
+        """Count a sound entry read, and note its use for :func:`prune` when a build is noting them."""
+        stats.count("hits", namespace)
+        if _noted.get() is not None:
+            _note(namespace, path)
 
     def _corrupted(self, path: str, namespace: str, stats: CacheStats) -> None:
         stats.count("corrupted", namespace)
