@@ -910,6 +910,9 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict,
         # (a headline changed leaves its mentions and quotes as they were), the shard is the last one
         same = old is not None and all((ident in old_runs) == (new is not None and ident in fresh) for ident in redone)
         pairs = [(old_runs[ident], fresh[ident]) for ident in redone if ident in old_runs] if same else []
+        if same and not pairs:  # no changed article has rows here, before or after: no column to read
+            yield config, _kept(config, shard, old_meta)
+            continue
         arrays = []
         for f in schema:  # a column at a time: the old table is never whole in memory beside the new one
             sources = [_declared(old.read(columns=[f.name], use_threads=False).column(0), f) if old is not None else None,
@@ -922,14 +925,19 @@ def _patched_tables(job: Job, group: Group, changed: list, old_meta: dict,
         del old, new
         if same:
             del arrays
-            tallies = {_TALLIES[config]: old_meta[_TALLIES[config]]} if config in _TALLIES else {}
-            yield config, _Kept(shard, old_meta["configs"][config], tallies)
+            yield config, _kept(config, shard, old_meta)
             continue
         table = pa.Table.from_arrays(arrays, schema=schema)
         del arrays
         yield config, table
         del table
         pool.release_unused()
+
+
+def _kept(config: str, shard: memoryview, old_meta: dict) -> _Kept:
+    """The config's last shard, with its figures and tally from the last group's."""
+    tallies = {_TALLIES[config]: old_meta[_TALLIES[config]]} if config in _TALLIES else {}
+    return _Kept(shard, old_meta["configs"][config], tallies)
 
 
 def _same_rows(old: pa.ChunkedArray, new: pa.ChunkedArray) -> bool:
