@@ -1088,11 +1088,10 @@ def test_a_document_s_article_is_found_by_its_file_s_name_unless_it_names_anothe
     for i in range(4):
         index.add(f"{i:064x}", {"id": f"a{i}", "date": None, "language": "en", "publisher": "p", "agency": None}, b"")
     stems = [stem for stem, _ in rows]
-    summaries = [{"summary": None} if article is None else
-                 {"summary": {"article": None if article == "" else article}} for _, article in rows]
-    assert _articles_of(index, summaries, (stems, index.positions(stems))) == expected
+    idents = [None if article in (None, "") else article for _, article in rows]  # (as document_columns gives them)
+    assert _articles_of(index, idents, (stems, index.positions(stems))) == expected
     with pytest.raises(ValueError):  # a row per file, or it is a bug
-        _articles_of(index, summaries + [{"summary": None}], (stems, index.positions(stems)))
+        _articles_of(index, idents + [None], (stems, index.positions(stems)))
 
 
 @pytest.mark.parametrize("positions, reads", [
@@ -1272,19 +1271,21 @@ def test_a_set_s_checks_hold_a_few_bytes_per_entity_and_still_name_its_first_def
     memory, where a dict of each entity's facts and file held 143 here (350 with longer names and files); a later
     definition that differs is still reported with the first one's facts and file."""
     import newscorpus.names
-    from newscorpus.pipeline import SetChecks, entity_table
+    from newscorpus.pipeline import SetChecks, document_columns, entity_table
 
     monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 64)
     monkeypatch.setattr(newscorpus.names, "_RECENT", 16)  # names merged into the search as in a large table (2,048 recent at most)
 
     def document(number: int, entities: list[tuple[str, str]]) -> dict:
-        return {"file": f"corpus/annotations/gold/a-{number:06d}.json",
-                "summary": {"article": None, "quote_keys": "", "link_keys": "",
+        return {"file": f"corpus/annotations/gold/a-{number:06d}.json", "path": f"/c/annotations/gold/a-{number:06d}.json",
+                "problems": [], "key": f"{number:064x}",
+                "summary": {"article": None, "quote_keys": "", "link_keys": "", "mentions": len(entities), "quote_count": 0,
+                            "annotators": [], "origins": [],
                             "entities": [[i, entity, name, "PERSON", None] for i, (entity, name) in enumerate(entities)]}}
 
     def segment(checks: SetChecks, start: int, rows: list[dict]) -> None:
-        checks.add_segment(start, rows, entity_table(rows), lambda: ((row["file"], row["summary"]["entities"]) for row in rows),
-                           [-1] * len(rows))
+        checks.add_segment(start, document_columns(rows), entity_table(rows),
+                           lambda: ((row["file"], row["summary"]["entities"]) for row in rows), [-1] * len(rows))
 
     checks = SetChecks()
     segment(checks, 0, [document(0, [("person-warm-up", "Warm Up")])])  # the tables' first allocations
@@ -1301,6 +1302,97 @@ def test_a_set_s_checks_hold_a_few_bytes_per_entity_and_still_name_its_first_def
     assert [(p.code, p.file, p.pointer, p.message) for p in checks.problems] == [
         ("entity-conflict", "corpus/annotations/gold/a-000601.json", "/entities/0",
          "entity 'person-7-3' is ('Someone Else', 'PERSON', None) here but ('Person 7 3', 'PERSON', None) in corpus/annotations/gold/a-000007.json")]
+
+
+#: Facts of an entity (name, label, Wikidata id), and whether each pair is equal (``==``, as a set's checks compare them).
+FACTS = [
+    (("Kim Il Sung", "PERSON", None), ("Kim Il Sung", "PERSON", None), True),
+    (("Kim Il Sung", "PERSON", None), ("Kim Sung Il", "PERSON", None), False),
+    (("Kim Il Sung", "PERSON", None), ("Kim Il Sung", "PERSON", "Q39031"), False),
+    (("Kim Il Sung", None, None), (None, "Kim Il Sung", None), False),
+    (("1", "CARDINAL", None), (1, "CARDINAL", None), False),
+    ((1, "CARDINAL", None), (1.0, "CARDINAL", None), True),
+    ((True, "CARDINAL", None), (1, "CARDINAL", None), True),
+    ((2**70, "CARDINAL", None), (float(2**70), "CARDINAL", None), True),
+    ((2**70, "CARDINAL", None), (2**70 + 1, "CARDINAL", None), False),
+    (({"a": 1, "b": [2]}, "ORG", None), ({"b": [2.0], "a": 1}, "ORG", None), True),
+    (([1, 2], "ORG", None), ([2, 1], "ORG", None), False),
+    (("\ud800", "PERSON", None), ("\ud800", "PERSON", None), True),
+    (("\ud800", "PERSON", None), ("\udc00", "PERSON", None), False),
+    ((float("inf"), "CARDINAL", None), (float("inf"), "CARDINAL", None), True),
+    ((float("inf"), "CARDINAL", None), (float("-inf"), "CARDINAL", None), False),
+    ((0.5, "CARDINAL", None), (0.25, "CARDINAL", None), False),
+]
+
+
+@pytest.mark.parametrize("first, second, equal", FACTS)
+def test_equal_facts_give_equal_digests_and_different_facts_different_ones(first, second, equal):
+    """An entity's facts are checked across segments by their digest (:func:`newscorpus.pipeline.facts_digest`):
+    equal as a document's values compare (keys in any order, ``1`` and ``1.0``), equal digests; any other
+    difference, another digest. A lone surrogate or an integer beyond 64 bits (which Python's parser reads) too."""
+    from newscorpus.pipeline import facts_digest
+
+    assert first == second if equal else first != second  # (the table says what Python's == says)
+    assert (facts_digest(first) == facts_digest(second)) is equal
+    assert len(facts_digest(first)) == 8
+
+
+def test_entity_keys_and_facts_digests_are_the_same_in_another_process():
+    """A segment's entity keys and facts' digests are recorded by one build and compared by the next: they must not
+    depend on the process (Python's ``hash`` of a ``str`` does, with its random seed)."""
+    import pickle
+    import subprocess
+
+    from newscorpus.pipeline import entity_keys, facts_digest
+
+    entities = ["person-kim-il-sung", "Лавров", "\ud800", ""]
+    facts = [first for first, _, _ in FACTS]
+    code = ("import pickle, sys; from newscorpus.pipeline import entity_keys, facts_digest;"
+            "entities, facts = pickle.loads(bytes.fromhex(sys.argv[1]));"
+            "print(entity_keys(entities).tobytes().hex(), *(facts_digest(f).hex() for f in facts))")
+    made = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(Path(newscorpus.pipeline.__file__).parents[1])}
+        done = subprocess.run([sys.executable, "-c", code, pickle.dumps([entities, facts]).hex()], env=env,
+                              capture_output=True, text=True, check=True)
+        made.append(done.stdout.split())
+    here = [entity_keys(entities).tobytes().hex(), *(facts_digest(f).hex() for f in facts)]
+    assert made == [here, here]
+    assert len(set(here[0][i:i + 32] for i in range(0, len(here[0]), 32))) == len(entities)
+
+
+def test_a_recorded_segment_s_definitions_are_decoded_only_when_it_defines_an_entity_first(tmp_path, monkeypatch):
+    """A rebuild compares a recorded segment's entities by their keys and digests (bytes); their definitions (JSON)
+    are decoded only for a segment that defines an entity no segment before it did: decoding every segment's was
+    80 ms of a 10,000-article rebuild."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 3)
+    corpus = generate(tmp_path / "c", 30, seed=16)
+    docs = sorted((corpus / "annotations" / "gold").glob("*.json"))
+    seen: set[str] = set()
+    first_defining = set()
+    for i, doc in enumerate(docs):
+        entities = {e["id"] for e in json.loads(doc.read_text())["entities"]}
+        if entities - seen:
+            first_defining.add(i // 3)
+        seen |= entities
+    assert 0 < len(first_defining) < len(range(0, len(docs), 3))  # (the corpus has both kinds)
+    build_once(corpus, tmp_path, group_articles=4)
+    decoded: list[int] = []
+    real = newscorpus.pipeline._recorded_entities
+
+    def recorded_entities(recorded: dict) -> dict:
+        table = real(recorded)
+        definitions, number = table["definitions"], len(asked)
+        asked.append(number)
+        table["definitions"] = lambda: decoded.append(number) or definitions()
+        return table
+
+    asked: list[int] = []
+    monkeypatch.setattr(newscorpus.pipeline, "_recorded_entities", recorded_entities)
+    build_once(corpus, tmp_path, group_articles=4)
+    assert asked == list(range(len(range(0, len(docs), 3))))  # every segment from the index
+    assert set(decoded) == first_defining
 
 
 def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(tmp_path, monkeypatch):
@@ -1327,7 +1419,7 @@ def test_entity_conflicts_from_recorded_segments_are_the_ones_validate_reports(t
     rechecked: list[str] = []
     real = newscorpus.pipeline._entities_of
     monkeypatch.setattr(newscorpus.pipeline, "_entities_of",
-                        lambda job, seen, rows, keys: rechecked.extend(r["file"] for r in rows) or real(job, seen, rows, keys))
+                        lambda job, seen, columns, keys: rechecked.extend(columns["files"]) or real(job, seen, columns, keys))
     for _ in range(2):  # cold, then from the recorded segments
         result = build_once(corpus, tmp_path, group_articles=4)
         assert sorted(result.problems, key=sort_key) == expected
@@ -2374,7 +2466,7 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_ke
     """``GoldIndex.drop`` looks only at the articles whose document may be bad (a bad file is named after it, or its
     document has a name of its own); what it keeps is what looking at every article keeps, in memory or on disk."""
     from newscorpus.clusters import NUM_PERM
-    from newscorpus.pipeline import ArticleIndex, GoldIndex
+    from newscorpus.pipeline import ArticleIndex, GoldIndex, document_columns
 
     if where == "on disk":
         monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 2)
@@ -2385,11 +2477,15 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_ke
         index.add(f"{i:064x}", {"id": ident, "date": None, "language": "en", "publisher": "p", "agency": None}, bytes(4 * NUM_PERM))
     gold = GoldIndex(index, directory="/c/annotations/gold", rel="annotations/gold")
     summary = lambda ident, number: {"article": ident, "mentions": 1, "quote_count": 0,  # noqa: E731
-                                     "annotators": [f"ann-{number}"], "origins": [f"origin-{number % 4}"]}
+                                     "annotators": [f"ann-{number}"], "origins": [f"origin-{number % 4}"],
+                                     "quote_keys": "", "link_keys": ""}
     documents = [("a0.json", "a0"), ("a1.json", "a1"), ("own-name.json", "a2"), ("a3.json", "a3"), ("a3-copy.json", "a3"),
                  ("a4.json", "a4"), ("a4-copy.json", "a4"), ("a5.json", "a5"), ("a6.json", "a6")]
-    for number, (name, ident) in enumerate(documents):
-        gold.note(number, f"/c/annotations/gold/{name}", f"annotations/gold/{name}", summary(ident, number), f"{number:064x}")
+    rows = [{"path": f"/c/annotations/gold/{name}", "file": f"annotations/gold/{name}", "problems": [],
+             "summary": summary(ident, number), "key": f"{number:064x}"} for number, (name, ident) in enumerate(documents)]
+    for start in (0, 4):  # two segments
+        part = rows[start:start + 4] if start == 0 else rows[start:]
+        gold.note_segment(start, document_columns(part), index.positions([row["summary"]["article"] for row in part]))
     bad = {"annotations/gold/a1.json", "annotations/gold/own-name.json", "annotations/gold/a3-copy.json",
            "annotations/gold/a4.json", "annotations/gold/a4-copy.json", "annotations/gold/a7.json", "elsewhere/a5.json"}
     gold.drop(bad)

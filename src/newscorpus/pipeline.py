@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Generator, Iterabl
 
 import numpy as np
 import orjson
+import xxhash
 
 from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
@@ -772,7 +773,10 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
             lines.write(orjson.dumps([kind, number, row[5].hex(), unchanged]) + b"\n")
 
 
+#: The index's tables.  Pages of 16 KB: a segment's row (0.5-0.9 MB) is read in a quarter of the pages it took at
+#: 4 KB, the default (a 10,000-article rebuild's 38 rows: 11 ms, now 7.5).
 _INDEX_SCHEMA = """
+PRAGMA page_size = 16384;
 PRAGMA journal_mode = DELETE;
 PRAGMA synchronous = OFF;
 PRAGMA temp_store = FILE;
@@ -789,8 +793,10 @@ SEGMENT = 512
 
 
 def _row_digest(name: str, *parts: bytes) -> bytes:
-    """Checksum of an index row: its name (a file, or ``kind:number`` for a segment) and each part, length-prefixed."""
-    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=16)
+    """Checksum of an index row: its name (a file, or ``kind:number`` for a segment) and each part, length-prefixed.
+    XXH3 (128 bits): it detects damage, which is all it is for (the cache's entries are named by SHA-256), at 14 GB/s
+    where BLAKE2b took 0.7: a rebuild's child checked 30 MB of rows at 10,000 articles (:class:`SegmentsChecked`)."""
+    digest = xxhash.xxh3_128(name.encode("utf-8"))
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -1083,41 +1089,85 @@ class Spilled:
         self._file, self._pending, self._written = None, bytearray(), 0
 
 
-def _facts_digest(facts: tuple) -> int:
-    """A number that stands for an entity's facts (name, label, Wikidata id) in this process: equal facts give equal
-    numbers (Python's ``hash``, which agrees with ``==``); different facts the same one with probability 2^-64."""
+def entity_keys(entities: Sequence[str]) -> np.ndarray:
+    """What stands for each entity id in a set's checks: 16 bytes of BLAKE2b of its UTF-8 (a ``S16`` array).  The
+    same in every process, so a segment's keys are recorded with it (:func:`entity_table`) and never made again; two
+    ids share one with probability 2^-128 per pair, as the cache trusts its keys."""
+    blake2b = hashlib.blake2b
+    return np.array([blake2b(entity.encode("utf-8", "surrogatepass"), digest_size=16).digest() for entity in entities],
+                    dtype="S16").reshape(len(entities))
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` (a JSON value) with equal values made the same JSON: numbers that are equal (``1``, ``1.0``,
+    ``true``) as one, keys in order (Python's ``==`` on what a document gives)."""
+    if isinstance(value, bool | int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"\u0000float": repr(value)}  # (orjson writes them as null)
+        return int(value) if value == int(value) else value
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    return value
+
+
+def facts_digest(facts: Sequence[Any]) -> bytes:
+    """8 bytes that stand for an entity's facts (name, label, Wikidata id): BLAKE2b of their JSON, the same in every
+    process (a segment's are recorded with it); equal facts (``==``) give equal digests, different facts the same
+    one with probability 2^-64."""
+    values = list(facts)
+    if not all(value is None or type(value) is str for value in values):
+        values = _canonical(values)
     try:
-        return hash(facts)
-    except TypeError:  # a document whose facts are not all strings, with a list or an object among them
-        return hash(repr(facts))
+        text = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a lone surrogate, an integer beyond 64 bits (Python's parser reads both)
+        text = json.dumps(values, sort_keys=True).encode("utf-8")
+    return hashlib.blake2b(text, digest_size=8).digest()
 
 
 class FirstDefinitions:
-    """The first definition of each entity of a set (its facts, and the file that gave it), compactly: the entity's id
-    in a :class:`NameTable` (its search in memory, 12 bytes a name once the table is on disk), a digest of its facts
-    (:func:`_facts_digest`, 8 bytes), and where its facts and file are kept, in a temporary file (16 bytes), read back
-    only to report a conflict.  A dict of the facts and files took 350 bytes an entity, and a corpus of news names
-    hundreds of thousands of entities (the synthetic one, about 1,100)."""
+    """The first definition of each entity of a set (its facts, and the file that gave it), compactly: its key
+    (:func:`entity_keys`, 16 bytes, in a sorted array with its position: 4), a digest of its facts
+    (:func:`facts_digest`, 8 bytes), and where its facts and file are kept, in a temporary file (16 bytes), read
+    back only to report a conflict.  A dict of the facts and files took 350 bytes an entity, and a corpus of news
+    names hundreds of thousands of entities (the synthetic one, about 1,100).  Keys, not names, are searched: a
+    recorded segment gives its entities' keys and digests as bytes, and nothing of it is decoded unless one of its
+    entities is new to the set or defined otherwise (decoding and searching 18 segments' names was 110 ms of a
+    10,000-article rebuild)."""
 
     def __init__(self) -> None:
-        self.ids = NameTable()
-        self.digests = array("q")
+        self._keys = np.zeros(0, dtype="S16")  # sorted
+        self._at = np.zeros(0, dtype=np.int32)  # the position of each of them
+        self.digests = bytearray()
         self.spans = array("q")
         self.spill = Spilled("u1")
 
     def __len__(self) -> int:
-        return len(self.digests)
+        return len(self.digests) // 8
 
-    def positions(self, entities: list[str]) -> list[int]:
-        """The position of each of ``entities`` (-1: not defined yet), with one search."""
-        return self.ids.find_many(entities)
+    def positions(self, keys: np.ndarray) -> np.ndarray:
+        """The position of each of ``keys`` (-1: not defined yet), with one search."""
+        if not len(self._keys) or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        places = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return np.where(self._keys[places] == keys, self._at[places].astype(np.int64), -1)
 
-    def add(self, entities: list[str], definitions: list[tuple[tuple, str]]) -> None:
-        """Note the first definition ``(facts, file)`` of each of ``entities`` (none defined yet, no two equal)."""
-        self.ids.extend(entities)
+    def digests_at(self, positions: np.ndarray) -> np.ndarray:
+        """The facts' digests of the entities at ``positions`` (as ``S8``)."""
+        return np.frombuffer(bytes(self.digests), dtype="S8")[positions] if len(positions) else np.zeros(0, dtype="S8")
+
+    def add(self, keys: np.ndarray, digests: bytes, definitions: Iterable[tuple[Sequence[Any], str]]) -> None:
+        """Note the first definition ``(facts, file)`` of each entity of ``keys`` (none defined yet, no two equal),
+        with its facts' ``digests`` (8 bytes each, in order)."""
+        start = len(self)
+        order = np.argsort(keys, kind="stable")
+        places = np.searchsorted(self._keys, keys[order])
+        self._keys = np.insert(self._keys, places, keys[order])
+        self._at = np.insert(self._at, places, (start + order).astype(np.int32))
+        self.digests += digests
         for facts, file in definitions:
-            self.digests.append(_facts_digest(facts))
-            self.spans.extend(self.spill.keep(pickle.dumps((facts, file), protocol=pickle.HIGHEST_PROTOCOL)))
+            self.spans.extend(self.spill.keep(pickle.dumps((tuple(facts), file), protocol=pickle.HIGHEST_PROTOCOL)))
 
     def first(self, at: int) -> tuple[tuple, str]:
         """The facts and file of the entity at position ``at``."""
@@ -1150,65 +1200,59 @@ class SetChecks:
     #: reported (as :func:`newscorpus.validate.check_quote_links`); a few, where a contribution broke a file
     unreadable: set[str] = field(default_factory=set)
 
-    def add_segment(self, start: int, rows: list[dict], table: dict, whole: Callable[[], Iterator[tuple[str, list]]],
+    def add_segment(self, start: int, columns: dict, table: dict, whole: Callable[[], Iterator[tuple[str, list]]],
                     positions: list[int]) -> None:
-        """Check a segment of documents, just checked or recorded by the index: ``rows`` (their summaries, without
-        their entities when recorded; the first is the set's ``start``-th document; ``positions``: the index's
-        position of each row's article, -1 for none) and the segment's :func:`entity_table`, each entity once.  When
+        """Check a segment of documents, just checked or recorded by the index: ``columns`` (its
+        :func:`document_columns`; its first document is the set's ``start``-th; ``positions``: the index's position
+        of each one's article, -1 for none) and the segment's :func:`entity_table`, each entity once.  When
         an entity's first definition in the segment differs from its first in the set, every definition must be
         reported: ``whole()`` gives each document's entities.  The quotes' digests of the segment are spilled at
         once; the entities known before are compared with theirs only (a set's documents name the same few thousand
         entities: 36,000 comparisons at 10,000 articles, most of them of entities seen before)."""
-        quotes: list[str] = []
-        for number, row, at in zip(itertools.count(start), rows, positions):
-            summary = row["summary"]
-            if summary is None:
-                continue
-            if summary["article"] is not None:
-                quotes.append(summary["quote_keys"])
-            self._document(number, row["file"], summary, at >= 0)
-        self.quotes.extend(bytes.fromhex("".join(quotes)))
-        firsts, first = self.firsts, table["first"]
-        entities = list(first)
-        found = firsts.positions(entities)
-        if any(at >= 0 and firsts.digests[at] != _facts_digest(tuple(first[entity][0])) for entity, at in zip(entities, found)):
+        files, articles = columns["files"], columns["articles"]
+        unknown = [i for i, (ident, at) in enumerate(zip(articles, positions)) if ident is not None and at < 0]
+        for i in sorted({*unknown, *columns["named_otherwise"]}):  # (in order, as document by document)
+            ident = articles[i]
+            if positions[i] < 0:
+                self.problems.append(Problem("article-unknown", files[i], "/article/id", f"no article {ident!r} in the corpus manifest"))
+            if os.path.basename(files[i]) != f"{ident}.json":
+                self.problems.append(Problem("annotation-file-name", files[i], "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
+        for i, link_keys in columns["links"]:
+            keys = bytes.fromhex(link_keys)
+            self.links.extend(keys)
+            self.link_documents.append_numbers(itertools.repeat(start + i, len(keys) // 8))
+            self.link_places.append_numbers(range(len(keys) // 8))
+        self.quotes.extend(bytes.fromhex(columns["quote_keys"]))
+        firsts = self.firsts
+        keys = np.frombuffer(table["keys"], dtype="S16")
+        digests = np.frombuffer(table["digests"], dtype="S8")
+        found = firsts.positions(keys)
+        known = found >= 0
+        if (firsts.digests_at(found[known]) != digests[known]).any():
             for file, defined in whole():
                 self._entities(file, defined)
             return
-        new = [entity for entity, at in zip(entities, found) if at < 0]
-        firsts.add(new, [(tuple(first[entity][0]), first[entity][1]) for entity in new])
+        if not known.all():
+            new = np.flatnonzero(~known)
+            definitions = table["definitions"]()
+            firsts.add(keys[new], digests[new].tobytes(), ((definitions[i][1], definitions[i][2]) for i in new.tolist()))
         for entity, facts, file, i in table["deviations"]:
-            other, where = firsts.first(firsts.positions([entity])[0])
+            other, where = firsts.first(int(firsts.positions(entity_keys([entity]))[0]))
             self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {tuple(facts)} here but {other} in {where}"))
-
-    def _document(self, number: int, file: str, summary: dict, known: bool) -> None:
-        """The checks of one document but its quotes' digests, which the caller spills (a segment's at once);
-        ``known``: whether the corpus has the document's article (looked up once a segment, for these checks and
-        the gold index)."""
-        ident = summary["article"]
-        if ident is not None:
-            if not known:
-                self.problems.append(Problem("article-unknown", file, "/article/id", f"no article {ident!r} in the corpus manifest"))
-            if os.path.basename(file) != f"{ident}.json":
-                self.problems.append(Problem("annotation-file-name", file, "/article/id", f"the document of article {ident!r} must be named {ident}.json"))
-        if summary["link_keys"]:
-            keys = bytes.fromhex(summary["link_keys"])
-            self.links.extend(keys)
-            self.link_documents.append_numbers(itertools.repeat(number, len(keys) // 8))
-            self.link_places.append_numbers(range(len(keys) // 8))
 
     def _entities(self, file: str, found: list) -> None:
         """The checks of one document's entities (``found``: its summary's) against each entity's first definition
         in the set, this document's own first ones among them."""
         firsts = self.firsts
         added: dict[str, int] = {}
-        for (i, entity, name, label, wikidata), at in zip(found, firsts.positions([row[1] for row in found])):
+        keys = entity_keys([row[1] for row in found])
+        for (i, entity, name, label, wikidata), key, at in zip(found, keys, firsts.positions(keys).tolist()):
             facts = (name, label, wikidata)
             at = at if at >= 0 else added.get(entity, -1)
             if at < 0:
                 added[entity] = len(firsts)
-                firsts.add([entity], [(facts, file)])
-            elif firsts.digests[at] != _facts_digest(facts):
+                firsts.add(np.array([key], dtype="S16"), facts_digest(facts), [(facts, file)])
+            elif firsts.digests[8 * at:8 * at + 8] != facts_digest(facts):
                 other, where = firsts.first(at)
                 self.problems.append(Problem("entity-conflict", file, pointer("entities", i), f"entity {entity!r} is {facts} here but {other} in {where}"))
 
@@ -1282,12 +1326,16 @@ def _differing(firsts: dict[str, tuple[tuple, str]], file: str, found: list) -> 
 
 
 def entity_table(rows: list[dict]) -> dict:
-    """The entities of a segment of documents, each once: its first definition (facts, file), and the definitions
-    that differ from it (entity, facts, file, index), in order."""
+    """The entities of a segment of documents, each once: the keys (:func:`entity_keys`) and facts' digests
+    (:func:`facts_digest`) of their first definitions, as bytes; a function that gives those definitions
+    ``[entity, facts, file]``, in the same order; and the definitions that differ from their entity's first
+    ``[entity, facts, file, index]``, in order.  What the index records of the segment (:func:`_record_documents`)."""
     first: dict[str, tuple[tuple, str]] = {}
     deviations = [[entity, facts, row["file"], i] for row in rows if row["summary"] is not None
                   for i, entity, facts in _differing(first, row["file"], row["summary"]["entities"])]
-    return {"first": first, "deviations": deviations}
+    definitions = [[entity, list(facts), file] for entity, (facts, file) in first.items()]
+    return {"keys": entity_keys(list(first)).tobytes(), "digests": b"".join(facts_digest(facts) for facts, _ in first.values()),
+            "definitions": lambda: definitions, "deviations": deviations}
 
 
 #: At most this many answers of the index are held while the items between them wait for the workers
@@ -1675,23 +1723,32 @@ class GoldIndex:
         self.of_article = array("i", [-1]) * len(self.index)
         self._shared: dict[tuple, int] = {}
 
-    def note(self, number: int, path: str, file: str, summary: dict, key: str, at: int | None = None) -> None:
-        """Note the gold set's ``number``-th document (readable, its ``summary``): usable until :meth:`drop` says not.
-        ``at``: the position of its article in the index (-1: none), if already looked up."""
-        while len(self.figures) < 2 * number:  # documents without a summary keep empty slots
+    def note_segment(self, start: int, columns: dict, positions: list[int]) -> None:
+        """Note a segment of the gold set's documents (their :func:`document_columns`; the first is the set's
+        ``start``-th; ``positions``: the index's position of each one's article, -1 for none): each readable one is
+        usable until :meth:`drop` says not; an unreadable one keeps an empty slot."""
+        while len(self.figures) < 2 * start:  # segments without a readable document keep empty slots too
             self.keys.extend(bytes(32))
             self.figures.extend((0, 0))
             self.people.extend((0, 0))
-        self.keys.extend(bytes.fromhex(key))
-        self.figures.extend((summary["mentions"], summary["quote_count"]))
-        self.people.extend((self._share(tuple(summary["annotators"])), self._share(tuple(summary["origins"]))))
-        if at is None:
-            at = self.index.positions([summary["article"]])[0]
-        if at >= 0:
+        unreadable = set(columns["unreadable"])
+        count = len(columns["files"])
+        while count and count - 1 in unreadable:  # (the last documents of a set: no slot, as none follows)
+            count -= 1
+        self.keys.extend(bytes.fromhex(columns["keys"][:64 * count]))
+        self.figures.extend(columns["figures"][:2 * count])
+        shared = [self._share(tuple(names)) for names in columns["people"]]
+        self.people.extend([shared[at] for at in columns["people_of"][:2 * count]])
+        directory, rel = f"{self.directory}/", f"{self.rel}/"
+        for i, (ident, at) in enumerate(zip(columns["articles"], positions)):
+            if at < 0 or i in unreadable:
+                continue
+            number = start + i
             if self.of_article[at] >= 0:  # another document of the set names the same article: the last usable one counts
                 self.named_again.setdefault(at, [self.of_article[at]]).append(number)
             self.of_article[at] = number
-            if path != f"{self.directory}/{summary['article']}.json" or file != f"{self.rel}/{summary['article']}.json":
+            path, file = columns["paths"][i], columns["files"][i]
+            if path != f"{directory}{ident}.json" or file != f"{rel}{ident}.json":
                 self.paths[number] = (path, file)
 
     def _share(self, people: tuple[str, ...]) -> int:
@@ -1898,24 +1955,23 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
                                                                              partial(_known_document, seen, index), itemgetter(0)):
             start = number * SEGMENT  # the set's number of the segment's first document
             if recorded is None:
-                rows, table = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
+                rows, columns, table = _record_documents(job, seen, chunk, results, index, stats, kind, number, digest)
                 whole = partial(_entities_in, rows)
             else:
-                rows, table = recorded["rows"], recorded["entities"]
-                whole = partial(_entities_of, job, seen, rows, index)
-                stats.count("hits", "document", sum("key" in row for row in rows))
+                columns, table = recorded["columns"], _recorded_entities(recorded)
+                whole = partial(_entities_of, job, seen, columns, index)
+                stats.count("hits", "document", columns["hits"])
             # the position of each document's article, for the checks and the gold index
-            articles = _articles_of(index, rows, named)
+            articles = _articles_of(index, columns["articles"], named)
             # checked as a segment, its entities by its table (made for the index anyway), whether just checked or recorded:
             # each definition compared once, not once for the table and again document by document
-            checks.add_segment(start, rows, table, whole, articles)
-            for at, row in enumerate(rows, start):
-                if row["problems"]:
-                    found.extend(problems_in(row["problems"]))
-                if row["summary"] is None:  # (unreadable: links into its article are not checked)
-                    checks.unreadable.add(row["file"].rpartition("/")[2].removesuffix(".json"))
-                if name == "gold" and row["summary"] is not None:
-                    gold.note(at, row["path"], row["file"], row["summary"], row["key"], articles[at - start])
+            checks.add_segment(start, columns, table, whole, articles)
+            for _, row_problems in columns["problems"]:
+                found.extend(problems_in(row_problems))
+            for i in columns["unreadable"]:  # (links into its article are not checked)
+                checks.unreadable.add(columns["files"][i].rpartition("/")[2].removesuffix(".json"))
+            if name == "gold":
+                gold.note_segment(start, columns, articles)
         links_of = partial(_document_links, job, seen, layout, directory, names, index, dirs)
         found.extend(with_lines_from_files(checks.finish(links_of), layout))
         problems.extend(found)
@@ -1947,23 +2003,22 @@ def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directo
         yield (number, digest, chunk, recorded, (stems, named)), tasks
 
 
-def _articles_of(index: ArticleIndex, rows: list[dict], named: tuple[list[str], list[int]]) -> list[int]:
-    """The index's position of each row's article (-1: none, or the document unreadable), ``named``: the segment's
-    file names' stems and their positions (:func:`_document_segments`).  A document names the article its file is
-    named after (else it has a problem): only the others are searched, where all were searched again (0.85 s of a
-    one-file rebuild at 100,000 articles)."""
+def _articles_of(index: ArticleIndex, idents: list[str | None], named: tuple[list[str], list[int]]) -> list[int]:
+    """The index's position of each document's article (``idents``: the ids the documents name; -1: none, or the
+    document unreadable), ``named``: the segment's file names' stems and their positions
+    (:func:`_document_segments`).  A document names the article its file is named after (else it has a problem):
+    only the others are searched, where all were searched again (0.85 s of a one-file rebuild at 100,000 articles)."""
     stems, found = named
-    articles = [-1] * len(rows)
+    articles = [-1] * len(idents)
     others: list[int] = []
-    for i, (row, stem, at) in enumerate(zip(rows, stems, found, strict=True)):
-        summary = row["summary"]
-        if summary is None or summary["article"] is None:
+    for i, (ident, stem, at) in enumerate(zip(idents, stems, found, strict=True)):
+        if ident is None:
             continue
-        if summary["article"] == stem:
+        if ident == stem:
             articles[i] = at
         else:
             others.append(i)
-    for i, at in zip(others, index.positions([rows[i]["summary"]["article"] for i in others])):
+    for i, at in zip(others, index.positions([idents[i] for i in others])):
         articles[i] = at
     return articles
 
@@ -1989,9 +2044,9 @@ def _known_document(seen: ScanIndex, keys: ArticleIndex, task: tuple, keep: bool
 
 
 def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list[tuple[tuple, dict, bool]],
-                      keys: ArticleIndex, stats: CacheStats, kind: str, number: int, digest: bytes) -> tuple[list[dict], dict]:
-    """The rows of one segment of checked documents and their :func:`entity_table`; remember the files in the index,
-    and record the segment when it can be trusted."""
+                      keys: ArticleIndex, stats: CacheStats, kind: str, number: int, digest: bytes) -> tuple[list[dict], dict, dict]:
+    """The rows of one segment of checked documents, their :func:`document_columns` and their :func:`entity_table`;
+    remember the files in the index, and record the segment when it can be trusted."""
     rows: list[dict] = []
     files: list[tuple[str, list[int] | None]] = []
     memorable = True
@@ -2013,11 +2068,52 @@ def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list
             memorable = False  # unreadable: nothing to stat that says it is still unreadable
         rows.append(row)
     table = entity_table(rows)
-    if memorable:
-        compact = [row if row["summary"] is None else  # entities in the segment's table; links read again if unresolved
-                   {**row, "summary": {k: v for k, v in row["summary"].items() if k not in ("entities", "links")}} for row in rows]
-        seen.remember_segment(kind, number, digest, {"rows": compact, "entities": table}, files, paths)
-    return rows, table
+    columns = document_columns(rows)
+    if memorable:  # (entities in the segment's table; links read again if unresolved)
+        entities = {"count": len(table["digests"]) // 8, "deviations": table["deviations"]}
+        seen.remember_segment(kind, number, digest, {"columns": columns, "entities": entities}, files, paths,
+                              {"definitions": table["definitions"]()}, table["keys"] + table["digests"])
+    return rows, columns, table
+
+
+def document_columns(rows: list[dict]) -> dict:
+    """What a set's checks and the gold index take of a segment of checked documents (``rows``: each one's
+    ``file``, ``path``, ``problems``, ``summary`` and ``key``), by column: the index records a segment so, and
+    gives it back in one decode, with no dict per document to make and read (the rows, read document by document
+    by the checks and the gold index, were 85 ms of a 10,000-article rebuild)."""
+    summaries = [row["summary"] for row in rows]
+    articles = [None if summary is None else summary["article"] for summary in summaries]
+    people: dict[tuple[str, ...], int] = {}
+    people_of: list[int] = []
+    for summary in summaries:
+        for names in ((), ()) if summary is None else (summary["annotators"], summary["origins"]):
+            people_of.append(people.setdefault(tuple(names), len(people)))
+    return {
+        "files": [row["file"] for row in rows],
+        "paths": [row["path"] for row in rows],
+        "articles": articles,
+        "keys": "".join(row.get("key") or "0" * 64 for row in rows),
+        "hits": sum("key" in row for row in rows),
+        "problems": [[i, row["problems"]] for i, row in enumerate(rows) if row["problems"]],
+        "unreadable": [i for i, summary in enumerate(summaries) if summary is None],
+        # the quotes' digests of the documents that name an article, in order; the sameAs links' of each document
+        "quote_keys": "".join(summary["quote_keys"] for summary, ident in zip(summaries, articles) if ident is not None),
+        "links": [[i, summary["link_keys"]] for i, summary in enumerate(summaries) if summary is not None and summary["link_keys"]],
+        # the documents whose file is not named after the article they name
+        "named_otherwise": [i for i, (row, ident) in enumerate(zip(rows, articles))
+                            if ident is not None and os.path.basename(row["file"]) != f"{ident}.json"],
+        "figures": [n for summary in summaries for n in ((0, 0) if summary is None else (summary["mentions"], summary["quote_count"]))],
+        "people": [list(names) for names in people],
+        "people_of": people_of,
+    }
+
+
+def _recorded_entities(recorded: dict) -> dict:
+    """The :func:`entity_table` of a segment the index answered: its keys and digests from the record's bytes, its
+    definitions decoded only when asked for (when an entity is new to the set)."""
+    count, later = recorded["entities"]["count"], recorded["later"]
+    return {"keys": recorded["data"][:16 * count], "digests": recorded["data"][16 * count:24 * count],
+            "definitions": lambda: orjson.loads(later)["definitions"], "deviations": recorded["entities"]["deviations"]}
 
 
 def _entities_in(rows: list[dict]) -> Iterator[tuple[str, list]]:
@@ -2025,18 +2121,19 @@ def _entities_in(rows: list[dict]) -> Iterator[tuple[str, list]]:
     return ((row["file"], row["summary"]["entities"]) for row in rows if row["summary"] is not None)
 
 
-def _entities_of(job: Job, seen: ScanIndex, rows: list[dict], keys: ArticleIndex) -> Iterator[tuple[str, list]]:
-    """(file, entities) of each readable document of a recorded segment: from the index's row of each file, or
-    from the cache (the documents are unchanged: the segment's stats said so)."""
-    for row in rows:
-        if row["summary"] is None:
+def _entities_of(job: Job, seen: ScanIndex, columns: dict, keys: ArticleIndex) -> Iterator[tuple[str, list]]:
+    """(file, entities) of each readable document of a recorded segment (its :func:`document_columns`): from the
+    index's row of each file, or from the cache (the documents are unchanged: the segment's stats said so)."""
+    unreadable = set(columns["unreadable"])
+    for i, (path, file) in enumerate(zip(columns["paths"], columns["files"])):
+        if i in unreadable:
             continue
-        record = seen._record(row["path"])
-        if record is not None and record["key"] == row["key"]:
-            yield row["file"], record["result"]["summary"]["entities"]
+        record = seen._record(path)
+        if record is not None and record["key"] == columns["keys"][64 * i:64 * i + 64]:
+            yield file, record["result"]["summary"]["entities"]
         else:
-            stem = Path(row["path"]).stem
-            yield row["file"], document_task(job, (row["path"], row["file"], stem, keys.get(stem)))["summary"]["entities"]
+            stem = Path(path).stem
+            yield file, document_task(job, (path, file, stem, keys.get(stem)))["summary"]["entities"]
 
 
 def _manifest_segments(layout: CorpusLayout) -> Iterator[list[tuple[int, bytes]]]:
