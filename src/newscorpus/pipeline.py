@@ -505,6 +505,7 @@ class ScanIndex:
             return
         if record["state"] is None or record["entry"] is None:
             self.unrecorded.append(key_prefix(record["key"]))
+            self._forget(file)
             return
         blob = orjson.dumps(record)
         try:
@@ -514,6 +515,15 @@ class ScanIndex:
             return
         self.changed = True
         self._keep(file)
+
+    def _forget(self, file: str) -> None:
+        """Drop the row of ``file``, which this scan read again but could not record (edited a moment ago): its
+        stat is past, so it would never be served, but a row no scan keeps makes :meth:`save` list every row kept
+        to find it (the file a user has just edited, at every rebuild: 0.1 s at 10,000 articles, 0.8 at 100,000)."""
+        try:
+            self.changed |= self.db.execute("DELETE FROM files WHERE file = ?", (file,)).rowcount > 0
+        except sqlite3.DatabaseError as error:
+            self._abandon(error)
 
     def segment(self, kind: str, number: int, digest: bytes) -> dict | None:
         """What was recorded for segment ``number`` of ``kind`` when its inputs (``digest``) are unchanged and every
