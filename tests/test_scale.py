@@ -1710,7 +1710,7 @@ def _vouches_for_other_rows(uri: str, out: int, parent: int) -> None:
                          ids=["checks", "ends-at-once", "cuts-a-line-short", "vouches-for-other-rows", "wedges"])
 def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(tmp_path, monkeypatch, read_counter, child):
     """A rebuild's recorded segments are checked (checksums, a ``stat`` per file) by a child process ahead of the
-    scan, and the scan then checks none itself.  It takes a child's verdict only for the row it read (the same
+    scan, and the scan then checks only its first itself (as the child starts).  It takes a child's verdict only for the row it read (the same
     checksum), and checks a segment itself when the child gave none: the child ended at once, cut its line short,
     vouched for other rows, or wrote nothing for a while (it is then stopped).  Whatever the child does, a changed file is seen, the rebuild is a cold build,
     and the child is reaped when the scan ends."""
@@ -1735,7 +1735,7 @@ def test_the_segments_checked_ahead_by_a_child_are_taken_only_for_the_rows_read(
     again = build_once(corpus, tmp_path, group_articles=4)
     assert read_counter == [] and again.problems == first.problems and tree_digest(again.out) == tree_digest(first.out)
     assert len(children) == 1 and not Path(f"/proc/{children[0]}").exists()  # started, ended and reaped
-    assert segments > 0 and len(checked_here) == (0 if child is None else segments)
+    assert segments > 0 and len(checked_here) == (1 if child is None else segments)  # (its first: CHECKED_HERE)
     raw = sorted(p for p in (corpus / "raw").iterdir() if p.name != "manifest.jsonl")
     raw[5].write_bytes(raw[5].read_bytes() + b"\n")  # the manifest is unchanged: only the file's stat tells
     third = build_once(corpus, tmp_path, group_articles=4)
@@ -1821,6 +1821,34 @@ def test_the_index_keeps_the_rows_of_files_seen_and_drops_those_of_files_gone(tm
     left = _indexed_files(tmp_path / "cache")
     assert not any(f.endswith("/" + gone["file"]) or f.endswith("/" + document.name) for f in left)
     assert len(left) == len(rows) - 2
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   sqlite3.DatabaseError("database disk image is malformed")])
+def test_a_segment_answered_whole_still_gives_its_rows_after_the_index_is_abandoned(tmp_path, monkeypatch, error):
+    """A segment the index answered whole is read in two steps: its record at once, its rows (JSON, a third of its
+    bytes) only if asked for.  Should the scan abandon the index in between (a full disk, a damaged file: the file is
+    then deleted), the rows asked for are still the ones recorded, read through the connection it had."""
+    from newscorpus.pipeline import Job, ScanIndex, _raw_segments
+
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(newscorpus.pipeline, "SEGMENT", 4)
+    corpus = generate(tmp_path / "c", 10, seed=43)
+    build_once(corpus, tmp_path, group_articles=5)
+    path = _index_database(tmp_path / "cache")
+    with closing(sqlite3.connect(path)) as db:
+        recorded_rows = db.execute("SELECT later FROM segments WHERE kind = 'raw' AND number = 1").fetchone()[0]
+    layout = CorpusLayout(corpus).absolute()
+    seen = ScanIndex.open(Job.of(layout, tmp_path / "cache"))
+    try:
+        segments = _raw_segments(layout, layout.rel(layout.manifest), seen)
+        answered = [next(segments)[0][3] for _ in range(2)]
+        assert all(recorded is not None for recorded in answered)
+        seen._abandon(error)
+        assert seen.db is None and path.exists() == isinstance(error, sqlite3.OperationalError)
+        assert answered[1]["later"]() == recorded_rows and json.loads(recorded_rows)["rows"]
+    finally:
+        seen.close()
 
 
 def test_a_file_edited_a_moment_before_a_rebuild_loses_its_row_and_no_file_is_listed(tmp_path, monkeypatch):

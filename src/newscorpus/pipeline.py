@@ -420,6 +420,8 @@ class ScanIndex:
     #: moment ago), as their first 64 bits (:func:`newscorpus.cache.key_prefixes`; 8 bytes a file, should a whole
     #: corpus be that new); with the saved rows, every entry the scan used (:meth:`keys`)
     unrecorded: array = field(default_factory=lambda: array("Q"))
+    #: the connection of an index abandoned in the scan (:meth:`_abandon`), kept open until :meth:`close`
+    _retired: sqlite3.Connection | None = None
 
     @staticmethod
     def path_of(job: Job) -> Path:
@@ -527,8 +529,8 @@ class ScanIndex:
 
     def segment(self, kind: str, number: int, digest: bytes) -> dict | None:
         """What was recorded for segment ``number`` of ``kind`` when its inputs (``digest``) are unchanged and every
-        file and cache entry it read has the stat it had, else ``None``: the record, with ``"later"`` (the JSON
-        of what is read only when needed, not decoded) and ``"data"`` (bytes).
+        file and cache entry it read has the stat it had, else ``None``: the record, with ``"later"`` (a function
+        that gives the JSON of what is read only when needed, not decoded) and ``"data"`` (bytes).
 
         A segment is :data:`SEGMENT` consecutive manifest lines, or
         annotation documents of one set: the unit the index answers whole,
@@ -537,24 +539,37 @@ class ScanIndex:
         """
         if self.db is None:
             return None
-        try:
-            row = self.db.execute("SELECT digest, record, files, later, data, checksum FROM segments WHERE kind = ? AND number = ?",
+        name = f"{kind}:{number}"
+        try:  # (files and later, the row's last columns, are not read when the child checked it: a third of its bytes)
+            row = self.db.execute("SELECT digest, checksum, record, data FROM segments WHERE kind = ? AND number = ?",
                                   (kind, number)).fetchone()
+            if row is None or row[0] != digest:
+                return None
+            verdict = self.ahead.verdict(kind, number) if self.ahead is not None and (kind, number) != CHECKED_HERE else None
+            if verdict is not None and verdict[0] == row[1]:  # this very row, checked by the child
+                if not verdict[1]:
+                    return None
+                later = partial(self._later, kind, number)
+            else:
+                files, deferred = self.db.execute("SELECT files, later FROM segments WHERE kind = ? AND number = ?",
+                                                  (kind, number)).fetchone()
+                if row[1] != _row_digest(name, digest, row[2], files, deferred, row[3]) or not files_unchanged(orjson.loads(files)):
+                    return None
+                later = partial(bytes, deferred)
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return None
-        if row is None or row[0] != digest:
-            return None
-        verdict = self.ahead.verdict(kind, number) if self.ahead is not None else None
-        if verdict is not None and verdict[0] == row[5]:  # this very row, checked by the child
-            if not verdict[1]:
-                return None
-        elif row[5] != _row_digest(f"{kind}:{number}", *row[:5]) or not files_unchanged(orjson.loads(row[2])):
-            return None
-        record = orjson.loads(row[1])
+        record = orjson.loads(row[2])
         self.kept_segments.append((kind, number))
         self.covered += record["kept"]
-        return {**record["record"], "later": row[3], "data": row[4]}
+        return {**record["record"], "later": later, "data": row[3]}
+
+    def _later(self, kind: str, number: int) -> bytes:
+        """The ``later`` column of a segment answered whole: the row the child checked (no scan writes the row of a
+        segment it was answered), read through the scan's connection, or the one it had before it abandoned the
+        index (:meth:`_abandon`: the row was read from the file it holds open)."""
+        db = self.db if self.db is not None else self._retired
+        return db.execute("SELECT later FROM segments WHERE kind = ? AND number = ?", (kind, number)).fetchone()[0]
 
     def remember_segment(self, kind: str, number: int, digest: bytes, record: dict,
                          files: list[tuple[str, list[int] | None]], kept: list[str], later: dict | None = None,
@@ -569,8 +584,8 @@ class ScanIndex:
         deferred = orjson.dumps({**(later or {}), "kept": kept})
         try:
             self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (kind, number, digest, blob, checked, deferred, data,
-                             _row_digest(f"{kind}:{number}", digest, blob, checked, deferred, data)))
+                            (kind, number, digest, _row_digest(f"{kind}:{number}", digest, blob, checked, deferred, data),
+                             blob, data, checked, deferred))
         except sqlite3.DatabaseError as error:
             self._abandon(error)
             return
@@ -632,9 +647,10 @@ class ScanIndex:
     def close(self) -> None:
         """Close the database (uncommitted changes are rolled back: the last saved index stays)."""
         self._stop_ahead()
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        for db in (self.db, self._retired):
+            if db is not None:
+                db.close()
+        self.db = self._retired = None
 
     def _abandon(self, error: sqlite3.DatabaseError) -> None:
         """Scan on without the index (results are computed as without one); a damaged database is deleted.
@@ -642,7 +658,12 @@ class ScanIndex:
         ``OperationalError`` is a busy or locked database (another build
         holds it) or a full disk: the file is left alone.
         """
-        self.close()
+        self._stop_ahead()
+        self._retired, self.db = self.db, None  # kept open until close(): segments answered may still be read
+        try:  # (its locks released, its changes undone: the last saved index stays, as it did when it was closed)
+            self._retired.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
         if not isinstance(error, sqlite3.OperationalError):
             _drop_database(self.path)
 
@@ -761,6 +782,10 @@ class SegmentsChecked:
                 pass
 
 
+#: The segment the scan checks itself, not its :class:`SegmentsChecked` child: its first, which it asks for as the
+#: child starts (the child starts with the next one: the scan waited 10-25 ms for the first line at 10,000 articles).
+CHECKED_HERE = ("raw", 0)
+
 #: Seconds the scan waits for the next line of its :class:`SegmentsChecked` child before it checks segments itself.
 _AHEAD_PATIENCE = 2.0
 
@@ -773,6 +798,7 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
     _die_with_parent(parent)
     db = sqlite3.connect(uri, uri=True, timeout=0)
     order = db.execute("SELECT kind, number FROM segments ORDER BY kind NOT LIKE 'raw%', kind <> 'documents:gold', kind, number").fetchall()
+    order = [segment for segment in order if segment != CHECKED_HERE]
     with os.fdopen(out, "wb", buffering=0) as lines:
         for kind, number in order:
             row = db.execute("SELECT digest, record, files, later, data, checksum FROM segments WHERE kind = ? AND number = ?",
@@ -792,8 +818,8 @@ PRAGMA synchronous = OFF;
 PRAGMA temp_store = FILE;
 CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, record BLOB NOT NULL, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS segments (kind TEXT NOT NULL, number INTEGER NOT NULL, digest BLOB NOT NULL,
-                                     record BLOB NOT NULL, files BLOB NOT NULL, later BLOB NOT NULL, data BLOB NOT NULL,
-                                     checksum BLOB NOT NULL, PRIMARY KEY (kind, number));
+                                     checksum BLOB NOT NULL, record BLOB NOT NULL, data BLOB NOT NULL,
+                                     files BLOB NOT NULL, later BLOB NOT NULL, PRIMARY KEY (kind, number));
 CREATE TEMP TABLE kept (file TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TEMP TABLE kept_segments (kind TEXT NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (kind, number)) WITHOUT ROWID;
 """
@@ -2123,7 +2149,7 @@ def _recorded_entities(recorded: dict) -> dict:
     definitions decoded only when asked for (when an entity is new to the set)."""
     count, later = recorded["entities"]["count"], recorded["later"]
     return {"keys": recorded["data"][:16 * count], "digests": recorded["data"][16 * count:24 * count],
-            "definitions": lambda: orjson.loads(later)["definitions"], "deviations": recorded["entities"]["deviations"]}
+            "definitions": lambda: orjson.loads(later())["definitions"], "deviations": recorded["entities"]["deviations"]}
 
 
 def _entities_in(rows: list[dict]) -> Iterator[tuple[str, list]]:
@@ -2211,7 +2237,7 @@ def _convert_all(layout: CorpusLayout, job: Job, mapper: Mapper, manifest_file: 
             continue
         signatures = columns["signatures"]  # a record's rows keep none: they are in the columns
         converted = 0
-        for row in rows if rows is not None else orjson.loads(recorded["later"])["rows"]:
+        for row in rows if rows is not None else orjson.loads(recorded["later"]())["rows"]:
             article = _manifest_row(row, found, problems, manifest_file, raw_rel)
             if article is not None:
                 key, summary = article
@@ -2283,7 +2309,7 @@ def _raw_segments(layout: CorpusLayout, manifest_file: str,
                   seen: ScanIndex) -> Iterator[tuple[tuple[int, bytes, list[dict] | None, dict | None], list[tuple[dict, dict]]]]:
     """Per segment of the manifest: ``(number, digest, rows, recorded)`` and the ``(row, entry)`` pairs to convert
     (none when the index recorded the segment whole: ``recorded`` is its record, and ``rows`` is ``None``: the
-    recorded rows are decoded from ``recorded["later"]`` only if the segment is taken row by row)."""
+    recorded rows are read and decoded from ``recorded["later"]()`` only if the segment is taken row by row)."""
     for number, lines in enumerate(_manifest_segments(layout)):
         digest = hashlib.blake2b(orjson.dumps([lines[0][0], manifest_file]) + b"".join(raw for _, raw in lines),
                                  digest_size=16).digest()
