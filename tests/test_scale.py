@@ -527,6 +527,68 @@ def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
         mapper.close()
 
 
+@pytest.mark.parametrize("edits", [1, 2, 17], ids=["one-file", "two-files", "more-than-the-scan-names"])
+def test_a_rebuild_sends_the_groups_of_the_articles_it_made_again_first(tmp_path, monkeypatch, edits):
+    """A rebuild knows from its scan which articles it converted or checked again (a few: past
+    :data:`~newscorpus.pipeline.REMADE_AT_MOST`, none are named): their groups go to the pool's workers before the other
+    groups' items and keys are made, which the workers would have waited for; the output is a cold build's."""
+    from newscorpus.pipeline import REMADE_AT_MOST
+
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 60, seed=27)
+    build_once(corpus, tmp_path, workers=2, group_articles=8)
+    manifest = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    edited = [entries[i * 59 // max(1, edits - 1)] if edits > 1 else entries[30] for i in range(edits)]
+    for entry in edited:
+        path = corpus / "raw" / entry["file"]
+        path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[0] + " (updated)\n" + path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    events: list[str] = []
+    real_key, real_started = newscorpus.build.shard_key, newscorpus.build._groups_started
+    monkeypatch.setattr(newscorpus.build, "shard_key", lambda job, group: events.append("key") or real_key(job, group))
+
+    def groups_started(found, *args):
+        started = real_started(found, *args)
+        events.append(f"started {len(started)}")
+        return started
+
+    monkeypatch.setattr(newscorpus.build, "_groups_started", groups_started)
+    again = build_once(corpus, tmp_path, workers=2, group_articles=8)
+    cold = build_once(corpus, tmp_path / "cold", group_articles=8)
+    assert tree_digest(again.out) == tree_digest(cold.out) and again.problems == cold.problems
+    started = next(int(event.split()[1]) for event in events if event.startswith("started"))
+    written = again.cache.misses["shard"]
+    if edits > REMADE_AT_MOST:  # (a cold build's every article: its groups are not looked for first)
+        assert started == 0 and events.index("started 0") == 0
+    else:  # each group made again was started before any other group's key was made
+        assert 0 < started == written <= edits and events[:started + 1] == ["key"] * started + [f"started {started}"]
+
+
+def test_a_group_sent_first_that_fails_fails_the_build_and_leaves_the_last_output(tmp_path, monkeypatch):
+    """A group sent to the workers first (above) whose task fails: the build fails with its error once the task
+    has ended (nothing still writes into the staging directory when it is deleted), and the last output is as it was."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 40, seed=28)
+    first = build_once(corpus, tmp_path, workers=2, group_articles=8)
+    before = tree_digest(first.out)
+    change_headline(corpus)
+
+    def broken(cls, *args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error (made by the test)")
+
+    monkeypatch.setattr(newscorpus.build.Part, "of", classmethod(broken))  # (the workers are forked after this)
+    started: list[int] = []
+    real_started = newscorpus.build._groups_started
+    monkeypatch.setattr(newscorpus.build, "_groups_started", lambda *a: (lambda s: started.append(len(s)) or s)(real_started(*a)))
+    with pytest.raises(OSError, match="made by the test"):
+        build_once(corpus, tmp_path, workers=2, group_articles=8)
+    assert started == [1]
+    assert tree_digest(first.out) == before
+    assert sorted(p.name for p in first.out.parent.iterdir() if p.name.startswith(f".{first.out.name}.")) == [f".{first.out.name}.lock"]
+
+
 def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_never_imports_the_converter(tmp_path, monkeypatch):
     """A build starts its pool first thing, and its workers import the converter and the Parquet writer while the
     main process scans: a one-file rebuild converts the file, checks its document and patches its group there, so

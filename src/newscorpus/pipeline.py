@@ -422,6 +422,9 @@ class ScanIndex:
     unrecorded: array = field(default_factory=lambda: array("Q"))
     #: the connection of an index abandoned in the scan (:meth:`_abandon`), kept open until :meth:`close`
     _retired: sqlite3.Connection | None = None
+    #: the ids of the articles this scan converted, or whose document it checked, itself (the index did not answer
+    #: for them), in order; ``None`` past :data:`REMADE_AT_MOST` (a cold build's, every article)
+    remade: list[str] | None = field(default_factory=list)
 
     @staticmethod
     def path_of(job: Job) -> Path:
@@ -517,6 +520,15 @@ class ScanIndex:
             return
         self.changed = True
         self._keep(file)
+
+    def note_remade(self, ident: Any) -> None:
+        """Note that article ``ident``'s conversion or document was not the index's answer (:attr:`remade`)."""
+        if self.remade is None or not isinstance(ident, str):
+            return
+        if len(self.remade) >= REMADE_AT_MOST:
+            self.remade = None
+        else:
+            self.remade.append(ident)
 
     def _forget(self, file: str) -> None:
         """Drop the row of ``file``, which this scan read again but could not record (edited a moment ago): its
@@ -667,6 +679,10 @@ class ScanIndex:
         if not isinstance(error, sqlite3.OperationalError):
             _drop_database(self.path)
 
+
+#: The most articles a scan names as made again (:attr:`ScanIndex.remade`): what a rebuild after an edit or two has;
+#: past it, the build does not look for their groups first (:func:`newscorpus.build._write_shards`).
+REMADE_AT_MOST = 16
 
 #: Files noted per batch in the index's table of kept rows.
 _KEPT_BATCH = 1024
@@ -1852,6 +1868,9 @@ class Scan:
     #: 64 bits (:attr:`ScanIndex.unrecorded`; the index's rows and these name every entry the scan used); ``None`` when
     #: it was not saved (another build held it)
     unindexed: array | None = None
+    #: the articles whose conversion or document this scan made itself, not the index (:attr:`ScanIndex.remade`):
+    #: a one-file rebuild's groups to write are looked for among theirs first; ``None`` when too many
+    remade: list[str] | None = None
 
 
 #: Per directory, for :func:`rel_path`: its resolved relative path, and the names of the symbolic links in it.
@@ -2014,7 +2033,7 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
         if name == "gold":
             gold.drop({p.file for p in errors(problems)})
     indexed = seen.save()
-    return Scan(problems, index, gold, stats, seen.unrecorded if indexed else None)
+    return Scan(problems, index, gold, stats, seen.unrecorded if indexed else None, seen.remade)
 
 
 def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: Sequence[str],
@@ -2092,6 +2111,8 @@ def _record_documents(job: Job, seen: ScanIndex, paths: list[str], results: list
             expected, article_key = result["needs"], keys.get(result["needs"])
             result = document_task(job, (path, file, expected, article_key))
         stats.merge(result["cache"])
+        if not indexed:
+            seen.note_remade(expected)
         if not indexed and "key" in result:
             outcome = {"problems": result["problems"], "summary": result["summary"], "key": result["key"]}
             seen.remember(path, {"state": result["state"], "entry": result["entry"], "key": result["key"],
@@ -2340,6 +2361,7 @@ def _record_raw(job: Job, raw_dir: str, seen: ScanIndex, number: int, digest: by
         stats.merge(result["cache"])
         file = f"{job.raw_rel}/{entry['file']}"
         if not indexed:
+            seen.note_remade((result["summary"] or {}).get("id"))
             outcome = {"sha256": result["sha256"], "key": result["key"], "problems": result["problems"], "summary": result["summary"]}
             seen.remember(file, {"state": result["state"], "entry": result["entry"], "key": result["key"], "result": outcome})
         key = result["key"]
