@@ -1524,63 +1524,65 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
     plans = plan_groups(found, clusters, splits, group_articles)
     last = {record["identity"]: key for key, record in previous.groups.items() if "identity" in record}
     states: dict[str, list[int] | None] = {}  # the old files' stats, each taken once
-    early = _groups_started(found, clusters, job, staging, mapper, plans, previous, old, states, last)
-    keys: list[str] = []
-    identities: list[str] = []
-    results: list[dict | None] = []
-    for at, plan in enumerate(plans):
-        if at in early:
-            keys.append(early[at][0])
-            identities.append(early[at][1])
-            results.append(None)
-            continue
-        group = plan.group(found, clusters)
-        keys.append(shard_key(job, group))
-        identities.append(group.identity)
-        reused = previous.reusable(keys[-1], group, old, states)
-        results.append(None if reused is None else {**reused["meta"], "cache": _LINKED})
-    todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
-            for at, (plan, identity, result) in enumerate(zip(plans, identities, results)) if result is None and at not in early)
     record = WrittenShards()
     files: dict[tuple[str, str], list[_Piece]] = {}  # the files of the split being written: their pieces, in order
     spill = Spilled("u1")  # the chunks and templates of the pieces just written (those of the last build's are in its record)
     split = None
-    # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted
-    with closing(spill), _waited_for(future for _, _, future in early.values()), \
-            closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
-        for at, (key, plan, identity, result) in enumerate(zip(keys, plans, identities, results)):
-            if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
-                splice_split(files, staging, old, previous, record)
-                split = plan.split
-            result = result or (early[at][2].result()[0] if at in early else next(written))
-            parts = result.pop("parts", None)  # (None: the group is in the old files)
-            record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"}, "identity": identity, "pieces": {}}
-            for config, name in plan.names:
-                if name is None:
-                    continue
-                if parts is None:
-                    piece = previous.groups[key]["pieces"][config]
-                    files.setdefault((config, name), []).append(
-                        _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"]))
-                    frame = previous.kept(previous.frames[config])
-                else:
-                    part = parts[config]
-                    files.setdefault((config, name), []).append(
-                        _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"])))
-                    frame = part["frame"]
-                if config not in record.frames:
-                    record.frames[config] = record.keep(frame)
-                elif frame != record.kept(record.frames[config]) and \
-                        Frame.from_bytes(frame).shared() != Frame.from_bytes(record.kept(record.frames[config])).shared():
-                    raise SpliceError(f"the '{config}' rows of the group of shard {key} have another schema than the others")
-            found.cache.merge(result["cache"])
-            for config in CONFIGS:
-                counts[config][plan.split]["rows"] += result["configs"][config]["rows"]
-                counts[config][plan.split]["nbytes"] += result["configs"][config]["nbytes"]
-            card.by_label.update(result["by_label"])
-            card.by_type.update(result["by_type"])
-            release_free_memory()
-        splice_split(files, staging, old, previous, record)
+    early: dict[int, tuple[str, str, Future]] = {}
+    # closed when left early (an error, Ctrl-C): the groups still being written into staging end before it is deleted,
+    # those sent first (_groups_started) as soon as they are sent
+    with closing(spill), _waited_for(early):
+        _groups_started(found, clusters, job, staging, mapper, plans, previous, old, states, last, early)
+        keys: list[str] = []
+        identities: list[str] = []
+        results: list[dict | None] = []
+        for at, plan in enumerate(plans):
+            if at in early:
+                keys.append(early[at][0])
+                identities.append(early[at][1])
+                results.append(None)
+                continue
+            group = plan.group(found, clusters)
+            keys.append(shard_key(job, group))
+            identities.append(group.identity)
+            reused = previous.reusable(keys[-1], group, old, states)
+            results.append(None if reused is None else {**reused["meta"], "cache": _LINKED})
+        todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
+                for at, (plan, identity, result) in enumerate(zip(plans, identities, results)) if result is None and at not in early)
+        with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
+            for at, (key, plan, identity, result) in enumerate(zip(keys, plans, identities, results)):
+                if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
+                    splice_split(files, staging, old, previous, record)
+                    split = plan.split
+                result = result or (early[at][2].result()[0] if at in early else next(written))
+                parts = result.pop("parts", None)  # (None: the group is in the old files)
+                record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"}, "identity": identity, "pieces": {}}
+                for config, name in plan.names:
+                    if name is None:
+                        continue
+                    if parts is None:
+                        piece = previous.groups[key]["pieces"][config]
+                        files.setdefault((config, name), []).append(
+                            _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"]))
+                        frame = previous.kept(previous.frames[config])
+                    else:
+                        part = parts[config]
+                        files.setdefault((config, name), []).append(
+                            _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"])))
+                        frame = part["frame"]
+                    if config not in record.frames:
+                        record.frames[config] = record.keep(frame)
+                    elif frame != record.kept(record.frames[config]) and \
+                            Frame.from_bytes(frame).shared() != Frame.from_bytes(record.kept(record.frames[config])).shared():
+                        raise SpliceError(f"the '{config}' rows of the group of shard {key} have another schema than the others")
+                found.cache.merge(result["cache"])
+                for config in CONFIGS:
+                    counts[config][plan.split]["rows"] += result["configs"][config]["rows"]
+                    counts[config][plan.split]["nbytes"] += result["configs"][config]["nbytes"]
+                card.by_label.update(result["by_label"])
+                card.by_type.update(result["by_type"])
+                release_free_memory()
+            splice_split(files, staging, old, previous, record)
     shutil.rmtree(staging / PARTS, ignore_errors=True)
     for split in SPLIT_NAMES:
         card.articles[split] = counts["articles"][split]["rows"]
@@ -1595,19 +1597,19 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
 
 
 def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mapper: Mapper, plans: list[GroupPlan],
-                    previous: WrittenShards, old: Path, states: dict[str, list[int] | None],
-                    last: dict[str, str]) -> dict[int, tuple[str, str, "Future"]]:
+                    previous: WrittenShards, old: Path, states: dict[str, list[int] | None], last: dict[str, str],
+                    started: dict[int, tuple[str, str, "Future"]]) -> None:
     """The groups of the articles the scan made again (:attr:`~newscorpus.pipeline.Scan.remade`) that cannot be
     linked from the last output, sent to the pool's workers at once, before the other groups' keys are computed
-    (at 10,000 articles, 22 groups' items and keys: 30-40 ms the worker had waited): by plan number, their shard
-    key, identity and the future of their :func:`group_task`.  None when the scan does not name them (a cold build:
-    too many), or the mapper is not a local pool (its order is the map's)."""
+    (at 10,000 articles, 22 groups' items and keys: 30-40 ms the worker had waited): into ``started``, by plan
+    number, their shard key, identity and the future of their :func:`group_task`, each as it is sent (the caller
+    waits for them however it leaves, :func:`_waited_for`).  Nothing is sent when the scan does not name the
+    articles (a cold build: too many), or the mapper is not a local pool (its order is the map's)."""
     import numpy as np
 
     if not found.remade or not isinstance(mapper, ProcessMapper) or mapper.workers <= 1:
-        return {}
+        return
     positions = np.array([at for at in found.index.positions(found.remade) if at >= 0], dtype=np.int64)
-    started: dict[int, tuple[str, str, Future]] = {}
     for at, plan in enumerate(plans):
         if len(started) >= mapper.workers or not np.isin(np.frombuffer(plan.articles, dtype=np.uint32), positions).any():
             continue
@@ -1617,17 +1619,17 @@ def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mappe
             task = partial(group_task, job, str(staging))
             future = mapper.start().submit(run_batch, task, [dataclasses.replace(group, previous=last.get(identity))])
             started[at] = (key, identity, future)
-    return started
 
 
 @contextmanager
-def _waited_for(futures: Iterable["Future"]) -> Iterator[None]:
-    """On leaving (an error, Ctrl-C), cancel each of ``futures`` not yet running and wait for the others: a group
-    still being written into the staging directory would write into it after it is deleted."""
-    futures = list(futures)
+def _waited_for(started: dict[int, tuple[str, str, "Future"]]) -> Iterator[None]:
+    """On leaving (an error, Ctrl-C), cancel each future of ``started`` (filled meanwhile, :func:`_groups_started`)
+    not yet running and wait for the others: a group still being written into the staging directory would write
+    into it after it is deleted."""
     try:
         yield
     finally:
+        futures = [future for _, _, future in started.values()]
         if futures:  # (else concurrent.futures is not imported: 10 ms of a rebuild with no pool)
             from concurrent.futures import wait
 
