@@ -1406,9 +1406,9 @@ def entity_table(rows: list[dict]) -> dict:
     first: dict[str, tuple[tuple, str]] = {}
     deviations = [[entity, facts, row["file"], i] for row in rows if row["summary"] is not None
                   for i, entity, facts in _differing(first, row["file"], row["summary"]["entities"])]
-    definitions = [[entity, list(facts), file] for entity, (facts, file) in first.items()]
     return {"keys": entity_keys(list(first)).tobytes(), "digests": b"".join(facts_digest(facts) for facts, _ in first.values()),
-            "definitions": lambda: definitions, "deviations": deviations}
+            "definitions": lambda: [[entity, list(facts), file] for entity, (facts, file) in first.items()],  # (made when asked)
+            "deviations": deviations}
 
 
 #: At most this many answers of the index are held while the items between them wait for the workers
@@ -2048,6 +2048,8 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
                 checks.unreadable.add(columns["files"][i].rpartition("/")[2].removesuffix(".json"))
             if name == "gold":
                 gold.note_segment(start, columns, articles)
+            # let go of this segment's rows before the next segment's are made (both at once were the scan's peak)
+            rows = columns = table = whole = None
         links_of = partial(_document_links, job, seen, layout, directory, names, index, dirs)
         found.extend(with_lines_from_files(checks.finish(links_of), layout))
         problems.extend(found)
