@@ -837,10 +837,9 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
             lines.write(orjson.dumps([kind, number, row[5].hex(), unchanged]) + b"\n")
 
 
-#: The index's tables.  Pages of 16 KB: a segment's row (0.5-0.9 MB) is read in a quarter of the pages it took at
-#: 4 KB, the default (a 10,000-article rebuild's 38 rows: 11 ms, now 7.5).
+#: The index's tables.  (Pages of 16 KB read a 10,000-article rebuild's 38 segment rows in 7.5 ms instead of 11,
+#: but a cold build's main process at 100,000 articles peaked 7 MB higher with them: SQLite's default, 4 KB, kept.)
 _INDEX_SCHEMA = """
-PRAGMA page_size = 16384;
 PRAGMA journal_mode = DELETE;
 PRAGMA synchronous = OFF;
 PRAGMA temp_store = FILE;
