@@ -837,8 +837,9 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
             lines.write(orjson.dumps([kind, number, row[5].hex(), unchanged]) + b"\n")
 
 
-#: The index's tables.  (Pages of 16 KB read a 10,000-article rebuild's 38 segment rows in 7.5 ms instead of 11,
-#: but a cold build's main process at 100,000 articles peaked 7 MB higher with them: SQLite's default, 4 KB, kept.)
+#: The index's tables.  (Pages of 16 KB read a 10,000-article rebuild's 38 segment rows in 7.5 ms instead of 11;
+#: a cold build at 100,000 articles with them, and with two segments' rows held at once, peaked 7 MB higher, and
+#: both went at once, so which one cost what was not measured: SQLite's default, 4 KB, kept.)
 _INDEX_SCHEMA = """
 PRAGMA journal_mode = DELETE;
 PRAGMA synchronous = OFF;
