@@ -1611,7 +1611,9 @@ def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mappe
         return
     positions = np.array([at for at in found.index.positions(found.remade) if at >= 0], dtype=np.int64)
     for at, plan in enumerate(plans):
-        if len(started) >= mapper.workers or not np.isin(np.frombuffer(plan.articles, dtype=np.uint32), positions).any():
+        if len(started) >= mapper.workers:
+            break
+        if not np.isin(np.frombuffer(plan.articles, dtype=np.uint32), positions).any():
             continue
         group = plan.group(found, clusters)
         key, identity = shard_key(job, group), group.identity

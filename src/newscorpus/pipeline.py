@@ -552,7 +552,6 @@ class ScanIndex:
         """
         if self.db is None:
             return None
-        name = f"{kind}:{number}"
         try:  # (files and later, the row's last columns, are not read when the child checked it: a third of its bytes)
             row = self.db.execute("SELECT digest, checksum, record, data FROM segments WHERE kind = ? AND number = ?",
                                   (kind, number)).fetchone()
@@ -566,7 +565,7 @@ class ScanIndex:
             else:
                 files, deferred = self.db.execute("SELECT files, later FROM segments WHERE kind = ? AND number = ?",
                                                   (kind, number)).fetchone()
-                if row[1] != _row_digest(name, digest, row[2], files, deferred, row[3]) or not files_unchanged(orjson.loads(files)):
+                if row[1] != _segment_checksum(kind, number, digest, row[2], files, deferred, row[3]) or not files_unchanged(orjson.loads(files)):
                     return None
                 later = partial(bytes, deferred)
         except sqlite3.DatabaseError as error:
@@ -607,7 +606,7 @@ class ScanIndex:
         deferred = orjson.dumps({**(later or {}), "kept": kept})
         try:
             self.db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (kind, number, digest, _row_digest(f"{kind}:{number}", digest, blob, checked, deferred, data),
+                            (kind, number, digest, _segment_checksum(kind, number, digest, blob, checked, deferred, data),
                              blob, data, checked, deferred))
         except sqlite3.DatabaseError as error:
             self._abandon(error)
@@ -833,7 +832,7 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
                              (kind, number)).fetchone()
             if row is None:
                 continue
-            unchanged = row[5] == _row_digest(f"{kind}:{number}", *row[:5]) and files_unchanged(orjson.loads(row[2]))
+            unchanged = row[5] == _segment_checksum(kind, number, *row[:5]) and files_unchanged(orjson.loads(row[2]))
             lines.write(orjson.dumps([kind, number, row[5].hex(), unchanged]) + b"\n")
 
 
@@ -854,6 +853,11 @@ CREATE TEMP TABLE kept_segments (kind TEXT NOT NULL, number INTEGER NOT NULL, PR
 
 #: Manifest lines, or annotation documents of one set, per segment of the scan (see :meth:`ScanIndex.segment`).
 SEGMENT = 512
+
+
+def _segment_checksum(kind: str, number: int, digest: bytes, record: bytes, files: bytes, later: bytes, data: bytes) -> bytes:
+    """Checksum of a segment's row (:func:`_row_digest`), its parts in one order wherever it is made or checked."""
+    return _row_digest(f"{kind}:{number}", digest, record, files, later, data)
 
 
 def _row_digest(name: str, *parts: bytes) -> bytes:
@@ -1024,10 +1028,15 @@ def quote_digest(article: Any, quote: Any) -> bytes:
     BLAKE2b of the pair's JSON: two different pairs share a digest with
     probability 2^-64 per pair compared.
     """
+    return _json_digest([article, quote])
+
+
+def _json_digest(value: Any, option: int = 0) -> bytes:
+    """8 bytes of BLAKE2b of ``value``'s JSON (``option``: orjson's), the same in every process."""
     try:
-        text = orjson.dumps([article, quote])
-    except TypeError:  # an integer beyond 64 bits (Python's parser reads those)
-        text = json.dumps([article, quote], sort_keys=True).encode("utf-8")
+        text = orjson.dumps(value, option=option)
+    except TypeError:  # a lone surrogate, an integer beyond 64 bits (Python's parser reads both)
+        text = json.dumps(value, sort_keys=True).encode("utf-8")
     return hashlib.blake2b(text, digest_size=8).digest()
 
 
@@ -1183,11 +1192,7 @@ def facts_digest(facts: Sequence[Any]) -> bytes:
     values = list(facts)
     if not all(value is None or type(value) is str for value in values):
         values = _canonical(values)
-    try:
-        text = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # a lone surrogate, an integer beyond 64 bits (Python's parser reads both)
-        text = json.dumps(values, sort_keys=True).encode("utf-8")
-    return hashlib.blake2b(text, digest_size=8).digest()
+    return _json_digest(values, orjson.OPT_SORT_KEYS)
 
 
 class FirstDefinitions:
