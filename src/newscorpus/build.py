@@ -1056,11 +1056,15 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
         if isinstance(mapper, ProcessMapper) and mapper.workers > 1:
             mapper.start()  # forked while this process is small; they import what tasks run while it scans
         lock = CacheLock(cache_dir)  # shared with other builds, for the whole build: no prune meanwhile
-        if not prune_cache:
-            return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
-        since = time.time_ns()
-        with noting_use(_NOTED_NAMESPACES) as noted:
-            return _build(layout, out, repo_root, cache_dir, mapper, group_articles, (since, noted, lock))
+        # without the cyclic garbage collector, as the scan was already: what a build makes is acyclic (records, rows,
+        # footers' fields), and the collector's passes over the scan's long-lived objects while the shards were
+        # written and spliced took 30-36 ms of a one-file rebuild at 10,000 articles (a full pass 18-25 ms)
+        with paused_gc():
+            if not prune_cache:
+                return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
+            since = time.time_ns()
+            with noting_use(_NOTED_NAMESPACES) as noted:
+                return _build(layout, out, repo_root, cache_dir, mapper, group_articles, (since, noted, lock))
     finally:
         if isinstance(mapper, ProcessMapper):
             mapper.close()

@@ -50,7 +50,7 @@ import xxhash
 from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names, unlisted
-from newscorpus.heap import release_free_memory
+from newscorpus.heap import paused_gc, release_free_memory
 from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_text, refusal
 from newscorpus.libc import libc_function
 from newscorpus.names import NameTable
@@ -1988,19 +1988,6 @@ def scan(layout: CorpusLayout, cache_dir: Path, mapper: Mapper) -> Scan:
     job = Job.of(layout, cache_dir)
     with closing(ScanIndex.open(job)) as seen, paused_gc():  # millions of short-lived acyclic objects (index records)
         return _scan(layout, job, mapper, seen)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run a block without the cyclic garbage collector: for blocks that make many small acyclic objects
-    (records, rows), where its passes cost 10-20% and find nothing to free."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Scan:
