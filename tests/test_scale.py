@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import sys
 import tracemalloc
+from array import array
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -2666,6 +2667,48 @@ def test_a_group_patched_where_an_article_lost_its_quotes_is_the_group_made_afre
     assert tree_digest(patched.out) == tree_digest(cold.out) and patched.counts == cold.counts
 
 
+@pytest.mark.parametrize("values", [
+    pytest.param(["2023-10-19", None, "2023-10-19", "2023-10-20", None], id="dates and none"),
+    pytest.param([(0, 0), (1, 2), (0, 0), (2, 1)], id="pairs of numbers"),
+    pytest.param([f"v{i % 70_000}" for i in range(70_500)], id="past 65,536 distinct values"),
+    pytest.param([], id="empty"),
+])
+def test_coded_values_read_back_as_the_sequence_and_digest_as_it(values):
+    """:class:`Coded` keeps each item as the number of its value (2 bytes an item, 4 past 65,536 values) and reads back
+    as the sequence it was given, however it was given (one at a time or in parts); equal sequences give equal
+    digests, and changing, adding or moving one item changes it (the wire clusters' cache key is made from it)."""
+    from newscorpus.pipeline import Coded
+
+    def coded(items, parts):
+        made = Coded()
+        size = max(1, len(items) // parts)
+        for start in range(0, len(items), size):
+            if parts == 1 and items:
+                made.extend(items)
+                break
+            made.extend(items[start:start + size])
+        return made
+
+    def digest(made):
+        hashed = hashlib.sha256()
+        made.update(hashed)
+        return hashed.hexdigest()
+
+    whole, pieces = coded(values, 1), coded(values, 7)
+    single = Coded()
+    for value in values:
+        single.append(value)
+    for made in (whole, pieces, single):
+        assert list(made) == values and len(made) == len(values)
+        assert [made[at] for at in range(len(values))] == values
+        assert made.codes.typecode == ("I" if len(set(values)) > 65_536 else "H")
+    assert digest(whole) == digest(pieces) == digest(single)
+    others = [values + [values[0] if values else "x"], values[::-1] if len(set(values)) > 1 else values + [None]]
+    if values:
+        others.append([*values[:-1], "changed"])
+    assert all(digest(coded(other, 1)) != digest(whole) for other in others)
+
+
 @pytest.mark.parametrize("where", ["in memory", "on disk"])
 def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_kept_ones_contributors(where, monkeypatch):
     """``GoldIndex.drop`` looks only at the articles whose document may be bad (a bad file is named after it, or its
@@ -2681,7 +2724,7 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_ke
     for i, ident in enumerate(ids):
         index.add(f"{i:064x}", {"id": ident, "date": None, "language": "en", "publisher": "p", "agency": None}, bytes(4 * NUM_PERM))
     gold = GoldIndex(index, directory="/c/annotations/gold", rel="annotations/gold")
-    summary = lambda ident, number: {"article": ident, "mentions": 1, "quote_count": 0,  # noqa: E731
+    summary = lambda ident, number: {"article": ident, "mentions": number % 2, "quote_count": number % 3,  # noqa: E731
                                      "annotators": [f"ann-{number}"], "origins": [f"origin-{number % 4}"],
                                      "quote_keys": "", "link_keys": ""}
     documents = [("a0.json", "a0"), ("a1.json", "a1"), ("own-name.json", "a2"), ("a3.json", "a3"), ("a3-copy.json", "a3"),
@@ -2703,6 +2746,9 @@ def test_the_gold_index_drops_exactly_the_documents_with_errors_and_names_the_ke
     assert list(index.ids.each_at(list(range(8)))) == ids
     # the card's contributors: those of the documents kept, not of those dropped
     assert gold.contributors() == ({"ann-0", "ann-3", "ann-7", "ann-8"}, {"origin-0", "origin-3"})
+    # the rows a group's kept documents give (document n: n % 2 mentions, n % 3 quotes): a6's is document 8, a5's 7
+    for articles, rows in (([], 0), ([0], 0), ([0, 1, 2, 7], 0), ([3], 1), ([0, 6], 2), ([3, 6], 3), ([5], 3), ([1, 4], 0)):
+        assert gold.rows_of(array("I", articles)) == rows, articles
 
 
 # ---------------------------------------------------------------- one file per split and config, spliced

@@ -65,7 +65,7 @@ from newscorpus.errors import NewscorpusError, UsageError, naming
 from newscorpus.heap import release_free_memory
 from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
-from newscorpus.pipeline import (Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, Spilled, document_key, entry_state, load_article,
+from newscorpus.pipeline import (HAS_MENTIONS, HAS_QUOTES, Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, Spilled, document_key, entry_state, load_article,
                                  paused_gc, rel_path, run_batch, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
@@ -1166,7 +1166,8 @@ def cached_clusters(found: Scan, job: Job) -> array:
     each article (by its position in the index), the position of its cluster's first article, whose id is the
     cluster's (:func:`newscorpus.clusters.cluster_firsts`)."""
     index = found.index
-    digest = hashlib.sha256(orjson.dumps(index.dates))
+    digest = hashlib.sha256()
+    index.dates.update(digest)
     index.ids.update(digest)
     index.signatures.update(digest)
     key = key_of({"stage": "clusters", "input": digest.hexdigest(), "code": job.fingerprint})
@@ -1244,10 +1245,10 @@ def plan_groups(found: Scan, clusters: array, splits: np.ndarray, group_articles
         chunks = [articles[start:end] for start, end in zip([0, *bounds], bounds)]
         has_rows: dict[str, list[bool]] = {c: [] for c in CONFIGS}
         for chunk in chunks:
-            counts = [gold.counts(number) for number in map(gold.of_article.__getitem__, chunk) if number >= 0]
+            rows = gold.rows_of(chunk)
             has_rows["articles"].append(True)
-            has_rows["entities"].append(any(mentions for mentions, _ in counts))
-            has_rows["quotes"].append(any(quotes for _, quotes in counts))
+            has_rows["entities"].append(bool(rows & HAS_MENTIONS))
+            has_rows["quotes"].append(bool(rows & HAS_QUOTES))
         for g, chunk in enumerate(chunks):
             names = tuple((c, data_file(c, split) if has_rows[c][g] else None) for c in CONFIGS)
             plans.append(GroupPlan(split, chunk, names))

@@ -1705,10 +1705,54 @@ class KeyFile:
         return [read[at].hex() if at in read else self[at].hex() for at in positions]
 
 
+class Coded:
+    """A sequence of values of which few are distinct (the articles' dates; each document's annotators and origins),
+    each item kept as the number of its value's first appearance: 2 bytes an item, 4 once there are more than 65,536
+    values, where a list of them held an 8-byte pointer an item (0.8 MB for the dates at 100,000 articles).  Reads as
+    the sequence of values (``coded[at]``, ``len``, iteration)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self._numbers: dict[Any, int] = {}
+        self.codes = array("H")
+
+    def _number(self, value: Any) -> int:
+        number = self._numbers.get(value)
+        if number is None:
+            number = self._numbers[value] = len(self.values)
+            self.values.append(value)
+        return number
+
+    def extend(self, values: Iterable[Any]) -> None:
+        numbers = [self._number(value) for value in values]
+        if self.codes.typecode == "H" and len(self.values) > 0x10000:
+            self.codes = array("I", self.codes)
+        self.codes.extend(numbers)
+
+    def append(self, value: Any) -> None:
+        self.extend((value,))
+
+    def __getitem__(self, at: int) -> Any:
+        return self.values[self.codes[at]]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.values.__getitem__, self.codes)
+
+    def update(self, digest: Any) -> None:
+        """Feed the sequence to ``digest`` (a hashlib object): equal sequences give equal bytes (values are numbered
+        in the order they first appear), different ones different bytes."""
+        digest.update(orjson.dumps(self.values))
+        digest.update(self.codes.typecode.encode("ascii"))
+        digest.update(self.codes.tobytes())
+
+
 @dataclass
 class ArticleIndex:
     """What the main process keeps per converted article (in manifest order), compactly: its id, its cache key
-    (32 bytes), its date (interned: few distinct), its position; its 512-byte signature goes to a
+    (32 bytes), its date (:class:`Coded`: few distinct), its position; its 512-byte signature goes to a
     :class:`SignatureFile`.
 
     Answers ``ident in index`` and ``index.get(ident)`` (its cache key), like
@@ -1716,7 +1760,7 @@ class ArticleIndex:
     """
 
     ids: NameTable = field(default_factory=NameTable)  # with their positions: 24 bytes per id besides its UTF-8
-    dates: list[str | None] = field(default_factory=list)
+    dates: Coded = field(default_factory=Coded)
     digests: KeyFile = field(default_factory=KeyFile)
     signatures: SignatureFile = field(default_factory=SignatureFile)
     languages: set[str] = field(default_factory=set)
@@ -1727,7 +1771,7 @@ class ArticleIndex:
         """Record one converted article, with its signature's bytes."""
         self.ids.add(summary["id"])
         self.digests.extend(bytes.fromhex(key))
-        self.dates.append(sys.intern(summary["date"]) if summary["date"] is not None else None)
+        self.dates.append(summary["date"])
         self.signatures.extend(signature)
         self.languages.add(summary["language"])
         self.publishers[summary["publisher"]] = self.publishers.get(summary["publisher"], 0) + 1
@@ -1738,7 +1782,7 @@ class ArticleIndex:
         """Record the converted articles of a segment at once, from its :func:`_segment_columns`."""
         self.ids.extend(columns["articles"])
         self.digests.extend(bytes.fromhex(columns["keys"]))
-        self.dates.extend([sys.intern(date) if date is not None else None for date in columns["dates"]])
+        self.dates.extend(columns["dates"])
         self.signatures.extend(columns["signatures"])
         self.languages.update(columns["languages"])
         for counts, more in ((self.publishers, columns["publishers"]), (self.agencies, columns["agencies"])):
@@ -1775,15 +1819,22 @@ class ArticleIndex:
         return self.signatures.matrix()
 
 
+#: What :attr:`GoldIndex.rows` notes of a document: it has mentions (rows of the 'entities' config), quotes (of 'quotes').
+HAS_MENTIONS, HAS_QUOTES = 1, 2
+
+
 @dataclass
 class GoldIndex:
     """The usable gold documents, compactly: per article (by its position in the :class:`ArticleIndex`) the number of
-    its document; per document its cache key (32 bytes), figures, annotators and origins (shared tuples).  Its path
-    is the gold directory's plus ``<article id>.json`` (the name a usable document has), unless noted otherwise.
+    its document; per document its cache key (32 bytes), whether it has mentions and quotes, its annotators and
+    origins (a :class:`Coded` pair of shared tuples).  Its path is the gold directory's plus ``<article id>.json``
+    (the name a usable document has), unless noted otherwise.
 
     Answers ``gold.of_article[at]`` (the number of the usable document of the index's ``at``-th article, or -1),
-    then that document's ``counts`` and ``located`` (path, key), and ``len(gold)``.
-    About 50 bytes per document where a dict of documents with their strings took 500.
+    then that document's ``rows`` and ``located`` (path, key), and ``len(gold)``.
+    About 40 bytes per document where a dict of documents with their strings took 500; 7 bytes besides its key,
+    which goes to disk with the others past 32,768 (its figures and people were 16 bytes until the thirty-second
+    session: 1.5 MB at 100,000 articles).
     """
 
     index: ArticleIndex
@@ -1791,8 +1842,9 @@ class GoldIndex:
     rel: str = ""
     of_article: array = field(default_factory=lambda: array("i"))
     keys: KeyFile = field(default_factory=KeyFile)
-    figures: array = field(default_factory=lambda: array("I"))  # mentions, quotes of each document
-    people: array = field(default_factory=lambda: array("I"))  # annotators, origins of each document (in ``shared``)
+    #: per document, the rows it gives besides its article's: :data:`HAS_MENTIONS` | :data:`HAS_QUOTES`
+    rows: bytearray = field(default_factory=bytearray)
+    people: Coded = field(default_factory=Coded)  # (annotators, origins) of each document: their numbers in ``shared``
     shared: list[tuple[str, ...]] = field(default_factory=list)
     paths: dict[int, tuple[str, str]] = field(default_factory=dict)  # documents not named <article id>.json: path, file
     named_again: dict[int, list[int]] = field(default_factory=dict)  # articles several documents name: their numbers
@@ -1805,18 +1857,19 @@ class GoldIndex:
         """Note a segment of the gold set's documents (their :func:`document_columns`; the first is the set's
         ``start``-th; ``positions``: the index's position of each one's article, -1 for none): each readable one is
         usable until :meth:`drop` says not; an unreadable one keeps an empty slot."""
-        while len(self.figures) < 2 * start:  # segments without a readable document keep empty slots too
+        while len(self.rows) < start:  # segments without a readable document keep empty slots too
             self.keys.extend(bytes(32))
-            self.figures.extend((0, 0))
-            self.people.extend((0, 0))
+            self.rows.append(0)
+            self.people.append((0, 0))
         unreadable = set(columns["unreadable"])
         count = len(columns["files"])
         while count and count - 1 in unreadable:  # (the last documents of a set: no slot, as none follows)
             count -= 1
         self.keys.extend(bytes.fromhex(columns["keys"][:64 * count]))
-        self.figures.extend(columns["figures"][:2 * count])
+        figures, people_of = columns["figures"], columns["people_of"]
+        self.rows.extend([(figures[2 * i] > 0) * HAS_MENTIONS | (figures[2 * i + 1] > 0) * HAS_QUOTES for i in range(count)])
         shared = [self._share(tuple(names)) for names in columns["people"]]
-        self.people.extend([shared[at] for at in columns["people_of"][:2 * count]])
+        self.people.extend([(shared[people_of[2 * i]], shared[people_of[2 * i + 1]]) for i in range(count)])
         directory, rel = f"{self.directory}/", f"{self.rel}/"
         for i, (ident, at) in enumerate(zip(columns["articles"], positions)):
             if at < 0 or i in unreadable:
@@ -1859,9 +1912,11 @@ class GoldIndex:
     def __len__(self) -> int:
         return sum(1 for number in self.of_article if number >= 0)
 
-    def counts(self, number: int) -> tuple[int, int]:
-        """Mentions and quotes of the ``number``-th document."""
-        return self.figures[2 * number], self.figures[2 * number + 1]
+    def rows_of(self, articles: array) -> int:
+        """The rows the usable documents of ``articles`` (positions in the index) give besides the articles', at
+        least one of them: :data:`HAS_MENTIONS` | :data:`HAS_QUOTES`."""
+        numbers = np.frombuffer(self.of_article, dtype=np.int32)[np.frombuffer(articles, dtype=np.uint32)]
+        return int(np.bitwise_or.reduce(np.frombuffer(self.rows, dtype=np.uint8)[numbers[numbers >= 0]], initial=0))
 
     def located_many(self, idents: Sequence[str], numbers: Sequence[int]) -> list[tuple[str | None, str | None]]:
         """The path and cache key of each article's gold document: article ``idents[i]``'s is the ``numbers[i]``-th
@@ -1874,12 +1929,13 @@ class GoldIndex:
         """The annotators and the origins of the usable documents: each shared tuple that one of them names, once (with
         numpy: a set of the documents' numbers, 7 MB at 100,000 articles, was the main process's peak of a build)."""
         numbers = np.frombuffer(self.of_article, dtype=self.of_article.typecode)
-        people = np.frombuffer(self.people, dtype=self.people.typecode).reshape(-1, 2)[np.unique(numbers[numbers >= 0])]
+        codes = np.frombuffer(self.people.codes, dtype=self.people.codes.typecode)[np.unique(numbers[numbers >= 0])]
         annotators: set[str] = set()
         origins: set[str] = set()
-        for found, column in ((annotators, 0), (origins, 1)):
-            for at in np.unique(people[:, column]).tolist():
-                found.update(self.shared[at])
+        for code in np.unique(codes).tolist():
+            who, whence = self.people.values[code]
+            annotators.update(self.shared[who])
+            origins.update(self.shared[whence])
         return annotators, origins
 
 @dataclass
