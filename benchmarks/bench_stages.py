@@ -88,7 +88,7 @@ def compare_clusters(workdir: Path, label: str) -> None:
 def _timed(fn, items) -> tuple[float, float]:
     """User and system CPU seconds of ``fn`` over ``items``, with the cyclic garbage collector paused as the
     scan pauses it (system time is mostly creating cache files: it varies with what else writes to the disk)."""
-    from newscorpus.pipeline import paused_gc
+    from newscorpus.heap import paused_gc
 
     with paused_gc():
         start = resource.getrusage(resource.RUSAGE_SELF)

@@ -48,7 +48,7 @@ import time
 import zlib
 from array import array
 from collections import Counter
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -62,11 +62,11 @@ from newscorpus.card import CARD_DOCUMENTS, CardStats, render_card
 from newscorpus.clusters import SPLITS, cluster_firsts, split_of
 from newscorpus.corpus import CorpusLayout
 from newscorpus.errors import NewscorpusError, UsageError, naming
-from newscorpus.heap import release_free_memory
+from newscorpus.heap import paused_gc, release_free_memory
 from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
 from newscorpus.pipeline import (HAS_MENTIONS, HAS_QUOTES, Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, Spilled, document_key, entry_state, load_article,
-                                 paused_gc, rel_path, run_batch, scan)
+                                 rel_path, run_batch, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, leaf_orders, merged_group, pack_templates, spliced_tail,
@@ -1056,10 +1056,11 @@ def build(layout: CorpusLayout, out: Path, repo_root: Path | None = None, *, cac
         if isinstance(mapper, ProcessMapper) and mapper.workers > 1:
             mapper.start()  # forked while this process is small; they import what tasks run while it scans
         lock = CacheLock(cache_dir)  # shared with other builds, for the whole build: no prune meanwhile
-        # without the cyclic garbage collector, as the scan was already: what a build makes is acyclic (records, rows,
-        # footers' fields), and the collector's passes over the scan's long-lived objects while the shards were
-        # written and spliced took 30-36 ms of a one-file rebuild at 10,000 articles (a full pass 18-25 ms)
-        with paused_gc():
+        # on a local pool, without the cyclic garbage collector, as the scan was already: what such a build makes is
+        # acyclic (records, rows, footers' fields; the card's YAML emitter a few), and the collector's passes while the
+        # shards were written and spliced took 30-36 ms of a one-file rebuild at 10,000 articles (a full pass over
+        # the scan's long-lived objects 18-25 ms).  Not on another engine's: a Dask client's threads run in this process
+        with paused_gc() if isinstance(mapper, ProcessMapper) else nullcontext():
             if not prune_cache:
                 return _build(layout, out, repo_root, cache_dir, mapper, group_articles)
             since = time.time_ns()

@@ -43,7 +43,7 @@ def release_free_memory(now: bool = False) -> None:
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Run a block without the cyclic garbage collector: for blocks that make many small acyclic objects
-    (records, rows, a footer's fields, modules' functions), where its passes cost 10-20% and find nothing to free.
+    (records, rows, a footer's fields), where its passes cost 10-20% and find nothing to free.
     Nested blocks leave it to the outermost."""
     was_enabled = gc.isenabled()
     gc.disable()

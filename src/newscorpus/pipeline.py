@@ -19,6 +19,7 @@ streamed over small per-document summaries).
 from __future__ import annotations
 
 import base64
+import collections.abc
 import ctypes
 import gc
 import hashlib
@@ -36,7 +37,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from operator import itemgetter
@@ -1705,7 +1706,7 @@ class KeyFile:
         return [read[at].hex() if at in read else self[at].hex() for at in positions]
 
 
-class Coded:
+class Coded(collections.abc.Sequence):
     """A sequence of values of which few are distinct (the articles' dates; each document's annotators and origins),
     each item kept as the number of its value's first appearance: 2 bytes an item, 4 once there are more than 65,536
     values, where a list of them held an 8-byte pointer an item (0.8 MB for the dates at 100,000 articles).  Reads as
@@ -1724,7 +1725,14 @@ class Coded:
         return number
 
     def extend(self, values: Iterable[Any]) -> None:
-        numbers = [self._number(value) for value in values]
+        known = len(self.values)
+        try:
+            numbers = [self._number(value) for value in values]
+        except BaseException:  # (an iterable that fails part of the way: nothing of it is kept)
+            for value in self.values[known:]:
+                del self._numbers[value]
+            del self.values[known:]
+            raise
         if self.codes.typecode == "H" and len(self.values) > 0x10000:
             self.codes = array("I", self.codes)
         self.codes.extend(numbers)
@@ -1742,11 +1750,12 @@ class Coded:
         return map(self.values.__getitem__, self.codes)
 
     def update(self, digest: Any) -> None:
-        """Feed the sequence to ``digest`` (a hashlib object): equal sequences give equal bytes (values are numbered
-        in the order they first appear), different ones different bytes."""
+        """Feed the sequence to ``digest`` (a hashlib object), delimited, the same bytes on every machine: equal
+        sequences give equal bytes (values are numbered in the order they first appear), different ones different
+        bytes."""
         digest.update(orjson.dumps(self.values))
-        digest.update(self.codes.typecode.encode("ascii"))
-        digest.update(self.codes.tobytes())
+        digest.update(len(self.codes).to_bytes(8, "little"))
+        digest.update(np.asarray(self.codes, dtype="<u4").tobytes())
 
 
 @dataclass
@@ -1831,7 +1840,7 @@ class GoldIndex:
     (the name a usable document has), unless noted otherwise.
 
     Answers ``gold.of_article[at]`` (the number of the usable document of the index's ``at``-th article, or -1),
-    then that document's ``rows`` and ``located`` (path, key), and ``len(gold)``.
+    then that document's ``rows`` and ``located_many`` (path, key), and ``len(gold)``.
     About 40 bytes per document where a dict of documents with their strings took 500; 7 bytes besides its key,
     which goes to disk with the others past 32,768 (its figures and people were 16 bytes until the thirty-second
     session: 1.5 MB at 100,000 articles).
