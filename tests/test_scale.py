@@ -2706,11 +2706,8 @@ def test_coded_values_read_back_as_the_sequence_and_digest_as_it(values):
 
     def coded(items, parts):
         made = Coded()
-        size = max(1, len(items) // parts)
+        size = max(1, -(-len(items) // parts))
         for start in range(0, len(items), size):
-            if parts == 1 and items:
-                made.extend(items)
-                break
             made.extend(items[start:start + size])
         return made
 

@@ -1725,14 +1725,7 @@ class Coded(collections.abc.Sequence):
         return number
 
     def extend(self, values: Iterable[Any]) -> None:
-        known = len(self.values)
-        try:
-            numbers = [self._number(value) for value in values]
-        except BaseException:  # (an iterable that fails part of the way: nothing of it is kept)
-            for value in self.values[known:]:
-                del self._numbers[value]
-            del self.values[known:]
-            raise
+        numbers = [self._number(value) for value in values]
         if self.codes.typecode == "H" and len(self.values) > 0x10000:
             self.codes = array("I", self.codes)
         self.codes.extend(numbers)
@@ -1836,7 +1829,7 @@ HAS_MENTIONS, HAS_QUOTES = 1, 2
 class GoldIndex:
     """The usable gold documents, compactly: per article (by its position in the :class:`ArticleIndex`) the number of
     its document; per document its cache key (32 bytes), whether it has mentions and quotes, its annotators and
-    origins (a :class:`Coded` pair of shared tuples).  Its path is the gold directory's plus ``<article id>.json``
+    origins (a :class:`Coded` pair of tuples: few distinct).  Its path is the gold directory's plus ``<article id>.json``
     (the name a usable document has), unless noted otherwise.
 
     Answers ``gold.of_article[at]`` (the number of the usable document of the index's ``at``-th article, or -1),
@@ -1853,14 +1846,12 @@ class GoldIndex:
     keys: KeyFile = field(default_factory=KeyFile)
     #: per document, the rows it gives besides its article's: :data:`HAS_MENTIONS` | :data:`HAS_QUOTES`
     rows: bytearray = field(default_factory=bytearray)
-    people: Coded = field(default_factory=Coded)  # (annotators, origins) of each document: their numbers in ``shared``
-    shared: list[tuple[str, ...]] = field(default_factory=list)
+    people: Coded = field(default_factory=Coded)  # (annotators, origins) of each document, tuples of names
     paths: dict[int, tuple[str, str]] = field(default_factory=dict)  # documents not named <article id>.json: path, file
     named_again: dict[int, list[int]] = field(default_factory=dict)  # articles several documents name: their numbers
 
     def __post_init__(self) -> None:
         self.of_article = array("i", [-1]) * len(self.index)
-        self._shared: dict[tuple, int] = {}
 
     def note_segment(self, start: int, columns: dict, positions: list[int]) -> None:
         """Note a segment of the gold set's documents (their :func:`document_columns`; the first is the set's
@@ -1869,7 +1860,7 @@ class GoldIndex:
         while len(self.rows) < start:  # segments without a readable document keep empty slots too
             self.keys.extend(bytes(32))
             self.rows.append(0)
-            self.people.append((0, 0))
+            self.people.append(((), ()))
         unreadable = set(columns["unreadable"])
         count = len(columns["files"])
         while count and count - 1 in unreadable:  # (the last documents of a set: no slot, as none follows)
@@ -1877,8 +1868,8 @@ class GoldIndex:
         self.keys.extend(bytes.fromhex(columns["keys"][:64 * count]))
         figures, people_of = columns["figures"], columns["people_of"]
         self.rows.extend([(figures[2 * i] > 0) * HAS_MENTIONS | (figures[2 * i + 1] > 0) * HAS_QUOTES for i in range(count)])
-        shared = [self._share(tuple(names)) for names in columns["people"]]
-        self.people.extend([(shared[people_of[2 * i]], shared[people_of[2 * i + 1]]) for i in range(count)])
+        people = [tuple(names) for names in columns["people"]]
+        self.people.extend([(people[people_of[2 * i]], people[people_of[2 * i + 1]]) for i in range(count)])
         directory, rel = f"{self.directory}/", f"{self.rel}/"
         for i, (ident, at) in enumerate(zip(columns["articles"], positions)):
             if at < 0 or i in unreadable:
@@ -1890,12 +1881,6 @@ class GoldIndex:
             path, file = columns["paths"][i], columns["files"][i]
             if path != f"{directory}{ident}.json" or file != f"{rel}{ident}.json":
                 self.paths[number] = (path, file)
-
-    def _share(self, people: tuple[str, ...]) -> int:
-        if people not in self._shared:
-            self._shared[people] = len(self.shared)
-            self.shared.append(people)
-        return self._shared[people]
 
     def drop(self, bad: AbstractSet[str]) -> None:
         """Forget the documents whose files have errors (``bad``: their file names); an article that several
@@ -1935,7 +1920,7 @@ class GoldIndex:
                 if number >= 0 else (None, None) for ident, number in zip(idents, numbers)]
 
     def contributors(self) -> tuple[set[str], set[str]]:
-        """The annotators and the origins of the usable documents: each shared tuple that one of them names, once (with
+        """The annotators and the origins of the usable documents: each distinct pair that one of them names, once (with
         numpy: a set of the documents' numbers, 7 MB at 100,000 articles, was the main process's peak of a build)."""
         numbers = np.frombuffer(self.of_article, dtype=self.of_article.typecode)
         codes = np.frombuffer(self.people.codes, dtype=self.people.codes.typecode)[np.unique(numbers[numbers >= 0])]
@@ -1943,8 +1928,8 @@ class GoldIndex:
         origins: set[str] = set()
         for code in np.unique(codes).tolist():
             who, whence = self.people.values[code]
-            annotators.update(self.shared[who])
-            origins.update(self.shared[whence])
+            annotators.update(who)
+            origins.update(whence)
         return annotators, origins
 
 @dataclass
