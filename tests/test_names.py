@@ -8,18 +8,22 @@ import os
 import random
 import tempfile
 
+import numpy as np
 import pytest
 
 import newscorpus.names
-from newscorpus.names import NameTable, SortedNames
+from newscorpus.names import HashFile, NameTable, SortedNames
 
 
 @pytest.fixture(params=["in memory", "on disk"], autouse=True)
 def where(request, monkeypatch) -> str:
     """Every test of a table runs twice: as a small table, in memory, and as one that moved to disk after its first
-    100 names (with its recent names and sorted arrays as they were then)."""
+    100 names (with its recent names and sorted arrays as they were then), its search's file in blocks of 4 hashes,
+    merged 16 at a time and searched 8 at a time (so that every test crosses their edges)."""
     if request.param == "on disk":
         monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 100)
+        for name, size in (("BLOCK", 4), ("PART", 16), ("ASKED", 8)):
+            monkeypatch.setattr(newscorpus.names.HashFile, name, size)
     return request.param
 
 
@@ -119,8 +123,9 @@ def test_in_order_is_the_sorted_order_of_the_names(names: list[str]) -> None:
 def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
     """The point of the table: 24 bytes per name besides its UTF-8 (and a dict of the last few thousand added), where
     a dict of ``str`` to ``int`` costs about 140 bytes per name more than its UTF-8 (measured on these names); on disk,
-    12 bytes per name (its hash and position: 17 measured, with the recent names' dict), not its UTF-8, which is
-    in a temporary file (where each block starts stays: 8 bytes per 64 names)."""
+    neither its UTF-8 nor its hash and position (12 bytes a name until the thirty-fourth session), which are in
+    temporary files: where each block of names starts and the first hash of each block of hashes stay, 8 bytes per
+    64 names each, with the recent names' dict."""
     import tracemalloc
 
     count = 20_000
@@ -138,7 +143,7 @@ def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
         assert (held - utf8) / count < 50, held
     else:
         recent = newscorpus.names._RECENT * 200  # at most that many recent names, their str and dict slots
-        assert held < 12 * count + recent < utf8 + 12 * count, held  # the names' UTF-8 alone is 600 KB
+        assert held < recent + count, held  # the names' UTF-8 alone is 600 KB, their hashes and positions 240 KB
         assert os.fstat(table._disk._fd).st_size > utf8 - 64 * 100  # the names but the last block's are in the file
 
 
@@ -200,6 +205,53 @@ def test_a_table_moved_to_disk_answers_as_one_in_memory(monkeypatch) -> None:
     probe = [*names[::97], "never-added", "a\x00\x00\x00"]
     assert memory.find_many(probe) == disk.find_many(probe) == [memory.find(name) for name in probe]
     assert [disk.get(name) for name in probe] == [memory.get(name) for name in probe]
+
+
+@pytest.mark.parametrize("spread", [3, 50, 2**62])  # hashes mostly equal (runs across blocks and parts), some, none
+def test_the_search_on_disk_answers_as_sorted_arrays(spread: int) -> None:
+    """A :class:`HashFile` filled by merges of sorted batches answers as one sorted array of all of them would: for each
+    hash, whether it is there, the first position with it, and all of them in order (a later merge's after an
+    earlier's), whatever the blocks, parts and searches' sizes (the fixture's on disk: 4, 16 and 8)."""
+    rng = np.random.default_rng(spread)
+    search, added = HashFile(), []
+    for size in (0, 1, 5, 40, 300, 17):
+        keys = np.sort(rng.integers(-spread, spread, size=size, dtype=np.int64), kind="stable")
+        positions = np.arange(len(added), len(added) + size, dtype=np.int32)
+        search.merge(keys, positions)
+        added += list(zip(keys.tolist(), positions.tolist()))
+    reference = sorted(added, key=lambda pair: pair[0])  # (stable: equal hashes in the order they came)
+    probe = np.array([*{key for key, _ in added}, -spread - 1, spread + 1, 0, 1, -1], dtype=np.int64)
+    hit, first = search.search(probe)
+    for key, found, at in zip(probe.tolist(), hit.tolist(), first.tolist()):
+        positions = [position for held, position in reference if held == key]
+        assert found == bool(positions) and (not found or at == positions[0])
+        assert search.positions_of(key).tolist() == positions
+    assert len(search) == len(added)
+
+
+def test_a_refused_merge_leaves_the_search_as_it_was(monkeypatch, where: str) -> None:
+    """A full disk under the search's file (a merge of recent names) is the system's refusal, and leaves the table
+    answering as before: the names it could not merge are still found, and merged by the next merge."""
+    import errno
+
+    monkeypatch.setattr(newscorpus.names, "_IN_MEMORY", 10)
+    before, more, extra = _names(3_000), _names(2_100, seed=9), _names(2_100, seed=10)
+    table = NameTable(before)
+    real = HashFile._write_part
+
+    def full(self, *args):
+        raise newscorpus.names._refused(OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(HashFile, "_write_part", full)
+    with pytest.raises(OSError) as refused:
+        table.extend(more, range(3_000, 5_100))
+    assert refused.value.errno == errno.ENOSPC and tempfile.gettempdir() in str(refused.value)
+    names = before + more
+    assert table.find_many(names) == list(range(5_100)) and table.find(more[-1]) == 5_099
+    monkeypatch.setattr(HashFile, "_write_part", real)
+    table.extend(extra)
+    assert len(table._recent) < newscorpus.names._RECENT  # merged
+    assert table.find_many(names + extra + ["never-added"]) == [*range(7_200), -1]
 
 
 def test_a_full_disk_under_a_table_on_disk_is_the_system_s_refusal(monkeypatch) -> None:

@@ -65,7 +65,8 @@ class NameTable:
         self._hashes = array("q")  # sorted (an array: bisect reads it item by item faster than numpy's scalar search)
         self._order = array("i")  # the positions of the hashes in that order
         self._recent: dict[str, int] = {}  # name -> position, for names not yet in the sorted arrays
-        self._disk: NameFile | None = None  # past _IN_MEMORY names: the names and values (the arrays above: the search)
+        self._disk: NameFile | None = None  # past _IN_MEMORY names: the names and values
+        self._search: HashFile | None = None  # and the search (the two arrays above, emptied)
         self.extend(list(names))
 
     def __len__(self) -> int:
@@ -149,10 +150,14 @@ class NameTable:
         at = self._recent.get(name)
         if at is not None:
             return at
-        hashes, key = self._hashes, hash(name)
-        lo, hi = bisect_left(hashes, key), bisect_right(hashes, key)
-        for start in range(lo, hi, NameFile.PART):
-            positions = self._order[start:min(hi, start + NameFile.PART)].tolist()
+        key = hash(name)
+        if self._search is not None:
+            candidates = self._search.positions_of(key)
+        else:
+            hashes = self._hashes
+            candidates = self._order[bisect_left(hashes, key):bisect_right(hashes, key)]
+        for start in range(0, len(candidates), NameFile.PART):
+            positions = candidates[start:start + NameFile.PART].tolist()
             for at, held in zip(positions, self.names_at(positions)):
                 if held == name:
                     return at
@@ -217,6 +222,8 @@ class NameTable:
     def _searched(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """For each of ``names``, whether the sorted arrays hold its hash, and the position of the first name there
         with that hash (one ``searchsorted`` for all)."""
+        if self._search is not None:
+            return self._search.search(np.fromiter(map(hash, names), dtype=np.int64, count=len(names)))
         if not len(self._hashes):
             return np.zeros(len(names), dtype=bool), np.zeros(len(names), dtype=np.int32)
         hashes = np.frombuffer(self._hashes, dtype=np.int64)
@@ -252,8 +259,11 @@ class NameTable:
             bounds = [end - first for end in self._ends[lo:hi]]
             region = bytes(self._utf8[first:self._ends[hi - 1]])
             disk.extend([region[a:b] for a, b in zip([0, *bounds[:-1]], bounds)], self._values[lo:hi])
-        self._disk = disk
+        search = HashFile()
+        search.merge(np.frombuffer(self._hashes, dtype=np.int64), np.frombuffer(self._order, dtype=np.int32))
+        self._disk, self._search = disk, search
         self._utf8, self._ends, self._values = bytearray(), array("Q"), array("i")
+        self._hashes, self._order = array("q"), array("i")
 
     def _merge(self) -> None:
         """Take the recent names into the sorted arrays (sorted among themselves, then inserted: O(n) a merge)."""
@@ -262,6 +272,10 @@ class NameTable:
         positions = np.fromiter(recent.values(), dtype=np.int32, count=len(recent))
         by_key = np.argsort(keys, kind="stable")
         keys, positions = keys[by_key], positions[by_key]
+        if self._search is not None:
+            self._search.merge(keys, positions)  # (refused: the recent names stay recent, the file as it was)
+            self._recent = {}
+            return
         hashes = np.frombuffer(self._hashes, dtype=np.int64)
         places = np.searchsorted(hashes, keys, side="right")
         merged = np.insert(hashes, places, keys), np.insert(np.frombuffer(self._order, dtype=np.int32), places, positions)
@@ -270,6 +284,143 @@ class NameTable:
         self._hashes.frombytes(merged[0].tobytes())
         self._order.frombytes(merged[1].tobytes())
         self._recent = {}
+
+
+class HashFile:
+    """The search of a :class:`NameTable` on disk: its names' hashes, sorted, each with its name's position, in an
+    unnamed temporary file (12 bytes a name), and in memory the first hash of every block of :attr:`BLOCK` of
+    them (8 bytes a block: an eighth of a byte a name), so that what a table on disk holds does not grow with it.
+
+    A lookup reads, for each hash asked, the block where it would be (and
+    the next, when that one starts with it), neighbouring blocks in one
+    read: the blocks read, in order, are a sorted part of the file, searched
+    as the arrays in memory are.  Names are added :data:`_RECENT` at a time
+    (:meth:`merge`): the file is rewritten into a new one, a part at a time,
+    with them inserted in order, and replaces it only when it is whole, so a
+    write that fails (a full disk) leaves the search as it was.  (Until the
+    thirty-fourth session the sorted hashes and positions stayed in memory:
+    12 bytes an article, 1.2 MB at 100,000, which the main process's peak
+    grew by between the sizes; docs/scale-history.md.)"""
+
+    #: hashes a block: a block read is 768 bytes
+    BLOCK = 64
+    #: the hashes one search looks up at a time (at most twice as many blocks held at once: 0.8 MB)
+    ASKED = 512
+    #: the hashes a merge reads and writes at a time (0.4 MB)
+    PART = 1 << 15
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="newscorpus-hashes-")
+        self._count = 0
+        self._firsts = np.zeros(0, dtype=np.int64)  # the first hash of each block
+
+    def __len__(self) -> int:
+        return self._count
+
+    def search(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``keys`` (hashes), whether the file holds it, and the position of the first name there with that
+        hash (as :meth:`NameTable._searched`)."""
+        hit, found = np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int32)
+        if not self._count or not len(keys):
+            return hit, found
+        by_key = np.argsort(keys, kind="stable")
+        for lo in range(0, len(keys), self.ASKED):
+            asked = by_key[lo:lo + self.ASKED]
+            wanted = keys[asked]
+            held = self._read(self._blocks_of(wanted))
+            places = np.minimum(np.searchsorted(held["hash"], wanted), len(held) - 1)
+            hit[asked] = held["hash"][places] == wanted
+            found[asked] = held["at"][places]
+        return hit, found
+
+    def positions_of(self, key: int) -> np.ndarray:
+        """The positions of the names whose hash is ``key``, in order (more than one: names with equal hashes)."""
+        if not self._count:
+            return np.zeros(0, dtype=np.int32)
+        first = max(int(self._firsts.searchsorted(key)) - 1, 0)
+        last = max(int(self._firsts.searchsorted(key, side="right")), first + 1)  # and the blocks that start with it
+        held = self._read_records(first * self.BLOCK, min(last * self.BLOCK, self._count))
+        hashes = held["hash"]
+        return held["at"][hashes.searchsorted(key):hashes.searchsorted(key, side="right")].copy()
+
+    def merge(self, keys: np.ndarray, positions: np.ndarray) -> None:
+        """Add the hashes ``keys`` (sorted) of names at ``positions``: each after those with the same hash already there
+        (the file rewritten, a :attr:`PART` at a time, into a new one; refused: the old one stays)."""
+        new = np.empty(len(keys), dtype=_PAIR)
+        new["hash"], new["at"] = keys, positions
+        merged = tempfile.TemporaryFile(prefix="newscorpus-hashes-")
+        firsts, done, taken = [], 0, 0
+        try:
+            for lo in range(0, self._count, self.PART):
+                part = self._read_records(lo, min(lo + self.PART, self._count))
+                last = self._count <= lo + self.PART
+                # (a new hash equal to the part's last goes after every old one, which may go on in the next part)
+                upto = len(new) if last else int(np.searchsorted(new["hash"], part["hash"][-1]))
+                coming = new[taken:upto]
+                part = np.insert(part, np.searchsorted(part["hash"], coming["hash"], side="right"), coming)
+                taken = upto
+                done = self._write_part(merged, part, done, firsts)
+            if taken < len(new):
+                done = self._write_part(merged, new[taken:], done, firsts)
+        except BaseException:
+            merged.close()
+            raise
+        self._file.close()
+        self._file, self._count = merged, done
+        self._firsts = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+
+    def _write_part(self, file: Any, part: np.ndarray, done: int, firsts: list[np.ndarray]) -> int:
+        """Write ``part`` after the ``done`` records written; note the first hash of each block that starts in it."""
+        data, fd = part.tobytes(), file.fileno()
+        view, offset = memoryview(data), done * _PAIR.itemsize
+        try:
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as error:
+            raise _refused(error) from error
+        firsts.append(part["hash"][(-done) % self.BLOCK::self.BLOCK].copy())
+        return done + len(part)
+
+    def _blocks_of(self, keys: np.ndarray) -> np.ndarray:
+        """For each of ``keys`` (sorted), the block where the first name with that hash is, or would be; the block
+        after it too when that one starts with it (a run of equal hashes across blocks): the numbers, ascending."""
+        firsts = self._firsts
+        blocks = np.maximum(np.searchsorted(firsts, keys) - 1, 0)
+        after = blocks + 1
+        spill = after[(after < len(firsts)) & (firsts[np.minimum(after, len(firsts) - 1)] == keys)]
+        return np.unique(np.concatenate([blocks, spill]))
+
+    def _read(self, blocks: np.ndarray) -> np.ndarray:
+        """The records of ``blocks`` (ascending), in order: neighbouring blocks in one read (and one array of all
+        the reads: an array per read, and their concatenation, took twice as long as the reads)."""
+        if not len(blocks):
+            return np.zeros(0, dtype=_PAIR)
+        breaks = np.flatnonzero(np.diff(blocks) > 1) + 1
+        size, fd = self.BLOCK * _PAIR.itemsize, self._file.fileno()
+        starts = blocks[np.r_[0, breaks]] * size
+        sizes = np.minimum((blocks[np.r_[breaks - 1, -1]] + 1) * size, self._count * _PAIR.itemsize) - starts
+        try:
+            data = b"".join([os.pread(fd, n, at) for n, at in zip(sizes.tolist(), starts.tolist())])
+        except OSError as error:
+            raise _refused(error) from error
+        if len(data) != int(sizes.sum()):
+            raise _refused(OSError(errno.EIO, "short read"))
+        return np.frombuffer(data, dtype=_PAIR)
+
+    def _read_records(self, lo: int, hi: int) -> np.ndarray:
+        size = _PAIR.itemsize
+        try:
+            data = os.pread(self._file.fileno(), (hi - lo) * size, lo * size)
+        except OSError as error:
+            raise _refused(error) from error
+        if len(data) != (hi - lo) * size:
+            raise _refused(OSError(errno.EIO, "short read"))
+        return np.frombuffer(data, dtype=_PAIR)
+
+
+#: A record of a :class:`HashFile`: a name's hash and its position.
+_PAIR = np.dtype([("hash", "<i8"), ("at", "<i4")])
 
 
 class NameFile:
