@@ -123,9 +123,9 @@ def test_in_order_is_the_sorted_order_of_the_names(names: list[str]) -> None:
 def test_a_name_costs_its_utf8_and_a_few_words(where: str) -> None:
     """The point of the table: 24 bytes per name besides its UTF-8 (and a dict of the last few thousand added), where
     a dict of ``str`` to ``int`` costs about 140 bytes per name more than its UTF-8 (measured on these names); on disk,
-    neither its UTF-8 nor its hash and position (12 bytes a name until the thirty-fourth session), which are in
+    neither its UTF-8 nor its hash and position (12 bytes a name until the thirty-third session), which are in
     temporary files: where each block of names starts and the first hash of each block of hashes stay, 8 bytes per
-    64 names each, with the recent names' dict."""
+    64 names each, with the recent names' dict (6 bytes a name measured, where the search in memory made it 17)."""
     import tracemalloc
 
     count = 20_000

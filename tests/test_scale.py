@@ -2556,7 +2556,8 @@ print(json.dumps({n: [heap(corpora[n], root / f"cache{n}") for run in ("cold", "
 def test_the_scan_holds_a_few_bytes_per_article(tmp_path, where, most):
     """What the main process holds after a scan grows with the corpus by ids, keys and 8-byte digests only: under 400
     bytes per article more, whether the workers convert and check everything (cold) or the index answers (warm); once
-    the tables of names and keys are on disk (past 32,768 articles), by less: under 200 (53-166 measured: each
+    the tables of names and keys are on disk (past 32,768 articles), by less: under 200 (54-116 measured since the
+    thirty-third session, whose tables on disk keep no hash in memory; 53-166 before: each
     article's date and gold document and each document's rows and people, 9 bytes (28 until the thirty-second
     session); the rest is the first definition of
     each entity, which a corpus this small still adds to, and the last results in flight; between 200 and 800

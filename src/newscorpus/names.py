@@ -10,15 +10,22 @@ confirmed against the name itself, so two names with the same hash are told
 apart.
 
 Past :data:`_IN_MEMORY` names a table moves its names and values to disk
-(:class:`NameFile`, an unnamed temporary file of blocks of 64 names) and
-keeps only its search in memory: each name's hash and position, 12 bytes a
-name where it held 64 (three such tables, 19 MB at 100,000 articles, were
-most of what a build's main process grew by; docs/scale-history.md).
-Lookups are the same numpy search either way; a match on disk is confirmed
-by reading its name by position, with its block.  (Until the nineteenth
-session the hashes went to disk too, as SQLite's index: filling and
-searching it took about twice as long; until the twentieth the names were
-rows of an SQLite table; docs/scale-history.md.)
+(:class:`NameFile`, an unnamed temporary file of blocks of 64 names), and
+its search too (:class:`HashFile`: each name's hash and position, sorted, in
+another): what it holds then no longer grows with it, an eighth of a byte a
+name for each file (where each block starts) and the names added since the
+last merge (at most :data:`_RECENT`).  Three such tables with their search in
+memory, 12 bytes a name, were 3.6 MB at 100,000 articles while the manifest is
+read, the articles' ids 1.2 MB to the end (until the thirty-third session;
+with the UTF-8 in memory, 19 MB: most of what a build's main process grew by;
+docs/scale-history.md).  Lookups are the same numpy search either way, on
+disk over the blocks of hashes read; a match on disk is confirmed by reading
+its name by position, with its block.  (Until the nineteenth session the
+hashes went to disk as SQLite's index: filling and searching it took about
+twice as long as the arrays in memory; the file of blocks, about 1.5 times:
+0.3 s more for the manifest's three tables at 100,000 articles, 0.1 s more a
+pass of lookups; until the twentieth the names were rows of an SQLite table;
+docs/scale-history.md.)
 """
 
 from __future__ import annotations
@@ -48,8 +55,8 @@ _CONFIRMED = 4096
 _FIXED_WIDTH = 256
 
 #: A :class:`NameTable` holds this many names in memory (64 bytes a name, their UTF-8 included, 2 MB); past it, its
-#: names and values move to a :class:`NameFile` (12 bytes a name stay: the sorted hashes and their positions).  A
-#: corpus of 10,000 articles never gets there: its build and its one-file rebuild do not pay for the database.
+#: names and values move to a :class:`NameFile`, its search to a :class:`HashFile`.  A corpus of 10,000 articles
+#: never gets there: its build and its one-file rebuild do not pay for the files.
 _IN_MEMORY = 1 << 15
 
 
@@ -220,8 +227,8 @@ class NameTable:
         return all(at < 0 for at in self.find_many(names))  # (only a name whose hash is there is read and compared)
 
     def _searched(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """For each of ``names``, whether the sorted arrays hold its hash, and the position of the first name there
-        with that hash (one ``searchsorted`` for all)."""
+        """For each of ``names``, whether the sorted arrays (on disk: the :class:`HashFile`) hold its hash, and the
+        position of the first name there with that hash (one ``searchsorted`` for all)."""
         if self._search is not None:
             return self._search.search(np.fromiter(map(hash, names), dtype=np.int64, count=len(names)))
         if not len(self._hashes):
@@ -251,7 +258,8 @@ class NameTable:
         digest.update(self._utf8)
 
     def _spill(self) -> None:
-        """Move the names and values to a :class:`NameFile`, and let go of their arrays (the search stays)."""
+        """Move the names and values to a :class:`NameFile` and the search to a :class:`HashFile`, and let go of their
+        arrays (made whole before the table uses them: refused, the table stays in memory)."""
         disk = NameFile()
         for lo in range(0, len(self._ends), _CONFIRMED):
             hi = min(lo + _CONFIRMED, len(self._ends))
@@ -266,7 +274,8 @@ class NameTable:
         self._hashes, self._order = array("q"), array("i")
 
     def _merge(self) -> None:
-        """Take the recent names into the sorted arrays (sorted among themselves, then inserted: O(n) a merge)."""
+        """Take the recent names into the sorted arrays, or the :class:`HashFile` (sorted among themselves, then
+        inserted: O(n) a merge)."""
         recent = self._recent
         keys = np.fromiter(map(hash, recent), dtype=np.int64, count=len(recent))
         positions = np.fromiter(recent.values(), dtype=np.int32, count=len(recent))
@@ -298,15 +307,15 @@ class HashFile:
     (:meth:`merge`): the file is rewritten into a new one, a part at a time,
     with them inserted in order, and replaces it only when it is whole, so a
     write that fails (a full disk) leaves the search as it was.  (Until the
-    thirty-fourth session the sorted hashes and positions stayed in memory:
-    12 bytes an article, 1.2 MB at 100,000, which the main process's peak
-    grew by between the sizes; docs/scale-history.md.)"""
+    thirty-third session the sorted hashes and positions stayed in memory:
+    12 bytes a name, 1.2 MB for the articles' ids at 100,000, 3.6 MB for the
+    three tables while the manifest is read; docs/scale-history.md.)"""
 
     #: hashes a block: a block read is 768 bytes
     BLOCK = 64
-    #: the hashes one search looks up at a time (at most twice as many blocks held at once: 0.8 MB)
+    #: the hashes one search looks up at a time (at most twice as many blocks read at once, 0.8 MB, and their join)
     ASKED = 512
-    #: the hashes a merge reads and writes at a time (0.4 MB)
+    #: the hashes a merge reads and writes at a time (0.4 MB; with the recent ones inserted and their bytes, 1.2 MB)
     PART = 1 << 15
 
     def __init__(self) -> None:
