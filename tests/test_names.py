@@ -278,8 +278,9 @@ def test_a_full_disk_under_a_table_on_disk_is_the_system_s_refusal(monkeypatch) 
         table.extend(more)
     assert refused.value.errno == errno.ENOSPC and "temporary file of names" in str(refused.value)
     assert tempfile.gettempdir() in str(refused.value)
-    kept = before + more  # the names refused a block stay in the table's last block, in memory
+    kept = before + more  # the names refused a block stay in the table's last block, in memory, and are found
     assert list(table) == kept and table.names_at(range(0, len(kept), 7)) == kept[::7]
+    assert table.find_many(kept) == list(range(len(kept))) and table.find(more[-1]) == len(kept) - 1
     short["full"] = False
     extra = [f"extra-{i}" for i in range(300)]
     table.extend(extra, range(300))

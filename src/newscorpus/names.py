@@ -121,17 +121,19 @@ class NameTable:
         if self._disk is None and len(self._ends) + len(encoded) > _IN_MEMORY:
             self._spill()
         start = len(self)
-        if self._disk is not None:
-            self._disk.extend(encoded, values)
-        else:
-            self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
-            self._ends.pop(start)  # the initial value: where the first new name starts
-            self._utf8 += b"".join(encoded)
-            if values is None:
-                self._values.frombytes(bytes(self._values.itemsize * len(encoded)))
+        try:
+            if self._disk is not None:
+                self._disk.extend(encoded, values)
             else:
-                self._values.extend(values)
-        self._recent.update(zip(names, range(start, start + len(encoded))))
+                self._ends.extend(itertools.accumulate(map(len, encoded), initial=len(self._utf8)))
+                self._ends.pop(start)  # the initial value: where the first new name starts
+                self._utf8 += b"".join(encoded)
+                if values is None:
+                    self._values.frombytes(bytes(self._values.itemsize * len(encoded)))
+                else:
+                    self._values.extend(values)
+        finally:  # (a refused write keeps the names in the file's last block: in the table, so found)
+            self._recent.update(zip(names, range(start, len(self))))
         # (on disk, the recent names' str are most of what the table holds: merged every _RECENT, O(n) each)
         if len(self._recent) > (_RECENT if self._disk is not None else max(_RECENT, len(self._ends) >> 3)):
             self._merge()
