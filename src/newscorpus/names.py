@@ -382,14 +382,7 @@ class HashFile:
 
     def _write_part(self, file: Any, part: np.ndarray, done: int, firsts: list[np.ndarray]) -> int:
         """Write ``part`` after the ``done`` records written; note the first hash of each block that starts in it."""
-        data, fd = part.tobytes(), file.fileno()
-        view, offset = memoryview(data), done * _PAIR.itemsize
-        try:
-            while view:
-                written = os.pwrite(fd, view, offset)
-                view, offset = view[written:], offset + written
-        except OSError as error:
-            raise _refused(error) from error
+        _write_all(file.fileno(), part.tobytes(), done * _PAIR.itemsize)
         firsts.append(part["hash"][(-done) % self.BLOCK::self.BLOCK].copy())
         return done + len(part)
 
@@ -411,23 +404,11 @@ class HashFile:
         size, fd = self.BLOCK * _PAIR.itemsize, self._file.fileno()
         starts = blocks[np.r_[0, breaks]] * size
         sizes = np.minimum((blocks[np.r_[breaks - 1, -1]] + 1) * size, self._count * _PAIR.itemsize) - starts
-        try:
-            data = b"".join([os.pread(fd, n, at) for n, at in zip(sizes.tolist(), starts.tolist())])
-        except OSError as error:
-            raise _refused(error) from error
-        if len(data) != int(sizes.sum()):
-            raise _refused(OSError(errno.EIO, "short read"))
-        return np.frombuffer(data, dtype=_PAIR)
+        return np.frombuffer(b"".join([_read_all(fd, n, at) for n, at in zip(sizes.tolist(), starts.tolist())]), dtype=_PAIR)
 
     def _read_records(self, lo: int, hi: int) -> np.ndarray:
-        size = _PAIR.itemsize
-        try:
-            data = os.pread(self._file.fileno(), (hi - lo) * size, lo * size)
-        except OSError as error:
-            raise _refused(error) from error
-        if len(data) != (hi - lo) * size:
-            raise _refused(OSError(errno.EIO, "short read"))
-        return np.frombuffer(data, dtype=_PAIR)
+        """The records ``lo`` to ``hi`` (one read)."""
+        return np.frombuffer(_read_all(self._file.fileno(), (hi - lo) * _PAIR.itemsize, lo * _PAIR.itemsize), dtype=_PAIR)
 
 
 #: A record of a :class:`HashFile`: a name's hash and its position.
@@ -486,17 +467,9 @@ class NameFile:
             ends = array("I", itertools.accumulate(map(len, names)))
             parts += [ends.tobytes(), self._tail_values[lo:lo + self.BLOCK].tobytes(), *names]
             starts.append(starts[-1] + 8 * self.BLOCK + ends[-1])
-        self._write(b"".join(parts), starts[0])  # (refused: the names stay in the tail, the blocks unrecorded)
+        _write_all(self._fd, b"".join(parts), starts[0])  # (refused: the names stay in the tail, the blocks unrecorded)
         self._starts.extend(starts[1:])
         del self._tail[:full], self._tail_values[:full]
-
-    def _write(self, data: bytes, offset: int) -> None:
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[os.pwrite(self._fd, view, offset + len(data) - len(view)):]
-        except OSError as error:
-            raise _refused(error) from error
 
     def _blocks(self, numbers: Iterable[int]) -> Iterator[tuple[int, bytes, int]]:
         """Each full block of ``numbers`` (ascending): its number, the bytes read that hold it, where it starts
@@ -593,6 +566,27 @@ _U4, _I4 = struct.Struct("=I"), struct.Struct("=i")  # (native order, as the arr
 def _refused(error: OSError) -> OSError:
     """A temporary file's failed write or read (a nameless errno) as an ``OSError`` naming its directory."""
     return OSError(error.errno, f"the build's temporary file of names, in {tempfile.gettempdir()}: {error.strerror}")
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """Write ``data`` at ``offset`` of a temporary file, short writes written on (refused: :func:`_refused`)."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.pwrite(fd, view, offset + len(data) - len(view)):]
+    except OSError as error:
+        raise _refused(error) from error
+
+
+def _read_all(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` of a temporary file this process wrote (fewer: an ``EIO``, :func:`_refused`)."""
+    try:
+        data = os.pread(fd, size, offset)
+    except OSError as error:
+        raise _refused(error) from error
+    if len(data) != size:
+        raise _refused(OSError(errno.EIO, "short read"))
+    return data
 
 
 def _batched(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
