@@ -2851,6 +2851,27 @@ def test_a_files_first_run_takes_the_runs_after_it_until_no_later_run_has_more_r
     assert group_runs("entities", identities, rows) == list(range(1, len(rows) + 1))
 
 
+@pytest.mark.parametrize("copies, joined", [
+    pytest.param([("a", 4, 10), ("a", 14, 6)], [("a", 4, 16)], id="a-chunk-that-continues-the-last-is-joined-to-it"),
+    pytest.param([("a", 4, 10), ("a", 15, 6)], [("a", 4, 10), ("a", 15, 6)], id="a-gap-between-chunks-keeps-them-apart"),
+    pytest.param([("a", 4, 10), ("b", 14, 6)], [("a", 4, 10), ("b", 14, 6)], id="another-file-at-the-same-offset-is-not-joined"),
+    pytest.param([("a", 20, 5), ("a", 4, 16)], [("a", 20, 5), ("a", 4, 16)], id="a-chunk-that-ends-where-the-last-starts-is-not-joined"),
+    pytest.param([("a", 4, 10), ("b", 0, 3), ("a", 14, 6)], [("a", 4, 10), ("b", 0, 3), ("a", 14, 6)],
+                 id="only-the-last-copy-is-continued"),
+    pytest.param([("a", 4, 10), ("a", 14, 0), ("a", 14, 6)], [("a", 4, 16)], id="an-empty-chunk-joins-and-is-joined"),
+])
+def test_a_files_copies_are_joined_where_one_continues_the_last(copies, joined):
+    """The splice's copies (source, start, length) are listed as they are laid out, one a column chunk, and joined
+    where a chunk continues the last copy in the same file (a group's chunks written one after the other: one
+    copy); equal paths that are different objects join too, as the old file's pieces each name it afresh."""
+    from newscorpus.build import _copy_appended
+
+    made: list = []
+    for source, start, length in copies:
+        _copy_appended(made, Path("/parts") / source, start, length)
+    assert made == [(Path("/parts") / source, start, length) for source, start, length in joined]
+
+
 def test_datasets_reads_a_splits_articles_and_quotes_in_a_few_batches(tmp_path):
     """``datasets`` (5.2) reads a Parquet file in batches of its first row group's rows, a batch never spanning two
     row groups, and pays for each (a read, a cast to the features, a write to its Arrow cache); read here with the

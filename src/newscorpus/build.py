@@ -1349,10 +1349,12 @@ class _Piece:
     chunks: list[int]
     templates: list[int]
 
-    def spans(self) -> list[tuple[int, int]]:
+    def spans(self) -> array:
+        """Where each column chunk is: ``start, length`` of the first, of the second..., flat (a list of pairs was
+        0.6 MB while the train split's files were laid out at 100,000 articles)."""
         flat = array("q")
         flat.frombytes(self.spill.kept(self.chunks))
-        return list(zip(flat[::2], flat[1::2]))
+        return flat
 
     def template_bytes(self) -> bytes:
         return self.spill.kept(self.templates)
@@ -1412,7 +1414,7 @@ def _copy_range(source: int, target: int, start: int, length: int) -> None:
 def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previous: WrittenShards,
             record: WrittenShards) -> tuple[list[tuple[Path, int, int]], list[tuple[int, list[GroupTemplate]]]]:
     """Where each piece's column chunks go in the file ``name``: the copies to make, in order (source, start,
-    length), and the tail's pieces (each row group's body length and templates).  The runs of :func:`group_runs`
+    length; one where chunks follow one another in one source), and the tail's pieces (each row group's body length and templates).  The runs of :func:`group_runs`
     whose row groups merge (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by
     column; a merged template the last build made for the same groups is taken from its record.  Where each
     group's chunks land, and the merged templates, go into ``record``."""
@@ -1436,42 +1438,41 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
             if merged is not None:
                 runs.append([list(keys), record.keep(merged.to_bytes())])
         spans = [piece.spans() for piece in run]
-        landed: list[list[int]] = [[] for _ in run]
+        landed = [array("q") for _ in run]
         begin = at
         if merged is not None:  # column by column, each column's chunks in the groups' order
-            for column in range(len(spans[0])):
+            for column in range(0, len(spans[0]), 2):
                 for piece, piece_spans, where in zip(run, spans, landed):
-                    chunk_start, length = piece_spans[column]
-                    copies.append((piece.source, chunk_start, length))
+                    length = piece_spans[column + 1]
+                    _copy_appended(copies, piece.source, piece_spans[column], length)
                     where.extend((at, length))
                     at += length
             placed.append((at - begin, [merged]))
         else:  # each group's chunks one after the other: its body as it was written
             for piece, piece_spans, where, piece_templates in zip(run, spans, landed, templates):
                 body = at
-                for chunk_start, length in piece_spans:
-                    copies.append((piece.source, chunk_start, length))
+                for column in range(0, len(piece_spans), 2):
+                    length = piece_spans[column + 1]
+                    _copy_appended(copies, piece.source, piece_spans[column], length)
                     where.extend((at, length))
                     at += length
                 placed.append((at - body, piece_templates))
         for piece, where, data in zip(run, landed, packed):
-            record.groups[piece.key]["pieces"][config] = {"file": name, "chunks": record.keep(array("q", where).tobytes()),
+            record.groups[piece.key]["pieces"][config] = {"file": name, "chunks": record.keep(where.tobytes()),
                                                            "templates": record.keep(data)}
     return copies, placed
 
 
-def _coalesced(copies: list[tuple[Path, int, int]]) -> Iterator[tuple[Path, int, int]]:
-    """The copies with the ranges that follow one another in one source joined."""
-    last = None
-    for source, start, length in copies:
-        if last is not None and last[0] == source and last[1] + last[2] == start:
-            last = (source, last[1], last[2] + length)
-            continue
-        if last is not None:
-            yield last
-        last = (source, start, length)
-    if last is not None:
-        yield last
+def _copy_appended(copies: list[tuple[Path, int, int]], source: Path, start: int, length: int) -> None:
+    """Append the copy of ``length`` bytes of ``source`` from ``start`` to ``copies``, joined to the last copy when it
+    continues it: a group's chunks, written one after the other, are one copy (listed one a chunk, the copies of
+    the train split's 'entities' file were 9,854 tuples, 0.7 MB, at 100,000 articles)."""
+    if copies:
+        last_source, last_start, last_length = copies[-1]
+        if last_start + last_length == start and last_source == source:
+            copies[-1] = (last_source, last_start, last_length + length)
+            return
+    copies.append((source, start, length))
 
 
 def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old: Path, previous: WrittenShards,
@@ -1502,7 +1503,7 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
             with naming(target), open(target, "wb") as sink:
                 sink.write(MAGIC)
                 sink.flush()
-                for source, start, length in _coalesced(copies):
+                for source, start, length in copies:
                     if source not in handles:
                         with naming(source):
                             handles[source] = os.open(source, os.O_RDONLY)
