@@ -2864,12 +2864,12 @@ def test_a_files_copies_are_joined_where_one_continues_the_last(copies, joined):
     """The splice's copies (source, start, length) are listed as they are laid out, one a column chunk, and joined
     where a chunk continues the last copy in the same file (a group's chunks written one after the other: one
     copy); equal paths that are different objects join too, as the old file's pieces each name it afresh."""
-    from newscorpus.build import _copy_appended
+    from newscorpus.build import _Copies
 
-    made: list = []
+    made = _Copies()
     for source, start, length in copies:
-        _copy_appended(made, Path("/parts") / source, start, length)
-    assert made == [(Path("/parts") / source, start, length) for source, start, length in joined]
+        made.add(Path("/parts") / source, start, length)
+    assert list(made) == [(Path("/parts") / source, start, length) for source, start, length in joined]
 
 
 def test_datasets_reads_a_splits_articles_and_quotes_in_a_few_batches(tmp_path):

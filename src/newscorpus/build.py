@@ -1412,13 +1412,13 @@ def _copy_range(source: int, target: int, start: int, length: int) -> None:
 
 
 def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previous: WrittenShards,
-            record: WrittenShards) -> tuple[list[tuple[Path, int, int]], list[tuple[int, list[GroupTemplate]]]]:
+            record: WrittenShards) -> tuple[_Copies, list[tuple[int, list[GroupTemplate]]]]:
     """Where each piece's column chunks go in the file ``name``: the copies to make, in order (source, start,
     length; one where chunks follow one another in one source), and the tail's pieces (each row group's body length and templates).  The runs of :func:`group_runs`
     whose row groups merge (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by
     column; a merged template the last build made for the same groups is taken from its record.  Where each
     group's chunks land, and the merged templates, go into ``record``."""
-    copies, placed, at = [], [], len(MAGIC)
+    copies, placed, at = _Copies(), [], len(MAGIC)
     made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
     runs = record.files[name]["runs"] = []
     start = 0
@@ -1444,7 +1444,7 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
             for column in range(0, len(spans[0]), 2):
                 for piece, piece_spans, where in zip(run, spans, landed):
                     length = piece_spans[column + 1]
-                    _copy_appended(copies, piece.source, piece_spans[column], length)
+                    copies.add(piece.source, piece_spans[column], length)
                     where.extend((at, length))
                     at += length
             placed.append((at - begin, [merged]))
@@ -1453,7 +1453,7 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
                 body = at
                 for column in range(0, len(piece_spans), 2):
                     length = piece_spans[column + 1]
-                    _copy_appended(copies, piece.source, piece_spans[column], length)
+                    copies.add(piece.source, piece_spans[column], length)
                     where.extend((at, length))
                     at += length
                 placed.append((at - body, piece_templates))
@@ -1463,16 +1463,32 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     return copies, placed
 
 
-def _copy_appended(copies: list[tuple[Path, int, int]], source: Path, start: int, length: int) -> None:
-    """Append the copy of ``length`` bytes of ``source`` from ``start`` to ``copies``, joined to the last copy when it
-    continues it: a group's chunks, written one after the other, are one copy (listed one a chunk, the copies of
-    the train split's 'entities' file were 9,854 tuples, 0.7 MB, at 100,000 articles)."""
-    if copies:
-        last_source, last_start, last_length = copies[-1]
-        if last_start + last_length == start and last_source == source:
-            copies[-1] = (last_source, last_start, last_length + length)
-            return
-    copies.append((source, start, length))
+class _Copies:
+    """The copies that make a file's body, in order (:meth:`add`; iterated as ``(source, start, length)``): three
+    numbers each in one array, the source by its number, and a copy that continues the last one in the same file
+    joined to it (a group's chunks written one after the other: one copy).  A tuple a column chunk was 1.3 MB for
+    the train split's 'quotes' file at 100,000 articles (9,854 chunks: a merged run's chunks go column by column,
+    from one group to the next, and join only where they follow one another)."""
+
+    def __init__(self) -> None:
+        self.sources: list[Path] = []
+        self._numbers: dict[Path, int] = {}
+        self._spans = array("q")  # source number, start, length; source number, ...
+
+    def add(self, source: Path, start: int, length: int) -> None:
+        number = self._numbers.setdefault(source, len(self.sources))
+        if number == len(self.sources):
+            self.sources.append(source)
+        spans = self._spans
+        if spans and spans[-3] == number and spans[-2] + spans[-1] == start:
+            spans[-1] += length
+        else:
+            spans.extend((number, start, length))
+
+    def __iter__(self) -> Iterator[tuple[Path, int, int]]:
+        spans = self._spans
+        for at in range(0, len(spans), 3):
+            yield self.sources[spans[at]], spans[at + 1], spans[at + 2]
 
 
 def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old: Path, previous: WrittenShards,
