@@ -1413,11 +1413,11 @@ def _copy_range(source: int, target: int, start: int, length: int) -> None:
 
 def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previous: WrittenShards,
             record: WrittenShards) -> tuple[_Copies, list[tuple[int, list[GroupTemplate]]]]:
-    """Where each piece's column chunks go in the file ``name``: the copies to make, in order (source, start,
-    length; one where chunks follow one another in one source), and the tail's pieces (each row group's body length and templates).  The runs of :func:`group_runs`
-    whose row groups merge (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by
-    column; a merged template the last build made for the same groups is taken from its record.  Where each
-    group's chunks land, and the merged templates, go into ``record``."""
+    """Where each piece's column chunks go in the file ``name``: the copies to make, in order (:class:`_Copies`:
+    one where chunks follow one another in one source), and the tail's pieces (each row group's body length and
+    templates).  The runs of :func:`group_runs` whose row groups merge (:func:`newscorpus.splice.merged_group`)
+    are one row group, their chunks column by column; a merged template the last build made for the same groups is
+    taken from its record.  Where each group's chunks land, and the merged templates, go into ``record``."""
     copies, placed, at = _Copies(), [], len(MAGIC)
     made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
     runs = record.files[name]["runs"] = []
@@ -1466,9 +1466,9 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
 class _Copies:
     """The copies that make a file's body, in order (:meth:`add`; iterated as ``(source, start, length)``): three
     numbers each in one array, the source by its number, and a copy that continues the last one in the same file
-    joined to it (a group's chunks written one after the other: one copy).  A tuple a column chunk was 1.3 MB for
-    the train split's 'quotes' file at 100,000 articles (9,854 chunks: a merged run's chunks go column by column,
-    from one group to the next, and join only where they follow one another)."""
+    joined to it (a group's chunks written one after the other: one copy).  A tuple a column chunk was 1.3 MB, with
+    its numbers, for a merged file of the train split at 100,000 articles (9,854 chunks: a merged run's chunks go
+    column by column, from one group to the next, and join only where they follow one another)."""
 
     def __init__(self) -> None:
         self.sources: list[Path] = []
