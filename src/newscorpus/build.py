@@ -1471,14 +1471,11 @@ class _Copies:
     column by column, from one group to the next, and join only where they follow one another)."""
 
     def __init__(self) -> None:
-        self.sources: list[Path] = []
-        self._numbers: dict[Path, int] = {}
+        self._numbers: dict[Path, int] = {}  # each source's number, in the order first added
         self._spans = array("q")  # source number, start, length; source number, ...
 
     def add(self, source: Path, start: int, length: int) -> None:
-        number = self._numbers.setdefault(source, len(self.sources))
-        if number == len(self.sources):
-            self.sources.append(source)
+        number = self._numbers.setdefault(source, len(self._numbers))
         spans = self._spans
         if spans and spans[-3] == number and spans[-2] + spans[-1] == start:
             spans[-1] += length
@@ -1486,9 +1483,9 @@ class _Copies:
             spans.extend((number, start, length))
 
     def __iter__(self) -> Iterator[tuple[Path, int, int]]:
-        spans = self._spans
+        sources, spans = list(self._numbers), self._spans
         for at in range(0, len(spans), 3):
-            yield self.sources[spans[at]], spans[at + 1], spans[at + 2]
+            yield sources[spans[at]], spans[at + 1], spans[at + 2]
 
 
 def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old: Path, previous: WrittenShards,
