@@ -5,17 +5,17 @@ For one config of a built dataset (``--dataset``, ``--config``, default 'article
 with ``load_dataset('parquet', data_files={split: files})`` in a fresh interpreter, ``--loads`` times each, the
 layouts alternating: the median and each run, side by side with the files as built:
 
-- **as built**: the build's files, one per split, spliced: an 'articles' row group per run of about four groups
-  of articles (about 2,000 rows), another config's per group;
+- **as built**: the build's files, one per split, spliced: a row group per run of about seven groups of articles
+  (about 3,500 rows; the first run larger: ``build.group_runs``);
 - **a file per group**: each of the build's groups of about 500 articles in a file of its own, as builds wrote them
   before the twenty-second session (docs/scale-history.md);
 - **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
 - **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
 
-Every layout is written with the build's own settings (zstd at its level, statistics, dictionaries for the configs
-that have them), streaming: at most a row group and one group's table in memory (a load's peak RSS is its own only
-while this process stays small: on Linux a child's ``ru_maxrss`` starts from its parent's at the ``fork``, and a
-first version that held a split's tables reported 1,880 MB for every load).  The loads name their files, so the
+Every layout is written with the build's own settings (``build.PARQUET_OPTIONS``), streaming: at most a row group
+and one group's table in memory (a load's peak RSS is its own only while this process stays small: on Linux a
+child's ``ru_maxrss`` starts from its parent's at the ``fork``, and a first version that held a split's tables
+reported 1,880 MB for every load).  The loads name their files, so the
 card's YAML (about 0.14 s of a load of our dataset by name) is not timed with any layout.
 
 ::
@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_build  # noqa: E402
-from newscorpus.build import DICTIONARY_CONFIGS, GROUP_ARTICLES, PARQUET_ZSTD_LEVEL, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
+from newscorpus.build import GROUP_ARTICLES, PARQUET_OPTIONS, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
 
 ROW_GROUPS = (1000, 2000, 4000)
 LOADS = 3
@@ -52,12 +52,11 @@ def split_files(dataset: Path, config: str) -> dict[str, list[Path]]:
     return {split: paths for split, paths in files.items() if paths}
 
 
-def _writer(path: Path, schema, config: str):
+def _writer(path: Path, schema):
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return pq.ParquetWriter(path, schema, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL,
-                            write_statistics=True, use_dictionary=config in DICTIONARY_CONFIGS)
+    return pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
 
 def _rechunked(tables: Iterable, rows: int | None) -> Iterator:
@@ -99,7 +98,7 @@ def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: 
         writer = None
         for table in _rechunked(_row_groups(paths), rows):
             if writer is None:
-                writer = _writer(path, table.schema, config)
+                writer = _writer(path, table.schema)
             writer.write_table(table, row_group_size=table.num_rows)
         writer.close()
         written[split] = [path]
@@ -132,8 +131,7 @@ def write_files_per_group(files: dict[str, list[Path]], config: str, target: Pat
         for number, table in enumerate(_groups(_row_groups(paths), config, group_articles)):  # one at a time: see main
             path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True,
-                           use_dictionary=config in DICTIONARY_CONFIGS)
+            pq.write_table(table, path, **PARQUET_OPTIONS)
             written[split].append(path)
     return written
 

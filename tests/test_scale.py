@@ -443,7 +443,6 @@ def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
             assert [p.name for p in shards] == ([f"{split}-00000-of-00001.parquet"] if expected else [])  # one file a split
             got = [row for p in shards for row in pq.read_table(p, schema=features()[config].arrow_schema).to_pylist()]
             assert got == expected, (config, split)
-    assert pq.read_metadata(data / "entities" / "train-00000-of-00001.parquet").num_row_groups > 1  # a row group a group
 
 
 def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
@@ -474,22 +473,18 @@ def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):
         assert loaded["train"].features == features()[config]
 
 
-def test_only_the_entities_shards_are_dictionary_encoded(synthetic, tmp_path):
-    """The text of 'articles' and 'quotes' rows is not dictionary-encoded (a dictionary of unique values is
-    written, dropped for plain pages, and decoded by every reader); the labels and names of 'entities' are."""
+def test_no_shard_is_dictionary_encoded(synthetic, tmp_path):
+    """No column of any config is dictionary-encoded: a row group's dictionary page cannot be joined to another's,
+    and the 'entities' row groups, dictionary-encoded, stayed one a group (and read twice as slowly as runs)."""
     import pyarrow.parquet as pq
 
     result = build_once(synthetic, tmp_path, group_articles=20)
     for config in CONFIGS:
         shards = sorted((result.out / "data" / config).glob("*.parquet"))
-        assert sum(pq.read_metadata(p).num_row_groups for p in shards) > 1
+        assert shards
         chunks = [meta.row_group(g).column(c) for meta in map(pq.read_metadata, shards)
                   for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
-        dictionary = {chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page}
-        if config == "entities":
-            assert {"label", "entity_name", "wikidata"} <= dictionary
-        else:
-            assert dictionary == set(), config
+        assert not [chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page], config
 
 
 def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):
@@ -820,7 +815,8 @@ def test_a_patched_group_writes_again_only_the_configs_whose_rows_changed(tmp_pa
     edit(corpus)
     configs: list[str] = []
     real = newscorpus.build._parquet
-    monkeypatch.setattr(newscorpus.build, "_parquet", lambda table, config: configs.append(config) or real(table, config))
+    config_of = {tuple(features()[config]): config for config in CONFIGS}  # (a table's config, by its columns)
+    monkeypatch.setattr(newscorpus.build, "_parquet", lambda table: configs.append(config_of[tuple(table.column_names)]) or real(table))
     patched = build_once(corpus, tmp_path / "warm", group_articles=10)
     assert patched.cache.misses["shard"] == 1 and configs == written
     monkeypatch.setattr(newscorpus.build, "PATCH_SHARE", 0.0)  # every group made afresh
@@ -2801,8 +2797,8 @@ def test_a_one_file_rebuild_rewrites_its_splits_files_and_links_the_others(tmp_p
     assert f"data/articles/{target_split}-00000-of-00001.parquet" in rewritten
     cold = build_once(corpus, tmp_path / "cold", group_articles=5)
     assert tree_digest(second.out) == tree_digest(cold.out)
-    groups = pq.read_metadata(second.out / "data" / "entities" / f"{target_split}-00000-of-00001.parquet").num_row_groups
-    assert groups > 1  # the other groups were copied into the new file, not only the edited one (a row group a group)
+    rows = pq.read_metadata(second.out / "data" / "articles" / f"{target_split}-00000-of-00001.parquet").num_rows
+    assert rows > 5  # the other groups were copied into the new file, not only the edited one (a group of 5)
     assert not any(p.name == newscorpus.build.PARTS for p in tmp_path.rglob("*"))  # no part left anywhere
 
 
@@ -2838,7 +2834,7 @@ def test_a_files_first_run_takes_the_runs_after_it_until_no_later_run_has_more_r
     from newscorpus.build import RUN_GROUPS, group_bounds, group_runs
 
     identities = [f"group-{i}" for i in range(len(rows))]
-    cuts, ends = group_bounds(identities, RUN_GROUPS["articles"]), group_runs("articles", identities, rows)
+    cuts, ends = group_bounds(identities, RUN_GROUPS), group_runs(identities, rows)
     if not rows:
         assert ends == []
         return
@@ -2848,7 +2844,6 @@ def test_a_files_first_run_takes_the_runs_after_it_until_no_later_run_has_more_r
     if ends[0] != cuts[0]:  # it took a run: without the last it took, a later run had more rows
         before = cuts[cuts.index(ends[0]) - 1]
         assert sum(rows[:before]) < max(sum(rows[a:b]) for a, b in zip(cuts, cuts[1:]) if a >= before)
-    assert group_runs("entities", identities, rows) == list(range(1, len(rows) + 1))
 
 
 @pytest.mark.parametrize("copies, joined", [
@@ -2872,20 +2867,20 @@ def test_a_files_copies_are_joined_where_one_continues_the_last(copies, joined):
     assert list(made) == [(Path("/parts") / source, start, length) for source, start, length in joined]
 
 
-def test_datasets_reads_a_splits_articles_and_quotes_in_a_few_batches(tmp_path):
+def test_datasets_reads_a_splits_file_of_each_config_in_a_few_batches(tmp_path):
     """``datasets`` (5.2) reads a Parquet file in batches of its first row group's rows, a batch never spanning two
     row groups, and pays for each (a read, a cast to the features, a write to its Arrow cache); read here with the
-    same pyarrow call its Parquet builder makes (``to_batches`` of a fragment, no read-ahead): a split's
-    'articles' and 'quotes' files are read in a batch a row group (the first row group is the largest), far fewer
-    than the split has groups, the unit the build writes (runs of 2 to 10 groups, the first often the smallest,
-    and 'quotes' a row group a group, took about half as many batches as groups, and as many)."""
+    same pyarrow call its Parquet builder makes (``to_batches`` of a fragment, no read-ahead): a split's file of
+    each config is read in a batch a row group (the first row group is the largest), far fewer than the split has
+    groups, the unit the build writes (runs of 2 to 10 groups, the first often the smallest, and 'quotes' and
+    'entities' a row group a group, took about half as many batches as groups, and as many)."""
     import pyarrow.dataset as ds
 
     corpus = generate(tmp_path / "c", 360, seed=8)
     result = build_once(corpus, tmp_path, group_articles=3)
     groups = sum(split == "train" for split, _ in article_groups(result.out, 3))
     assert groups >= 80
-    for config in ("articles", "quotes"):
+    for config in CONFIGS:
         with open(result.out / "data" / config / "train-00000-of-00001.parquet", "rb") as file:
             fragment = ds.ParquetFileFormat().make_fragment(file)  # (as datasets' Parquet builder reads)
             batches = sum(1 for _ in fragment.to_batches(batch_size=fragment.row_groups[0].num_rows, batch_readahead=0,
@@ -2894,10 +2889,9 @@ def test_datasets_reads_a_splits_articles_and_quotes_in_a_few_batches(tmp_path):
 
 
 def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
-    """An 'articles' or 'quotes' row group is a run of groups (:func:`~newscorpus.build.group_runs` over their
-    identities and rows), its column chunks the groups' pages joined; an 'entities' row group (dictionary-encoded)
-    is one group: the rows of a group, the unit a rebuild copies or makes again, are never split across row
-    groups."""
+    """A row group of each config is a run of groups (:func:`~newscorpus.build.group_runs` over their identities and
+    rows), its column chunks the groups' pages joined: the rows of a group, the unit a rebuild copies or makes
+    again, are never split across row groups."""
     from newscorpus.build import group_runs
 
     corpus = generate(tmp_path / "c", 90, seed=8)
@@ -2913,11 +2907,11 @@ def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
             counts = Counter(pq.read_table(path, columns=[column]).column(column).to_pylist())
             present = set(counts)
             ours = [ids for name, ids in groups if name == split and present & set(ids)]
-            ends = group_runs(config, [key_of([split, ids]) for ids in ours], [sum(counts[i] for i in ids) for ids in ours])
+            ends = group_runs([key_of([split, ids]) for ids in ours], [sum(counts[i] for i in ids) for ids in ours])
             runs = [[i for ids in ours[a:b] for i in ids if i in present] for a, b in zip([0, *ends], ends)]
             parquet = pq.ParquetFile(path)
             found = [list(dict.fromkeys(parquet.read_row_group(i, columns=[column]).column(column).to_pylist()))
                      for i in range(parquet.metadata.num_row_groups)]
             assert found == runs, (config, split)
             merged[config] += sum(b - a > 1 for a, b in zip([0, *ends], ends))
-    assert merged["articles"] >= 2 and merged["quotes"] >= 2 and not merged["entities"]  # (runs were made, and merged)
+    assert all(merged[config] >= 2 for config in CONFIGS), merged  # (runs were made, and merged)

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from newscorpus.build import PARQUET_ZSTD_LEVEL, features
+from newscorpus.build import PARQUET_OPTIONS, features
 from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
                               SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group, pack_templates, splice,
                               templates_rows, unpack_templates, write_spliced)
@@ -40,7 +40,7 @@ def _nested(n: int, seed: int) -> pa.Table:
 
 #: pyarrow's writer options a part may have been written with
 OPTIONS = {
-    "as the build writes (zstd, no dictionary)": dict(compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, use_dictionary=False),
+    "as the build writes": PARQUET_OPTIONS,
     "dictionaries": dict(compression="zstd", use_dictionary=True),
     "snappy, datasets' default": dict(),
     "uncompressed, no statistics": dict(compression="none", write_statistics=False),
@@ -89,7 +89,7 @@ def test_a_configs_shards_spliced_keep_its_features(config):
     """Parts as the build writes them, with the features in their metadata: the same schema and metadata."""
     schema = features()[config].arrow_schema
     tables = [pa.table({f.name: pa.nulls(3 + i, f.type) for f in schema}, schema=schema) for i in range(3)]
-    blobs = [_parquet(table, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, use_dictionary=False) for table in tables]
+    blobs = [_parquet(table, **PARQUET_OPTIONS) for table in tables]
     sink = io.BytesIO()
     splice(blobs, sink)
     spliced = pq.read_table(pa.BufferReader(sink.getvalue()))
@@ -187,7 +187,7 @@ def _ordered(n: int, seed: int) -> pa.Table:
 
 #: writer options whose parts merge (no dictionary pages)
 MERGED = {
-    "as the build writes (zstd, no dictionary)": OPTIONS["as the build writes (zstd, no dictionary)"],
+    "as the build writes": OPTIONS["as the build writes"],
     "snappy": dict(use_dictionary=False),
     "small pages": dict(use_dictionary=False, data_page_size=512),
     "format 1.0, data page v2": dict(use_dictionary=False, version="1.0", data_page_version="2.0"),

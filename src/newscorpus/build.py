@@ -24,7 +24,7 @@ signatures; wire clusters are found from the signatures; then each group of
 say: :func:`group_bounds`) is read back from the cache and written as one
 shard per config, again in parallel, and each split's shards are spliced into
 one file per config, their pages copied as they are (:func:`splice_split`;
-an 'articles' or 'quotes' row group joins about seven groups: :func:`group_runs`).  Peak memory
+a row group joins about seven groups: :func:`group_runs`).  Peak memory
 is one group per worker, not the corpus.  Every stage is cached by the hash
 of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
 changed converts one file and rewrites one group of shards.
@@ -357,17 +357,10 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
     return bounds
 
 
-#: zstd level of the shards: level 3 writes about 2.5x faster than 9 for about 4% more bytes, and
-#: ``load_dataset`` reads it as fast as the snappy Parquet of ``Dataset.to_parquet`` (docs/scale-history.md).
-PARQUET_ZSTD_LEVEL = 3
+#: How every shard is written (:func:`_parquet`; fixed, so the same rows give the same bytes).  zstd at level 3
+#: writes about 2.5x faster than at 9 for about 4% more bytes.  No dictionaries: see :func:`_parquet`.
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "write_statistics": True, "use_dictionary": False}
 
-#: The configs whose shards are dictionary-encoded.  An 'articles' or 'quotes' row is mostly text that no other
-#: row repeats (bodies, paragraphs, quotes and their contexts): a column's dictionary outgrows its 1 MB page,
-#: the writer falls back to plain pages, and a reader decodes both.  Without it a 500-article 'articles' shard
-#: reads in 14 ms instead of 21 and is 1.5% larger, and a 'quotes' shard reads faster and is smaller; the
-#: 'entities' rows repeat their labels, names and Wikidata ids, and the dictionary keeps them 10% smaller
-#: (docs/scale-history.md).
-DICTIONARY_CONFIGS = frozenset({"entities"})
 
 
 def data_file(config: str, split: str) -> str:
@@ -481,15 +474,20 @@ def arrow_schemas(cache_dir: str, fingerprint: str) -> dict[str, pa.Schema]:
     return {config: pa.ipc.read_schema(pa.py_buffer(payload[offsets[i]:offsets[i + 1]])) for i, config in enumerate(CONFIGS)}
 
 
-def _parquet(table: pa.Table, config: str) -> tuple[bytes, int]:
+def _parquet(table: pa.Table) -> tuple[bytes, int]:
     """A config's table as Parquet bytes (fixed settings: byte-identical), and its size uncompressed (the Parquet
-    metadata's ``total_byte_size``: the same for the same bytes, however the table was put together in memory)."""
+    metadata's ``total_byte_size``: the same for the same bytes, however the table was put together in memory).
+
+    No column is dictionary-encoded: a row group's dictionary page cannot be joined to another's, so a dictionary
+    would keep each group's row group apart in the split's file (:func:`group_runs`).  An 'articles' or 'quotes'
+    row is mostly text no other row repeats, whose dictionary outgrows its page anyway; the 'entities' rows repeat
+    their labels and names, and their dictionary kept them 16% smaller, but a row group a group (167 in the train
+    split at 100,000 articles) took ``datasets`` 3.75 s to read where runs take 1.87 (docs/scale-history.md)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL, write_statistics=True,
-                   use_dictionary=config in DICTIONARY_CONFIGS)
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
     blob = sink.getvalue()
     metadata = pq.read_metadata(pa.BufferReader(blob))
     return blob.to_pybytes(), sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
@@ -757,7 +755,7 @@ def _group_output(group: Group, tables: Iterable[tuple[str, "pa.Table | _Kept | 
             meta["by_label"] = _tally(table.column("label"), labels)
         if config == "quotes" and table is not None:
             meta["by_type"] = _tally(table.column("type"), types)
-        blob, nbytes = _parquet(table, config) if table is not None and table.num_rows else (b"", 0)
+        blob, nbytes = _parquet(table) if table is not None and table.num_rows else (b"", 0)
         meta["configs"][config] = {"rows": table.num_rows if table is not None else 0, "nbytes": nbytes, "size": len(blob)}
         blobs.append(blob)
         del table
@@ -1360,30 +1358,29 @@ class _Piece:
         return self.spill.kept(self.templates)
 
 
-#: The configs whose groups' row groups are merged into runs (:func:`splice_split`), and how :func:`group_bounds`
-#: cuts the runs (8: 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded; the first run
-#: takes more, up to twice the largest run, :func:`group_runs`: 10,003 articles in the train split at 100,000).
+#: How :func:`group_bounds` cuts a split's groups into the runs whose row groups are merged (:func:`splice_split`):
+#: 8 gives 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded; the first run takes more,
+#: up to twice the largest run, :func:`group_runs`: 10,003 articles in the train split at 100,000.
 #: ``load_dataset`` pays per batch (read, cast to the features, written to its Arrow cache), and ``datasets`` 5.2
 #: reads a file in batches of its *first* row group's rows: runs of 2 to 10 groups, the first often the smallest,
 #: made 162 batches of the 'articles' config at 100,000 articles (58 row groups) and 372 of the 'quotes' config (210
 #: row groups of one group each), against 16 and 6 in the by-hand files; runs of 8, 35 and 35; with the first run
 #: the largest, 27 and 27, a batch a row group.  Loaded in one process, alternating with the by-hand file, with runs
-#: of 8: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61 against 1.79 (docs/scale-history.md).  An 'entities'
-#: row group is dictionary-encoded (its dictionary page cannot be joined) and stays one group.
-RUN_GROUPS = {"articles": 8, "quotes": 8}
+#: of 8: 'articles' 4.61 s of CPU against 4.87, 'quotes' 1.61 against 1.79 (docs/scale-history.md).  The
+#: 'entities' config's row groups, one a group while its shards were dictionary-encoded, are runs too since the
+#: thirty-fifth session.
+RUN_GROUPS = 8
 
 
-def group_runs(config: str, identities: list[str], rows: list[int]) -> list[int]:
+def group_runs(identities: list[str], rows: list[int]) -> list[int]:
     """Where a file's groups (by identity, in order; ``rows``: each group's rows in this config) are cut into the runs
     whose row groups are merged into one (end indices).  The runs are cut by the identities, as :func:`group_bounds`
     cuts ids (4 to 16 groups, about 7 on average; the last may be shorter), so a group added or removed changes the
     runs next to it and at most where the first ends.  The first run takes the runs after it until it holds as many
     rows as any later run (so at most twice the largest): ``datasets`` reads a file in batches of its first row
     group's rows, and each row group is then one batch (when its groups' row groups merge:
-    :func:`newscorpus.splice.merged_group`).  In the configs not merged, a group alone."""
-    if config not in RUN_GROUPS:
-        return list(range(1, len(identities) + 1))
-    ends = group_bounds(identities, RUN_GROUPS[config])
+    :func:`newscorpus.splice.merged_group`)."""
+    ends = group_bounds(identities, RUN_GROUPS)
     if not ends:
         return ends
     sizes = [sum(rows[start:end]) for start, end in zip([0, *ends], ends)]
@@ -1422,8 +1419,8 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
     runs = record.files[name]["runs"] = []
     start = 0
-    rows = [templates_rows(piece.template_bytes()) for piece in pieces] if config in RUN_GROUPS else []
-    for end in group_runs(config, [piece.identity for piece in pieces], rows):
+    rows = [templates_rows(piece.template_bytes()) for piece in pieces]
+    for end in group_runs([piece.identity for piece in pieces], rows):
         run = pieces[start:end]
         start = end
         packed = [piece.template_bytes() for piece in run]
