@@ -10,8 +10,9 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
 - **by hand**: ``datasets.load_dataset("json", ...)`` on the already-converted records, then ``to_parquet``: once
   for the 'articles' config alone, and once for each of the three configs our build writes (the same output);
 - **pyarrow floor**: ``pyarrow.json.read_json`` of the 'articles' records and one ``pq.write_table``;
-- **load ours / load by hand**: ``datasets.load_dataset`` of our 'articles' config vs of the by-hand Parquet, both
-  read once first (:func:`warm`), three times each, alternating: the median, and each run.
+- **load ours / load by hand**: ``datasets.load_dataset`` of each config of our output vs of its by-hand Parquet
+  file, both read once first (:func:`warm`), seven times each (:data:`LOADS`), alternating, the order reversed every
+  other time: the median, each run, and in how many of the pairs ours was quicker.
 
 The last run's outputs and caches are moved aside (a rename) before a stage and deleted once every stage has run:
 deleting 200,000 cache files right before the cold build timed ext4's slower inode allocation after a mass
@@ -47,6 +48,9 @@ from typing import Iterator
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 
+#: The configs of our output (``newscorpus.build.CONFIGS``: this process does not import the build), each loaded.
+CONFIGS = ("articles", "entities", "quotes")
+
 _STAGES = {
     "generate": "from synth import generate; generate(Path(a[0]), int(a[1]), 1, workers=int(a[2]))",
     "build": (
@@ -66,10 +70,10 @@ _STAGES = {
         ".to_parquet(f'{a[1]}-{c}.parquet') for c in a[3].split(',')]"
     ),
     "floor": (
-        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import features;"
+        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import PARQUET_OPTIONS, features;"
         "schema = features()['articles'].arrow_schema;"
         "pq.write_table(pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 26),"
-        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], compression='zstd')"
+        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], **PARQUET_OPTIONS)"
     ),
     "load": (
         "import datasets; d = datasets.load_dataset(a[0], *([a[2]] if a[2] else []), data_files=(a[1] or None), cache_dir=a[3]);"
@@ -267,7 +271,7 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Itera
         if run:
             fulls.append(_cold_build(n, root, corpus, out, cache, workers, run + 1, runs))
         set_aside(root, root / "hf-cache")
-        hands.append(run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles,entities,quotes"))
+        hands.append(run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), ",".join(CONFIGS)))
         _progress(n, f"by hand, all three configs, {run + 1} of {runs}: {hands[-1][0]:.1f} s")
     full, full_cpu, _, report = median(fulls)
     yield (f"newscorpus build (full, cold cache){_of(fulls)}", full, full_cpu, _highest_rss(fulls), _note(_each(fulls), report))
@@ -278,23 +282,34 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Itera
         seconds, cpu, rss, _ = median(runs_of)
         yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}{_of(runs_of)}", seconds, cpu,
                _highest_rss(runs_of), _note(f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)", _each(runs_of)))
+    hands_by_config = {config: Path(f"{hand}-{config}.parquet") for config in CONFIGS}
     records = Path(f"{records}-articles.jsonl")
-    hand = Path(f"{hand}-articles.parquet")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
     yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
     set_aside(root, root / "hf-cache-load")
+    for config, hand in hands_by_config.items():
+        yield from _loads(root, out, config, hand)
+
+
+def _loads(root: Path, out: Path, config: str, hand: Path) -> Iterator[tuple[str, float, float, str, str]]:
+    """``load_dataset`` of one config of our output and of its by-hand file, :data:`LOADS` times each, alternating,
+    the order reversed every other time (ours first, then the by-hand file first: a machine slowing down or
+    speeding up over the minutes falls on both alike); the medians, and in how many pairs ours was quicker."""
     # both inputs read once first: ours was written before the by-hand stages, which then read and wrote GBs, so a
     # single load of each timed ours from the disk and the by-hand file from the page cache
-    warm(out / "data" / "articles", hand)
+    warm(out / "data" / config, hand)
     loads: dict[str, list] = {"ours": [], "hand": []}
-    for run in range(LOADS):  # alternated: the machine's slower minutes fall on both
-        for which, args in (("ours", (str(out), "", "articles")), ("hand", ("parquet", str(hand), ""))):
+    pair = (("ours", (str(out), "", config)), ("hand", ("parquet", str(hand), "")))
+    for run in range(LOADS):
+        for which, args in pair if run % 2 == 0 else pair[::-1]:
             cache = root / "hf-cache-load" / f"{which}-{run}"
             loads[which].append(run_stage("load", *args, str(cache)))
             shutil.rmtree(cache)  # (about 1 GB of Arrow files at 100,000 articles, a few files)
-    for which, stage in (("ours", "load_dataset(our output, 'articles')"), ("hand", "load_dataset('parquet', by-hand file)")):
+    quicker = sum(ours[0] < theirs[0] for ours, theirs in zip(loads["ours"], loads["hand"]))
+    for which, stage, note in (("ours", f"load_dataset(our output, {config!r})", f"quicker in {quicker} of {LOADS} pairs"),
+                               ("hand", f"load_dataset('parquet', by-hand {config!r} file)", "")):
         seconds, cpu, rss, rows = median(loads[which])
-        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows"))
+        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows", note))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -357,9 +357,15 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
     return bounds
 
 
-#: How every shard is written (:func:`_parquet`; fixed, so the same rows give the same bytes).  zstd at level 3
-#: writes about 2.5x faster than at 9 for about 4% more bytes.  No dictionaries: see :func:`_parquet`.
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "write_statistics": True, "use_dictionary": False}
+#: How every shard is written (:func:`_parquet`; fixed, so the same rows give the same bytes).  LZ4 (Parquet's
+#: LZ4_RAW), not zstd: ``datasets`` decodes a file as it loads it, and zstd was most of what made our 'articles'
+#: config load slower than the by-hand file (snappy): at 100,000 articles, eight loads each in fresh interpreters,
+#: alternating, zstd 6.92 s, LZ4 6.19, the by-hand file 6.49 (medians; LZ4 quicker in all eight pairs, zstd slower
+#: in seven); reading the train file as ``datasets`` does, 3.7-4.0 s a 100,000 rows in zstd (at level 3; 3.5-3.6
+#: at levels 1 to -7), 3.0-3.1 in LZ4, 3.3-3.6 in snappy.  The price: files about 1.6x zstd's (the 'articles'
+#: train split 311 MB against 196), about 1.1x the by-hand files (docs/scale-history.md).  No dictionaries: see
+#: :func:`_parquet`.
+PARQUET_OPTIONS = {"compression": "lz4_raw", "write_statistics": True, "use_dictionary": False}
 
 
 
