@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_build  # noqa: E402
-from newscorpus.build import GROUP_ARTICLES, PARQUET_OPTIONS, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
+from newscorpus.build import ARTICLE_COLUMN, GROUP_ARTICLES, PARQUET_OPTIONS, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
 
 ROW_GROUPS = (1000, 2000, 4000)
 LOADS = 3
@@ -105,30 +105,36 @@ def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: 
     return written
 
 
-def _groups(tables: Iterable, config: str, group_articles: int) -> Iterator:
-    """The build's groups of rows: its 'articles' row groups are runs of groups, cut again where the build cut the
-    split's ids (:func:`~newscorpus.build.group_bounds`, whose cuts depend on the ids since the last cut only, and a
-    run starts at one); the other configs' row groups are one group each."""
+def _group_numbers(ids: list[str], group_articles: int) -> dict[str, int]:
+    """The number of each article's group in its split: the split's ids (in order) cut as the build cut them
+    (:func:`~newscorpus.build.group_bounds`)."""
+    bounds = group_bounds(ids, group_articles)
+    return {ident: number for number, (a, b) in enumerate(zip([0, *bounds], bounds)) for ident in ids[a:b]}
+
+
+def _groups(tables: Iterable, column: str, group_of: dict[str, int]) -> Iterator:
+    """The build's groups of rows: each row group (a run of groups) cut where its rows' article (``column``) is in
+    another group."""
     for table in tables:
-        if config != "articles":
-            yield table
-            continue
-        bounds = group_bounds(table.column("id").to_pylist(), group_articles)
-        yield from (table.slice(a, b - a) for a, b in zip([0, *bounds], bounds))
+        numbers = [group_of[ident] for ident in table.column(column).to_pylist()]
+        cuts = [i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1]] + [len(numbers)]
+        yield from (table.slice(a, b - a) for a, b in zip([0, *cuts], cuts))
 
 
-def write_files_per_group(files: dict[str, list[Path]], config: str, target: Path,
+def write_files_per_group(dataset: Path, config: str, target: Path,
                           group_articles: int = GROUP_ARTICLES) -> dict[str, list[Path]]:
-    """Each group of ``files`` (:func:`_groups`) in a file of its own (``<split>-NNNNN-of-MMMMM.parquet``), in order;
-    the files written, per split."""
+    """Each group of the rows of ``config`` in ``dataset`` (:func:`_groups`) in a file of its own
+    (``<split>-NNNNN-of-MMMMM.parquet``), in order; the files written, per split."""
     import pyarrow.parquet as pq
 
+    articles, column = split_files(dataset, "articles"), ARTICLE_COLUMN[config]
     written = {}
-    for split, paths in files.items():
-        # counted from the ids alone ('articles': the cuts need them; the others' row groups: no column)
-        total = sum(1 for _ in _groups(_row_groups(paths, ["id"] if config == "articles" else []), config, group_articles))
+    for split, paths in split_files(dataset, config).items():
+        ids = [ident for table in _row_groups(articles[split], ["id"]) for ident in table.column("id").to_pylist()]
+        group_of = _group_numbers(ids, group_articles)
+        total = sum(1 for _ in _groups(_row_groups(paths, [column]), column, group_of))  # counted from the ids alone
         written[split] = []
-        for number, table in enumerate(_groups(_row_groups(paths), config, group_articles)):  # one at a time: see main
+        for number, table in enumerate(_groups(_row_groups(paths), column, group_of)):  # one at a time: see main
             path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, **PARQUET_OPTIONS)
@@ -141,7 +147,7 @@ def layouts(dataset: Path, config: str, workdir: Path, row_groups: Iterable[int]
     built = split_files(dataset, config)
     if not built:
         raise SystemExit(f"no files of the '{config}' config in {dataset / 'data'}")
-    found = {"as built": built, "a file per group": write_files_per_group(built, config, workdir / "per-group")}
+    found = {"as built": built, "a file per group": write_files_per_group(dataset, config, workdir / "per-group")}
     for rows in row_groups:
         found[f"a file per split, row groups of {rows:,} rows"] = write_layout(built, config, workdir / f"rows-{rows}", rows)
     if by_hand is not None:

@@ -162,25 +162,27 @@ def test_the_layout_benchmark_refuses_counts_below_one(small_dataset, tmp_path):
 
 
 def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path):
-    """An 'articles' file per group is a group of the build's (its ids cut by group_bounds), though its row groups
-    are runs of groups; another config's is one of its row groups."""
+    """A file per group holds the rows of one group of the build's (the split's ids cut by group_bounds), though the
+    build's row groups are runs of groups: in every config, the groups in order, none split, none empty."""
     import pyarrow.parquet as pq
-    from newscorpus.build import group_bounds
+    from newscorpus.build import ARTICLE_COLUMN, group_bounds
 
-    built = bench_layouts.split_files(small_dataset, "articles")
-    written = bench_layouts.write_files_per_group(built, "articles", tmp_path / "articles", group_articles=12)
-    for split, paths in written.items():
-        ids = pq.read_table(built[split][0], columns=["id"]).column("id").to_pylist()
-        bounds = group_bounds(ids, 12)
-        assert [pq.read_table(p, columns=["id"]).column("id").to_pylist() for p in paths] == \
-            [ids[a:b] for a, b in zip([0, *bounds], bounds)]
-        assert pq.read_metadata(built[split][0]).num_row_groups < len(paths) or len(paths) == 1
-        assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
-
-    built = bench_layouts.split_files(small_dataset, "quotes")
-    written = bench_layouts.write_files_per_group(built, "quotes", tmp_path / "per-group")
-    for split, paths in written.items():
-        old = pq.ParquetFile(built[split][0])
-        assert len(paths) == old.metadata.num_row_groups
-        assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
-        assert [pq.read_table(p) for p in paths] == [old.read_row_group(i) for i in range(len(paths))]
+    for config in ("articles", "entities", "quotes"):
+        built = bench_layouts.split_files(small_dataset, config)
+        written = bench_layouts.write_files_per_group(small_dataset, config, tmp_path / config, group_articles=12)
+        assert set(written) == set(built)
+        for split, paths in written.items():
+            ids = pq.read_table(bench_layouts.split_files(small_dataset, "articles")[split][0], columns=["id"]).column("id").to_pylist()
+            bounds = group_bounds(ids, 12)
+            groups = [ids[a:b] for a, b in zip([0, *bounds], bounds)]
+            found = [list(dict.fromkeys(pq.read_table(p, columns=[ARTICLE_COLUMN[config]]).column(0).to_pylist())) for p in paths]
+            if config == "articles":
+                assert found == groups
+            else:  # (a group none of whose articles has a quote or a mention has no file)
+                assert all(rows for rows in found)
+                numbers = [next(n for n, group in enumerate(groups) if rows[0] in group) for rows in found]
+                assert numbers == sorted(set(numbers)) and all(set(rows) <= set(groups[n]) for n, rows in zip(numbers, found))
+            assert pq.read_metadata(built[split][0]).num_row_groups < len(paths) or len(paths) == 1  # (runs, cut again)
+            assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
+            assert pq.read_table(paths[0]).schema == pq.read_table(built[split][0]).schema
+            assert sum(pq.read_metadata(p).num_rows for p in paths) == pq.read_metadata(built[split][0]).num_rows

@@ -364,8 +364,8 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 #: in seven); reading the train file as ``datasets`` does, 3.7-4.0 s a 100,000 rows in zstd (at level 3; 3.5-3.6
 #: at levels 1 to -7), 3.0-3.1 in LZ4, 3.3-3.6 in snappy.  The price: files about 1.6x zstd's (the 'articles'
 #: train split 311 MB against 196), about 1.1x the by-hand files (docs/scale-history.md).  No dictionaries: see
-#: :func:`_parquet`.
-PARQUET_OPTIONS = {"compression": "lz4_raw", "write_statistics": True, "use_dictionary": False}
+#: :func:`_parquet`.  (pyarrow's "lz4" writes LZ4_RAW; its name "lz4_raw" is known only from pyarrow 24 on.)
+PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": True, "use_dictionary": False}
 
 
 
@@ -487,7 +487,7 @@ def _parquet(table: pa.Table) -> tuple[bytes, int]:
     No column is dictionary-encoded: a row group's dictionary page cannot be joined to another's, so a dictionary
     would keep each group's row group apart in the split's file (:func:`group_runs`).  An 'articles' or 'quotes'
     row is mostly text no other row repeats, whose dictionary outgrows its page anyway; the 'entities' rows repeat
-    their labels and names, and their dictionary kept them 16% smaller, but a row group a group (167 in the train
+    their labels and names, and their dictionary kept them 14% smaller, but a row group a group (167 in the train
     split at 100,000 articles) took ``datasets`` 3.75 s to read where runs take 1.87 (docs/scale-history.md)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
