@@ -363,8 +363,9 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 #: alternating, zstd 6.92 s, LZ4 6.19, the by-hand file 6.49 (medians; LZ4 quicker in all eight pairs, zstd slower
 #: in seven); reading the train file as ``datasets`` does, 3.7-4.0 s a 100,000 rows in zstd (at level 3; 3.5-3.6
 #: at levels 1 to -7), 3.0-3.1 in LZ4, 3.3-3.6 in snappy.  The price: files about 1.6x zstd's (the 'articles'
-#: train split 311 MB against 196), about 1.1x the by-hand files (docs/scale-history.md).  No dictionaries: see
-#: :func:`_parquet`.  (pyarrow's "lz4" writes LZ4_RAW; its name "lz4_raw" is known only from pyarrow 24 on.)
+#: train split 311 MB against 196; the output at 100,000 articles 642 MB against about 400), about 1.4x the by-hand
+#: files (445 MB; docs/scale-history.md).  No dictionaries: see :func:`_parquet`.  (pyarrow's "lz4" writes
+#: LZ4_RAW; its name "lz4_raw" is known only from pyarrow 24 on.)
 PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": True, "use_dictionary": False}
 
 
