@@ -89,7 +89,7 @@ def _row_groups(paths: list[Path], columns: list[str] | None = None) -> Iterator
             yield parquet.read_row_group(number, columns=columns)
 
 
-def write_layout(files: dict[str, list[Path]], config: str, target: Path, rows: int | None) -> dict[str, list[Path]]:
+def write_layout(files: dict[str, list[Path]], target: Path, rows: int | None) -> dict[str, list[Path]]:
     """One file per split of ``target``, holding the rows of that split's ``files`` in order, in row groups of ``rows``
     rows (``None``: the same row groups as ``files``); the files written, per split."""
     written = {}
@@ -149,7 +149,7 @@ def layouts(dataset: Path, config: str, workdir: Path, row_groups: Iterable[int]
         raise SystemExit(f"no files of the '{config}' config in {dataset / 'data'}")
     found = {"as built": built, "a file per group": write_files_per_group(dataset, config, workdir / "per-group")}
     for rows in row_groups:
-        found[f"a file per split, row groups of {rows:,} rows"] = write_layout(built, config, workdir / f"rows-{rows}", rows)
+        found[f"a file per split, row groups of {rows:,} rows"] = write_layout(built, workdir / f"rows-{rows}", rows)
     if by_hand is not None:
         found["by hand"] = {"train": [by_hand]}
     return found

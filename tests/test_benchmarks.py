@@ -119,7 +119,7 @@ def test_a_layout_holds_each_splits_rows_in_order_in_one_file_in_row_groups_as_a
 
     built = bench_layouts.split_files(small_dataset, config)
     assert built and sum(pq.read_metadata(paths[0]).num_rows for paths in built.values()) > 1  # rows to lay out
-    written = bench_layouts.write_layout(built, config, tmp_path / "layout", rows)
+    written = bench_layouts.write_layout(built, tmp_path / "layout", rows)
     assert set(written) == set(built)
     for split, paths in written.items():
         assert len(paths) == 1
