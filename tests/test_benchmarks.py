@@ -167,14 +167,17 @@ def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path
     import pyarrow.parquet as pq
     from newscorpus.build import ARTICLE_COLUMN, group_bounds
 
+    groups_of = {}  # each split's groups of article ids, as the build cut them
+    for split, paths in bench_layouts.split_files(small_dataset, "articles").items():
+        ids = pq.read_table(paths[0], columns=["id"]).column("id").to_pylist()
+        bounds = group_bounds(ids, 12)
+        groups_of[split] = [ids[a:b] for a, b in zip([0, *bounds], bounds)]
     for config in ("articles", "entities", "quotes"):
         built = bench_layouts.split_files(small_dataset, config)
         written = bench_layouts.write_files_per_group(small_dataset, config, tmp_path / config, group_articles=12)
         assert set(written) == set(built)
         for split, paths in written.items():
-            ids = pq.read_table(bench_layouts.split_files(small_dataset, "articles")[split][0], columns=["id"]).column("id").to_pylist()
-            bounds = group_bounds(ids, 12)
-            groups = [ids[a:b] for a, b in zip([0, *bounds], bounds)]
+            groups = groups_of[split]
             found = [list(dict.fromkeys(pq.read_table(p, columns=[ARTICLE_COLUMN[config]]).column(0).to_pylist())) for p in paths]
             if config == "articles":
                 assert found == groups
