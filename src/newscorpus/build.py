@@ -667,20 +667,40 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
     yield "quotes", _lines_table(fetched, "quotes", schemas["quotes"])
 
 
+#: About this many bytes of a config's JSON lines are parsed at once when a group's table is made
+#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles has 31 MB of lines: parsed
+#: whole, the write stage's largest worker peaked at 189-191 MB at 10,000 articles, in 4 MB blocks at 176-180, in
+#: as much time (docs/scale-history.md, thirty-sixth session).
+LINES_BLOCK = 4 << 20
+
+
 def _lines_table(fetched: list[tuple[str, dict, bytes]], config: str, schema: pa.Schema) -> pa.Table | None:
     """The table of one config of :data:`LINE_CONFIGS` from the items' lines (``(cluster, lines, payload)`` each),
-    wire clusters set; ``None`` when it has no rows."""
+    wire clusters set; ``None`` when it has no rows.
+
+    The lines are unpacked and parsed a block of about :data:`LINES_BLOCK`
+    bytes at a time, and the blocks' tables joined: the same table, while a
+    worker holds one block's JSON, not its group's."""
+    import pyarrow as pa
+
     i = LINE_CONFIGS.index(config)
+    tables: list[pa.Table] = []
     data = bytearray()
     clusters: list[str] = []
     for cluster, meta, payload in fetched:
         if meta["rows"][i]:
             data += _config_lines(meta, payload, i)
             clusters.extend([cluster] * meta["rows"][i])
-    if not clusters:
-        return None
-    table = _table_from_lines(data, schema)
+            if len(data) >= LINES_BLOCK:
+                tables.append(_table_from_lines(data, schema))
+                data = bytearray()
+    if data:
+        tables.append(_table_from_lines(data, schema))
     del data
+    if not tables:
+        return None
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()
+    del tables
     at = schema.get_field_index("wire_cluster")
     return table.set_column(at, schema.field(at), _strings(clusters))
 
