@@ -56,7 +56,7 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     loads = rows[-6:]  # each config's loads, alternating, ours then the by-hand file's: the same rows (every article's)
     each = r"each: \d+\.\d\d( / \d+\.\d\d){%d} s; (\d+) rows" % (bench_build.LOADS - 1)
     for ours, theirs in zip(loads[::2], loads[1::2]):
-        counted = re.fullmatch(each + r"; quicker in (\d) of %d pairs" % bench_build.LOADS, ours[-1]), re.fullmatch(each, theirs[-1])
+        counted = re.fullmatch(each + r"; quicker in (\d+) of %d pairs" % bench_build.LOADS, ours[-1]), re.fullmatch(each, theirs[-1])
         assert all(counted), (ours, theirs)
         assert counted[0].group(2) == counted[1].group(2) != "0" and int(counted[0].group(3)) <= bench_build.LOADS
     assert re.fullmatch(each, loads[1][-1]).group(2) == "120"

@@ -465,7 +465,8 @@ def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp
 def test_a_group_s_lines_parsed_a_block_at_a_time_give_the_same_bytes(synthetic, tmp_path, monkeypatch):
     """A group's 'articles' and 'quotes' tables are parsed from its lines a block of about LINES_BLOCK bytes at a
     time, an article's lines never cut, and the blocks' tables joined: the same output bytes as parsed whole.  With
-    a block of one byte, each parse is one article's lines."""
+    a block of one byte, each parse is one article's lines; with a block of a few articles' lines, a group's last
+    block is a short one."""
     import pyarrow.parquet as pq
 
     parsed: list[int] = []
@@ -479,16 +480,23 @@ def test_a_group_s_lines_parsed_a_block_at_a_time_give_the_same_bytes(synthetic,
     monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 0)  # (in Python, a group's entities are parsed too)
     monkeypatch.setattr(newscorpus.build, "LINES_BLOCK", 10**9)
     whole = build_once(synthetic, tmp_path / "whole", workers=1, group_articles=9)
-    groups = len(parsed)
+    whole_parses, largest = len(parsed), max(parsed)
     parsed.clear()
     monkeypatch.setattr(newscorpus.build, "LINES_BLOCK", 1)
     single = build_once(synthetic, tmp_path / "single", workers=1, group_articles=9)
     quoted = {ident for path in (single.out / "data" / "quotes").glob("*.parquet")
               for ident in pq.read_table(path, columns=["article_id"]).column(0).to_pylist()}
     articles = sum(single.counts["articles"].values())
-    assert articles > 20 and quoted and groups < articles
+    assert articles > 20 and quoted and whole_parses < articles
     assert len(parsed) == articles + len(quoted)
     assert tree_digest(single.out) == tree_digest(whole.out)
+    single_parses, one_article = len(parsed), max(parsed)
+    parsed.clear()
+    monkeypatch.setattr(newscorpus.build, "LINES_BLOCK", largest // 4)  # (a few articles' lines: most groups in 3-5 blocks)
+    blocks = build_once(synthetic, tmp_path / "blocks", workers=1, group_articles=9)
+    assert whole_parses < len(parsed) < single_parses
+    assert max(parsed) < largest // 4 + one_article  # a block ends with the article that reaches LINES_BLOCK
+    assert tree_digest(blocks.out) == tree_digest(whole.out)
 
 
 def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):

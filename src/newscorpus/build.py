@@ -612,10 +612,12 @@ def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
     """:func:`article_lines` as the scan keeps them: each config's lines LZ4-compressed on its own (pyarrow's codec),
     6x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
 
-    JSON rows are 55 KB an article: 5 GB at 100,000 articles written to the
-    cache during the scan and read back for the shards, on a disk that
-    writes about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU an
-    article (compress and decompress)."""
+    The two configs' JSON rows are about 31 KB an article (a group of 1,000
+    articles: 31 MB of lines, 8 MB packed): 3 GB at 100,000 articles written
+    to the cache during the scan and read back for the shards, on a disk
+    that writes about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU
+    an article (compress and decompress).  (55 KB an article when the
+    'entities' rows were lines too.)"""
     import pyarrow as pa
 
     offsets = list(itertools.accumulate(lines["sizes"], initial=0))
@@ -668,9 +670,10 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
 
 
 #: About this many bytes of a config's JSON lines are parsed at once when a group's table is made
-#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles has 31 MB of lines: parsed
-#: whole, the write stage's largest worker peaked at 189-191 MB at 10,000 articles, in 4 MB blocks at 176-180, in
-#: as much time (docs/scale-history.md, thirty-sixth session).
+#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles has 31 MB of lines (its two
+#: configs'): parsed whole, the write stage's largest worker peaked at 189 and 191 MB in two cold builds at 10,000
+#: articles, in 4 MB blocks at 176 and 180 (alternating with them), in as much time; 183 in the benchmark's run AI
+#: (docs/scale-history.md, thirty-sixth session).
 LINES_BLOCK = 4 << 20
 
 
