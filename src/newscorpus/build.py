@@ -610,7 +610,7 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
 
 def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
     """:func:`article_lines` as the scan keeps them: each config's lines LZ4-compressed on its own (pyarrow's codec),
-    6x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
+    about 4x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
 
     The two configs' JSON rows are about 31 KB an article (a group of 1,000
     articles: 31 MB of lines, 8 MB packed): 3 GB at 100,000 articles written
