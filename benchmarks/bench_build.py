@@ -284,13 +284,12 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None) -> Itera
         seconds, cpu, rss, _ = median(runs_of)
         yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}{_of(runs_of)}", seconds, cpu,
                _highest_rss(runs_of), _note(f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)", _each(runs_of)))
-    hands_by_config = {config: Path(f"{hand}-{config}.parquet") for config in CONFIGS}
     records = Path(f"{records}-articles.jsonl")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
     yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
     set_aside(root, root / "hf-cache-load")
-    for config, hand in hands_by_config.items():
-        yield from _loads(root, out, config, hand)
+    for config in CONFIGS:
+        yield from _loads(root, out, config, Path(f"{hand}-{config}.parquet"))
 
 
 def _loads(root: Path, out: Path, config: str, hand: Path) -> Iterator[tuple[str, float, float, str, str]]:

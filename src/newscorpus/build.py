@@ -369,7 +369,6 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": True, "use_dictionary": False}
 
 
-
 def data_file(config: str, split: str) -> str:
     """Path of one config's Parquet file of one split (its groups spliced: :func:`splice_split`), relative to the
     dataset directory; named as ``datasets`` names one shard of one, which the card's pattern matches."""
