@@ -730,6 +730,69 @@ def test_the_pool_s_workers_allocate_arrow_memory_with_jemalloc_and_the_caller_k
     assert pa.default_memory_pool().backend_name == before
 
 
+#: Run by a fresh interpreter: a pool's workers each hold 64 MB of Arrow memory, written, then free it; printed:
+#: each one's Arrow memory pool and anonymous RSS (MB) before, while and after.
+_ARROW_MEMORY_SCRIPT = """
+import json
+from newscorpus.pipeline import ProcessMapper
+
+def anon():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssAnon")) >> 10
+
+def around(size):
+    import numpy as np
+    import pyarrow as pa
+    before = anon()
+    buffers = [pa.allocate_buffer(1 << 20) for _ in range(size >> 20)]
+    for buffer in buffers:
+        np.frombuffer(buffer, dtype=np.uint8)[:] = 1
+    held = anon()
+    del buffers, buffer
+    return pa.default_memory_pool().backend_name, before, held, anon()
+
+mapper = ProcessMapper(2)
+print(json.dumps(list(mapper.map(around, [64 << 20] * 4, batch=1))))
+mapper.close()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="RSS read from /proc")
+def test_a_worker_gives_back_the_arrow_memory_it_frees_at_once():
+    """A worker's jemalloc returns freed pages to the system as they are freed (decay 0,
+    ``pipeline.WORKER_JEMALLOC_CONF``): with pyarrow's own decay of a second, a worker kept up to 64 MB of the
+    pages the groups before had freed under each group's peak (docs/scale.md).  jemalloc reads its options when
+    pyarrow is loaded, so the pool is started by a fresh interpreter that has not imported pyarrow, as a build's
+    main process has not (this one has)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
+    env.pop("JE_ARROW_MALLOC_CONF", None)
+    done = subprocess.run([sys.executable, "-c", _ARROW_MEMORY_SCRIPT], capture_output=True, text=True, env=env, check=True)
+    seen = json.loads(done.stdout.splitlines()[-1])
+    if {pool for pool, *_ in seen} != {"jemalloc"}:
+        pytest.skip("this pyarrow wheel has no jemalloc")
+    for _, before, held, after in seen:
+        assert held - before >= 60
+        assert after - before <= 8
+
+
+def test_a_worker_keeps_the_jemalloc_options_it_was_given(monkeypatch):
+    """``JE_ARROW_MALLOC_CONF`` set by the user is theirs: a worker sets it only where it is not set."""
+    import pyarrow as pa
+
+    def missing() -> None:
+        raise NotImplementedError("built without jemalloc")
+
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)  # this process keeps its own pool
+    monkeypatch.setenv("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:500")
+    newscorpus.pipeline._worker_arrow_pool()
+    assert os.environ["JE_ARROW_MALLOC_CONF"] == "dirty_decay_ms:500"
+    monkeypatch.delenv("JE_ARROW_MALLOC_CONF")
+    newscorpus.pipeline._worker_arrow_pool()
+    assert os.environ["JE_ARROW_MALLOC_CONF"] == newscorpus.pipeline.WORKER_JEMALLOC_CONF
+
+
 def test_a_worker_keeps_pyarrow_s_default_pool_where_the_wheel_has_no_jemalloc(monkeypatch):
     """Without jemalloc (a wheel built without it), a worker starts with pyarrow's default pool, and no error."""
     import pyarrow as pa

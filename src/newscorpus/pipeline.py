@@ -266,6 +266,14 @@ def _prctl() -> Callable[..., int] | None:
     return libc_function("prctl", (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong))
 
 
+#: jemalloc's options in a pool's worker (``JE_ARROW_MALLOC_CONF``, unless the environment sets it): freed pages go
+#: back to the system as they are freed.  With pyarrow's decay of a second, a worker kept 50-65 MB of the pages its
+#: groups before had freed under each group's peak, more the more groups it wrote (docs/scale.md).  jemalloc reads
+#: them when pyarrow is loaded: a worker loads it after it is forked (a build's main process never imports it); a
+#: process that imported pyarrow before it forks its workers gives them pyarrow's own.
+WORKER_JEMALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+
+
 def _worker_arrow_pool() -> None:
     """jemalloc becomes pyarrow's memory pool in a pool's worker, where the wheel has it (Linux and macOS).
 
@@ -274,6 +282,7 @@ def _worker_arrow_pool() -> None:
     164-170 MB with it, 137-141 MB with jemalloc, and was no faster (docs/scale-history.md).  Only the pool's
     own processes: a library does not change the default of the process that
     imports it."""
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", WORKER_JEMALLOC_CONF)
     import pyarrow as pa
 
     try:
