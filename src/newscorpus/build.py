@@ -548,7 +548,7 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     key = shard_key(job, group)
     hit = store.get("shard", key, stats)
     if hit is None:
-        release_free_memory(now=True)  # what the groups before freed in the C heap: not kept under this one's peak
+        release_free_memory(now=True)  # the C heap's free pages given back (a worker's floor: docs/scale.md, item 3)
         with paused_gc():
             meta, payload = _patch_group(job, group, store) or _make_group(job, group)
         store.put("shard", key, meta, payload)

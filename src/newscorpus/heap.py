@@ -1,5 +1,5 @@
-"""Giving the C heap's free pages back to the system, in a long-running build's main process; pausing the cyclic
-garbage collector where it would find nothing to free.
+"""Giving the C heap's free pages back to the system, in a long-running build's main process and in a worker before
+each group it writes; pausing the cyclic garbage collector where it would find nothing to free.
 
 Python frees many short-lived objects (workers' results, index records,
 numpy temporaries) between long-lived ones, so glibc's heap cannot shrink
@@ -32,8 +32,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def release_free_memory(now: bool = False) -> None:
     """Give the pages of the C heap that are free back to the system (glibc's ``malloc_trim``; nothing elsewhere),
-    at most once every :data:`TRIM_SECONDS` unless ``now`` (between the stages of a build).  Without it, 40-50 MB
-    of the main process's peak at 100,000 articles were free pages."""
+    at most once every :data:`TRIM_SECONDS` unless ``now`` (between the stages of a build, and before a worker makes
+    a group).  Without it, 40-50 MB of the main process's peak at 100,000 articles were free pages."""
     trim = _malloc_trim()
     if trim is not None and (now or time.monotonic() - _last_trim[0] >= TRIM_SECONDS):
         trim(0)

@@ -267,8 +267,8 @@ def _prctl() -> Callable[..., int] | None:
 
 
 #: jemalloc's options in a pool's worker (``JE_ARROW_MALLOC_CONF``, unless the environment sets it): freed pages go
-#: back to the system as they are freed.  With pyarrow's decay of a second, a worker kept 50-65 MB of the pages its
-#: groups before had freed under each group's peak, more the more groups it wrote (docs/scale.md).  jemalloc reads
+#: back to the system as they are freed.  With pyarrow's decay of a second, a process that freed 64 MB of Arrow
+#: memory kept 41-53 MB of it, and a worker's peak rose with the groups it had written (docs/scale.md).  jemalloc reads
 #: them when pyarrow is loaded: a worker loads it after it is forked (a build's main process never imports it); a
 #: process that imported pyarrow before it forks its workers gives them pyarrow's own.
 WORKER_JEMALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
