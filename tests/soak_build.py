@@ -35,7 +35,7 @@ from synth import generate  # noqa: E402
 SMALL_WINDOWS = [(newscorpus.pipeline, "SEGMENT", 5), (newscorpus.pipeline, "_KEPT_BATCH", 3),
                  (newscorpus.pipeline, "RESOLVED_AT_ONCE", 5), (newscorpus.pipeline, "READ_AT_ONCE", 3),
                  (newscorpus.pipeline, "_KNOWN_WINDOW", 3), (newscorpus.pipeline, "READ_AHEAD", 2),
-                 (newscorpus.build, "ENTITIES_IN_ARROW", 2)]
+                 (newscorpus.build, "FLATTENED_IN_ARROW", 2)]
 
 
 def configure(small_windows: bool) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import json
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from newscorpus.jsonio import _UNSURE, _plain_value, parse_json, parse_json_strict
+from newscorpus.jsonio import NUMPY_FROM, _UNSURE, _plain_value, _suspect, _suspect_in_numpy, parse_json, parse_json_strict
 from newscorpus.schemas import ecma_regex, fast_is_valid, load_schema, schema_problems, validator
 
 from test_rebase import BODY, make_document
@@ -225,10 +226,18 @@ def _exactly(value) -> str:
 
 
 def _agree(text: str) -> tuple:
+    """The fast path and the strict parser agree on ``text``, and so do the fast path's two ways of checking it (a
+    long text's, with numpy, and a short one's)."""
     fast_value, fast_problems = parse_json(text, "a.json")
     strict_value, strict_problems = parse_json_strict(text, "a.json")
     assert fast_problems == strict_problems
     assert _exactly(fast_value) == _exactly(strict_value)
+    try:
+        written = orjson.dumps(orjson.loads(text))
+    except (orjson.JSONDecodeError, TypeError):
+        return fast_value, fast_problems
+    data = text.encode("utf-8")
+    assert _suspect(data, written) == _suspect_in_numpy(data, written)
     return fast_value, fast_problems
 
 
@@ -243,6 +252,20 @@ def test_the_json_fast_path_takes_the_common_case():
     """A valid document is orjson's to parse (else the fast path would silently be the slow one)."""
     document = json.dumps(make_document(BODY), indent=2, ensure_ascii=False)
     assert _plain_value(document) is not _UNSURE
+
+
+@pytest.mark.parametrize("insert, code", [(', "id": "again"', "json-duplicate-key"), (', "n": 1000000000000000000', "json-number-too-large"),
+                                          (', "k\\u003a": 1', None)])
+def test_a_long_document_s_doubt_is_found_as_a_short_one_s(insert, code):
+    """A document long enough to be checked with numpy, with a key given twice, a 19-digit integer or an escaped colon
+    deep inside, goes to the strict parser, which reports the first two."""
+    document = make_document(BODY)
+    text = json.dumps({**document, "mentions": document["mentions"] * 4}, indent=2, ensure_ascii=False)
+    assert len(text.encode("utf-8")) >= NUMPY_FROM and _plain_value(text) is not _UNSURE
+    doubtful = text.replace('"id": "m2"', '"id": "m2"' + insert, 1)
+    assert doubtful != text and _plain_value(doubtful) is _UNSURE
+    _, problems = _agree(doubtful)
+    assert [p.code for p in problems] == ([code] if code else [])
 
 
 #: Pieces of JSON strings: escapes, quotes and colons that look like structure, astral and odd characters.

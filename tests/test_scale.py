@@ -446,29 +446,90 @@ def test_sharded_build_holds_exactly_the_in_memory_rows(synthetic, tmp_path):
             assert got == expected, (config, split)
 
 
-def test_the_entities_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
-    """A group's entities table is its articles' mentions flattened: with pyarrow.compute for a large group, in Python
-    (entity_rows_of) for a small one.  Both give the same bytes, and the rows of entity_rows (the test above)."""
-    def never(row):
-        raise AssertionError("a large group's entities are flattened in Arrow")
+def _span_at(start: int, text: str) -> dict:
+    return {"start": start, "end": start + len(text), "text": text}
 
-    monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 0)
+
+def _quoted_article(ident: str, entities: list[dict], mentions: list[dict], quotes: list[dict]) -> dict:
+    """An 'articles' row with only what its quotes rows are made of (the other columns null)."""
+    row: dict[str, Any] = {f.name: None for f in features()["articles"].arrow_schema}
+    provenance = {"annotator": "ann-01", "origin": "human", "model_version": None, "score": None}
+    return {**row, "id": ident, "wire_cluster": f"cluster-{ident}", "entities": entities,
+            "mentions": [{"kind": "name", "label": "PERSON", **provenance, **m} for m in mentions],
+            "quotes": [{"speaker": None, "speaker_text": None, "speaker_entity": None, "addressee": None, "channel": None,
+                        "same_as": [], "type": "direct", **provenance, **q} for q in quotes]}
+
+
+#: Articles whose quotes rows take every branch: a quote in parts, one with neither speaker nor addressee, one
+#: with both, a model's with its version and score, two starting at one place (ordered by id), and two articles
+#: whose mentions and entities share ids (each quote's names and texts are its own article's).
+QUOTED_ARTICLES = [
+    _quoted_article(
+        "a1",
+        [{"id": "e1", "name": "Kim Jong Un", "label": "PERSON", "wikidata": "Q56226"}],
+        [{"id": "m1", **_span_at(0, "Kim"), "entity": "e1"}, {"id": "m2", **_span_at(40, "Lavrov"), "entity": "e1"}],
+        [{"id": "q3", "type": "indirect", "content": [_span_at(50, "we are"), _span_at(70, "worried")], "cue": _span_at(60, "said"),
+          "channel": _span_at(90, "on TV"), "same_as": ["a2#q1"], "origin": "model", "model_version": "v1", "score": 0.75},
+         {"id": "q2", "content": [_span_at(10, "yes")], "cue": _span_at(5, "told"), "speaker": "m1", "speaker_text": "Kim",
+          "speaker_entity": "e1", "addressee": "m2"},
+         {"id": "q1", "content": [_span_at(10, "yes")], "cue": _span_at(5, "told"), "speaker": "m2", "speaker_text": "Lavrov",
+          "speaker_entity": "e1"}],
+    ),
+    _quoted_article("a0", [], [], []),
+    _quoted_article(
+        "a2",
+        [{"id": "e1", "name": "Sergei Lavrov", "label": "PERSON", "wikidata": None}],
+        [{"id": "m1", **_span_at(3, "Sergei Lavrov"), "entity": "e1"}, {"id": "m2", **_span_at(30, "Pyongyang"), "entity": "e1"}],
+        [{"id": "q1", "content": [_span_at(40, "friends")], "cue": _span_at(20, "said"), "speaker": "m1", "speaker_text": "Sergei Lavrov",
+          "speaker_entity": "e1", "addressee": "m2"}],
+    ),
+]
+
+
+def test_the_quotes_rows_flattened_in_arrow_take_every_branch_as_in_python(monkeypatch):
+    """_quote_table in Arrow gives the table of quote_rows_of's rows: content text joined, the speaker's entity's name
+    and the addressee's text looked up in the quote's own article, rows ordered by article, start and id."""
+    schemas = {config: features()[config].arrow_schema for config in ("articles", "quotes")}
+    lines = b"".join(json.dumps(row).encode("utf-8") + b"\n" for row in QUOTED_ARTICLES)
+    articles = newscorpus.build._table_from_lines(lines, schemas["articles"])
+    expected = [row for article in QUOTED_ARTICLES for row in newscorpus.build.quote_rows_of(article)]
+    assert [(r["article_id"], r["quote_id"]) for r in expected] == [("a1", "q1"), ("a1", "q2"), ("a1", "q3"), ("a2", "q1")]
+    assert [(r["content_text"], r["speaker_entity_name"], r["addressee_text"]) for r in expected] == [
+        ("yes", "Kim Jong Un", None), ("yes", "Kim Jong Un", "Lavrov"), ("we are … worried", None, None),
+        ("friends", "Sergei Lavrov", "Pyongyang")]
+    for threshold in (0, 10**9):  # in Arrow, in Python
+        monkeypatch.setattr(newscorpus.build, "FLATTENED_IN_ARROW", threshold)
+        for start, stop in ((0, 3), (0, 1), (1, 2), (1, 3), (2, 3)):  # (1, 2): no article has a quote
+            table = newscorpus.build._quote_table(articles.slice(start, stop - start), schemas["quotes"])
+            rows = [row for article in QUOTED_ARTICLES[start:stop] for row in newscorpus.build.quote_rows_of(article)]
+            assert (table.to_pylist() if table is not None else []) == rows, (threshold, start, stop)
+            assert table is None or table.schema.equals(schemas["quotes"])
+
+
+def test_the_entities_and_quotes_flattened_in_arrow_are_those_made_in_python(synthetic, tmp_path, monkeypatch):
+    """A group's entities and quotes tables are its articles' mentions and quotes flattened: with pyarrow.compute for
+    a large group, in Python (entity_rows_of, quote_rows_of) for a small one.  Both give the same bytes, and the rows
+    of entity_rows and quote_rows (the test above)."""
+    def never(row):
+        raise AssertionError("a large group's mentions and quotes are flattened in Arrow")
+
+    monkeypatch.setattr(newscorpus.build, "FLATTENED_IN_ARROW", 0)
     monkeypatch.setattr(newscorpus.build, "entity_rows_of", never)
+    monkeypatch.setattr(newscorpus.build, "quote_rows_of", never)
     in_arrow = build_once(synthetic, tmp_path / "arrow", group_articles=7)
     monkeypatch.undo()
-    monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 10**9)
+    monkeypatch.setattr(newscorpus.build, "FLATTENED_IN_ARROW", 10**9)
     in_python = build_once(synthetic, tmp_path / "python", group_articles=7)
-    assert in_arrow.counts["entities"] == in_python.counts["entities"] and sum(in_arrow.counts["entities"].values()) > 100
+    for config in ("entities", "quotes"):
+        assert in_arrow.counts[config] == in_python.counts[config] and sum(in_arrow.counts[config].values()) > 100
     assert tree_digest(in_arrow.out) == tree_digest(in_python.out)
 
 
 def test_a_group_s_lines_parsed_a_block_at_a_time_give_the_same_bytes(synthetic, tmp_path, monkeypatch):
-    """A group's 'articles' and 'quotes' tables are parsed from its lines a block of about LINES_BLOCK bytes at a
-    time, an article's lines never cut, and the blocks' tables joined: the same output bytes as parsed whole.  With
-    a block of one byte, each parse is one article's lines; with a block of a few articles' lines, a group's last
-    block is a short one."""
-    import pyarrow.parquet as pq
-
+    """A group's 'articles' table is parsed from its lines a block of about LINES_BLOCK bytes at a time, an
+    article's lines never cut, and the blocks' tables joined: the same output bytes as parsed whole.  With a block
+    of one byte, each parse is one article's lines; with a block of a few articles' lines, a group's last block is a
+    short one."""
     parsed: list[int] = []
     parse = newscorpus.build._table_from_lines
 
@@ -477,18 +538,16 @@ def test_a_group_s_lines_parsed_a_block_at_a_time_give_the_same_bytes(synthetic,
         return parse(data, schema)
 
     monkeypatch.setattr(newscorpus.build, "_table_from_lines", counted)
-    monkeypatch.setattr(newscorpus.build, "ENTITIES_IN_ARROW", 0)  # (in Python, a group's entities are parsed too)
+    monkeypatch.setattr(newscorpus.build, "FLATTENED_IN_ARROW", 0)  # (in Python, a group's entities and quotes are parsed too)
     monkeypatch.setattr(newscorpus.build, "LINES_BLOCK", 10**9)
     whole = build_once(synthetic, tmp_path / "whole", workers=1, group_articles=9)
     whole_parses, largest = len(parsed), max(parsed)
     parsed.clear()
     monkeypatch.setattr(newscorpus.build, "LINES_BLOCK", 1)
     single = build_once(synthetic, tmp_path / "single", workers=1, group_articles=9)
-    quoted = {ident for path in (single.out / "data" / "quotes").glob("*.parquet")
-              for ident in pq.read_table(path, columns=["article_id"]).column(0).to_pylist()}
     articles = sum(single.counts["articles"].values())
-    assert articles > 20 and quoted and whole_parses < articles
-    assert len(parsed) == articles + len(quoted)
+    assert articles > 20 and whole_parses < articles
+    assert len(parsed) == articles
     assert tree_digest(single.out) == tree_digest(whole.out)
     single_parses, one_article = len(parsed), max(parsed)
     parsed.clear()
@@ -2531,7 +2590,7 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
     script.write_text(
         "print('script started'); import sys; from pathlib import Path; import newscorpus.build as b; from newscorpus.corpus import CorpusLayout;"
         "from newscorpus.pipeline import ProcessMapper; patch = b._patch_group; patched = [];"
-        "b.ENTITIES_IN_ARROW = int(sys.argv[1]) if sys.argv[1:] else b.ENTITIES_IN_ARROW;"
+        "b.FLATTENED_IN_ARROW = int(sys.argv[1]) if sys.argv[1:] else b.FLATTENED_IN_ARROW;"
         "b._patch_group = lambda *a: patched.append(patch(*a)) or patched[-1];"
         f"b.build(CorpusLayout(Path({str(corpus)!r})), Path({str(tmp_path / 'out')!r}), cache_dir=Path({str(tmp_path / 'cache')!r}),"
         " mapper=ProcessMapper(1), group_articles=12);"

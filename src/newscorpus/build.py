@@ -286,39 +286,47 @@ def _label_numbers() -> dict[str, int]:
 
 def quote_rows(article: dict, doc: dict | None, cluster: str | None) -> list[dict]:
     """Rows of the ``quotes`` config: one per quote, speaker text and entity resolved."""
-    if not doc:
-        return []
-    mentions = {m["id"]: m for m in doc["mentions"]}
-    entities = {e["id"]: e for e in doc["entities"]}
+    return quote_rows_of(article_row(article, doc, cluster)) if doc else []
+
+
+#: What joins the parts of a quote's content in its ``content_text``.
+CONTENT_JOINER = " … "
+
+
+def quote_rows_of(row: dict) -> list[dict]:
+    """:func:`quote_rows` from the article's row (:func:`article_row`): its quotes, each with its article's id and
+    wire cluster, its type's number, its content's text, its speaker's entity's name and its addressee's text,
+    sorted by where their content starts, then id.  :func:`_quote_table` is the same in Arrow."""
+    mentions = {m["id"]: m for m in row["mentions"]}
+    entities = {e["id"]: e for e in row["entities"]}
     types = quote_types()
-
-    def mention(ident: str | None) -> dict:
-        return mentions[ident] if ident else {}
-
-    rows = []
-    for q in sorted(doc["quotes"], key=lambda q: (q["content"][0]["start"], q["id"])):
-        speaker = mention(q["speaker"])
-        addressee = mention(q.get("addressee"))
-        entity = entities.get(speaker.get("entity"), {})
-        rows.append({
-            "article_id": article["id"],
+    ident, cluster = row["id"], row["wire_cluster"]
+    return [
+        {
+            "article_id": ident,
             "quote_id": q["id"],
             "type": types.index(q["type"]),
-            "content": [_span(part) for part in q["content"]],
-            "content_text": " … ".join(part["text"] for part in q["content"]),
-            "cue": _span(q["cue"]),
+            "content": q["content"],
+            "content_text": CONTENT_JOINER.join(part["text"] for part in q["content"]),
+            "cue": q["cue"],
             "speaker_mention_id": q["speaker"],
-            "speaker_text": speaker.get("text"),
-            "speaker_entity_id": speaker.get("entity"),
-            "speaker_entity_name": entity.get("name"),
-            "addressee_mention_id": q.get("addressee"),
-            "addressee_text": addressee.get("text"),
-            "channel": _span(q.get("channel")),
-            "same_as": [f"{link['article']}#{link['quote']}" for link in q.get("sameAs", [])],
-            **_provenance(q),
+            "speaker_text": q["speaker_text"],
+            "speaker_entity_id": q["speaker_entity"],
+            "speaker_entity_name": entities.get(q["speaker_entity"], {}).get("name"),
+            "addressee_mention_id": q["addressee"],
+            "addressee_text": mentions[q["addressee"]]["text"] if q["addressee"] else None,
+            "channel": q["channel"],
+            "same_as": q["same_as"],
+            "annotator": q["annotator"], "origin": q["origin"], "model_version": q["model_version"], "score": q["score"],
             "wire_cluster": cluster,
-        })
-    return rows
+        }
+        for q in sorted(row["quotes"], key=_quote_order)
+    ]
+
+
+def _quote_order(quote: dict) -> tuple:
+    """The order of a document's rows in the ``quotes`` config: by where their content starts, then id."""
+    return quote["content"][0]["start"], quote["id"]
 
 
 # ---------------------------------------------------------------- shards (one group of articles)
@@ -585,9 +593,13 @@ def _part_chunks(part: Part, key: str, config: str) -> bytes:
     return array("q", [n for start, length in spans for n in (start + len(MAGIC), length)]).tobytes()
 
 
-#: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` rows are the
-#: articles' mentions, flattened when a group is written (:func:`_entity_table`).
-LINE_CONFIGS = ("articles", "quotes")
+#: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` and ``quotes`` rows
+#: are the articles' mentions and quotes, flattened when a group is written (:func:`_entity_table`,
+#: :func:`_quote_table`).  The 'quotes' rows were lines too until the thirty-eighth session: made from the articles'
+#: table instead, 1,000 articles' rows took a third less of a worker's time, made in the scan and parsed for their
+#: group together (0.54-0.73 ms an article against 0.85-1.09, one process), and their packed lines 7.2 KB an article
+#: against 9.2 (docs/scale-history.md).
+LINE_CONFIGS = ("articles",)
 
 
 def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
@@ -603,7 +615,7 @@ def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
     so writing a group reads one entry per article instead of reading,
     hashing and parsing the article and its document again.
     """
-    made = {"articles": [article_row(article, doc, None)], "quotes": quote_rows(article, doc, None)}
+    made = {"articles": [article_row(article, doc, None)]}
     blobs = [b"".join([orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in made[config]]) for config in LINE_CONFIGS]
     return {"rows": [len(made[config]) for config in LINE_CONFIGS], "sizes": [len(blob) for blob in blobs]}, b"".join(blobs)
 
@@ -612,12 +624,12 @@ def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
     """:func:`article_lines` as the scan keeps them: each config's lines LZ4-compressed on its own (pyarrow's codec),
     about 4x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
 
-    The two configs' JSON rows are about 31 KB an article (a group of 1,000
-    articles: 31 MB of lines, 8 MB packed): 3 GB at 100,000 articles written
+    The 'articles' JSON rows are about 24 KB an article (a group of 1,000
+    articles: 24 MB of lines, 7 MB packed): 2.4 GB at 100,000 articles written
     to the cache during the scan and read back for the shards, on a disk
     that writes about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU
-    an article (compress and decompress).  (55 KB an article when the
-    'entities' rows were lines too.)"""
+    an article (compress and decompress).  (31 KB an article when the
+    'quotes' rows were lines too, 55 KB with the 'entities' rows.)"""
     import pyarrow as pa
 
     offsets = list(itertools.accumulate(lines["sizes"], initial=0))
@@ -655,25 +667,28 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
     """Each config's table of some articles (``None``: no rows), in the items' order, wire clusters set; one config
     at a time, in :data:`CONFIGS` order.
 
-    The items' lines are read once, packed (about 10 KB an article); each
-    config's are unpacked only when its table is made, and freed once it is:
-    a worker holds one config's JSON, not all of them.  The ``entities``
-    table is made from the ``articles`` one (:func:`_entity_table`)."""
+    The items' lines are read once, packed (about 8 KB an article), and
+    unpacked a block at a time as the ``articles`` table is made
+    (:func:`_lines_table`).  The ``entities`` and ``quotes`` tables are made
+    from the ``articles`` one (:func:`_entity_table`, :func:`_quote_table`)."""
     store = Cache(Path(job.cache))
     dirs: RelDirs = {}
     fetched = [(item[4], *_lines(job, item, store, dirs)) for item in items]
     articles = _lines_table(fetched, "articles", schemas["articles"])
+    del fetched
     yield "articles", articles
     yield "entities", _entity_table(articles, schemas["entities"]) if articles is not None else None
+    quotes = _quote_table(articles, schemas["quotes"]) if articles is not None else None
     del articles
-    yield "quotes", _lines_table(fetched, "quotes", schemas["quotes"])
+    yield "quotes", quotes
 
 
 #: About this many bytes of a config's JSON lines are parsed at once when a group's table is made
-#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles has 31 MB of lines (its two
-#: configs'): parsed whole, the write stage's largest worker peaked at 189 and 191 MB in two cold builds at 10,000
-#: articles, in 4 MB blocks at 176 and 180 (alternating with them), in as much time; 183 in the benchmark's run AI
-#: (docs/scale-history.md, thirty-sixth session).
+#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles had 31 MB of lines (its
+#: 'articles' and 'quotes' rows; 24 MB since the 'quotes' rows are made from the 'articles' table): parsed whole, the
+#: write stage's largest worker peaked at 189 and 191 MB in two cold builds at 10,000 articles, in 4 MB blocks at 176
+#: and 180 (alternating with them), in as much time; 183 in the benchmark's run AI (docs/scale-history.md,
+#: thirty-sixth session).
 LINES_BLOCK = 4 << 20
 
 
@@ -708,17 +723,18 @@ def _lines_table(fetched: list[tuple[str, dict, bytes]], config: str, schema: pa
     return table.set_column(at, schema.field(at), _strings(clusters))
 
 
-#: Groups of at least this many articles flatten their mentions with ``pyarrow.compute`` (40 us an article);
-#: smaller ones, a rebuild's changed articles, in Python (:func:`entity_rows_of`, 0.3 ms an article), which
-#: spares the 50-80 ms of importing ``pyarrow.compute``.  Both give the same table (a test).
-ENTITIES_IN_ARROW = 64
+#: Groups of at least this many articles flatten their mentions and quotes with ``pyarrow.compute`` (40 us an
+#: article for the mentions); smaller ones, a rebuild's changed articles, in Python (:func:`entity_rows_of`,
+#: :func:`quote_rows_of`; 0.3 ms an article for the mentions), which spares the 50-80 ms of importing
+#: ``pyarrow.compute``.  Both give the same tables (a test).
+FLATTENED_IN_ARROW = 64
 
 
 def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     """The ``entities`` table of a group: its ``articles`` table's mentions, flattened, each with its article's id
     and wire cluster and its entity's name and Wikidata id, sorted by article (in the group's order), start, end
     and mention id: what :func:`entity_rows` gives for each article.  ``None`` when no article has a mention."""
-    if articles.num_rows < ENTITIES_IN_ARROW:
+    if articles.num_rows < FLATTENED_IN_ARROW:
         rows = [row for article in articles.select(["id", "wire_cluster", "entities", "mentions"]).to_pylist()
                 for row in entity_rows_of(article)]
         if not rows:
@@ -759,6 +775,65 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     }
     keys = ["article", "start", "end", "id"]  # (pa.table and pa.array import pandas: Table.from_arrays does not)
     order = pc.sort_indices(pa.Table.from_arrays([parent, mention.field("start"), mention.field("end"), mention.field("id")], names=keys),
+                            sort_keys=[(key, "ascending") for key in keys])
+    table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+    return table.take(order).combine_chunks()
+
+
+def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
+    """The ``quotes`` table of a group: its ``articles`` table's quotes, flattened, each with its article's id and
+    wire cluster, its type's number, its content's text, its speaker's entity's name and its addressee's text,
+    sorted by article (in the group's order), where its content starts and id: what :func:`quote_rows` gives for
+    each article.  ``None`` when no article has a quote."""
+    if articles.num_rows < FLATTENED_IN_ARROW:
+        rows = [row for article in articles.select(["id", "wire_cluster", "entities", "mentions", "quotes"]).to_pylist()
+                for row in quote_rows_of(article)]
+        if not rows:
+            return None
+        lines = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
+        return _table_from_lines(lines, schema)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    quotes = articles.column("quotes").combine_chunks()
+    if len(quotes.values) == 0:
+        return None
+    parent, quote = quotes.value_parent_indices(), quotes.flatten()
+    content = quote.field("content")
+    parts = content.values  # (with content's own offsets: a slice's offsets need not start at 0, its flatten() does)
+    # a mention's text and an entity's name found as _entity_table finds a mention's entity: by "article number \x1f id"
+    found = {}
+    for name, column, key in (("addressee", "mentions", "addressee"), ("speaker_entity", "entities", "speaker_entity")):
+        listed = articles.column(column).combine_chunks()
+        owner, item = listed.value_parent_indices(), listed.flatten()
+        keyed = [pc.binary_join_element_wise(pc.cast(at, pa.string()), ids, _repeated(b"\x1f", len(ids)))
+                 for at, ids in ((parent, quote.field(key)), (owner, item.field("id")))]
+        found[name] = (item, pc.index_in(keyed[0], value_set=keyed[1]))
+    columns = {
+        "article_id": articles.column("id").combine_chunks().take(parent),
+        "quote_id": quote.field("id"),
+        "type": pc.cast(pc.index_in(quote.field("type"), value_set=_strings(list(quote_types()))), pa.int64()),
+        "content": content,
+        "content_text": pc.binary_join(pa.ListArray.from_arrays(content.offsets, parts.field("text")),
+                                       _repeated(CONTENT_JOINER.encode("utf-8"), len(quote))),
+        "cue": quote.field("cue"),
+        "speaker_mention_id": quote.field("speaker"),
+        "speaker_text": quote.field("speaker_text"),
+        "speaker_entity_id": quote.field("speaker_entity"),
+        "speaker_entity_name": found["speaker_entity"][0].field("name").take(found["speaker_entity"][1]),
+        "addressee_mention_id": quote.field("addressee"),
+        "addressee_text": found["addressee"][0].field("text").take(found["addressee"][1]),
+        "channel": quote.field("channel"),
+        "same_as": quote.field("same_as"),
+        "annotator": quote.field("annotator"),
+        "origin": quote.field("origin"),
+        "model_version": quote.field("model_version"),
+        "score": quote.field("score"),
+        "wire_cluster": articles.column("wire_cluster").combine_chunks().take(parent),
+    }
+    starts = parts.field("start").take(content.offsets[:-1])  # each quote's first part's (a quote has one or more)
+    keys = ["article", "start", "id"]
+    order = pc.sort_indices(pa.Table.from_arrays([parent, starts, quote.field("id")], names=keys),
                             sort_keys=[(key, "ascending") for key in keys])
     table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
     return table.take(order).combine_chunks()

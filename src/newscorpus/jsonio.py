@@ -137,12 +137,36 @@ def _plain_value(text: str) -> Any:
         return _UNSURE
     except TypeError:  # orjson.dumps refuses a value nested deeper than 254 levels
         return _UNSURE
-    if "\\u003" in text or text.count(":") != written.count(b":"):
-        return _UNSURE
-    data = text.encode("utf-8")
-    if _LONG_NUMBER in data.translate(_DIGITS_TO_ZERO):
-        return _UNSURE
-    return value
+    data = text.encode("utf-8")  # (a colon, a backslash and a digit are one byte in UTF-8, and no other character's bytes hold one)
+    suspect = _suspect_in_numpy if len(data) >= NUMPY_FROM else _suspect
+    return _UNSURE if suspect(data, written) else value
+
+
+#: Texts of at least this many bytes are checked with numpy (:func:`_suspect_in_numpy`), shorter ones (a
+#: manifest's line) with bytes' methods (:func:`_suspect`), quicker on a few hundred bytes.  An annotation document
+#: of 45 KB: 0.47 ms parsed and checked with numpy, 0.56 with bytes' methods, of which orjson's parse 0.22.
+NUMPY_FROM = 4096
+
+
+def _suspect(data: bytes, written: bytes) -> bool:
+    """Whether the UTF-8 ``data`` may hold what orjson takes where the strict parser would not (see
+    :func:`_plain_value`), ``written`` being orjson's serialisation of its value."""
+    return b"\\u003" in data or data.count(b":") != written.count(b":") or _LONG_NUMBER in data.translate(_DIGITS_TO_ZERO)
+
+
+def _suspect_in_numpy(data: bytes, written: bytes) -> bool:
+    """:func:`_suspect`, with numpy: each check is one pass over an array of bytes."""
+    import numpy as np
+
+    at = np.frombuffer(data, dtype=np.uint8)
+    if np.count_nonzero(at == ord(":")) != np.count_nonzero(np.frombuffer(written, dtype=np.uint8) == ord(":")):
+        return True
+    slashes = np.flatnonzero(at[:-4] == ord("\\"))  # a "\\u003" escape: the backslash and four bytes after it
+    if len(slashes) and ((at[slashes + 1] == ord("u")) & (at[slashes + 2] == ord("0")) & (at[slashes + 3] == ord("0"))
+                         & (at[slashes + 4] == ord("3"))).any():
+        return True
+    digits = np.flatnonzero(at - np.uint8(ord("0")) < 10)  # (bytes below "0" wrap round to 208 and more)
+    return len(digits) > MAX_INT_DIGITS and bool((digits[MAX_INT_DIGITS:] - digits[:-MAX_INT_DIGITS] == MAX_INT_DIGITS).any())
 
 
 def parse_json_strict(text: str, file: str, *, line_offset: int = 0) -> tuple[Any, list[Problem]]:
@@ -266,6 +290,20 @@ def open_regular(path: Path) -> BinaryIO:
         raise
 
 
+def read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """The bytes of a regular file opened by :func:`open_regular`, at most ``limit + 1`` of them (one more than
+    ``limit`` says the file is larger).
+
+    Read as far as the file's size now and one byte more (it may have grown since): asked for ``limit + 1`` bytes
+    at once, Python makes room for them first, 64 MB for a document of 45 KB: :func:`read_text` took 68-77 us a
+    document (read and decoded, from the page cache), 39-41 this way."""
+    size = os.fstat(handle.fileno()).st_size
+    data = handle.read(min(size, limit) + 1)
+    if size < len(data) <= limit:  # grown since: the rest, up to the limit
+        data += handle.read(limit + 1 - len(data))
+    return data
+
+
 class NotRegularFile(Exception):
     """The path is a directory, FIFO, device or socket."""
 
@@ -305,7 +343,7 @@ def read_text(path: Path, file: str, limit: int | None = None) -> tuple[str | No
     limit = MAX_JSON_BYTES if limit is None else limit
     try:
         with open_regular(path) as handle:
-            data = handle.read(limit + 1)
+            data = read_at_most(handle, limit)
     except (OSError, NotRegularFile) as error:
         return None, [refusal(path, file, error)]
     if len(data) > limit:

@@ -52,7 +52,7 @@ from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names, unlisted
 from newscorpus.heap import paused_gc, release_free_memory
-from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_text, refusal
+from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_at_most, read_text, refusal
 from newscorpus.libc import libc_function
 from newscorpus.names import NameTable
 from newscorpus.problems import Problem, errors, pointer
@@ -893,7 +893,7 @@ def _read_raw(path: Path, limit: int) -> tuple[bytes, str]:
     """At most ``limit + 1`` bytes of the raw file, and the SHA-256 of all of it.  Raises :class:`NotRegularFile` or
     :class:`OSError` for anything but a regular file (a symbolic link could point anywhere, outside the corpus too)."""
     with open_regular(path) as handle:
-        data = handle.read(limit + 1)
+        data = read_at_most(handle, limit)
         digest = hashlib.sha256(data)
         if len(data) > limit:
             while chunk := handle.read(1 << 20):
