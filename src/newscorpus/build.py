@@ -735,12 +735,7 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     and wire cluster and its entity's name and Wikidata id, sorted by article (in the group's order), start, end
     and mention id: what :func:`entity_rows` gives for each article.  ``None`` when no article has a mention."""
     if articles.num_rows < FLATTENED_IN_ARROW:
-        rows = [row for article in articles.select(["id", "wire_cluster", "entities", "mentions"]).to_pylist()
-                for row in entity_rows_of(article)]
-        if not rows:
-            return None
-        lines = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
-        return _table_from_lines(lines, schema)
+        return _flattened_in_python(articles, ["id", "wire_cluster", "entities", "mentions"], entity_rows_of, schema)
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -750,12 +745,7 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     parent, mention = mentions.value_parent_indices(), mentions.flatten()
     entities = articles.column("entities").combine_chunks()
     owner, entity = entities.value_parent_indices(), entities.flatten()
-    # each mention's entity: the row of its article's entity of that id (ids are unique within a document), keyed
-    # by "article number \x1f id"; the separator is an array: a Python str becomes a scalar, and pa.scalar, like
-    # pa.array and pa.table, imports pandas (0.2 s and about 30 MB a worker)
-    keyed = [pc.binary_join_element_wise(pc.cast(at, pa.string()), ids, _repeated(b"\x1f", len(ids)))
-             for at, ids in ((parent, mention.field("entity")), (owner, entity.field("id")))]
-    found = pc.index_in(keyed[0], value_set=keyed[1])
+    found = _found_in_article(parent, mention.field("entity"), owner, entity.field("id"))  # each mention's entity
     columns = {
         "article_id": articles.column("id").combine_chunks().take(parent),
         "mention_id": mention.field("id"),
@@ -780,18 +770,36 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     return table.take(order).combine_chunks()
 
 
+def _flattened_in_python(articles: pa.Table, columns: list[str], rows_of: Callable[[dict], list[dict]],
+                         schema: pa.Schema) -> pa.Table | None:
+    """A small group's table of ``rows_of`` each of its articles' rows (their ``columns``), made in Python; ``None``
+    when it has no rows."""
+    rows = [row for article in articles.select(columns).to_pylist() for row in rows_of(article)]
+    if not rows:
+        return None
+    return _table_from_lines(b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows), schema)
+
+
+def _found_in_article(parent: pa.Array, keys: pa.Array, owner: pa.Array, ids: pa.Array) -> pa.Array:
+    """Where each of ``keys`` (an id, in the article numbered ``parent``) is among ``ids`` (in the article numbered
+    ``owner``): an index into ``ids``, null when the key is null or not there.  Ids are unique within a document, not
+    across them: each is keyed by "article number \x1f id".  The separator is an array: a Python str becomes a
+    scalar, and ``pa.scalar``, like ``pa.array`` and ``pa.table``, imports pandas (0.2 s and about 30 MB a worker)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keyed = [pc.binary_join_element_wise(pc.cast(at, pa.string()), values, _repeated(b"\x1f", len(values)))
+             for at, values in ((parent, keys), (owner, ids))]
+    return pc.index_in(keyed[0], value_set=keyed[1])
+
+
 def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     """The ``quotes`` table of a group: its ``articles`` table's quotes, flattened, each with its article's id and
     wire cluster, its type's number, its content's text, its speaker's entity's name and its addressee's text,
     sorted by article (in the group's order), where its content starts and id: what :func:`quote_rows` gives for
     each article.  ``None`` when no article has a quote."""
     if articles.num_rows < FLATTENED_IN_ARROW:
-        rows = [row for article in articles.select(["id", "wire_cluster", "entities", "mentions", "quotes"]).to_pylist()
-                for row in quote_rows_of(article)]
-        if not rows:
-            return None
-        lines = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
-        return _table_from_lines(lines, schema)
+        return _flattened_in_python(articles, ["id", "wire_cluster", "entities", "mentions", "quotes"], quote_rows_of, schema)
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -801,14 +809,11 @@ def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     parent, quote = quotes.value_parent_indices(), quotes.flatten()
     content = quote.field("content")
     parts = content.values  # (with content's own offsets: a slice's offsets need not start at 0, its flatten() does)
-    # a mention's text and an entity's name found as _entity_table finds a mention's entity: by "article number \x1f id"
-    found = {}
-    for name, column, key in (("addressee", "mentions", "addressee"), ("speaker_entity", "entities", "speaker_entity")):
+    found = {}  # each quote's addressee (a mention, for its text) and its speaker's entity (for its name)
+    for name, column in (("addressee", "mentions"), ("speaker_entity", "entities")):
         listed = articles.column(column).combine_chunks()
-        owner, item = listed.value_parent_indices(), listed.flatten()
-        keyed = [pc.binary_join_element_wise(pc.cast(at, pa.string()), ids, _repeated(b"\x1f", len(ids)))
-                 for at, ids in ((parent, quote.field(key)), (owner, item.field("id")))]
-        found[name] = (item, pc.index_in(keyed[0], value_set=keyed[1]))
+        item = listed.flatten()
+        found[name] = (item, _found_in_article(parent, quote.field(name), listed.value_parent_indices(), item.field("id")))
     columns = {
         "article_id": articles.column("id").combine_chunks().take(parent),
         "quote_id": quote.field("id"),
