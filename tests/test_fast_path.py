@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from newscorpus.jsonio import NUMPY_FROM, _UNSURE, _plain_value, _suspect, _suspect_in_numpy, parse_json, parse_json_strict
+from newscorpus.jsonio import NUMPY_FROM, NUMPY_UP_TO, _UNSURE, _plain_value, _suspect, _suspect_in_numpy, parse_json, parse_json_strict
 from newscorpus.schemas import ecma_regex, fast_is_valid, load_schema, schema_problems, validator
 
 from test_rebase import BODY, make_document
@@ -254,8 +254,12 @@ def test_the_json_fast_path_takes_the_common_case():
     assert _plain_value(document) is not _UNSURE
 
 
-@pytest.mark.parametrize("insert, code", [(', "id": "again"', "json-duplicate-key"), (', "n": 1000000000000000000', "json-number-too-large"),
-                                          (', "k\\u003a": 1', None)])
+@pytest.mark.parametrize("insert, code", [
+    (', "id": "again"', "json-duplicate-key"),
+    (', "n": 1000000000000000000', "json-number-too-large"),
+    (', "k\\u003a": 1', None),
+    (', "k\\u003a": 1, "id": "again"', "json-duplicate-key"),  # as many colons as orjson writes: the escape sends it
+])
 def test_a_long_document_s_doubt_is_found_as_a_short_one_s(insert, code):
     """A document long enough to be checked with numpy, with a key given twice, a 19-digit integer or an escaped colon
     deep inside, goes to the strict parser, which reports the first two."""
@@ -266,6 +270,32 @@ def test_a_long_document_s_doubt_is_found_as_a_short_one_s(insert, code):
     assert doubtful != text and _plain_value(doubtful) is _UNSURE
     _, problems = _agree(doubtful)
     assert [p.code for p in problems] == ([code] if code else [])
+
+
+def test_a_very_long_text_is_checked_with_bytes_methods(monkeypatch):
+    """From NUMPY_FROM to NUMPY_UP_TO a text's fast-path checks are numpy's; past it, bytes' methods, which hold one
+    copy of the text where numpy's positions of its digits take 8 bytes a digit (a 64 MB document of digits: over
+    1 GB)."""
+    import tracemalloc
+
+    import newscorpus.jsonio
+
+    checked = []
+    monkeypatch.setattr(newscorpus.jsonio, "_suspect_in_numpy", lambda data, written: checked.append(len(data)) or False)
+    medium, long = ('["' + "1" * size + '"]' for size in (NUMPY_FROM, 2 * NUMPY_UP_TO))
+    assert _plain_value(medium) is not _UNSURE and checked == [len(medium)]  # (numpy's check said no doubt)
+    assert _plain_value(long) is _UNSURE and checked == [len(medium)]  # (a long run of digits)
+    monkeypatch.undo()
+    data = long.encode("utf-8")
+    written = orjson.dumps(orjson.loads(long))
+    for check, most in ((_suspect, 2), (_suspect_in_numpy, None)):
+        tracemalloc.start()
+        try:
+            assert check(data, written)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < most * len(data) if most else peak > 8 * len(data), (check.__name__, peak)
 
 
 #: Pieces of JSON strings: escapes, quotes and colons that look like structure, astral and odd characters.

@@ -593,65 +593,57 @@ def _part_chunks(part: Part, key: str, config: str) -> bytes:
     return array("q", [n for start, length in spans for n in (start + len(MAGIC), length)]).tobytes()
 
 
-#: The configs whose rows the scan makes as JSON Lines (:func:`article_lines`); the ``entities`` and ``quotes`` rows
-#: are the articles' mentions and quotes, flattened when a group is written (:func:`_entity_table`,
-#: :func:`_quote_table`).  The 'quotes' rows were lines too until the thirty-eighth session: made from the articles'
-#: table instead, 1,000 articles' rows took a third less of a worker's time, made in the scan and parsed for their
-#: group together (0.54-0.73 ms an article against 0.85-1.09, one process), and their packed lines 7.2 KB an article
-#: against 9.2 (docs/scale-history.md).
-LINE_CONFIGS = ("articles",)
-
-
-def article_lines(article: dict, doc: dict | None) -> tuple[dict, bytes]:
-    """The rows of one article and its gold document (``None``: not annotated) in the configs of
-    :data:`LINE_CONFIGS`, each config's as JSON Lines, and how many rows and bytes each has:
-    ``({"rows": [...], "sizes": [...]}, bytes)`` in that order.
+def article_line(article: dict, doc: dict | None) -> bytes:
+    """The row of one article and its gold document (``None``: not annotated) in the ``articles`` config, as a JSON
+    line.
 
     The wire cluster is left null: it is known only once every article is
-    signed and clustered, and :func:`_tables` sets it.  The scan makes these
-    lines for every gold document it checks, where the document and its
+    signed and clustered, and :func:`_tables` sets it.  The scan makes this
+    line for every gold document it checks, where the document and its
     article are already parsed (:func:`newscorpus.pipeline.document_task`),
-    and keeps them, LZ4-compressed (:func:`pack_lines`), in the document's cache entry (``lines`` and the payload),
-    so writing a group reads one entry per article instead of reading,
-    hashing and parsing the article and its document again.
+    and keeps it, LZ4-compressed (:func:`pack_line`), in the document's cache
+    entry (``lines`` and the payload), so writing a group reads one entry per
+    article instead of reading, hashing and parsing the article and its
+    document again.  The ``entities`` and ``quotes`` rows are the articles'
+    mentions and quotes, flattened from the group's ``articles`` table
+    (:func:`_entity_table`, :func:`_quote_table`).  The 'quotes' rows were
+    lines too until the thirty-eighth session: made from the table instead,
+    1,000 articles' rows took a third less of a worker's time, made in the
+    scan and parsed for their group together (0.54-0.73 ms an article
+    against 0.85-1.09, one process), and their packed lines 7.2 KB an article
+    against 9.2 (docs/scale-history.md).
     """
-    made = {"articles": [article_row(article, doc, None)]}
-    blobs = [b"".join([orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in made[config]]) for config in LINE_CONFIGS]
-    return {"rows": [len(made[config]) for config in LINE_CONFIGS], "sizes": [len(blob) for blob in blobs]}, b"".join(blobs)
+    return orjson.dumps(article_row(article, doc, None), option=orjson.OPT_APPEND_NEWLINE)
 
 
-def pack_lines(lines: dict, data: bytes) -> tuple[dict, bytes]:
-    """:func:`article_lines` as the scan keeps them: each config's lines LZ4-compressed on its own (pyarrow's codec),
-    about 4x smaller, so a group is made one config at a time without holding the others' lines (:func:`_tables`).
+def pack_line(line: bytes) -> tuple[dict, bytes]:
+    """:func:`article_line` as the scan keeps it: ``({"size": its size}, the line LZ4-compressed)`` (pyarrow's codec),
+    about 3.4x smaller.
 
-    The 'articles' JSON rows are about 24 KB an article (a group of 1,000
-    articles: 24 MB of lines, 7 MB packed): 2.4 GB at 100,000 articles written
-    to the cache during the scan and read back for the shards, on a disk
-    that writes about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU
-    an article (compress and decompress).  (31 KB an article when the
-    'quotes' rows were lines too, 55 KB with the 'entities' rows.)"""
+    An article's JSON row is about 24 KB (a group of 1,000 articles: 24 MB
+    of lines, 7 MB packed): 2.4 GB at 100,000 articles written to the cache
+    during the scan and read back for the shards, on a disk that writes
+    about 130 MB/s; compressed, under 1 GB, for 0.15 ms of CPU an article
+    (compress and decompress).  (31 KB an article when the 'quotes' rows were
+    lines too, 55 KB with the 'entities' rows.)"""
     import pyarrow as pa
 
-    offsets = list(itertools.accumulate(lines["sizes"], initial=0))
-    parts = [pa.compress(data[offsets[i]:offsets[i + 1]], codec="lz4", asbytes=True) for i in range(len(LINE_CONFIGS))]
-    return {**lines, "packed": [len(part) for part in parts]}, b"".join(parts)
+    return {"size": len(line)}, pa.compress(line, codec="lz4", asbytes=True)
 
 
-def _config_lines(lines: dict, payload: bytes, i: int) -> bytes:
-    """The lines of config ``LINE_CONFIGS[i]`` in an entry of :func:`article_lines` (``payload``), packed or not."""
+def _unpacked(meta: dict, payload: bytes) -> bytes:
+    """The JSON line of an article given as :func:`_lines` gives it: packed (:func:`pack_line`), or not (``meta``
+    empty)."""
     import pyarrow as pa
 
-    sizes = lines.get("packed", lines["sizes"])
-    start = sum(sizes[:i])
-    part = payload[start:start + sizes[i]]
-    if "packed" not in lines or not part:
-        return part
-    return pa.decompress(part, decompressed_size=lines["sizes"][i], codec="lz4", asbytes=True)
+    if "size" not in meta:
+        return payload
+    return pa.decompress(payload, decompressed_size=meta["size"], codec="lz4", asbytes=True)
 
 
 def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: Cache, dirs: RelDirs) -> tuple[dict, bytes]:
-    """:func:`article_lines` of one group item, packed as the scan kept them (from the cache), or made again (no gold
-    document, or its entry missing or corrupted: the checksum says so, and it is never served)."""
+    """:func:`article_line` of one group item, packed as the scan kept it (from the cache), or made again, ``({},
+    line)`` (no gold document, or its entry missing or corrupted: the checksum says so, and it is never served)."""
     _, article_key, doc_path, doc_key, _ = item
     if doc_key is not None:
         hit = store.get("document", doc_key, CacheStats())
@@ -659,7 +651,7 @@ def _lines(job: Job, item: tuple[str, str, str | None, str | None, str], store: 
             return hit[0]["lines"], hit[1]
     article = load_article(Path(job.cache), article_key)
     doc = _load_gold(job, doc_path, doc_key, article_key, dirs) if doc_path else None
-    return article_lines(article, doc)
+    return {}, article_line(article, doc)
 
 
 def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, str]],
@@ -667,14 +659,14 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
     """Each config's table of some articles (``None``: no rows), in the items' order, wire clusters set; one config
     at a time, in :data:`CONFIGS` order.
 
-    The items' lines are read once, packed (about 8 KB an article), and
+    The items' lines are read once, packed (about 7 KB an article), and
     unpacked a block at a time as the ``articles`` table is made
     (:func:`_lines_table`).  The ``entities`` and ``quotes`` tables are made
     from the ``articles`` one (:func:`_entity_table`, :func:`_quote_table`)."""
     store = Cache(Path(job.cache))
     dirs: RelDirs = {}
     fetched = [(item[4], *_lines(job, item, store, dirs)) for item in items]
-    articles = _lines_table(fetched, "articles", schemas["articles"])
+    articles = _lines_table(fetched, schemas["articles"])
     del fetched
     yield "articles", articles
     yield "entities", _entity_table(articles, schemas["entities"]) if articles is not None else None
@@ -692,26 +684,24 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
 LINES_BLOCK = 4 << 20
 
 
-def _lines_table(fetched: list[tuple[str, dict, bytes]], config: str, schema: pa.Schema) -> pa.Table | None:
-    """The table of one config of :data:`LINE_CONFIGS` from the items' lines (``(cluster, lines, payload)`` each),
-    wire clusters set; ``None`` when it has no rows.
+def _lines_table(fetched: list[tuple[str, dict, bytes]], schema: pa.Schema) -> pa.Table | None:
+    """The ``articles`` table of the items' lines (``(cluster, lines, payload)`` each, as :func:`_lines` gives them),
+    wire clusters set; ``None`` when there are none.
 
     The lines are unpacked and parsed a block of about :data:`LINES_BLOCK`
     bytes at a time, and the blocks' tables joined: the same table, while a
     worker holds one block's JSON, not its group's."""
     import pyarrow as pa
 
-    i = LINE_CONFIGS.index(config)
     tables: list[pa.Table] = []
     data = bytearray()
     clusters: list[str] = []
     for cluster, meta, payload in fetched:
-        if meta["rows"][i]:
-            data += _config_lines(meta, payload, i)
-            clusters.extend([cluster] * meta["rows"][i])
-            if len(data) >= LINES_BLOCK:
-                tables.append(_table_from_lines(data, schema))
-                data = bytearray()
+        data += _unpacked(meta, payload)
+        clusters.append(cluster)
+        if len(data) >= LINES_BLOCK:
+            tables.append(_table_from_lines(data, schema))
+            data = bytearray()
     if data:
         tables.append(_table_from_lines(data, schema))
     del data
@@ -739,15 +729,15 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    mentions = articles.column("mentions").combine_chunks()
-    if len(mentions.values) == 0:
-        return None
+    mentions = _whole(articles.column("mentions"))
     parent, mention = mentions.value_parent_indices(), mentions.flatten()
-    entities = articles.column("entities").combine_chunks()
+    if len(mention) == 0:
+        return None
+    entities = _whole(articles.column("entities"))
     owner, entity = entities.value_parent_indices(), entities.flatten()
     found = _found_in_article(parent, mention.field("entity"), owner, entity.field("id"))  # each mention's entity
     columns = {
-        "article_id": articles.column("id").combine_chunks().take(parent),
+        "article_id": _whole(articles.column("id")).take(parent),
         "mention_id": mention.field("id"),
         "start": mention.field("start"),
         "end": mention.field("end"),
@@ -761,13 +751,19 @@ def _entity_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
         "origin": mention.field("origin"),
         "model_version": mention.field("model_version"),
         "score": mention.field("score"),
-        "wire_cluster": articles.column("wire_cluster").combine_chunks().take(parent),
+        "wire_cluster": _whole(articles.column("wire_cluster")).take(parent),
     }
     keys = ["article", "start", "end", "id"]  # (pa.table and pa.array import pandas: Table.from_arrays does not)
     order = pc.sort_indices(pa.Table.from_arrays([parent, mention.field("start"), mention.field("end"), mention.field("id")], names=keys),
                             sort_keys=[(key, "ascending") for key in keys])
     table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
     return table.take(order).combine_chunks()
+
+
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its chunk when it has one (a group's tables have, :func:`_lines_table`), not a copy of
+    it (``combine_chunks`` copies even one chunk: a group's mentions, 11 MB at 1,000 articles)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _flattened_in_python(articles: pa.Table, columns: list[str], rows_of: Callable[[dict], list[dict]],
@@ -803,19 +799,19 @@ def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    quotes = articles.column("quotes").combine_chunks()
-    if len(quotes.values) == 0:
-        return None
+    quotes = _whole(articles.column("quotes"))
     parent, quote = quotes.value_parent_indices(), quotes.flatten()
+    if len(quote) == 0:
+        return None
     content = quote.field("content")
     parts = content.values  # (with content's own offsets: a slice's offsets need not start at 0, its flatten() does)
     found = {}  # each quote's addressee (a mention, for its text) and its speaker's entity (for its name)
     for name, column in (("addressee", "mentions"), ("speaker_entity", "entities")):
-        listed = articles.column(column).combine_chunks()
+        listed = _whole(articles.column(column))
         item = listed.flatten()
         found[name] = (item, _found_in_article(parent, quote.field(name), listed.value_parent_indices(), item.field("id")))
     columns = {
-        "article_id": articles.column("id").combine_chunks().take(parent),
+        "article_id": _whole(articles.column("id")).take(parent),
         "quote_id": quote.field("id"),
         "type": pc.cast(pc.index_in(quote.field("type"), value_set=_strings(list(quote_types()))), pa.int64()),
         "content": content,
@@ -834,7 +830,7 @@ def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
         "origin": quote.field("origin"),
         "model_version": quote.field("model_version"),
         "score": quote.field("score"),
-        "wire_cluster": articles.column("wire_cluster").combine_chunks().take(parent),
+        "wire_cluster": _whole(articles.column("wire_cluster")).take(parent),
     }
     starts = parts.field("start").take(content.offsets[:-1])  # each quote's first part's (a quote has one or more)
     keys = ["article", "start", "id"]

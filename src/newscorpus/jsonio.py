@@ -138,14 +138,16 @@ def _plain_value(text: str) -> Any:
     except TypeError:  # orjson.dumps refuses a value nested deeper than 254 levels
         return _UNSURE
     data = text.encode("utf-8")  # (a colon, a backslash and a digit are one byte in UTF-8, and no other character's bytes hold one)
-    suspect = _suspect_in_numpy if len(data) >= NUMPY_FROM else _suspect
+    suspect = _suspect_in_numpy if NUMPY_FROM <= len(data) < NUMPY_UP_TO else _suspect
     return _UNSURE if suspect(data, written) else value
 
 
-#: Texts of at least this many bytes are checked with numpy (:func:`_suspect_in_numpy`), shorter ones (a
-#: manifest's line) with bytes' methods (:func:`_suspect`), quicker on a few hundred bytes.  An annotation document
-#: of 45 KB: 0.47 ms parsed and checked with numpy, 0.56 with bytes' methods, of which orjson's parse 0.22.
-NUMPY_FROM = 4096
+#: Texts of at least ``NUMPY_FROM`` bytes and fewer than ``NUMPY_UP_TO`` are checked with numpy
+#: (:func:`_suspect_in_numpy`), the others with bytes' methods (:func:`_suspect`): quicker on a few hundred bytes
+#: (a manifest's line), and holding one copy of a text, where numpy's positions of its digits take 8 bytes each (a
+#: text of 64 MB of digits would have taken over 1 GB).  An annotation document of 45 KB: 0.47 ms parsed and
+#: checked with numpy, 0.56 with bytes' methods, of which orjson's parse 0.22.
+NUMPY_FROM, NUMPY_UP_TO = 4096, 1 << 20
 
 
 def _suspect(data: bytes, written: bytes) -> bool:

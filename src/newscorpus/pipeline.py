@@ -1085,9 +1085,9 @@ def document_task(job: Job, task: tuple[str, str, str | None, str | None]) -> di
             problems = with_lines(document_problems(data, file, article["body"]["text"] if article else None), text)
             meta = {"problems": _problems_out(problems), "summary": summary}
             if article is not None and os.path.dirname(path) == job.gold and not errors(problems):
-                from newscorpus.build import article_lines, pack_lines
+                from newscorpus.build import article_line, pack_line
 
-                meta["lines"], payload = pack_lines(*article_lines(article, data))  # what writing its group needs
+                meta["lines"], payload = pack_line(article_line(article, data))  # what writing its group needs
         stored = _put(store, "document", key, meta, payload)
     # not the rows ("lines"): they stay in the cache entry for the shards
     return {"problems": meta["problems"], "summary": meta["summary"], "key": key, "cache": stats, "state": state,
