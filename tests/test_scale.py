@@ -489,8 +489,10 @@ QUOTED_ARTICLES = [
 
 def test_the_quotes_rows_flattened_in_arrow_take_every_branch_as_in_python(monkeypatch):
     """_quote_table in Arrow gives the table of quote_rows_of's rows: content text joined, the speaker's entity's name
-    and the addressee's text looked up in the quote's own article, rows ordered by article, start and id."""
-    schemas = {config: features()[config].arrow_schema for config in ("articles", "quotes")}
+    and the addressee's text looked up in the quote's own article, rows ordered by article, start and id; and
+    _entity_table that of entity_rows_of's.  Slices too: their lists start past their values' first (the article
+    without mentions or quotes alone has none, though its list's values are its neighbours')."""
+    schemas = {config: features()[config].arrow_schema for config in ("articles", "entities", "quotes")}
     lines = b"".join(json.dumps(row).encode("utf-8") + b"\n" for row in QUOTED_ARTICLES)
     articles = newscorpus.build._table_from_lines(lines, schemas["articles"])
     expected = [row for article in QUOTED_ARTICLES for row in newscorpus.build.quote_rows_of(article)]
@@ -500,13 +502,16 @@ def test_the_quotes_rows_flattened_in_arrow_take_every_branch_as_in_python(monke
         ("friends", "Sergei Lavrov", "Pyongyang")]
     for threshold in (0, 10**9):  # in Arrow, in Python
         monkeypatch.setattr(newscorpus.build, "FLATTENED_IN_ARROW", threshold)
-        for start, stop in ((0, 3), (0, 1), (1, 2), (1, 3), (2, 3)):  # (1, 2): no article has a quote
-            table = newscorpus.build._quote_table(articles.slice(start, stop - start), schemas["quotes"])
-            rows = [row for article in QUOTED_ARTICLES[start:stop] for row in newscorpus.build.quote_rows_of(article)]
+        for (config, table_of, rows_of), (start, stop) in itertools.product(
+                (("quotes", newscorpus.build._quote_table, newscorpus.build.quote_rows_of),
+                 ("entities", newscorpus.build._entity_table, newscorpus.build.entity_rows_of)),
+                ((0, 3), (0, 1), (1, 2), (1, 3), (2, 3))):  # (1, 2): no mention, no quote
+            table = table_of(articles.slice(start, stop - start), schemas[config])
+            rows = [row for article in QUOTED_ARTICLES[start:stop] for row in rows_of(article)]
             if not rows:
-                assert table is None, (threshold, start, stop)
+                assert table is None, (config, threshold, start, stop)
                 continue
-            assert table.to_pylist() == rows and table.schema.equals(schemas["quotes"]), (threshold, start, stop)
+            assert table.to_pylist() == rows and table.schema.equals(schemas[config]), (config, threshold, start, stop)
 
 
 def _quote_rows_from_document(article: dict, doc: dict, cluster: str) -> list[dict]:

@@ -675,8 +675,8 @@ def _tables(job: Job, items: Iterable[tuple[str, str, str | None, str | None, st
     yield "quotes", quotes
 
 
-#: About this many bytes of a config's JSON lines are parsed at once when a group's table is made
-#: (:func:`_lines_table`; an article's lines are never cut).  A group of 1,000 articles had 31 MB of lines (its
+#: About this many bytes of the articles' JSON lines are parsed at once when a group's 'articles' table is made
+#: (:func:`_lines_table`; an article's line is never cut).  A group of 1,000 articles had 31 MB of lines (its
 #: 'articles' and 'quotes' rows; 24 MB since the 'quotes' rows are made from the 'articles' table): parsed whole, the
 #: write stage's largest worker peaked at 189 and 191 MB in two cold builds at 10,000 articles, in 4 MB blocks at 176
 #: and 180 (alternating with them), in as much time; 183 in the benchmark's run AI (docs/scale-history.md,
