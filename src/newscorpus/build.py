@@ -806,11 +806,11 @@ def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
         return None
     content = quote.field("content")
     parts = content.values  # (with content's own offsets: a slice's offsets need not start at 0, its flatten() does)
-    found = {}  # each quote's addressee (a mention, for its text) and its speaker's entity (for its name)
-    for name, column in (("addressee", "mentions"), ("speaker_entity", "entities")):
+    found = {}  # each quote's addressee's text (a mention's) and its speaker's entity's name
+    for name, column, wanted in (("addressee", "mentions", "text"), ("speaker_entity", "entities", "name")):
         listed = _whole(articles.column(column))
         item = listed.flatten()
-        found[name] = (item, _found_in_article(parent, quote.field(name), listed.value_parent_indices(), item.field("id")))
+        found[name] = item.field(wanted).take(_found_in_article(parent, quote.field(name), listed.value_parent_indices(), item.field("id")))
     columns = {
         "article_id": _whole(articles.column("id")).take(parent),
         "quote_id": quote.field("id"),
@@ -822,9 +822,9 @@ def _quote_table(articles: pa.Table, schema: pa.Schema) -> pa.Table | None:
         "speaker_mention_id": quote.field("speaker"),
         "speaker_text": quote.field("speaker_text"),
         "speaker_entity_id": quote.field("speaker_entity"),
-        "speaker_entity_name": found["speaker_entity"][0].field("name").take(found["speaker_entity"][1]),
+        "speaker_entity_name": found["speaker_entity"],
         "addressee_mention_id": quote.field("addressee"),
-        "addressee_text": found["addressee"][0].field("text").take(found["addressee"][1]),
+        "addressee_text": found["addressee"],
         "channel": quote.field("channel"),
         "same_as": quote.field("same_as"),
         "annotator": quote.field("annotator"),

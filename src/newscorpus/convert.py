@@ -23,6 +23,7 @@ import newscorpus
 from newscorpus import SCHEMA_VERSION, layouts, rawtext
 from newscorpus.bylines import agency_key, credited_agencies
 from newscorpus.datelines import Dateline, parse_date_line, prints_year, read_dateline
+from newscorpus.jsonio import read_at_most
 from newscorpus.layouts import Draft
 from newscorpus.problems import Problem
 from newscorpus.schemas import schema_problems
@@ -47,7 +48,7 @@ def convert_path(path: Path, *, file: str | None = None, entry: dict | None = No
             info = os.fstat(handle.fileno())
             if stat.S_ISREG(info.st_mode) and info.st_size > MAX_RAW_BYTES:
                 return None, [_too_large(name, info.st_size)]
-            raw = handle.read(MAX_RAW_BYTES + 1)
+            raw = read_at_most(handle, MAX_RAW_BYTES)
     except OSError as error:
         return None, [Problem("file-unreadable", name, "", error.strerror or str(error))]
     return convert_bytes(raw, file=name, entry=entry)

@@ -293,10 +293,10 @@ def open_regular(path: Path) -> BinaryIO:
 
 
 def read_at_most(handle: BinaryIO, limit: int) -> bytes:
-    """The bytes of a regular file opened by :func:`open_regular`, at most ``limit + 1`` of them (one more than
-    ``limit`` says the file is larger).
+    """The bytes of an open file, at most ``limit + 1`` of them (one more than ``limit`` says the file is larger).
 
-    Read as far as the file's size now and one byte more (it may have grown since): asked for ``limit + 1`` bytes
+    Read as far as the file's size now and one byte more (it may have grown since; a pipe's size is 0, so it is read
+    up to the limit): asked for ``limit + 1`` bytes
     at once, Python makes room for them first, 64 MB for a document of 45 KB: :func:`read_text` took 68-77 us a
     document (read and decoded, from the page cache), 39-41 this way."""
     size = os.fstat(handle.fileno()).st_size
