@@ -8,13 +8,18 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
+import threading
 import tracemalloc
 from array import array
 from collections import Counter
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -672,6 +677,106 @@ def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
         mapper.start()
         here = os.getpid()
         assert all(pid != here for pid in mapper.map(_pid_of, ["one"]))
+    finally:
+        mapper.close()
+
+
+#: What :func:`_forked_task` leaves in its process's heap each time it runs (kept for good: a module's list).
+_LEFT: list[bytes] = []
+
+
+def _forked_task(what: str) -> object:
+    """A task for :func:`~newscorpus.pipeline.run_forked`, doing ``what``."""
+    import resource
+
+    if what == "pid":
+        return os.getpid()
+    if what == "leave":  # 64 MB more of this process's heap, kept; its RSS and peak once it is touched
+        _LEFT.append(os.urandom(1 << 26))
+        rss = int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS")).split()[1]) // 1024
+        return rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    if what == "raise":
+        raise ValueError("the group's rows do not parse")
+    if what == "raise-unpicklable":
+        error = ValueError("an error holding a lock")
+        error.lock = threading.Lock()
+        raise error
+    if what == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if what == "exit":
+        os._exit(3)
+    raise AssertionError(what)
+
+
+def _in_worker(mapper: ProcessMapper, what: str) -> object:
+    """``run_forked(_forked_task, what)`` in one of ``mapper``'s workers, with the worker's process id."""
+    from newscorpus.pipeline import run_batch, run_forked
+
+    return mapper.start().submit(run_batch, partial(run_forked, _forked_task), [what]).result()[0]
+
+
+def _worker_pids(mapper: ProcessMapper) -> set[int]:
+    return set(mapper.start()._processes)
+
+
+def test_a_task_run_forked_in_a_worker_leaves_nothing_in_the_worker():
+    """A pool's worker runs each big task (a group's shards) in a child forked for it: what the task leaves in the
+    heap goes with the child, so the worker's tenth task starts where its first did (docs/scale.md, item 3)."""
+    mapper = ProcessMapper(2)
+    try:
+        workers = _worker_pids(mapper)
+        pids = [_in_worker(mapper, "pid") for _ in range(4)]
+        assert not set(pids) & (workers | {os.getpid()}) and len(set(pids)) == 4
+        answers = [_in_worker(mapper, "leave") for _ in range(6)]
+        # each child holds its 64 MB, and none holds the last ones': every RSS and peak within 32 MB of the first
+        assert all(rss >= 64 for rss, _ in answers)
+        assert max(rss for rss, _ in answers) - min(rss for rss, _ in answers) < 32, answers
+        assert max(peak for _, peak in answers) - min(peak for _, peak in answers) < 32, answers
+        assert _worker_pids(mapper) == workers  # the workers themselves go on
+    finally:
+        mapper.close()
+
+
+def test_a_forked_task_runs_here_outside_a_pools_worker():
+    """In one process (``ProcessMapper(1)``, a Dask worker), nothing is forked: the task runs in the process asking."""
+    from newscorpus.pipeline import run_forked
+
+    assert run_forked(_forked_task, "pid") == os.getpid()
+
+
+def test_the_peak_of_a_forked_task_counts_in_the_builds_children():
+    """The child is reaped by its worker, and the worker by the build: the child's peak is in the build's
+    ``RUSAGE_CHILDREN``, which the benchmark reports as the largest worker's (a fresh interpreter: its own count)."""
+    code = ("import resource, sys; sys.path[:0] = [sys.argv[1], sys.argv[2]];"
+            "from newscorpus.pipeline import ProcessMapper; import test_scale as t;"
+            "m = ProcessMapper(2); answer = t._in_worker(m, 'leave'); m.close();"
+            "print(answer[1], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+    src = Path(newscorpus.__file__).parent.parent
+    done = subprocess.run([sys.executable, "-c", code, str(src), str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    child_peak, counted = map(int, done.stdout.split())
+    assert child_peak >= 64 and counted >= child_peak
+
+
+@pytest.mark.parametrize(("what", "raised", "says"), [
+    ("raise", ValueError, "the group's rows do not parse"),
+    ("raise-unpicklable", RuntimeError, "an error holding a lock"),
+    ("killed", "ForkedTaskError", "ended without an answer (killed by SIGKILL)"),
+    ("exit", "ForkedTaskError", "ended without an answer (exit status 3)"),
+], ids=["error", "error-that-does-not-pickle", "killed", "exited"])
+def test_a_forked_task_that_fails_raises_in_the_worker_and_the_build(what, raised, says):
+    """An error in the child is raised where the task was asked for, with the child's traceback as its cause; a child
+    that ends without answering (the out-of-memory killer) is an error that says how it ended, never a result."""
+    import newscorpus.pipeline
+
+    raised = getattr(newscorpus.pipeline, raised) if isinstance(raised, str) else raised
+    mapper = ProcessMapper(2)
+    try:
+        with pytest.raises(raised, match=re.escape(says)) as caught:
+            _in_worker(mapper, what)
+        if what.startswith("raise"):
+            assert "_forked_task" in str(caught.value.__cause__)
+        assert _in_worker(mapper, "pid") > 0  # the worker goes on
     finally:
         mapper.close()
 

@@ -66,7 +66,7 @@ from newscorpus.heap import paused_gc, release_free_memory
 from newscorpus.jsonio import read_text, umask
 from newscorpus.libc import libc_function
 from newscorpus.pipeline import (HAS_MENTIONS, HAS_QUOTES, Job, Mapper, ProcessMapper, RelDirs, Scan, ScanIndex, Spilled, document_key, entry_state, load_article,
-                                 rel_path, run_batch, scan)
+                                 rel_path, run_batch, run_forked, scan)
 from newscorpus.problems import Problem
 from newscorpus.schemas import entity_labels, quote_types, schema_dir
 from newscorpus.splice import (MAGIC, Frame, GroupTemplate, Part, SpliceError, leaf_orders, merged_group, pack_templates, spliced_tail,
@@ -1673,7 +1673,8 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             results.append(None if reused is None else {**reused["meta"], "cache": _LINKED})
         todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
                 for at, (plan, identity, result) in enumerate(zip(plans, identities, results)) if result is None and at not in early)
-        with closing(mapper.map(partial(group_task, job, str(staging)), todo, batch=1)) as written:  # a group: a big task
+        # a group: a big task, in a child of the worker (run_forked), which keeps nothing of it
+        with closing(mapper.map(partial(run_forked, partial(group_task, job, str(staging))), todo, batch=1)) as written:
             for at, (key, plan, identity, result) in enumerate(zip(keys, plans, identities, results)):
                 if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
                     splice_split(files, staging, old, previous, record)
@@ -1742,7 +1743,7 @@ def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mappe
         group = plan.group(found, clusters)
         key, identity = shard_key(job, group), group.identity
         if previous.reusable(key, group, old, states) is None:
-            task = partial(group_task, job, str(staging))
+            task = partial(run_forked, partial(group_task, job, str(staging)))
             future = mapper.start().submit(run_batch, task, [dataclasses.replace(group, previous=last.get(identity))])
             started[at] = (key, identity, future)
 

@@ -195,15 +195,107 @@ class ProcessMapper:
 def _worker_started(parent: int) -> None:
     """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
     allocates Arrow memory with jemalloc (:func:`_worker_arrow_pool`), and imports what its tasks run: the
-    converter, the Parquet writer, the MinHash permutations (numpy's random module)."""
+    converter, the Parquet writer, Arrow's JSON reader and compute functions (each group's child would import
+    them again: 0.11 s of a group's 0.4 s), the MinHash permutations (numpy's random module)."""
+    global _pool_worker
+    _pool_worker = os.getpid()
     _die_with_parent(parent)
     _worker_arrow_pool()
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.json  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
     import newscorpus.convert  # noqa: F401
     from newscorpus.clusters import _permutations
 
     _permutations()
+
+
+#: The process id of this process when it is a pool's worker (:func:`_worker_started`), else 0.
+_pool_worker = 0
+
+
+class ForkedTaskError(RuntimeError):
+    """The child :func:`run_forked` started for a task ended without an answer (killed: the out-of-memory killer)."""
+
+
+class _ForkedTraceback(Exception):
+    """The traceback of an error raised in the child of :func:`run_forked` (its cause, as a pool shows a worker's)."""
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0])
+
+
+def run_forked(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)``, in a child forked for it when this process is a pool's worker: what ``fn`` leaves in the heap
+    (pages the allocators keep, holes between the worker's objects) goes with the child, so a worker's peak is
+    the same for its first task and its hundredth.
+
+    For the tasks that hold the most memory, a group's shards (:func:`newscorpus.build.group_task`): a worker
+    that wrote its groups itself kept more of the heap after each (78 MB before its first group at 10,000
+    articles, 114-120 MB before its last), so its peak rose with the corpus (docs/scale.md, item 3).  The child
+    starts from the worker's pages (copied as it writes to them: the collector's generations are frozen first, so
+    it does not touch every object), answers through a pipe and is reaped by the worker: its peak and its CPU time
+    count in the worker's ``RUSAGE_CHILDREN``, and so in the build's.  Anywhere else (one process, a Dask worker,
+    no ``fork``), ``fn(item)`` runs here.  An error raised by ``fn`` is raised here, its traceback as the cause;
+    a child that ends without answering raises :class:`ForkedTaskError`.
+    """
+    if _pool_worker != os.getpid() or not hasattr(os, "fork"):
+        return fn(item)
+    read, write = os.pipe()
+    gc.freeze()  # (the child's collector would scan the worker's objects, copying their pages)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return fn(item)
+    finally:
+        if os.getpid() == _pool_worker:
+            gc.unfreeze()
+    if pid == 0:  # the child: answers, then ends without the worker's exit handlers
+        try:
+            os.close(read)
+            _die_with_parent(os.getppid())
+            try:
+                answer = pickle.dumps((True, fn(item)), pickle.HIGHEST_PROTOCOL)
+            except BaseException as error:  # noqa: BLE001 (sent to the worker, which raises it)
+                import traceback
+
+                told = traceback.format_exc()
+                try:
+                    answer = pickle.dumps((False, (error, told)), pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 (an error that does not pickle: its text)
+                    answer = pickle.dumps((False, (RuntimeError(repr(error)), told)), pickle.HIGHEST_PROTOCOL)
+            with open(write, "wb", closefd=True) as pipe:
+                pipe.write(answer)
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        with open(read, "rb", closefd=True) as pipe:
+            answer = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if not answer:
+        name = getattr(getattr(fn, "func", fn), "__name__", "a task")
+        raise ForkedTaskError(f"the process forked to run {name} ended without an answer ({_ended(status)})")
+    done, value = pickle.loads(answer)
+    if done:
+        return value
+    error, told = value
+    raise error from _ForkedTraceback(told)
+
+
+def _ended(status: int) -> str:
+    """How a child's ``waitpid`` status says it ended."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 #: ``prctl``'s option that has the kernel signal a process when the one that started it ends.
