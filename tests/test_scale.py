@@ -701,11 +701,39 @@ def _forked_task(what: str) -> object:
         error = ValueError("an error holding a lock")
         error.lock = threading.Lock()
         raise error
+    if what == "raise-unrebuildable":
+        raise _TwoPartError("no rows", "in the group")
     if what == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
     if what == "exit":
         os._exit(3)
     raise AssertionError(what)
+
+
+class _TwoPartError(Exception):
+    """An error that pickles but is not made again from what pickles (its message, not its two parts)."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} {second}")
+
+
+def _forked_then(how: str) -> object:
+    """In a worker: :func:`~newscorpus.pipeline.run_forked` of ``_forked_task("pid")``, ``how`` the fork goes;
+    ``(the pid it ran in, this worker's pid, the collector's frozen objects after)``."""
+    import gc
+
+    from newscorpus.pipeline import run_forked
+
+    real = os.fork
+    if how == "fork-fails":
+        def refused() -> int:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        os.fork = refused
+    try:
+        ran = run_forked(_forked_task, "pid")
+    finally:
+        os.fork = real
+    return ran, os.getpid(), gc.get_freeze_count()
 
 
 def _in_worker(mapper: ProcessMapper, what: str) -> object:
@@ -737,6 +765,18 @@ def test_a_task_run_forked_in_a_worker_leaves_nothing_in_the_worker():
         mapper.close()
 
 
+@pytest.mark.parametrize(("how", "here"), [("forked", False), ("fork-fails", True)])
+def test_a_worker_that_cannot_fork_runs_the_task_itself_and_its_collector_is_left_as_it_was(how, here):
+    """A fork refused (too many processes, no memory for the page tables) is not an error: the task runs in the
+    worker; either way the worker's collector is not left frozen."""
+    mapper = ProcessMapper(2)
+    try:
+        ran, worker, frozen = mapper.start().submit(_forked_then, how).result()
+        assert (ran == worker) is here and frozen == 0
+    finally:
+        mapper.close()
+
+
 def test_a_forked_task_runs_here_outside_a_pools_worker():
     """In one process (``ProcessMapper(1)``, a Dask worker), nothing is forked: the task runs in the process asking."""
     from newscorpus.pipeline import run_forked
@@ -753,7 +793,8 @@ def test_the_peak_of_a_forked_task_counts_in_the_builds_children():
             "print(answer[1], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
     src = Path(newscorpus.__file__).parent.parent
     done = subprocess.run([sys.executable, "-c", code, str(src), str(Path(__file__).parent)], capture_output=True, text=True,
-                          timeout=120, check=True)
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
     child_peak, counted = map(int, done.stdout.split())
     assert child_peak >= 64 and counted >= child_peak
 
@@ -761,9 +802,10 @@ def test_the_peak_of_a_forked_task_counts_in_the_builds_children():
 @pytest.mark.parametrize(("what", "raised", "says"), [
     ("raise", ValueError, "the group's rows do not parse"),
     ("raise-unpicklable", RuntimeError, "an error holding a lock"),
+    ("raise-unrebuildable", RuntimeError, "_TwoPartError('no rows in the group')"),
     ("killed", "ForkedTaskError", "ended without an answer (killed by SIGKILL)"),
     ("exit", "ForkedTaskError", "ended without an answer (exit status 3)"),
-], ids=["error", "error-that-does-not-pickle", "killed", "exited"])
+], ids=["error", "error-that-does-not-pickle", "error-that-does-not-unpickle", "killed", "exited"])
 def test_a_forked_task_that_fails_raises_in_the_worker_and_the_build(what, raised, says):
     """An error in the child is raised where the task was asked for, with the child's traceback as its cause; a child
     that ends without answering (the out-of-memory killer) is an error that says how it ended, never a result."""

@@ -556,7 +556,8 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     key = shard_key(job, group)
     hit = store.get("shard", key, stats)
     if hit is None:
-        release_free_memory(now=True)  # the C heap's free pages given back (a worker's floor: docs/scale.md, item 3)
+        release_free_memory(now=True)  # the C heap's free pages given back (made here: one process, Dask; a pool's
+        # worker gave its own back before it forked this child: run_forked; docs/scale.md, item 3)
         with paused_gc():
             meta, payload = _patch_group(job, group, store) or _make_group(job, group)
         store.put("shard", key, meta, payload)

@@ -1,5 +1,6 @@
-"""Giving the C heap's free pages back to the system, in a long-running build's main process and in a worker before
-each group it writes; pausing the cyclic garbage collector where it would find nothing to free.
+"""Giving the C heap's free pages back to the system, in a long-running build's main process, in a worker before it
+forks the child that writes a group, and wherever a group is made; pausing the cyclic garbage collector where it
+would find nothing to free.
 
 Python frees many short-lived objects (workers' results, index records,
 numpy temporaries) between long-lived ones, so glibc's heap cannot shrink

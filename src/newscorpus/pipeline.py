@@ -227,64 +227,80 @@ class _ForkedTraceback(Exception):
 
 
 def run_forked(fn: Callable[[T], R], item: T) -> R:
-    """``fn(item)``, in a child forked for it when this process is a pool's worker: what ``fn`` leaves in the heap
-    (pages the allocators keep, holes between the worker's objects) goes with the child, so a worker's peak is
-    the same for its first task and its hundredth.
+    """``fn(item)``, in a child forked for it when this process is a pool's worker on Linux: what ``fn`` leaves in
+    the heap (pages the allocators keep, holes between the worker's objects) goes with the child, so a worker's
+    peak is the same for its first task and its hundredth.
 
     For the tasks that hold the most memory, a group's shards (:func:`newscorpus.build.group_task`): a worker
     that wrote its groups itself kept more of the heap after each (78 MB before its first group at 10,000
-    articles, 114-120 MB before its last), so its peak rose with the corpus (docs/scale.md, item 3).  The child
-    starts from the worker's pages (copied as it writes to them: the collector's generations are frozen first, so
-    it does not touch every object), answers through a pipe and is reaped by the worker: its peak and its CPU time
-    count in the worker's ``RUSAGE_CHILDREN``, and so in the build's.  Anywhere else (one process, a Dask worker,
-    no ``fork``), ``fn(item)`` runs here.  An error raised by ``fn`` is raised here, its traceback as the cause;
-    a child that ends without answering raises :class:`ForkedTaskError`.
+    articles, 114-120 MB before its last), so its peak rose with the corpus (docs/scale.md, item 3).  The worker
+    gives the C heap's free pages back first (:func:`~newscorpus.heap.release_free_memory`), so the child does
+    not start with them.  The child starts from the worker's pages (copied as it writes to them: the
+    collector's generations are frozen first, so it does not touch every object), ends with the worker however
+    the worker ends, answers through a pipe and is reaped by the worker: its peak and its CPU time count in the
+    worker's ``RUSAGE_CHILDREN``, and so in the build's.  Anywhere else (one process, a Dask worker, a system
+    without ``fork`` or where forking a process that has loaded numpy and Arrow is not safe), or should the fork
+    fail, ``fn(item)`` runs here.  An error raised by ``fn`` is raised here, its traceback as the cause (one that
+    cannot be sent as it is: a :class:`RuntimeError` that names it); a child that ends without a whole answer
+    raises :class:`ForkedTaskError`.  Cache entries put in a batch (:func:`_put`) would be lost with the
+    child: ``fn`` puts its own.
     """
-    if _pool_worker != os.getpid() or not hasattr(os, "fork"):
+    if _pool_worker != os.getpid() or not sys.platform.startswith("linux"):
         return fn(item)
+    release_free_memory(now=True)
     read, write = os.pipe()
     gc.freeze()  # (the child's collector would scan the worker's objects, copying their pages)
     try:
         pid = os.fork()
     except OSError:
-        os.close(read)
-        os.close(write)
-        return fn(item)
-    finally:
-        if os.getpid() == _pool_worker:
-            gc.unfreeze()
+        pid = -1
     if pid == 0:  # the child: answers, then ends without the worker's exit handlers
+        status = 1
         try:
             os.close(read)
-            _die_with_parent(os.getppid())
-            try:
-                answer = pickle.dumps((True, fn(item)), pickle.HIGHEST_PROTOCOL)
-            except BaseException as error:  # noqa: BLE001 (sent to the worker, which raises it)
-                import traceback
-
-                told = traceback.format_exc()
-                try:
-                    answer = pickle.dumps((False, (error, told)), pickle.HIGHEST_PROTOCOL)
-                except Exception:  # noqa: BLE001 (an error that does not pickle: its text)
-                    answer = pickle.dumps((False, (RuntimeError(repr(error)), told)), pickle.HIGHEST_PROTOCOL)
+            _die_with_parent(_pool_worker)
+            _batch.entries = None
             with open(write, "wb", closefd=True) as pipe:
-                pipe.write(answer)
+                pipe.write(_answer(fn, item))
+            status = 0
         finally:
-            os._exit(0)
+            os._exit(status)
+    gc.unfreeze()
     os.close(write)
+    if pid < 0:
+        os.close(read)
+        return fn(item)
     try:
         with open(read, "rb", closefd=True) as pipe:
             answer = pipe.read()
     finally:
         _, status = os.waitpid(pid, 0)
-    if not answer:
-        name = getattr(getattr(fn, "func", fn), "__name__", "a task")
+    name = getattr(getattr(fn, "func", fn), "__name__", "a task")
+    if status != 0 or not answer:
         raise ForkedTaskError(f"the process forked to run {name} ended without an answer ({_ended(status)})")
     done, value = pickle.loads(answer)
     if done:
         return value
     error, told = value
     raise error from _ForkedTraceback(told)
+
+
+def _answer(fn: Callable[[T], R], item: T) -> bytes:
+    """What the child of :func:`run_forked` sends: ``(True, fn(item))`` or ``(False, (error, traceback))``, pickled;
+    an error that would not come back as it is (it does not pickle, or its class cannot be made again from what
+    pickles) is sent as a :class:`RuntimeError` that names it."""
+    try:
+        return pickle.dumps((True, fn(item)), pickle.HIGHEST_PROTOCOL)
+    except BaseException as error:  # noqa: BLE001 (sent to the worker, which raises it)
+        import traceback
+
+        told = traceback.format_exc()
+        try:
+            answer = pickle.dumps((False, (error, told)), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(answer)
+            return answer
+        except Exception:  # noqa: BLE001 (its text instead)
+            return pickle.dumps((False, (RuntimeError(repr(error)), told)), pickle.HIGHEST_PROTOCOL)
 
 
 def _ended(status: int) -> str:
