@@ -710,11 +710,19 @@ def _forked_task(what: str) -> object:
     raise AssertionError(what)
 
 
+def _not_made_again(message: str) -> BaseException:
+    raise TypeError(f"an error that cannot be made again: {message}")
+
+
 class _TwoPartError(Exception):
-    """An error that pickles but is not made again from what pickles (its message, not its two parts)."""
+    """An error that pickles but is not made again from what pickles.  (An ``__init__`` of two parts alone is not
+    enough: once ``distributed`` is imported, as the Dask tests do, such errors come back whole.)"""
 
     def __init__(self, first: str, second: str) -> None:
         super().__init__(f"{first} {second}")
+
+    def __reduce__(self) -> tuple:
+        return _not_made_again, (str(self),)
 
 
 def _forked_then(how: str) -> object:

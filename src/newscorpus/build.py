@@ -579,6 +579,12 @@ def group_task(job: Job, staging: str, group: Group) -> dict:
     return {**{k: v for k, v in meta.items() if k != "items"}, "cache": stats, "parts": parts}
 
 
+def _group_writer(job: Job, staging: Path) -> Callable[[Group], dict]:
+    """:func:`group_task` of a group, as the build sends it to a mapper: in a pool's worker, in a child forked for it
+    (:func:`~newscorpus.pipeline.run_forked`), which takes what the group leaves in the heap with it."""
+    return partial(run_forked, partial(group_task, job, str(staging)))
+
+
 def _part_chunks(part: Part, key: str, config: str) -> bytes:
     """Where each column chunk of a part's row groups is in the part's file (``(start, length)`` pairs, packed),
     which must lie one after the other from the body's start, in order: so a part's chunks copied one after the
@@ -1674,8 +1680,7 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
             results.append(None if reused is None else {**reused["meta"], "cache": _LINKED})
         todo = (dataclasses.replace(plan.group(found, clusters), previous=last.get(identity))  # made as the workers take them
                 for at, (plan, identity, result) in enumerate(zip(plans, identities, results)) if result is None and at not in early)
-        # a group: a big task, in a child of the worker (run_forked), which keeps nothing of it
-        with closing(mapper.map(partial(run_forked, partial(group_task, job, str(staging))), todo, batch=1)) as written:
+        with closing(mapper.map(_group_writer(job, staging), todo, batch=1)) as written:  # a group: a big task
             for at, (key, plan, identity, result) in enumerate(zip(keys, plans, identities, results)):
                 if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
                     splice_split(files, staging, old, previous, record)
@@ -1744,8 +1749,8 @@ def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mappe
         group = plan.group(found, clusters)
         key, identity = shard_key(job, group), group.identity
         if previous.reusable(key, group, old, states) is None:
-            task = partial(run_forked, partial(group_task, job, str(staging)))
-            future = mapper.start().submit(run_batch, task, [dataclasses.replace(group, previous=last.get(identity))])
+            item = dataclasses.replace(group, previous=last.get(identity))
+            future = mapper.start().submit(run_batch, _group_writer(job, staging), [item])
             started[at] = (key, identity, future)
 
 
