@@ -137,6 +137,9 @@ class ProcessMapper:
     workers: int = 2
     batch: int = 32
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
+    #: the pipe the pool's workers take their turn from (read, write: :func:`_turn`), and whether all have one
+    _turns: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
+    _woken: bool = field(default=False, init=False, repr=False, compare=False)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
@@ -159,6 +162,8 @@ class ProcessMapper:
         from concurrent.futures import wait
 
         pool, pending = self.start(), deque()
+        if len(head) > 1:
+            self.wake()
         try:
             while chunk := list(itertools.islice(iterator, size)):
                 pending.append(pool.submit(run_batch, fn, chunk))
@@ -173,33 +178,63 @@ class ProcessMapper:
                 wait(pending)
 
     def start(self) -> "ProcessPoolExecutor":
-        """The pool, started now if it is not: its workers are forked at once, and each imports what the tasks run
-        (:func:`_worker_started`) while this process goes on.  A build starts it first thing, while this process
+        """The pool, started now if it is not: its workers are forked at once, and the first imports what the tasks
+        run (:func:`_worker_started`) while this process goes on.  A build starts it first thing, while this process
         is small, so a rebuild's few tasks (a changed file converted, its document checked, its group's shards
-        patched) find workers ready, and this process never imports the converter nor pyarrow: a one-file rebuild
-        of 10,000 articles peaks at 73 MB here, not 134, and uses 0.5 s less of its CPU (docs/scale.md)."""
+        patched) find a worker ready, and this process never imports the converter nor pyarrow: a one-file rebuild
+        of 10,000 articles peaks at 73 MB here, not 134, and uses 0.5 s less of its CPU (docs/scale.md).
+
+        The other workers wait for their turn (:meth:`wake`: a map of more than one item, or
+        :data:`HELD_SECONDS`) before they import anything: a rebuild's tasks come one at a time, and two workers
+        importing at once (0.13 s of CPU each) slowed its scan, on two cores, by 0.1 s of its 0.8."""
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(),))
-            self._pool.submit(int)  # a pool forks its workers at its first task
+            turns = os.pipe()  # a byte a turn (:func:`_turn`): the first worker's is there at once
+            os.set_blocking(turns[0], False)
+            os.write(turns[1], _GO)
+            try:
+                self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(), turns))
+                self._pool.submit(int)  # a pool forks its workers at its first task
+            except BaseException:
+                os.close(turns[0])
+                os.close(turns[1])
+                self._pool = None
+                raise
+            self._turns, self._woken = turns, False
         return self._pool
 
+    def wake(self) -> None:
+        """Let every worker of the started pool import what the tasks run now, if it has not (work for more than one
+        has come)."""
+        if self._pool is not None and not self._woken:
+            self._woken = True
+            _give_turns(self._turns[1], _GO, self.workers)
+
     def close(self) -> None:
-        """Stop the pool's workers (a later map starts a new pool)."""
+        """Stop the pool's workers (a later map starts a new pool).  A worker still waiting for its turn is told to
+        leave without importing anything."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            _give_turns(self._turns[1], _LEAVE, self.workers)
+            try:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                self._pool = None
+                os.close(self._turns[0])
+                os.close(self._turns[1])
 
 
-def _worker_started(parent: int) -> None:
+def _worker_started(parent: int, turns: tuple[int, int]) -> None:
     """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
-    allocates Arrow memory with jemalloc (:func:`_worker_arrow_pool`), and imports what its tasks run: the
-    converter, the Parquet writer, Arrow's JSON reader and compute functions (each group's child would import
-    them again: 0.11 s of a group's 0.4 s), the MinHash permutations (numpy's random module)."""
+    waits for its turn (``turns``, :func:`_turn`), allocates Arrow memory with jemalloc
+    (:func:`_worker_arrow_pool`), and imports what its tasks run: the converter, the Parquet writer, Arrow's JSON
+    reader and compute functions (each group's child would import them again: 0.11 s of a group's 0.4 s), the
+    MinHash permutations (numpy's random module).  Told to leave before its turn, it imports nothing."""
     global _pool_worker
     _pool_worker = os.getpid()
     _die_with_parent(parent)
+    if _turn(turns) == _LEAVE:
+        return
     _worker_arrow_pool()
     import pyarrow.compute  # noqa: F401
     import pyarrow.json  # noqa: F401
@@ -213,6 +248,47 @@ def _worker_started(parent: int) -> None:
 
 #: The process id of this process when it is a pool's worker (:func:`_worker_started`), else 0.
 _pool_worker = 0
+
+#: What a worker reads from its pool's pipe of turns (:func:`_turn`): import what the tasks run, or leave (the pool
+#: is closing) without importing anything.
+_GO, _LEAVE = b"g", b"q"
+
+#: Seconds a pool's worker waits for its turn before it takes one anyway (:meth:`ProcessMapper.start`): a pool that is
+#: never woken nor closed (a caller that forgot to) still ends at exit, when its workers are joined.  Longer than a
+#: one-file rebuild at 100,000 articles (4-7 s).
+HELD_SECONDS = 10.0
+
+
+def _give_turns(write: int, turn: bytes, count: int) -> None:
+    """Put ``count`` turns ``turn`` in a pool's pipe of turns (enough for every worker still waiting; those left
+    over stay unread).  Never blocks: the pipe holds far more."""
+    try:
+        os.write(write, turn * count)
+    except OSError:  # (closed: the pool is gone)
+        pass
+
+
+def _turn(turns: tuple[int, int]) -> bytes:
+    """Wait for this worker's turn: a byte from the pipe ``turns`` (read, write; read without blocking: another
+    worker may take the byte that woke this one), :data:`_GO` when :data:`HELD_SECONDS` pass first or the pipe is
+    closed.  Both ends are then closed here: the children this worker forks do not hold them."""
+    read, write = turns
+    os.close(write)
+    deadline = time.monotonic() + HELD_SECONDS
+    ready = select.poll()  # (not select(): a descriptor past 1,024 is refused there)
+    ready.register(read, select.POLLIN)
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if ready.poll(max(1, int(left * 1000))):
+                try:
+                    return os.read(read, 1) or _GO  # (b"": every writing end closed)
+                except BlockingIOError:  # another worker took it
+                    continue
+                except OSError:  # (the pipe is unusable: no turn will come)
+                    return _GO
+        return _GO
+    finally:
+        os.close(read)
 
 
 class ForkedTaskError(RuntimeError):
