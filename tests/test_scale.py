@@ -683,13 +683,21 @@ def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
 
 #: Run in a fresh interpreter (which never imports pyarrow) by the tests of a pool's turns: starts a pool of two
 #: workers with ``HELD_SECONDS`` set (argv[1]), gives it a one-item map, then does what argv[2] says ("wake": a map of
-#: two items; "close": close it; "wait": nothing), and prints, as JSON, which workers have loaded Arrow's library
-#: (read from /proc: pyarrow is the last thing a worker's warm-up imports, in its first steps) after the one-item
-#: map and after that, and whether the close ended (given a minute).
+#: two items; "submit": a task sent while another runs; "close": close it; "wait": nothing), and prints, as JSON,
+#: which workers have loaded Arrow's library (read from /proc: pyarrow is the first thing a worker's warm-up imports)
+#: after the one-item map and after that, whether the close ended (given a minute), and how many workers began
+#: their warm-up (each writes its pid to the file argv[3]).
 _TURNS_SCRIPT = """
 import json, sys, threading, time
 import newscorpus.pipeline as pipeline
 pipeline.HELD_SECONDS = float(sys.argv[1])
+warm_up = pipeline._worker_arrow_pool
+def noted():
+    import os
+    with open(sys.argv[3], 'a') as pids:
+        pids.write(f'{os.getpid()}\\n')
+    warm_up()
+pipeline._worker_arrow_pool = noted
 def arrow_in(pid):
     try:
         return any('libarrow' in line for line in open(f'/proc/{pid}/maps'))
@@ -711,6 +719,10 @@ seen = {'first': loaded(mapper), 'first_settled': first, 'closed': None}
 if sys.argv[2] == 'wake':
     list(mapper.map(len, ['one', 'two'], batch=1))
     seen['then'] = settled(mapper, [True, True])
+elif sys.argv[2] == 'submit':
+    running = mapper.submit(time.sleep, 2.0)
+    mapper.submit(len, 'one').result()
+    seen['then'] = settled(mapper, [True, True])
 elif sys.argv[2] == 'wait':
     seen['then'] = settled(mapper, [True, True])
 pids = list(mapper._pool._processes)
@@ -718,6 +730,7 @@ closing = threading.Thread(target=mapper.close, daemon=True)
 closing.start()
 closing.join(60)
 seen['closed'] = not closing.is_alive()
+seen['warmed'] = len(open(sys.argv[3]).read().split())
 print(json.dumps(seen))
 """
 
@@ -725,20 +738,22 @@ print(json.dumps(seen))
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize(("held", "then", "expected"), [
     (3600, "close", None),  # a worker never woken leaves at once when the pool closes, having imported nothing
-    (3600, "wake", [True, True]),  # a map of more than one item wakes the other
+    (3600, "wake", [True, True]),  # a map of more than one task wakes the other
+    (3600, "submit", [True, True]),  # so does a task sent while another is in flight (a rebuild's groups)
     (0.5, "wait", [True, True]),  # a worker never woken nor closed takes its turn after HELD_SECONDS
 ])
-def test_a_pool_s_first_worker_gets_ready_at_once_and_the_others_when_work_for_them_comes(held, then, expected):
+def test_a_pool_s_first_worker_gets_ready_at_once_and_the_others_when_work_for_them_comes(held, then, expected, tmp_path):
     """A rebuild's tasks come one at a time: a pool's first worker imports what tasks run as it starts, the others
     wait for work for two (two workers importing at once slowed a one-file rebuild's scan on two cores)."""
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.pipeline.__file__).parents[1])}
-    done = subprocess.run([sys.executable, "-c", _TURNS_SCRIPT, str(held), then], capture_output=True, text=True, env=env,
-                          timeout=240)
+    done = subprocess.run([sys.executable, "-c", _TURNS_SCRIPT, str(held), then, str(tmp_path / "warmed")], capture_output=True,
+                          text=True, env=env, timeout=240)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     if then != "wait":
         assert seen["first"] == [False, True]  # one worker ready, the other still waiting half a second later
     assert seen["closed"] is True
+    assert seen["warmed"] == (1 if expected is None else 2)
     if expected is not None:
         assert seen["then"] == expected
 

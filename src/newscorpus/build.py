@@ -1750,9 +1750,7 @@ def _groups_started(found: Scan, clusters: array, job: Job, staging: Path, mappe
         key, identity = shard_key(job, group), group.identity
         if previous.reusable(key, group, old, states) is None:
             item = dataclasses.replace(group, previous=last.get(identity))
-            if started:  # a second group at once: for another worker
-                mapper.wake()
-            future = mapper.start().submit(run_batch, _group_writer(job, staging), [item])
+            future = mapper.submit(run_batch, _group_writer(job, staging), [item])  # (a second wakes the other workers)
             started[at] = (key, identity, future)
 
 

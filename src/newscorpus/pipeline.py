@@ -60,7 +60,7 @@ from newscorpus.schemas import schema_dir, schema_problems
 from newscorpus.validate import _items, article_problems, document_problems, with_lines, with_lines_from_files
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -137,9 +137,11 @@ class ProcessMapper:
     workers: int = 2
     batch: int = 32
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
-    #: the pipe the pool's workers take their turn from (read, write: :func:`_turn`), and whether all have one
-    _turns: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
+    #: the pipe the pool's workers take their turn from (read, write: :func:`_turn`; ``None`` where workers are not
+    #: forked), whether all have one, and the tasks sent while they had not (:meth:`submit`)
+    _turns: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
     _woken: bool = field(default=False, init=False, repr=False, compare=False)
+    _sent: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
@@ -162,11 +164,9 @@ class ProcessMapper:
         from concurrent.futures import wait
 
         pool, pending = self.start(), deque()
-        if len(head) > 1:
-            self.wake()
         try:
             while chunk := list(itertools.islice(iterator, size)):
-                pending.append(pool.submit(run_batch, fn, chunk))
+                pending.append(self.submit(run_batch, fn, chunk, busy=bool(pending)))
                 if len(pending) >= 4 * self.workers:
                     yield from pending.popleft().result()
             while pending:
@@ -184,44 +184,71 @@ class ProcessMapper:
         patched) find a worker ready, and this process never imports the converter nor pyarrow: a one-file rebuild
         of 10,000 articles peaks at 73 MB here, not 134, and uses 0.5 s less of its CPU (docs/scale.md).
 
-        The other workers wait for their turn (:meth:`wake`: a map of more than one item, or
+        The other workers wait for their turn (:meth:`wake`: a task sent while another is in flight, or
         :data:`HELD_SECONDS`) before they import anything: a rebuild's tasks come one at a time, and two workers
         importing at once (0.13 s of CPU each) slowed its scan, on two cores, by 0.1 s of its 0.8."""
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            turns = os.pipe()  # a byte a turn (:func:`_turn`): the first worker's is there at once
-            os.set_blocking(turns[0], False)
-            os.write(turns[1], _GO)
+            import multiprocessing
+
+            # a byte a turn (:func:`_turn`), the first worker's there at once; forked workers only (a spawned one would
+            # not have the pipe's descriptors): elsewhere each worker takes its turn at once
+            context = multiprocessing.get_context()
+            turns = os.pipe() if context.get_start_method() == "fork" else None
             try:
-                self._pool = ProcessPoolExecutor(self.workers, initializer=_worker_started, initargs=(os.getpid(), turns))
+                if turns is not None:
+                    os.set_blocking(turns[0], False)
+                    os.write(turns[1], _GO)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_started,
+                                                 initargs=(os.getpid(), turns))
                 self._pool.submit(int)  # a pool forks its workers at its first task
             except BaseException:
-                os.close(turns[0])
-                os.close(turns[1])
+                if turns is not None:
+                    os.close(turns[0])
+                    os.close(turns[1])
                 self._pool = None
                 raise
-            self._turns, self._woken = turns, False
+            self._turns, self._woken, self._sent = turns, False, []
         return self._pool
+
+    def submit(self, fn: Callable[..., R], *args: Any, busy: bool = False) -> "Future[R]":
+        """``fn(*args)`` on the pool (started if it is not); the other workers are woken (:meth:`wake`) when a task
+        sent before is not done yet, or the caller has one in flight (``busy``): work for two has come."""
+        pool = self.start()
+        if not self._woken:
+            self._sent = [future for future in self._sent if not future.done()]
+            if busy or self._sent:
+                self.wake()
+            else:
+                future = pool.submit(fn, *args)
+                self._sent.append(future)
+                return future
+        return pool.submit(fn, *args)
 
     def wake(self) -> None:
         """Let every worker of the started pool import what the tasks run now, if it has not (work for more than one
-        has come)."""
+        has come: :meth:`submit`)."""
         if self._pool is not None and not self._woken:
             self._woken = True
-            _give_turns(self._turns[1], _GO, self.workers)
+            self._sent = []
+            if self._turns is not None:
+                _give_turns(self._turns[1], _GO, self.workers)
 
     def close(self) -> None:
         """Stop the pool's workers (a later map starts a new pool).  A worker still waiting for its turn is told to
         leave without importing anything."""
         if self._pool is not None:
-            _give_turns(self._turns[1], _LEAVE, self.workers)
+            if self._turns is not None:
+                _give_turns(self._turns[1], _LEAVE, self.workers)
             try:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             finally:
-                self._pool = None
-                os.close(self._turns[0])
-                os.close(self._turns[1])
+                self._pool, self._sent = None, []
+                if self._turns is not None:
+                    os.close(self._turns[0])
+                    os.close(self._turns[1])
+                    self._turns = None
 
 
 def _worker_started(parent: int, turns: tuple[int, int]) -> None:
@@ -229,7 +256,8 @@ def _worker_started(parent: int, turns: tuple[int, int]) -> None:
     waits for its turn (``turns``, :func:`_turn`), allocates Arrow memory with jemalloc
     (:func:`_worker_arrow_pool`), and imports what its tasks run: the converter, the Parquet writer, Arrow's JSON
     reader and compute functions (each group's child would import them again: 0.11 s of a group's 0.4 s), the
-    MinHash permutations (numpy's random module).  Told to leave before its turn, it imports nothing."""
+    MinHash permutations (numpy's random module).  Told to leave before its turn (the pool is closing), it imports
+    none of them (a task queued before the close may still run, and import what it needs)."""
     global _pool_worker
     _pool_worker = os.getpid()
     _die_with_parent(parent)
@@ -268,10 +296,13 @@ def _give_turns(write: int, turn: bytes, count: int) -> None:
         pass
 
 
-def _turn(turns: tuple[int, int]) -> bytes:
+def _turn(turns: tuple[int, int] | None) -> bytes:
     """Wait for this worker's turn: a byte from the pipe ``turns`` (read, write; read without blocking: another
     worker may take the byte that woke this one), :data:`_GO` when :data:`HELD_SECONDS` pass first or the pipe is
-    closed.  Both ends are then closed here: the children this worker forks do not hold them."""
+    closed, or at once when there is no pipe.  Both ends are then closed here: the children this worker forks do not
+    hold them."""
+    if turns is None:
+        return _GO
     read, write = turns
     os.close(write)
     deadline = time.monotonic() + HELD_SECONDS
@@ -1004,7 +1035,8 @@ class SegmentsChecked:
 
 
 #: The segment the scan checks itself, not its :class:`SegmentsChecked` child: its first, which it asks for as the
-#: child starts (the child starts with the next one: the scan waited 10-25 ms for the first line at 10,000 articles).
+#: child starts (the child starts with the next one: the scan waited 10-25 ms for the first line at 10,000 articles, with segments
+#: of 512).
 CHECKED_HERE = ("raw", 0)
 
 #: Seconds the scan waits for the next line of its :class:`SegmentsChecked` child before it checks segments itself.
@@ -1030,7 +1062,7 @@ def _check_segments(uri: str, out: int, parent: int) -> None:
             lines.write(orjson.dumps([kind, number, row[5].hex(), unchanged]) + b"\n")
 
 
-#: The index's tables.  (Pages of 16 KB read a 10,000-article rebuild's 38 segment rows in 7.5 ms instead of 11;
+#: The index's tables.  (Pages of 16 KB read a 10,000-article rebuild's 38 segment rows (of 512) in 7.5 ms instead of 11;
 #: a cold build at 100,000 articles with them, and with two segments' rows held at once, peaked 7 MB higher, and
 #: both went at once, so which one cost what was not measured: SQLite's default, 4 KB, kept.)
 _INDEX_SCHEMA = """
