@@ -251,7 +251,7 @@ class ProcessMapper:
                     self._turns = None
 
 
-def _worker_started(parent: int, turns: tuple[int, int]) -> None:
+def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
     waits for its turn (``turns``, :func:`_turn`), allocates Arrow memory with jemalloc
     (:func:`_worker_arrow_pool`), and imports what its tasks run: the converter, the Parquet writer, Arrow's JSON
@@ -1035,8 +1035,8 @@ class SegmentsChecked:
 
 
 #: The segment the scan checks itself, not its :class:`SegmentsChecked` child: its first, which it asks for as the
-#: child starts (the child starts with the next one: the scan waited 10-25 ms for the first line at 10,000 articles, with segments
-#: of 512).
+#: child starts (the child starts with the next one: the scan waited 10-25 ms for the first line at 10,000 articles,
+#: with segments of 512).
 CHECKED_HERE = ("raw", 0)
 
 #: Seconds the scan waits for the next line of its :class:`SegmentsChecked` child before it checks segments itself.
