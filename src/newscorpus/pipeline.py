@@ -138,10 +138,10 @@ class ProcessMapper:
     batch: int = 32
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
     #: the pipe the pool's workers take their turn from (read, write: :func:`_turn`; ``None`` where workers are not
-    #: forked), whether all have one, and the tasks sent while they had not (:meth:`submit`)
+    #: forked), whether all have one, and the last task sent while they had not (:meth:`submit`)
     _turns: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
     _woken: bool = field(default=False, init=False, repr=False, compare=False)
-    _sent: list = field(default_factory=list, init=False, repr=False, compare=False)
+    _last: "Future | None" = field(default=None, init=False, repr=False, compare=False)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Generator[R, None, None]:
         """``fn(item)`` for every item, in order; at most ``4 * workers`` batches of ``batch`` items are pending.
@@ -209,7 +209,7 @@ class ProcessMapper:
                     os.close(turns[1])
                 self._pool = None
                 raise
-            self._turns, self._woken, self._sent = turns, False, []
+            self._turns, self._woken, self._last = turns, False, None
         return self._pool
 
     def submit(self, fn: Callable[..., R], *args: Any, busy: bool = False) -> "Future[R]":
@@ -217,21 +217,18 @@ class ProcessMapper:
         sent before is not done yet, or the caller has one in flight (``busy``): work for two has come."""
         pool = self.start()
         if not self._woken:
-            self._sent = [future for future in self._sent if not future.done()]
-            if busy or self._sent:
+            if busy or (self._last is not None and not self._last.done()):
                 self.wake()
             else:
-                future = pool.submit(fn, *args)
-                self._sent.append(future)
-                return future
+                self._last = pool.submit(fn, *args)
+                return self._last
         return pool.submit(fn, *args)
 
     def wake(self) -> None:
         """Let every worker of the started pool import what the tasks run now, if it has not (work for more than one
         has come: :meth:`submit`)."""
         if self._pool is not None and not self._woken:
-            self._woken = True
-            self._sent = []
+            self._woken, self._last = True, None
             if self._turns is not None:
                 _give_turns(self._turns[1], _GO, self.workers)
 
@@ -244,7 +241,7 @@ class ProcessMapper:
             try:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             finally:
-                self._pool, self._sent = None, []
+                self._pool, self._last = None, None
                 if self._turns is not None:
                     os.close(self._turns[0])
                     os.close(self._turns[1])
