@@ -684,7 +684,7 @@ def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
 #: Run in a fresh interpreter (which never imports pyarrow) by the tests of a pool's turns: starts a pool of two
 #: workers with ``HELD_SECONDS`` set (argv[1]), gives it a one-item map, then does what argv[2] says ("wake": a map of
 #: two items; "submit": a task sent while another runs; "close": close it; "wait": nothing), and prints, as JSON,
-#: which workers have loaded Arrow's library (read from /proc: pyarrow is the first thing a worker's warm-up imports)
+#: which workers have loaded Arrow's library (read from /proc: pyarrow is what a worker's warm-up imports last)
 #: after the one-item map and after that, whether the close ended (given a minute), and how many workers began
 #: their warm-up (each writes its pid to the file argv[3]).
 _TURNS_SCRIPT = """
