@@ -946,6 +946,52 @@ def test_a_rebuild_sends_the_groups_of_the_articles_it_made_again_first(tmp_path
         assert started == min(written, 2) > 0 and events[:first] == ["key"] * first and started <= first <= edits
 
 
+@pytest.mark.parametrize("edits", ["one", "two-in-one-run"])
+def test_a_rebuild_merges_the_changed_run_from_its_other_members_merged_while_the_group_is_written(tmp_path, monkeypatch, edits):
+    """While the main process waits for a changed group's worker, the other members of the merged runs that held the
+    group are merged ahead (:class:`~newscorpus.build.Premerges`); the runs are then merged from them and the new
+    group, and the output is a cold build's, byte for byte.  Two changed groups in one run: neither run of the
+    plan is the run laid out, and it is merged from all its members, as before."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
+    corpus = generate(tmp_path / "c", 120, seed=31)
+    first = build_once(corpus, tmp_path, workers=2, group_articles=8)
+    record = newscorpus.build.WrittenShards.load(newscorpus.pipeline.Job.of(CorpusLayout(corpus).absolute(), (tmp_path / "cache").resolve()),
+                                                 first.out.resolve())
+    name = newscorpus.build.data_file("articles", "train")
+    record.close()
+    run = max((keys for keys, _ in record.files[name]["runs"]), key=len)
+    assert len(run) > 2
+    # the articles of one group in the middle of the longest run (and, for two edits, of the group after it)
+    ids = pq.read_table(first.out / name, columns=["id"]).column("id").to_pylist()
+    order = record.files[name]["keys"]
+    rows = {key: record.groups[key]["meta"]["configs"]["articles"]["rows"] for key in order}
+    middle = len(run) // 2
+    at = sum(rows[key] for key in order[:order.index(run[middle])])
+    edited = {ids[at]} if edits == "one" else {ids[at], ids[at + rows[run[middle]]]}
+    manifest = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for entry in entries:
+        if entry["id"] in edited:
+            path = corpus / "raw" / entry["file"]
+            text = path.read_text(encoding="utf-8")
+            longest = max(text.splitlines(), key=len)
+            path.write_text(text.replace(longest, longest + " (corrected)", 1), encoding="utf-8")
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    taken: list[tuple[str, bool]] = []
+    real_take = newscorpus.build.Premerges.take
+    monkeypatch.setattr(newscorpus.build.Premerges, "take",
+                        lambda self, *args: (lambda got: taken.append((args[0], got is not None)) or got)(real_take(self, *args)))
+    again = build_once(corpus, tmp_path, workers=2, group_articles=8)
+    cold = build_once(corpus, tmp_path / "cold", group_articles=8)
+    assert tree_digest(again.out) == tree_digest(cold.out) and again.problems == cold.problems
+    assert again.cache.misses["shard"] == len(edited)
+    if edits == "one":
+        assert (name, True) in taken
+    else:
+        assert taken and not any(got for _, got in taken)
+
+
 def test_a_group_sent_first_that_fails_fails_the_build_and_leaves_the_last_output(tmp_path, monkeypatch):
     """A group sent to the workers first (above) whose task fails: the build fails with its error once the task
     has ended (nothing still writes into the staging directory when it is deleted), and the last output is as it was."""

@@ -15,8 +15,8 @@ from hypothesis import given, settings, strategies as st
 
 from newscorpus.build import PARQUET_OPTIONS, features
 from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
-                              SpliceError, _read_struct, _Scanner, _write_struct, leaf_orders, merged_group, pack_templates, splice,
-                              templates_rows, unpack_templates, write_spliced)
+                              SpliceError, _read_struct, _Scanner, _write_struct, fields_template, group_fields, leaf_orders, merged_fields,
+                              merged_group, pack_templates, splice, templates_rows, unpack_templates, write_spliced)
 
 
 def _parquet(table: pa.Table, **options) -> bytes:
@@ -219,6 +219,30 @@ def test_merged_row_groups_are_their_rows_with_the_statistics_of_one_row_group(o
             assert (sa.has_min_max, sa.null_count) == (sb.has_min_max, sb.null_count), a.path_in_schema
             if sb.has_min_max:
                 assert (sa.min, sa.max) == (sb.min, sb.max), a.path_in_schema
+
+
+#: members whose merge lacks a field some of them have: statistics written by some members only (dropped), columns
+#: all null in some members (no minimum nor maximum there), page statistics of other pages
+MIXED = {
+    "statistics in some members only": [dict(use_dictionary=False), dict(use_dictionary=False, write_statistics=False)],
+    "pages of several sizes": [dict(use_dictionary=False), dict(use_dictionary=False, data_page_size=512)],
+}
+
+
+@pytest.mark.parametrize("options", [*([o] for o in MERGED.values()), *MIXED.values()], ids=[*MERGED, *MIXED])
+@pytest.mark.parametrize("table", [_nested, _ordered])
+def test_members_merged_ahead_stand_for_them_in_a_later_merge(options, table):
+    """A run's members but one, merged ahead on either side of it (while the changed one is written), then merged
+    with it, make the row group their merge in one go makes, byte for byte, wherever the changed one is."""
+    parts = [Part.of(_parquet(table(15 + 11 * i, i), **options[i % len(options)])) for i in range(6)]
+    orders = leaf_orders(parts[0].frame)
+    fields = [group_fields(part.groups[0]) for part in parts]
+    whole = merged_group([part.groups[0] for part in parts], orders)
+    assert whole is not None  # (each option above merges)
+    for changed in range(len(parts)):
+        sides = [merged_fields(side, orders) if side else None for side in (fields[:changed], fields[changed + 1:])]
+        joined = merged_fields([f for f in (sides[0], fields[changed], sides[1]) if f is not None], orders)
+        assert fields_template(joined) == whole, changed
 
 
 @pytest.mark.parametrize("sizes", [[], [7], [30, 30, 1], [1000, 3]], ids=["none", "one", "three", "large-and-small"])

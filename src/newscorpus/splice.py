@@ -638,11 +638,6 @@ def _entry(fields: _Fields, field: int) -> tuple[int, int, object] | None:
     return next((entry for entry in fields if entry[0] == field), None)
 
 
-def _group_fields(template: GroupTemplate) -> _Fields:
-    """A template's row group as fields, its positions counted from the start of its body."""
-    return _read_struct(_Scanner(memoryview(template.at(0)), "a row group's template"))
-
-
 #: Physical types of parquet.thrift
 _BOOLEAN, _INT32, _INT64, _INT96, _FLOAT, _DOUBLE_TYPE, _BYTE_ARRAY = range(7)
 _CONVERTED_DECIMAL, _CONVERTED_UNSIGNED = 5, frozenset({11, 12, 13, 14})
@@ -777,12 +772,27 @@ def _merged_meta(metas: list[_Fields], order: Callable | None, at: int) -> _Fiel
     return merged
 
 
+def group_fields(template: GroupTemplate) -> _Fields:
+    """A template's row group as fields (what :func:`merged_fields` joins), its positions counted from the start of
+    its body."""
+    return _read_struct(_Scanner(memoryview(template.at(0)), "a row group's template"))
+
+
 def merged_group(templates: list[GroupTemplate], orders: tuple[Callable[[bytes], object] | None, ...]) -> GroupTemplate | None:
     """One row group of the rows of ``templates``' row groups, in order, for a body that is their column chunks
     column by column, each column's chunks in the members' order (:attr:`Part.spans` says where each is in its
     member's body).  ``orders``: each column's sort order (:func:`leaf_orders`).  ``None`` when they cannot be merged:
     a dictionary page, a bloom filter, other sorting columns, a field this module does not know."""
-    groups = [_group_fields(template) for template in templates]
+    merged = merged_fields([group_fields(template) for template in templates], orders)
+    return None if merged is None else fields_template(merged)
+
+
+def merged_fields(groups: list[_Fields], orders: tuple[Callable[[bytes], object] | None, ...]) -> _Fields | None:
+    """:func:`merged_group` on row groups read as fields (:func:`group_fields`), as fields.  Joining is associative:
+    the fields of some consecutive members, merged, stand for them in a later merge (their counts and sizes added up,
+    their statistics joined, each list of encodings and of pages in the order first seen; a field one of them lacks
+    or cannot join lacks in their merge too), which gives the same row group, byte for byte (a test), so a run with one
+    member changed is merged from its other members merged ahead (:class:`newscorpus.build.Premerges`)."""
     if any(entry[0] not in _GROUP_KNOWN for group in groups for entry in group):
         return None
     if len({repr(_value(group, _GROUP_SORTING)) for group in groups}) != 1:
@@ -812,8 +822,13 @@ def merged_group(templates: list[GroupTemplate], orders: tuple[Callable[[bytes],
         elif field == _GROUP_FILE_OFFSET:
             value = len(MAGIC)
         merged.append((field, kind, value))
+    return merged
+
+
+def fields_template(fields: _Fields) -> GroupTemplate:
+    """The template of a row group given as fields (:func:`merged_fields`)."""
     out = bytearray()
-    _write_struct(out, merged)
+    _write_struct(out, fields)
     view = memoryview(bytes(out))
     cutter = _GroupCutter(_Scanner(view, "a merged row group"))
     cutter.group()
