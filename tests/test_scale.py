@@ -946,19 +946,32 @@ def test_a_rebuild_sends_the_groups_of_the_articles_it_made_again_first(tmp_path
         assert started == min(written, 2) > 0 and events[:first] == ["key"] * first and started <= first <= edits
 
 
+#: :func:`newscorpus.build.group_task`, for :func:`_slow_group_task`
+_GROUP_TASK = newscorpus.build.group_task
+
+
+def _slow_group_task(*args):
+    """A group's task that keeps the main process waiting half a second first (in a worker: module-level, so picklable)."""
+    import time
+
+    time.sleep(0.5)
+    return _GROUP_TASK(*args)
+
+
 @pytest.mark.parametrize("edits", ["one", "two-in-one-run"])
 def test_a_rebuild_merges_the_changed_run_from_its_other_members_merged_while_the_group_is_written(tmp_path, monkeypatch, edits):
     """While the main process waits for a changed group's worker, the other members of the merged runs that held the
-    group are merged ahead (:class:`~newscorpus.build.Premerges`); the runs are then merged from them and the new
-    group, and the output is a cold build's, byte for byte.  Two changed groups in one run: neither run of the
-    plan is the run laid out, and it is merged from all its members, as before."""
+    group are merged ahead (:class:`~newscorpus.build.Premerges`, all of it before the group comes when it takes
+    half a second); the runs are then merged from them and the new group, and the output is a cold build's, byte for
+    byte.  Two changed groups in one run: neither run of the plan is the run laid out, and it is merged from all its
+    members, as before."""
     monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)
     corpus = generate(tmp_path / "c", 120, seed=31)
     first = build_once(corpus, tmp_path, workers=2, group_articles=8)
     record = newscorpus.build.WrittenShards.load(newscorpus.pipeline.Job.of(CorpusLayout(corpus).absolute(), (tmp_path / "cache").resolve()),
                                                  first.out.resolve())
+    record.close()  # (its payload: only the groups and files are read here)
     name = newscorpus.build.data_file("articles", "train")
-    record.close()
     run = max((keys for keys, _ in record.files[name]["runs"]), key=len)
     assert len(run) > 2
     # the articles of one group in the middle of the longest run (and, for two edits, of the group after it)
@@ -979,17 +992,26 @@ def test_a_rebuild_merges_the_changed_run_from_its_other_members_merged_while_th
             entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
     taken: list[tuple[str, bool]] = []
-    real_take = newscorpus.build.Premerges.take
+    real_take, real_ahead = newscorpus.build.Premerges.take, newscorpus.build.Premerges.ahead
     monkeypatch.setattr(newscorpus.build.Premerges, "take",
                         lambda self, *args: (lambda got: taken.append((args[0], got is not None)) or got)(real_take(self, *args)))
+    made_ahead: list[str] = []  # the files whose runs were merged while the main process waited
+
+    def ahead(self, until):
+        real_ahead(self, until)
+        made_ahead.extend(file for file, _ in self._made)
+
+    monkeypatch.setattr(newscorpus.build.Premerges, "ahead", ahead)
+    monkeypatch.setattr(newscorpus.build, "group_task", _slow_group_task)  # (before the build forks its workers)
     again = build_once(corpus, tmp_path, workers=2, group_articles=8)
+    monkeypatch.setattr(newscorpus.build, "group_task", _GROUP_TASK)
     cold = build_once(corpus, tmp_path / "cold", group_articles=8)
     assert tree_digest(again.out) == tree_digest(cold.out) and again.problems == cold.problems
     assert again.cache.misses["shard"] == len(edited)
     if edits == "one":
-        assert (name, True) in taken
+        assert (name, True) in taken and name in made_ahead
     else:
-        assert taken and not any(got for _, got in taken)
+        assert (name, False) in taken and (name, True) not in taken
 
 
 def test_a_group_sent_first_that_fails_fails_the_build_and_leaves_the_last_output(tmp_path, monkeypatch):

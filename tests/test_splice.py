@@ -3,9 +3,11 @@ parts, every byte of a footer kept, and parts that cannot be spliced refused by 
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import random
+import struct
 from collections import Counter
 
 import pyarrow as pa
@@ -221,12 +223,20 @@ def test_merged_row_groups_are_their_rows_with_the_statistics_of_one_row_group(o
                 assert (sa.min, sa.max) == (sb.min, sb.max), a.path_in_schema
 
 
-#: members whose merge lacks a field some of them have: statistics written by some members only (dropped), columns
-#: all null in some members (no minimum nor maximum there), page statistics of other pages
+#: members whose merge lacks a field some of them have: statistics written by some members only (dropped), page
+#: statistics of other pages (and in each, columns all null in some members: ``_ordered``'s "sometimes")
 MIXED = {
     "statistics in some members only": [dict(use_dictionary=False), dict(use_dictionary=False, write_statistics=False)],
     "pages of several sizes": [dict(use_dictionary=False), dict(use_dictionary=False, data_page_size=512)],
 }
+
+
+def _merged_ahead_everywhere(fields: list, orders: tuple, whole) -> None:
+    """The members but one merged on either side of it, then with it, make ``whole``, wherever that one is."""
+    for changed in range(len(fields)):
+        sides = [merged_fields(side, orders) if side else None for side in (fields[:changed], fields[changed + 1:])]
+        joined = merged_fields([f for f in (sides[0], fields[changed], sides[1]) if f is not None], orders)
+        assert fields_template(joined) == whole, changed
 
 
 @pytest.mark.parametrize("options", [*([o] for o in MERGED.values()), *MIXED.values()], ids=[*MERGED, *MIXED])
@@ -236,13 +246,33 @@ def test_members_merged_ahead_stand_for_them_in_a_later_merge(options, table):
     with it, make the row group their merge in one go makes, byte for byte, wherever the changed one is."""
     parts = [Part.of(_parquet(table(15 + 11 * i, i), **options[i % len(options)])) for i in range(6)]
     orders = leaf_orders(parts[0].frame)
-    fields = [group_fields(part.groups[0]) for part in parts]
     whole = merged_group([part.groups[0] for part in parts], orders)
     assert whole is not None  # (each option above merges)
-    for changed in range(len(parts)):
-        sides = [merged_fields(side, orders) if side else None for side in (fields[:changed], fields[changed + 1:])]
-        joined = merged_fields([f for f in (sides[0], fields[changed], sides[1]) if f is not None], orders)
-        assert fields_template(joined) == whole, changed
+    _merged_ahead_everywhere([group_fields(part.groups[0]) for part in parts], orders, whole)
+
+
+def _statistics(group: list, column: int) -> list:
+    """The statistics of column ``column`` of a row group's fields (:func:`group_fields`), as fields."""
+    chunks = next(value for field, _, value in group if field == 1)[1]
+    meta = next(value for field, _, value in chunks[column] if field == 3)
+    return next(value for field, _, value in meta if field == 12)
+
+
+def test_a_nan_extreme_is_left_out_of_any_merge_that_holds_it():
+    """A member whose maximum is NaN (pyarrow leaves NaN out; another writer may not): the merge has no maximum
+    there, however its members are grouped (a pick among NaN would hang on their order), and keeps the minimum."""
+    parts = [Part.of(_parquet(_ordered(15 + 11 * i, i), use_dictionary=False)) for i in range(6)]
+    orders = leaf_orders(parts[0].frame)
+    fields = [group_fields(part.groups[0]) for part in parts]
+    real = _ordered(2, 0).column_names.index("real")  # (a flat table: its columns are the leaves)
+    fields[2] = copy.deepcopy(fields[2])
+    stats = _statistics(fields[2], real)
+    stats[:] = [(f, kind, struct.pack("<f", float("nan")) if f in (1, 5) else value) for f, kind, value in stats]
+    whole = merged_fields(fields, orders)
+    merged = {f for f, _, _ in _statistics(whole, real)}
+    assert 5 not in merged and 1 not in merged and 6 in merged  # no maximum; the least minimum
+    assert {f for f, _, _ in _statistics(whole, real - 1)} >= {5, 6}  # (the other columns as before)
+    _merged_ahead_everywhere(fields, orders, fields_template(whole))
 
 
 @pytest.mark.parametrize("sizes", [[], [7], [30, 30, 1], [1000, 3]], ids=["none", "one", "three", "large-and-small"])

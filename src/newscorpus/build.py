@@ -1608,8 +1608,8 @@ class _Copies:
 class Premerges:
     """The merged runs of the last build's files that held a group written again (:func:`_groups_started`: one with
     an article the scan made again), their other members merged ahead on either side of it
-    (:func:`newscorpus.splice.merged_fields`, a step a member: :meth:`ahead`) while the main process waits for
-    that group's worker: :func:`_layout` then merges the two sides and the group's new row group
+    (:func:`newscorpus.splice.merged_fields`; in steps, :meth:`ahead`: a member read, then a side merged) while the
+    main process waits for that group's worker: :func:`_layout` then merges the two sides and the group's new row group
     (:meth:`take`), where it merged every member after the group came (the 'articles' file's run 37-62 ms of a
     one-file rebuild at 10,000 articles, its three files' 60-100 ms, while the group kept the main process waiting
     for 52-85 ms).  A run is taken only as it is laid out now: the same groups around the changed one, their
@@ -1617,13 +1617,17 @@ class Premerges:
 
     def __init__(self, previous: WrittenShards) -> None:
         self._previous = previous
-        #: by file name and the run's groups now: the steps left, and what they made (the frame, where the changed
-        #: group is, the other members' templates, the two sides merged)
+        #: by file name and the run's groups now: the steps left
         self._steps: dict[tuple[str, tuple[str, ...]], Iterator[None]] = {}
+        #: and what they made: the footer's frame, where the changed group is, the other members' templates, the two
+        #: sides merged
         self._made: dict[tuple[str, tuple[str, ...]], tuple[bytes, int, list[bytes], list | None, list | None]] = {}
 
     def plan(self, old_key: str, new_key: str) -> None:
-        """Merge ahead the runs of the last build's files that held the group ``old_key``, now ``new_key``."""
+        """Plan the merge ahead of the runs of the last build's files that held the group ``old_key``, now
+        ``new_key`` (nothing when the key is the same: such a run is the record's, :func:`_layout`)."""
+        if old_key == new_key:
+            return
         for name, file in self._previous.files.items():
             for keys, _ in file.get("runs", []):
                 if old_key in keys:
@@ -1652,8 +1656,8 @@ class Premerges:
                 if fields and sides[-1] is None:
                     return
                 yield
-        except (KeyError, StopIteration, SpliceError):  # (a record that does not say it: merged as before)
-            return
+        except Exception:  # noqa: BLE001  (ahead of time only: a record that does not say it, a member whose fields a
+            return  # merge in one go might not reach, is merged as before, where it fails if it fails)
         self._made[(name, now)] = (frame, at, members, *sides)
 
     def ahead(self, until: Callable[[], bool]) -> None:
@@ -1677,8 +1681,8 @@ class Premerges:
         made = self._made.pop((name, keys), None)
         if made is None:
             return None
-        seen, at, members, before, after = made
-        if seen != frame or members != packed[:at] + packed[at + 1:]:
+        was, at, members, before, after = made
+        if was != frame or members != packed[:at] + packed[at + 1:]:
             return None
         return before, at, after
 
@@ -1696,11 +1700,10 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
         record.files[name] = {"keys": keys}
-        frame_bytes = record.kept(record.frames[config])
-        frame = Frame.from_bytes(frame_bytes)
+        frame = record.kept(record.frames[config])
         if config not in orders:
-            orders[config] = leaf_orders(frame)
-        copies, placed = _layout(config, name, pieces, orders[config], previous, record, premerges, frame_bytes)
+            orders[config] = leaf_orders(Frame.from_bytes(frame))
+        copies, placed = _layout(config, name, pieces, orders[config], previous, record, premerges, frame)
         if previous.files.get(name, {}).get("keys") == keys and all(piece.source == old / name for piece in pieces):
             try:  # the same groups in the same order: the same bytes
                 os.link(old / name, target)
@@ -1718,7 +1721,7 @@ def splice_split(files: dict[tuple[str, str], list[_Piece]], staging: Path, old:
                             handles[source] = os.open(source, os.O_RDONLY)
                     with naming(source):
                         _copy_range(handles[source], sink.fileno(), start, length)
-                sink.writelines(spliced_tail(frame, placed))
+                sink.writelines(spliced_tail(Frame.from_bytes(frame), placed))
         finally:
             for handle in handles.values():
                 os.close(handle)
@@ -1774,10 +1777,11 @@ def _write_shards(found: Scan, clusters: array, job: Job, staging: Path, mapper:
                 if plan.split != split:  # the last split's groups are all written: its files are spliced meanwhile
                     splice_split(files, staging, old, previous, record, premerges)
                     split = plan.split
-                if result is None and at in early:
+                if at in early:
                     premerges.ahead(until=early[at][2].done)  # (the main process would wait for the group meanwhile)
                     result = early[at][2].result()[0]
-                result = result or next(written)
+                elif result is None:
+                    result = next(written)
                 parts = result.pop("parts", None)  # (None: the group is in the old files)
                 record.groups[key] = {"meta": {k: v for k, v in result.items() if k != "cache"}, "identity": identity, "pieces": {}}
                 for config, name in plan.names:

@@ -255,8 +255,9 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     pyarrow's modules before them, 0.08 s here, put off that task, and twelve alternating one-file rebuilds of
     10,000 articles twice took 1.105 s against 1.163 and 0.982 against 1.052, medians), then, its Arrow memory
     allocated with jemalloc (:func:`_worker_arrow_pool`), the Parquet writer, Arrow's JSON reader and compute
-    functions (each group's child would import them again: 0.11 s of a group's 0.4 s).  Told to leave before its turn (the pool is closing), it imports
-    none of them (a task queued before the close may still run, and import what it needs)."""
+    functions (each group's child would import them again: 0.11 s of a group's 0.4 s).  Told to leave before its
+    turn (the pool is closing), it imports none of them (a task queued before the close may still run, and import
+    what it needs)."""
     global _pool_worker
     _pool_worker = os.getpid()
     _die_with_parent(parent)

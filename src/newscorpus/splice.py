@@ -673,8 +673,13 @@ def leaf_orders(frame: Frame) -> tuple[Callable[[bytes], object] | None, ...]:
 
 
 def _extreme(stats: list[_Fields], value_field: int, exact_field: int, order: Callable, pick: Callable) -> list:
-    """The fields of the least (``pick=min``) or greatest value of ``stats`` (all of which have one)."""
-    best = pick(stats, key=lambda fields: order(_value(fields, value_field)))
+    """The fields of the least (``pick=min``) or greatest value of ``stats`` (all of which have one), the first where
+    several are; none where one is NaN (not ordered: Parquet leaves NaN out of a minimum or a maximum, and the pick
+    would hang on the order the members come in)."""
+    keys = [order(_value(fields, value_field)) for fields in stats]
+    if any(key != key for key in keys):
+        return []
+    best = stats[keys.index(pick(keys))]
     return [entry for entry in best if entry[0] in (value_field, exact_field)]
 
 
@@ -789,10 +794,12 @@ def merged_group(templates: list[GroupTemplate], orders: tuple[Callable[[bytes],
 
 def merged_fields(groups: list[_Fields], orders: tuple[Callable[[bytes], object] | None, ...]) -> _Fields | None:
     """:func:`merged_group` on row groups read as fields (:func:`group_fields`), as fields.  Joining is associative:
-    the fields of some consecutive members, merged, stand for them in a later merge (their counts and sizes added up,
-    their statistics joined, each list of encodings and of pages in the order first seen; a field one of them lacks
-    or cannot join lacks in their merge too), which gives the same row group, byte for byte (a test), so a run with one
-    member changed is merged from its other members merged ahead (:class:`newscorpus.build.Premerges`)."""
+    the fields of some consecutive members, merged, stand for them in a later merge, which gives the same row group,
+    byte for byte (a test), so a run with one member changed is merged from its other members merged ahead
+    (:class:`newscorpus.build.Premerges`).  Counts and sizes are added up, statistics joined (the first of equal
+    extremes), encodings and pages listed in the order first seen, the first member's other fields kept; a statistic
+    one member lacks or cannot join is left out of any merge that holds it, and a count one lacks, or a field not
+    known, refuses it."""
     if any(entry[0] not in _GROUP_KNOWN for group in groups for entry in group):
         return None
     if len({repr(_value(group, _GROUP_SORTING)) for group in groups}) != 1:
