@@ -1543,10 +1543,9 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
         merged = None
         if len(run) > 1 and all(len(t) == 1 for t in templates):
             keys = tuple(piece.key for piece in run)
-            ahead = None if keys in made else premerges.take(name, keys, frame, packed)
             if keys in made:
                 merged = GroupTemplate.from_bytes(previous.kept(made[keys]))
-            elif ahead is not None:
+            elif (ahead := premerges.take(name, keys, frame, packed)) is not None:
                 before, changed, after = ahead
                 fields = merged_fields([f for f in (before, group_fields(templates[changed][0]), after) if f is not None], orders)
                 merged = None if fields is None else fields_template(fields)
