@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import newscorpus.pipeline
 from newscorpus import cli
 from newscorpus.build import build, group_bounds
 from newscorpus.corpus import CorpusLayout
@@ -73,6 +74,39 @@ def test_dask_local_cluster_build_is_identical_to_single_machine_build(tmp_path,
     assert tree_digest(dask_build.out) == tree_digest(local.out)
     train = pq.read_table(dask_build.out / "data" / "articles" / "train-00000-of-00001.parquet", columns=["id"]).column("id")
     assert len(group_bounds(train.to_pylist(), 6)) > 1  # (one file spliced from several groups' shards)
+
+
+def corpus_state(root: Path) -> dict[str, tuple]:
+    """Every entry under ``root`` (``root`` too) with its kind, its mtime and, for a file, its bytes' SHA-256: a file
+    written, or made and removed again, changes its directory's mtime."""
+    state = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        stat = path.lstat()
+        content = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        state[str(path.relative_to(root))] = (stat.st_mode, stat.st_mtime_ns, content)
+    return state
+
+
+@pytest.mark.parametrize("engine", ["processes", "dask"])
+def test_a_build_only_reads_the_corpus_so_it_may_be_a_bucket_mounted_read_only(tmp_path, monkeypatch, corpus_and_local_build,
+                                                                             engine):
+    """docs/scale.md, *Object storage*: the raw files may sit on a read-only mount of a bucket, since neither
+    engine's build, cold or again, writes anything into the corpus directory (the cache and the output are
+    elsewhere)."""
+    monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # (the corpus was just made: its stats recorded all the same)
+    corpus = corpus_and_local_build[0]
+    before = corpus_state(corpus)
+
+    def build_once():
+        if engine == "dask":
+            with dask.config.set({"scheduler-address": None}):
+                return build_on_dask(CorpusLayout(corpus), tmp_path / "dataset", workers=2, cache_dir=tmp_path / "cache")
+        return build(CorpusLayout(corpus), tmp_path / "dataset", cache_dir=tmp_path / "cache", mapper=ProcessMapper(2))
+
+    assert build_once().cache.misses["convert"] == 30  # a cold cache: every raw file read and converted
+    again = build_once()  # and a rebuild: the stat index, the recorded listing of raw/, the last output's record
+    assert not again.cache.misses.get("convert") and again.cache.hits.get("convert") == 30
+    assert corpus_state(corpus) == before
 
 
 def test_cli_engine_dask_on_the_cluster_named_by_the_environment_with_relative_paths(

@@ -8,8 +8,10 @@ output is byte-identical to the single-machine build.  Clustering, the card
 and the swap-in stay on the client (they need only ids and signatures).
 
 Workers read the corpus and write the cache and the staging directory by
-path, so those must be on storage every worker sees (a shared file system,
-or object storage mounted as one); see docs/scale.md.
+path, so those must be on storage every worker sees: a shared POSIX file
+system (the corpus may also be a bucket mounted read-only; the cache and the
+output may not, as they need renames a bucket mount does not make in one
+step); see docs/scale.md, *Object storage*.
 
 >>> # build_on_dask(CorpusLayout(Path("corpus")), Path("build/dataset"), address="tcp://scheduler:8786")
 """
