@@ -53,7 +53,8 @@ CONFIGS = ("articles", "entities", "quotes")
 
 _STAGES = {
     "generate": "from synth import generate; generate(Path(a[0]), int(a[1]), 1, workers=int(a[2]))",
-    "build": (
+    "build": (  # (its process ends as the `newscorpus` command's does: newscorpus.cli.ends_without_teardown)
+        "from newscorpus.cli import ends_without_teardown; ends_without_teardown();"
         "from newscorpus.build import build; from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import ProcessMapper;"
         "r = build(CorpusLayout(Path(a[0])), Path(a[1]), cache_dir=Path(a[2]), mapper=ProcessMapper(int(a[3])));"
         "print(json.dumps({'problems': len(r.problems), 'misses': r.cache.misses, 'hits': r.cache.hits, 'seconds': r.seconds}))"

@@ -684,27 +684,26 @@ def test_work_too_small_for_a_pool_runs_here_unless_the_pool_is_started():
 #: Run in a fresh interpreter (which never imports pyarrow) by the tests of a pool's turns: starts a pool of two
 #: workers with ``HELD_SECONDS`` set (argv[1]), gives it a one-item map, then does what argv[2] says ("wake": a map of
 #: two items; "submit": a task sent while another runs; "close": close it; "wait": nothing), and prints, as JSON,
-#: which workers have loaded Arrow's library (read from /proc: pyarrow is what a worker's warm-up imports last)
+#: which workers have warmed up (each writes its pid to the file argv[3] as it computes the MinHash permutations, what
+#: a worker's warm-up does after importing the converter; pyarrow's modules it imports after its first task)
 #: after the one-item map and after that, whether the close ended (given a minute), and how many workers began
-#: their warm-up (each writes its pid to the file argv[3]).
+#: their warm-up.
 _TURNS_SCRIPT = """
 import json, sys, threading, time
+import os
+import newscorpus.clusters as clusters
 import newscorpus.pipeline as pipeline
 pipeline.HELD_SECONDS = float(sys.argv[1])
-warm_up = pipeline._worker_arrow_pool
+warm_up = clusters._permutations
 def noted():
-    import os
     with open(sys.argv[3], 'a') as pids:
         pids.write(f'{os.getpid()}\\n')
-    warm_up()
-pipeline._worker_arrow_pool = noted
-def arrow_in(pid):
-    try:
-        return any('libarrow' in line for line in open(f'/proc/{pid}/maps'))
-    except FileNotFoundError:
-        return None
+    return warm_up()
+clusters._permutations = noted
+def warmed():
+    return open(sys.argv[3]).read().split() if os.path.exists(sys.argv[3]) else []
 def loaded(mapper):
-    return sorted(bool(arrow_in(pid)) for pid in mapper._pool._processes)
+    return sorted(str(pid) in warmed() for pid in mapper._pool._processes)
 def settled(mapper, want):
     end = time.monotonic() + 60
     while loaded(mapper) != want and time.monotonic() < end:
@@ -729,7 +728,7 @@ closing = threading.Thread(target=mapper.close, daemon=True)
 closing.start()
 closing.join(60)
 seen['closed'] = not closing.is_alive()
-seen['warmed'] = len(open(sys.argv[3]).read().split())
+seen['warmed'] = len(warmed())
 print(json.dumps(seen))
 """
 
@@ -755,6 +754,41 @@ def test_a_pool_s_first_worker_gets_ready_at_once_and_the_others_when_work_for_t
     assert seen["warmed"] == (1 if expected is None else 2)
     if expected is not None:
         assert seen["then"] == expected
+
+
+#: Starts a pool of two workers in a fresh interpreter and prints, as JSON, whether pyarrow's Parquet module is in the
+#: worker's modules for its first task, run there (argv[1] "here") or in a child forked for it ("forked", as a group's
+#: shards are written: ``run_forked``), and for a task after it (given a minute).
+_ARROW_SCRIPT = """
+import json, sys, time
+from functools import partial
+import newscorpus.pipeline as pipeline
+def arrow_here(_):
+    return 'pyarrow.parquet' in sys.modules
+task = arrow_here if sys.argv[1] == 'here' else partial(pipeline.run_forked, arrow_here)
+mapper = pipeline.ProcessMapper(2)
+mapper.start()
+first = list(mapper.map(task, ['first']))[0]
+end = time.monotonic() + 60
+while not (then := list(mapper.map(arrow_here, ['then']))[0]) and time.monotonic() < end:
+    time.sleep(0.05)
+mapper.close()
+print(json.dumps({'here': 'pyarrow' in sys.modules, 'first': first, 'then': then}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a forked child")
+@pytest.mark.parametrize(("where", "first"), [
+    ("here", False),  # a rebuild's first task, its changed file converted, does not wait for pyarrow's imports
+    ("forked", True),  # a child forked for a task finds them done (none forked while they run: their locks)
+])
+def test_a_pool_s_worker_imports_pyarrow_after_its_first_task_and_before_it_forks(where, first):
+    """A pool's worker imports pyarrow's modules (70-85 ms) in a thread once its first task is done: the main process
+    had waited for them before a one-file rebuild's changed file was converted.  A task that forks waits for them."""
+    env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.pipeline.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", _ARROW_SCRIPT, where], capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"here": False, "first": first, "then": True}
 
 
 #: What :func:`_forked_task` leaves in its process's heap each time it runs (kept for good: a module's list).
@@ -1093,9 +1127,10 @@ def test_a_build_on_a_pool_runs_without_the_cyclic_collector_and_gives_it_back_a
 
 
 def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_never_imports_the_converter(tmp_path, monkeypatch):
-    """A build starts its pool first thing, and its workers import the converter and the Parquet writer while the
-    main process scans: a one-file rebuild converts the file, checks its document and patches its group there, so
-    the main process imports neither the converter nor pyarrow (134 MB at 10,000 articles with them, 72 without)."""
+    """A build starts its pool first thing, and its workers import the converter while the main process scans (the
+    Parquet writer once their first task is done: a rebuild's changed file does not wait for it): a one-file rebuild
+    converts the file, checks its document and patches its group there, so the main process imports neither the
+    converter nor pyarrow (134 MB at 10,000 articles with them, 72 without)."""
     import subprocess
 
     monkeypatch.setattr(newscorpus.pipeline, "RACY_NS", 0)  # files count as settled at once: the index answers for them
@@ -1115,7 +1150,8 @@ def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_ne
     done = subprocess.run([sys.executable, "-c", "def imported(names): import sys; return [n in sys.modules for n in names]\n" + script],
                           capture_output=True, text=True, env=env, check=True)
     seen = json.loads(done.stdout.splitlines()[-1])
-    assert seen["ready"] == [[True, True]] * 2
+    assert seen["ready"][0] == [True, False]  # a worker's first task: the converter imported, pyarrow not yet
+    assert seen["ready"][1][0] is True  # (another's first, or this one's second: pyarrow being imported meanwhile)
     assert seen["misses"]["convert"] == 1 and seen["misses"]["shard"] == 1
     assert seen["here"] == [False, False]
 

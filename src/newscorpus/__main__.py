@@ -1,7 +1,5 @@
 """``python -m newscorpus`` runs the same CLI as the ``newscorpus`` command."""
 
-import sys
+from newscorpus.cli import run
 
-from newscorpus.cli import main
-
-sys.exit(main())
+run()

@@ -99,6 +99,7 @@ def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
     for result in results:
         if isinstance(result, dict) and isinstance(result.get("entry"), _Unwritten):
             result["entry"] = cache_entry_state(result["entry"].location)
+    _first_task_done.set()  # (a pool's worker imports pyarrow now: _import_arrow)
     return results
 
 
@@ -250,14 +251,13 @@ class ProcessMapper:
 
 def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
-    waits for its turn (``turns``, :func:`_turn`), and imports what its tasks run: the converter and the MinHash
-    permutations (numpy's random module) first, which a rebuild's first task needs (its changed file converted:
-    pyarrow's modules before them, 0.08 s here, put off that task, and twelve alternating one-file rebuilds of
-    10,000 articles twice took 1.105 s against 1.163 and 0.982 against 1.052, medians), then, its Arrow memory
-    allocated with jemalloc (:func:`_worker_arrow_pool`), the Parquet writer, Arrow's JSON reader and compute
-    functions (each group's child would import them again: 0.11 s of a group's 0.4 s).  Told to leave before its
-    turn (the pool is closing), it imports none of them (a task queued before the close may still run, and import
-    what it needs)."""
+    waits for its turn (``turns``, :func:`_turn`), and imports what its tasks run: the converter, the MinHash
+    permutations (numpy's random module) and the validators of articles and documents, which a rebuild's first task
+    needs (its changed file converted), then, in a thread of its own once that task is done (:func:`_import_arrow`),
+    pyarrow's modules, its Arrow memory allocated with jemalloc (:func:`_worker_arrow_pool`): the Parquet writer,
+    Arrow's JSON reader and compute functions (each group's child would import them again: 0.11 s of a group's
+    0.4 s).  Told to leave before its turn (the pool is closing), it imports none of them (a task queued before the
+    close may still run, and import what it needs)."""
     global _pool_worker
     _pool_worker = os.getpid()
     _die_with_parent(parent)
@@ -265,12 +265,55 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
         return
     import newscorpus.convert  # noqa: F401
     from newscorpus.clusters import _permutations
+    from newscorpus.schemas import fast_validator
 
     _permutations()
+    for kind in ("article", "annotation"):  # (compiled at a first check, 5-7 ms of the rebuild's changed file)
+        fast_validator(kind)
+    _arrow_memory()
+    global _arrow_imports, _first_task_done
+    _first_task_done = threading.Event()  # (not the one this process was forked with: its parent may have set it)
+    _arrow_imports = threading.Thread(target=_import_arrow, name="newscorpus-arrow-imports", daemon=True)
+    _arrow_imports.start()
+
+
+def _arrow_memory() -> None:
+    """Whatever loads pyarrow first in this worker, a task or :func:`_import_arrow`, finds its memory allocated with
+    jemalloc, as :func:`_worker_arrow_pool` sets it: jemalloc's options and Arrow's default pool set in the
+    environment, which Arrow reads as it loads (or the pool set now, where pyarrow was loaded before the fork)."""
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", WORKER_JEMALLOC_CONF)
+    if "pyarrow" in sys.modules:
+        _worker_arrow_pool()
+    elif sys.platform.startswith("linux"):  # (Linux's wheels have jemalloc; another would warn that it has not)
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+
+
+def _import_arrow() -> None:
+    """Once the worker's first task is done (:func:`run_batch`), or :data:`HELD_SECONDS` have passed: its Arrow
+    memory allocated with jemalloc (:func:`_worker_arrow_pool`), then the Parquet writer, Arrow's JSON reader and
+    compute functions imported (a thread of the worker's own, :func:`_worker_started`)."""
+    _first_task_done.wait(HELD_SECONDS)
     _worker_arrow_pool()
     import pyarrow.compute  # noqa: F401
     import pyarrow.json  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+
+
+def arrow_imported() -> None:
+    """Wait until this worker's Arrow imports (:func:`_import_arrow`) are done, starting them now if they have not
+    started: before it forks (a child forked while another thread imports could find the import's locks held for
+    good) or runs what needs them.  Nothing elsewhere."""
+    if _arrow_imports is not None:
+        _first_task_done.set()
+        _arrow_imports.join()
+
+
+#: A pool's worker imports pyarrow's modules (:func:`_import_arrow`) in this thread, once this is set: after its first
+#: task, which a rebuild's changed file is.  Its warm-up had imported them first (70-85 ms), and the main process,
+#: which sends that file about 110 ms after it forks the workers, waited for the warm-up to end: 9-61 ms of the
+#: 15-72 it waited for the file's conversion (6 ms) in a one-file rebuild at 10,000 articles (docs/scale-history.md).
+_arrow_imports: threading.Thread | None = None
+_first_task_done = threading.Event()
 
 
 #: The process id of this process when it is a pool's worker (:func:`_worker_started`), else 0.
@@ -353,6 +396,7 @@ def run_forked(fn: Callable[[T], R], item: T) -> R:
     """
     if _pool_worker != os.getpid() or not sys.platform.startswith("linux"):
         return fn(item)
+    arrow_imported()  # (no other thread importing as it forks; the child finds pyarrow imported)
     release_free_memory(now=True)
     read, write = os.pipe()
     gc.freeze()  # (the child's collector would scan the worker's objects, copying their pages)
