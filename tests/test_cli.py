@@ -74,11 +74,15 @@ def test_the_command_ends_without_freeing_its_modules_and_after_every_other_exit
 
 
 def test_the_installed_script_is_the_command_that_ends_without_teardown():
-    """pyproject.toml's ``newscorpus`` script runs :func:`newscorpus.cli.run`, as ``python -m newscorpus`` does."""
+    """pyproject.toml's ``newscorpus`` script, and the one installed, run :func:`newscorpus.cli.run`, as
+    ``python -m newscorpus`` does."""
     import tomllib
+
+    from importlib.metadata import entry_points
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["scripts"]["newscorpus"] == "newscorpus.cli:run"
+    assert entry_points(group="console_scripts")["newscorpus"].value == "newscorpus.cli:run"  # (as installed)
 
 
 def test_a_command_imports_only_its_own_module():

@@ -1,5 +1,7 @@
 """``python -m newscorpus`` runs the same CLI as the ``newscorpus`` command."""
 
+import sys
+
 from newscorpus.cli import run
 
-run()
+sys.exit(run())

@@ -109,24 +109,25 @@ def _stdout_reader_gone() -> bool:
 
 
 def ends_without_teardown() -> None:
-    """Let this process end without the interpreter freeing every module's objects one by one: at exit, after the
-    other exit handlers (registered later, they run first), every object is put out of the garbage collector's reach
-    (``gc.freeze``), so its last collection finds nothing to free, and the memory goes back to the system whole.
-    Output is still flushed, files closed and exit handlers run, as before; only objects in reference cycles are not
-    finalized, which Python does not promise at exit anyway.  That collection took 25 ms of a one-file rebuild's
-    0.65 s at 10,000 articles (docs/scale.md, *What a build does not import*).  For a process about to end: the
-    command (:func:`run`), the benchmark's stages; not for a library call in a longer-lived process."""
+    """Let this process end without the interpreter's last garbage collections: at exit, after the exit handlers
+    registered later (they run first), every object is put out of the collector's reach (``gc.freeze``), so those
+    collections neither traverse the modules' objects nor free the ones in reference cycles (functions and their
+    modules, classes): the system takes that memory back whole.  Objects outside cycles are still freed as the
+    modules are cleared, output is flushed, files closed and exit handlers run, as before; only objects in cycles
+    go unfinalized, which Python does not promise at exit anyway.  Those collections took 25 ms of a one-file
+    rebuild's 0.65 s at 10,000 articles (docs/scale.md, *The process's end*).  For a process about to end: the
+    command (:func:`run`), the benchmark's build stage; not for a library call in a longer-lived process."""
     import atexit
     import gc
 
     atexit.register(gc.freeze)
 
 
-def run() -> None:
-    """The ``newscorpus`` command and ``python -m newscorpus``: :func:`main`, then exit with its code, the modules
-    left to the system (:func:`ends_without_teardown`)."""
+def run() -> int:
+    """The ``newscorpus`` command and ``python -m newscorpus`` (which exit with what it returns): :func:`main`, the
+    process to end without the interpreter's last collections (:func:`ends_without_teardown`)."""
     ends_without_teardown()
-    sys.exit(main())
+    return main()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,10 +96,10 @@ def run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
             Cache(Path(root)).put_many(namespace, entries)
     finally:
         _batch.entries = outer
+        _first_task_done.set()  # (a pool's worker imports pyarrow's modules now: _import_arrow)
     for result in results:
         if isinstance(result, dict) and isinstance(result.get("entry"), _Unwritten):
             result["entry"] = cache_entry_state(result["entry"].location)
-    _first_task_done.set()  # (a pool's worker imports pyarrow now: _import_arrow)
     return results
 
 
@@ -253,10 +253,10 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     """Set up a pool's worker: it ends with ``parent``, the process whose pool it is (:func:`_die_with_parent`),
     waits for its turn (``turns``, :func:`_turn`), and imports what its tasks run: the converter, the MinHash
     permutations (numpy's random module) and the validators of articles and documents, which a rebuild's first task
-    needs (its changed file converted), then, in a thread of its own once that task is done (:func:`_import_arrow`),
-    pyarrow's modules, its Arrow memory allocated with jemalloc (:func:`_worker_arrow_pool`): the Parquet writer,
-    Arrow's JSON reader and compute functions (each group's child would import them again: 0.11 s of a group's
-    0.4 s).  Told to leave before its turn (the pool is closing), it imports none of them (a task queued before the
+    needs (its changed file converted), and pyarrow, its Arrow memory allocated with jemalloc
+    (:func:`_worker_arrow_pool`); then, in a thread of its own once that task is done (:func:`_import_arrow`), the
+    Parquet writer, Arrow's JSON reader and compute functions (each group's child would import them again: 0.11 s of
+    a group's 0.4 s).  Told to leave before its turn (the pool is closing), it imports none of them (a task queued before the
     close may still run, and import what it needs)."""
     global _pool_worker
     _pool_worker = os.getpid()
@@ -264,36 +264,25 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     if _turn(turns) == _LEAVE:
         return
     import newscorpus.convert  # noqa: F401
+    from newscorpus import SCHEMA_VERSION
     from newscorpus.clusters import _permutations
     from newscorpus.schemas import fast_validator
 
     _permutations()
-    for kind in ("article", "annotation"):  # (compiled at a first check, 5-7 ms of the rebuild's changed file)
-        fast_validator(kind)
-    _arrow_memory()
+    for kind in ("article", "annotation"):  # (compiled at a first check, 5-7 ms of the rebuild's changed file; the
+        fast_validator(kind, SCHEMA_VERSION)  # arguments as the checks pass them: they are the cache's key)
+    _worker_arrow_pool()  # (pyarrow itself, 25 ms: whatever allocates Arrow memory here finds jemalloc the pool)
     global _arrow_imports, _first_task_done
     _first_task_done = threading.Event()  # (not the one this process was forked with: its parent may have set it)
     _arrow_imports = threading.Thread(target=_import_arrow, name="newscorpus-arrow-imports", daemon=True)
     _arrow_imports.start()
 
 
-def _arrow_memory() -> None:
-    """Whatever loads pyarrow first in this worker, a task or :func:`_import_arrow`, finds its memory allocated with
-    jemalloc, as :func:`_worker_arrow_pool` sets it: jemalloc's options and Arrow's default pool set in the
-    environment, which Arrow reads as it loads (or the pool set now, where pyarrow was loaded before the fork)."""
-    os.environ.setdefault("JE_ARROW_MALLOC_CONF", WORKER_JEMALLOC_CONF)
-    if "pyarrow" in sys.modules:
-        _worker_arrow_pool()
-    elif sys.platform.startswith("linux"):  # (Linux's wheels have jemalloc; another would warn that it has not)
-        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
-
-
 def _import_arrow() -> None:
-    """Once the worker's first task is done (:func:`run_batch`), or :data:`HELD_SECONDS` have passed: its Arrow
-    memory allocated with jemalloc (:func:`_worker_arrow_pool`), then the Parquet writer, Arrow's JSON reader and
-    compute functions imported (a thread of the worker's own, :func:`_worker_started`)."""
+    """Once the worker's first task is done (:func:`run_batch`), or :data:`HELD_SECONDS` have passed: the Parquet
+    writer, Arrow's JSON reader and compute functions imported (45 ms; a thread of the worker's own,
+    :func:`_worker_started`)."""
     _first_task_done.wait(HELD_SECONDS)
-    _worker_arrow_pool()
     import pyarrow.compute  # noqa: F401
     import pyarrow.json  # noqa: F401
     import pyarrow.parquet  # noqa: F401
@@ -301,17 +290,18 @@ def _import_arrow() -> None:
 
 def arrow_imported() -> None:
     """Wait until this worker's Arrow imports (:func:`_import_arrow`) are done, starting them now if they have not
-    started: before it forks (a child forked while another thread imports could find the import's locks held for
-    good) or runs what needs them.  Nothing elsewhere."""
+    started: before it forks (:func:`run_forked`: a child forked while another thread imports could find the
+    import's locks held for good) or runs a group's task in it.  Nothing elsewhere."""
     if _arrow_imports is not None:
         _first_task_done.set()
         _arrow_imports.join()
 
 
 #: A pool's worker imports pyarrow's modules (:func:`_import_arrow`) in this thread, once this is set: after its first
-#: task, which a rebuild's changed file is.  Its warm-up had imported them first (70-85 ms), and the main process,
-#: which sends that file about 110 ms after it forks the workers, waited for the warm-up to end: 9-61 ms of the
-#: 15-72 it waited for the file's conversion (6 ms) in a one-file rebuild at 10,000 articles (docs/scale-history.md).
+#: task, which a rebuild's changed file is.  Its warm-up had imported them before it (70-85 ms with pyarrow itself),
+#: and the main process, which sends that file about 110 ms after it forks the workers, waited for the warm-up to
+#: end: 9-61 ms of the 15-72 it waited for the file's conversion (6 ms) in a one-file rebuild at 10,000 articles
+#: (docs/scale.md, *A rebuild's tasks run in workers ready for them*).
 _arrow_imports: threading.Thread | None = None
 _first_task_done = threading.Event()
 
@@ -325,7 +315,8 @@ _GO, _LEAVE = b"g", b"q"
 
 #: Seconds a pool's worker waits for its turn before it takes one anyway (:meth:`ProcessMapper.start`): a pool that is
 #: never woken nor closed (a caller that forgot to) still ends at exit, when its workers are joined.  Longer than a
-#: one-file rebuild at 100,000 articles (4-7 s).
+#: one-file rebuild at 100,000 articles (4-7 s).  Also the longest a worker waits for its first task to end before it
+#: imports pyarrow's modules (:func:`_import_arrow`).
 HELD_SECONDS = 10.0
 
 
@@ -394,9 +385,10 @@ def run_forked(fn: Callable[[T], R], item: T) -> R:
     raises :class:`ForkedTaskError`.  Cache entries put in a batch (:func:`_put`) would be lost with the
     child: ``fn`` puts its own.
     """
+    if _pool_worker == os.getpid():
+        arrow_imported()  # (no other thread importing as it forks; the child finds pyarrow's modules imported)
     if _pool_worker != os.getpid() or not sys.platform.startswith("linux"):
         return fn(item)
-    arrow_imported()  # (no other thread importing as it forks; the child finds pyarrow imported)
     release_free_memory(now=True)
     read, write = os.pipe()
     gc.freeze()  # (the child's collector would scan the worker's objects, copying their pages)
