@@ -256,8 +256,8 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     needs (its changed file converted), and pyarrow, its Arrow memory allocated with jemalloc
     (:func:`_worker_arrow_pool`); then, in a thread of its own once that task is done (:func:`_import_arrow`), the
     Parquet writer, Arrow's JSON reader and compute functions (each group's child would import them again: 0.11 s of
-    a group's 0.4 s).  Told to leave before its turn (the pool is closing), it imports none of them (a task queued before the
-    close may still run, and import what it needs)."""
+    a group's 0.4 s).  Told to leave before its turn (the pool is closing), it imports none of them (a task queued
+    before the close may still run, and import what it needs)."""
     global _pool_worker
     _pool_worker = os.getpid()
     _die_with_parent(parent)
