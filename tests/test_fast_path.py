@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newscorpus.jsonio import NUMPY_FROM, NUMPY_UP_TO, _UNSURE, _plain_value, _suspect, _suspect_in_numpy, parse_json, parse_json_strict
-from newscorpus.schemas import ecma_regex, fast_is_valid, load_schema, schema_problems, validator
+from newscorpus import SCHEMA_VERSION
+from newscorpus.schemas import ecma_regex, fast_is_valid, fast_validator, load_schema, schema_problems, validator
 
 from test_rebase import BODY, make_document
 
@@ -374,3 +375,10 @@ def test_a_refused_value_is_located(name):
     assert [(p.code, p.pointer, p.line) for p in problems] == [expected]
     _, problems = parse_json(text.replace("\n", " "), "m.jsonl", line_offset=41)  # a manifest's line 42
     assert [(p.code, p.pointer, p.line) for p in problems] == [(expected[0], expected[1], 42)]
+
+
+@pytest.mark.parametrize("kind", ["article", "annotation", "manifest"])
+def test_one_fast_validator_per_kind_and_version_however_it_is_asked_for(kind):
+    """A worker's warm-up asks for ``fast_validator(kind)``, the checks for ``fast_validator(kind, version)``: the
+    same compiled validator, not one each."""
+    assert fast_validator(kind) is fast_validator(kind, SCHEMA_VERSION) is fast_validator(kind, version=SCHEMA_VERSION)

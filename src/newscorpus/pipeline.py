@@ -264,13 +264,12 @@ def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
     if _turn(turns) == _LEAVE:
         return
     import newscorpus.convert  # noqa: F401
-    from newscorpus import SCHEMA_VERSION
     from newscorpus.clusters import _permutations
     from newscorpus.schemas import fast_validator
 
     _permutations()
-    for kind in ("article", "annotation"):  # (compiled at a first check, 5-7 ms of the rebuild's changed file; the
-        fast_validator(kind, SCHEMA_VERSION)  # arguments as the checks pass them: they are the cache's key)
+    for kind in ("article", "annotation"):  # (compiled at a first check: 5-7 ms of the rebuild's changed file)
+        fast_validator(kind)
     _worker_arrow_pool()  # (pyarrow itself, 25 ms: whatever allocates Arrow memory here finds jemalloc the pool)
     global _arrow_imports, _first_task_done
     _first_task_done = threading.Event()  # (not the one this process was forked with: its parent may have set it)
@@ -291,7 +290,8 @@ def _import_arrow() -> None:
 def arrow_imported() -> None:
     """Wait until this worker's Arrow imports (:func:`_import_arrow`) are done, starting them now if they have not
     started: before it forks (:func:`run_forked`: a child forked while another thread imports could find the
-    import's locks held for good) or runs a group's task in it.  Nothing elsewhere."""
+    import's locks held for good) or runs a group's task in it.  Nothing outside a pool's worker (no thread started:
+    the main process, a Dask worker; a group's child finds its worker's thread ended)."""
     if _arrow_imports is not None:
         _first_task_done.set()
         _arrow_imports.join()
@@ -385,8 +385,7 @@ def run_forked(fn: Callable[[T], R], item: T) -> R:
     raises :class:`ForkedTaskError`.  Cache entries put in a batch (:func:`_put`) would be lost with the
     child: ``fn`` puts its own.
     """
-    if _pool_worker == os.getpid():
-        arrow_imported()  # (no other thread importing as it forks; the child finds pyarrow's modules imported)
+    arrow_imported()  # (no other thread importing as it forks; the child finds pyarrow's modules imported)
     if _pool_worker != os.getpid() or not sys.platform.startswith("linux"):
         return fn(item)
     release_free_memory(now=True)

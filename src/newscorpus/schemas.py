@@ -164,9 +164,15 @@ def validator(kind: str, version: str = SCHEMA_VERSION) -> Draft202012Validator:
     )
 
 
-@cache
 def fast_validator(kind: str, version: str = SCHEMA_VERSION) -> jsonschema_rs.Draft202012Validator:
-    """The jsonschema-rs validator for a document kind: same schemas, same registry, formats enforced."""
+    """The jsonschema-rs validator for a document kind: same schemas, same registry, formats enforced.  One per kind
+    and version however it is asked for (``functools.cache`` keys a call by its arguments as passed: ``(kind,)`` and
+    ``(kind, SCHEMA_VERSION)`` had each compiled one)."""
+    return _fast_validator(kind, version)
+
+
+@cache
+def _fast_validator(kind: str, version: str) -> jsonschema_rs.Draft202012Validator:
     resources = jsonschema_rs.Registry([(load_schema(k, version)["$id"], load_schema(k, version)) for k in KINDS])
     return jsonschema_rs.Draft202012Validator(load_schema(kind, version), registry=resources, validate_formats=True)
 
