@@ -61,6 +61,27 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         assert counted[0].group(2) == counted[1].group(2) != "0" and int(counted[0].group(3)) <= bench_build.LOADS
     assert re.fullmatch(each, loads[1][-1]).group(2) == "120"
     assert not (tmp_path / "n120" / "hf-cache-load").exists() or not any((tmp_path / "n120" / "hf-cache-load").iterdir())
+    # after the table, issue 6's goals, each judged on the figures the table reports (rounded there: a figure at the
+    # line itself may go either way)
+    def judged(figure: float, line: float) -> set[str]:
+        return {"met"} if figure < line else {"**not met**"} if figure > line else {"met", "**not met**"}
+
+    goals = {row[0]: row[1:] for row in ([cell.strip() for cell in line.split("|")[1:-1]]
+                                          for line in done.stdout.split("Issue 6's goals")[1].splitlines() if "| 120 |" in line)}
+    assert len(goals) == 6, goals
+    ratio = float(re.match(r"ours is (\d+\.\d\d)x", rows[4][-1]).group(1))
+    _, figures, met = goals["full build within 3x of the by-hand path (all three configs)"]
+    assert figures.startswith(f"{ratio:.2f}x ") and met in judged(ratio, 3.0), (figures, met)
+    share = float(re.match(r"(\d+\.\d)% of full", rebuild).group(1))
+    _, figures, met = goals["one-file rebuild within 5% of the full build"]
+    assert figures.startswith(f"{share:.1f}% ") and met in judged(share, 5.0), (figures, met)
+    _, figures, met = goals["peak RSS MB, main process / largest worker"]
+    assert figures == f"{rows[1][3]} (full builds), {rows[2][3]} (rebuilds)" and met == "", (figures, met)
+    for config, (ours, theirs) in zip(("articles", "entities", "quotes"), zip(loads[::2], loads[1::2])):
+        _, figures, met = goals[f"load_dataset of '{config}': ours no slower than the by-hand file (medians of {bench_build.LOADS})"]
+        mine, hand = (float(x) for x in re.match(r"(\d+\.\d\d) s against (\d+\.\d\d) \(ours quicker in \d of \d pairs\)$", figures).groups())
+        assert abs(mine - float(ours[2])) <= 0.05 and abs(hand - float(theirs[2])) <= 0.05, (figures, ours, theirs)
+        assert met in judged(mine, hand), (figures, met)
     assert not (tmp_path / "n120" / ".aside").exists()  # what was set aside is deleted once every stage has run
 
 
