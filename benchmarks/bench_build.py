@@ -14,9 +14,10 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
   file, both read once first (:func:`warm`), eight times each (:data:`LOADS`), alternating, the order reversed every
   other time: the median, each run, and in how many of the pairs ours was quicker.
 
-After the table, issue 6's goals as the run found them (:func:`goals_table`): the full build within 3x of the
-by-hand path with all three configs, the one-file rebuild within 5% of the full build, each config's load of our
-output no slower than of its by-hand file (the medians the table reports), and the peaks at each size.
+After the table, issue 6's goals as the run found them (:func:`goals_table`), judged on the medians the table
+reports: the full build within 3x of the by-hand path with all three configs, the one-file rebuild within 5% of the
+full build, each config's load of our output no slower than of its by-hand file (judged from 100,000 articles, as
+the issue sets it; below, given), and the peaks at each size, then side by side across the sizes.
 
 The last run's outputs and caches are moved aside (a rename) before a stage and deleted once every stage has run:
 deleting 200,000 cache files right before the cold build timed ext4's slower inode allocation after a mass
@@ -252,14 +253,16 @@ FULL_RUNS = 3
 
 #: A goal of issue 6 as one run found it: (articles, goal, the figures it is judged on, met; ``None``: figures only).
 Goal = tuple[int, str, str, "bool | None"]
+#: Issue 6's lines: the full build within 3x of the by-hand path, a one-file rebuild within 5% of the full build, and
+#: ``load_dataset`` of our output no slower than of the by-hand file, judged from 100,000 articles (below it a load
+#: is mostly the interpreter and its imports: its figures are given, not judged).
+FULL_RATIO, REBUILD_SHARE, LOADS_JUDGED_FROM = 3.0, 0.05, 100_000
 
 
-def bench(n: int, workdir: Path, workers: int, runs: int | None = None,
-          goals: list[Goal] | None = None) -> Iterator[tuple[str, float, float, str, str]]:
+def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goal]) -> Iterator[tuple[str, float, float, str, str]]:
     """All stages at size ``n``: (stage, seconds, CPU seconds, peak RSS MB, note).  ``runs``: how many full builds and
-    by-hand paths with all three configs (default :data:`FULL_RUNS` up to :data:`REPEATED_UP_TO` articles, else 1).
-    ``goals``: issue 6's goals at this size are appended to it, as the rows report them."""
-    goals = goals if goals is not None else []
+    by-hand paths with all three configs (``None``: :data:`FULL_RUNS` up to :data:`REPEATED_UP_TO` articles, else 1).
+    Issue 6's goals at this size are appended to ``goals``, judged on the figures the rows report."""
     runs = runs if runs is not None else FULL_RUNS if n <= REPEATED_UP_TO else 1
     root = workdir / f"n{n}"
     corpus = root / "corpus"
@@ -297,11 +300,11 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None,
         seconds, cpu, rss, _ = median(runs_of)
         yield (f"by hand: load_dataset('json', features=...) + to_parquet, {what}{_of(runs_of)}", seconds, cpu,
                _highest_rss(runs_of), _note(f"ours is {full / seconds:.2f}x this ({full_cpu / cpu:.2f}x in CPU time)", _each(runs_of)))
-    by_hand = median(hands)[0]
-    goals += [(n, "full build within 3x of the by-hand path (all three configs)",
+    by_hand = seconds  # (the loop's last: all three configs)
+    goals += [(n, f"full build within {FULL_RATIO:g}x of the by-hand path (all three configs)",
                f"{full / by_hand:.2f}x ({full:.1f} s against {by_hand:.1f})", full <= FULL_RATIO * by_hand),
-              (n, "one-file rebuild within 5% of the full build", f"{rebuild / full:.1%} ({rebuild:.2f} s against {full:.1f})",
-               rebuild <= REBUILD_SHARE * full),
+              (n, f"one-file rebuild within {REBUILD_SHARE:.0%} of the full build",
+               f"{rebuild / full:.1%} ({rebuild:.2f} s against {full:.1f})", rebuild <= REBUILD_SHARE * full),
               (n, "peak RSS MB, main process / largest worker", f"{_highest_rss(fulls)} (full builds), {rebuild_rss} (rebuilds)", None)]
     records = Path(f"{records}-articles.jsonl")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
@@ -311,8 +314,15 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None = None,
         yield from _loads(n, root, out, config, Path(f"{hand}-{config}.parquet"), goals)
 
 
-#: Issue 6's lines: the full build within 3x of the by-hand path, a one-file rebuild within 5% of the full build.
-FULL_RATIO, REBUILD_SHARE = 3.0, 0.05
+
+def peaks_across(goals: list[Goal]) -> list[Goal]:
+    """The full builds' peaks at every size side by side (whether memory grows with the corpus), when there are two
+    sizes or more."""
+    peaks = [(n, figures.split(" (")[0]) for n, goal, figures, _ in goals if goal.startswith("peak RSS")]
+    if len(peaks) < 2:
+        return []
+    return [(peaks[-1][0], "peak RSS MB of the full builds as the corpus grows, main process / largest worker",
+             ", ".join(f"{peak} at {n:,}" for n, peak in peaks), None)]
 
 
 def goals_table(goals: list[Goal]) -> str:
@@ -326,7 +336,7 @@ def _loads(n: int, root: Path, out: Path, config: str, hand: Path, goals: list[G
     """``load_dataset`` of one config of our output and of its by-hand file, :data:`LOADS` times each, alternating,
     the order reversed every other time (ours first, then the by-hand file first: a machine slowing down or
     speeding up over the minutes falls on both alike); the medians, and in how many pairs ours was quicker.  The goal,
-    ours no slower, is appended to ``goals``."""
+    ours no slower (judged from :data:`LOADS_JUDGED_FROM` articles), is appended to ``goals``."""
     # both inputs read once first: ours was written before the by-hand stages, which then read and wrote GBs, so a
     # single load of each timed ours from the disk and the by-hand file from the page cache
     warm(out / "data" / config, hand)
@@ -337,10 +347,12 @@ def _loads(n: int, root: Path, out: Path, config: str, hand: Path, goals: list[G
             cache = root / "hf-cache-load" / f"{which}-{run}"
             loads[which].append(run_stage("load", *args, str(cache)))
             shutil.rmtree(cache)  # (about 1 GB of Arrow files at 100,000 articles, a few files)
-    quicker = sum(ours[0] < theirs[0] for ours, theirs in zip(loads["ours"], loads["hand"]))
-    mine, theirs = median(loads["ours"])[0], median(loads["hand"])[0]
+    quicker = sum(mine[0] < theirs[0] for mine, theirs in zip(loads["ours"], loads["hand"]))
+    ours, by_hand = median(loads["ours"])[0], median(loads["hand"])[0]
+    judged = n >= LOADS_JUDGED_FROM
     goals.append((n, f"load_dataset of {config!r}: ours no slower than the by-hand file (medians of {LOADS})",
-                  f"{mine:.2f} s against {theirs:.2f} (ours quicker in {quicker} of {LOADS} pairs)", mine <= theirs))
+                  f"{ours:.2f} s against {by_hand:.2f} (ours quicker in {quicker} of {LOADS} pairs"
+                  + (")" if judged else f"; the goal is judged from {LOADS_JUDGED_FROM:,} articles)"), ours <= by_hand if judged else None))
     for which, stage, note in (("ours", f"load_dataset(our output, {config!r})", f"quicker in {quicker} of {LOADS} pairs"),
                                ("hand", f"load_dataset('parquet', by-hand {config!r} file)", "")):
         seconds, cpu, rss, rows = median(loads[which])
@@ -366,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.sizes:
             for stage, seconds, cpu, rss, note in bench(n, args.workdir, args.workers, args.full_runs, goals):
                 print(f"| {n:,} | {stage} | {seconds:.1f} | {rss} | {cpu:.1f} | {note} |", flush=True)
+        goals += peaks_across(goals)
         print("\nIssue 6's goals, as this run found them:\n\n" + goals_table(goals))
     finally:
         for n in args.sizes:

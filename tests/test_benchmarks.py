@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -61,28 +62,80 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         assert counted[0].group(2) == counted[1].group(2) != "0" and int(counted[0].group(3)) <= bench_build.LOADS
     assert re.fullmatch(each, loads[1][-1]).group(2) == "120"
     assert not (tmp_path / "n120" / "hf-cache-load").exists() or not any((tmp_path / "n120" / "hf-cache-load").iterdir())
-    # after the table, issue 6's goals, each judged on the figures the table reports (rounded there: a figure at the
-    # line itself may go either way)
-    def judged(figure: float, line: float) -> set[str]:
-        return {"met"} if figure < line else {"**not met**"} if figure > line else {"met", "**not met**"}
-
+    # after the table, issue 6's goals, each with the figures of the rows above (the upper medians of the runs each
+    # row lists); at 120 articles the loads are given, not judged (issue 6 judges them at 100,000)
     goals = {row[0]: row[1:] for row in ([cell.strip() for cell in line.split("|")[1:-1]]
                                           for line in done.stdout.split("Issue 6's goals")[1].splitlines() if "| 120 |" in line)}
-    assert len(goals) == 6, goals
-    ratio = float(re.match(r"ours is (\d+\.\d\d)x", rows[4][-1]).group(1))
-    _, figures, met = goals["full build within 3x of the by-hand path (all three configs)"]
-    assert figures.startswith(f"{ratio:.2f}x ") and met in judged(ratio, 3.0), (figures, met)
-    share = float(re.match(r"(\d+\.\d)% of full", rebuild).group(1))
-    _, figures, met = goals["one-file rebuild within 5% of the full build"]
-    assert figures.startswith(f"{share:.1f}% ") and met in judged(share, 5.0), (figures, met)
-    _, figures, met = goals["peak RSS MB, main process / largest worker"]
-    assert figures == f"{rows[1][3]} (full builds), {rows[2][3]} (rebuilds)" and met == "", (figures, met)
+    assert list(goals) == ["full build within 3x of the by-hand path (all three configs)", "one-file rebuild within 5% of the full build",
+                           "peak RSS MB, main process / largest worker",
+                           *(f"load_dataset of '{config}': ours no slower than the by-hand file (medians of {bench_build.LOADS})"
+                             for config in ("articles", "entities", "quotes"))]
+    ratio = re.match(r"ours is (\d+\.\d\dx)", rows[4][-1]).group(1)
+    assert goals["full build within 3x of the by-hand path (all three configs)"][1].startswith(f"{ratio} (")
+    share = re.match(r"(\d+\.\d%) of full", rebuild).group(1)
+    assert goals["one-file rebuild within 5% of the full build"][1].startswith(f"{share} (")
+    assert goals["peak RSS MB, main process / largest worker"][1:] == [f"{rows[1][3]} (full builds), {rows[2][3]} (rebuilds)", ""]
+
+    def upper_median(row: list[str]) -> str:
+        return sorted(re.match(r"each: ([\d. /]+) s;", row[-1]).group(1).split(" / "), key=float)[bench_build.LOADS // 2]
+
     for config, (ours, theirs) in zip(("articles", "entities", "quotes"), zip(loads[::2], loads[1::2])):
         _, figures, met = goals[f"load_dataset of '{config}': ours no slower than the by-hand file (medians of {bench_build.LOADS})"]
-        mine, hand = (float(x) for x in re.match(r"(\d+\.\d\d) s against (\d+\.\d\d) \(ours quicker in \d of \d pairs\)$", figures).groups())
-        assert abs(mine - float(ours[2])) <= 0.05 and abs(hand - float(theirs[2])) <= 0.05, (figures, ours, theirs)
-        assert met in judged(mine, hand), (figures, met)
+        assert figures.startswith(f"{upper_median(ours)} s against {upper_median(theirs)} (ours quicker in ")
+        assert figures.endswith("; the goal is judged from 100,000 articles)") and met == "", (figures, met)
     assert not (tmp_path / "n120" / ".aside").exists()  # what was set aside is deleted once every stage has run
+
+
+@pytest.mark.parametrize("n, full, by_hand, rebuild, ours, theirs, verdicts", [
+    (100_000, 30.0, 10.0, 1.5, 2.0, 2.0, [True, True, None, True, True, True]),  # each at its line: met
+    (100_000, 30.3, 10.0, 1.6, 2.1, 2.0, [False, False, None, False, False, False]),
+    (100_000, 29.0, 10.0, 1.0, 1.9, 2.0, [True, True, None, True, True, True]),
+    (10_000, 31.0, 10.0, 1.0, 1.9, 2.0, [False, True, None, None, None, None]),  # loads below 100,000: not judged
+])
+def test_the_goals_are_judged_on_the_upper_medians_at_issue_6s_lines(monkeypatch, tmp_path, n, full, by_hand, rebuild, ours,
+                                                                       theirs, verdicts):
+    """Each goal's verdict, from runs spread around the figure judged: the upper median of each (the row's figure)."""
+    spread = {"full": [full + 1, full - 5, full], "by-hand": [by_hand - 2, by_hand + 1, by_hand],
+              "rebuild": [rebuild + 0.5, rebuild - 0.4, rebuild],
+              "ours": [ours - 0.5] * 4 + [ours] + [ours + 0.5] * 3, "hand": [theirs + 0.5] * 3 + [theirs] + [theirs - 0.5] * 4}
+    taken = {key: itertools.cycle(values) for key, values in spread.items()}  # (each config's eight loads alike)
+
+    def stage(name: str, *args: str) -> tuple[float, float, str, str]:
+        if name == "load":
+            Path(args[-1]).mkdir(parents=True)  # (the benchmark deletes each load's cache)
+            return next(taken["hand" if args[0] == "parquet" else "ours"]), 1.0, "300 / 0", "10"
+        seconds = {"build": lambda: next(taken["rebuild"]), "by-hand": lambda: next(taken["by-hand"]) if "," in args[-1] else 9.0}
+        return seconds.get(name, lambda: 1.0)(), 1.0, "60 / 140" if name == "build" else "400", "{}"
+
+    corpus = tmp_path / f"n{n}" / "corpus" / "raw"
+    corpus.mkdir(parents=True)
+    (corpus / "manifest.jsonl").write_text("")
+    monkeypatch.setattr(bench_build, "run_stage", stage)
+    monkeypatch.setattr(bench_build, "_cold_build", lambda *args: (next(taken["full"]), 2.0, "65 / 145", "{}"))
+    for name in ("touch_one", "set_aside", "warm"):
+        monkeypatch.setattr(bench_build, name, lambda *args: None)
+    goals: list = []
+    rows = list(bench_build.bench(n, tmp_path, 2, 3, goals))
+    assert [met for _, _, _, met in goals] == verdicts
+    assert [figures for _, _, figures, _ in goals][:3] == [
+        f"{full / by_hand:.2f}x ({full:.1f} s against {by_hand:.1f})", f"{rebuild / full:.1%} ({rebuild:.2f} s against {full:.1f})",
+        "65 / 145 (full builds), 60 / 140 (rebuilds)"]
+    assert all(figures.startswith(f"{ours:.2f} s against {theirs:.2f} (ours quicker in 4 of 8 pairs") for _, _, figures, _ in goals[3:])
+    assert len(rows) == 11 and all(n == size for size, *_ in goals)  # (the corpus there: nothing generated)
+
+
+def test_the_peaks_are_set_side_by_side_across_sizes():
+    goals = [(10_000, "peak RSS MB, main process / largest worker", "65 / 145 (full builds), 61 / 82 (rebuilds)", None),
+             (10_000, "one-file rebuild within 5% of the full build", "4.5% (0.64 s against 14.4)", True),
+             (100_000, "peak RSS MB, main process / largest worker", "69 / 145 (full builds), 64 / 82 (rebuilds)", None)]
+    assert bench_build.peaks_across(goals) == [
+        (100_000, "peak RSS MB of the full builds as the corpus grows, main process / largest worker",
+         "65 / 145 at 10,000, 69 / 145 at 100,000", None)]
+    assert bench_build.peaks_across(goals[:2]) == []
+    table = bench_build.goals_table(goals)
+    assert table.splitlines()[2:] == ["| peak RSS MB, main process / largest worker | 10,000 | 65 / 145 (full builds), 61 / 82 (rebuilds) |  |",
+                                      "| one-file rebuild within 5% of the full build | 10,000 | 4.5% (0.64 s against 14.4) | met |",
+                                      "| peak RSS MB, main process / largest worker | 100,000 | 69 / 145 (full builds), 64 / 82 (rebuilds) |  |"]
 
 
 def test_a_stage_reports_its_own_peak_not_the_benchmark_s(monkeypatch):
