@@ -257,6 +257,8 @@ Goal = tuple[int, str, str, "bool | None"]
 #: ``load_dataset`` of our output no slower than of the by-hand file, judged from 100,000 articles (below it a load
 #: is mostly the interpreter and its imports: its figures are given, not judged).
 FULL_RATIO, REBUILD_SHARE, LOADS_JUDGED_FROM = 3.0, 0.05, 100_000
+#: The goal row of a size's peaks (figures: the full builds' peak, `` (full builds), ``, the rebuilds').
+PEAKS, FULL_BUILDS = "peak RSS MB, main process / largest worker", " (full builds), "
 
 
 def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goal]) -> Iterator[tuple[str, float, float, str, str]]:
@@ -305,7 +307,7 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goa
                f"{full / by_hand:.2f}x ({full:.1f} s against {by_hand:.1f})", full <= FULL_RATIO * by_hand),
               (n, f"one-file rebuild within {REBUILD_SHARE:.0%} of the full build",
                f"{rebuild / full:.1%} ({rebuild:.2f} s against {full:.1f})", rebuild <= REBUILD_SHARE * full),
-              (n, "peak RSS MB, main process / largest worker", f"{_highest_rss(fulls)} (full builds), {rebuild_rss} (rebuilds)", None)]
+              (n, PEAKS, f"{_highest_rss(fulls)}{FULL_BUILDS}{rebuild_rss} (rebuilds)", None)]
     records = Path(f"{records}-articles.jsonl")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
     yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
@@ -314,11 +316,10 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goa
         yield from _loads(n, root, out, config, Path(f"{hand}-{config}.parquet"), goals)
 
 
-
 def peaks_across(goals: list[Goal]) -> list[Goal]:
     """The full builds' peaks at every size side by side (whether memory grows with the corpus), when there are two
     sizes or more."""
-    peaks = [(n, figures.split(" (")[0]) for n, goal, figures, _ in goals if goal.startswith("peak RSS")]
+    peaks = [(n, figures.partition(FULL_BUILDS)[0]) for n, goal, figures, _ in goals if goal == PEAKS]
     if len(peaks) < 2:
         return []
     return [(peaks[-1][0], "peak RSS MB of the full builds as the corpus grows, main process / largest worker",
