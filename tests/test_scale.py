@@ -1797,6 +1797,20 @@ def test_the_key_file_reads_neighbouring_keys_together(positions, reads, monkeyp
         with pytest.raises(IndexError):
             table.hex_at(outside)
 
+@pytest.mark.parametrize("positions", [[0], [4, 0, 4, 2], [3, 4], list(range(5))[::-1]])
+def test_the_key_file_in_memory_answers_each_position(positions):
+    from newscorpus.pipeline import KeyFile
+
+    keys = [hashlib.sha256(str(i).encode()).digest() for i in range(5)]
+    table = KeyFile()
+    table.extend(b"".join(keys))
+    assert table.hex_at(positions) == [keys[at].hex() for at in positions]
+    assert table.hex_at([]) == []
+    for outside in ([5], [-1], [3, 5], [-1, 2]):
+        with pytest.raises(IndexError):
+            table.hex_at(outside)
+
+
 @pytest.mark.parametrize("kind", ["a-link-to-a-file", "a-link-to-nothing", "a-fifo"])
 def test_a_raw_file_that_is_not_a_regular_file_is_reported_and_left_out(tmp_path, kind):
     """A raw file must be a regular file: a symbolic link could point anywhere (a runner's secrets), a FIFO would
