@@ -2186,7 +2186,8 @@ def test_signature_is_datasketchs_minhash_on_any_text(text):
 @pytest.mark.parametrize("texts", [
     ["plain words", "Ünïcödé wörds — and Ελληνικά", "北京 и Москва", "emoji 😀 𝐀b x_1"],
     ["😀", "ab", "abc abd", "İstanbul", "a" * 3 + " b"],
-], ids=["scripts", "repeats"])
+    ["北京", "ab", "Москва — “quoted”", "Ｆｕｌｌ ｗｉｄｔｈ", "", "ab"],  # a high block first, then those below it
+], ids=["scripts", "repeats", "high-first"])
 def test_the_word_characters_made_a_block_at_a_time_are_those_of_the_regex(monkeypatch, texts):
     """The table of word characters is made as texts need its blocks: the words found are ``re.findall``'s, and
     each block made is the regex's, whatever the order in which texts come."""
@@ -2198,8 +2199,11 @@ def test_the_word_characters_made_a_block_at_a_time_are_those_of_the_regex(monke
 
     monkeypatch.setattr(clusters, "_WORD_TABLE", np.zeros(0x10000, dtype=bool))
     monkeypatch.setattr(clusters, "_BLOCKS_MADE", np.zeros(0x10000 // 256, dtype=bool))
+    monkeypatch.setattr(clusters, "_MADE_BELOW", [0])
     for text in texts:
         assert clusters._word_hashes(text).tolist() == [word_hash(w) for w in re.findall(r"\w+", text)]
+        below = clusters._MADE_BELOW[0]  # every block below it made, the next not
+        assert clusters._BLOCKS_MADE[:below].all() and (below == 0x100 or not clusters._BLOCKS_MADE[below])
     made = np.flatnonzero(clusters._BLOCKS_MADE)
     assert 0 < len(made) < 0x100
     for block in made.tolist():
