@@ -48,7 +48,7 @@ import numpy as np
 import orjson
 import xxhash
 
-from newscorpus.cache import Cache, CacheStats, key_of, key_prefix, key_prefixes
+from newscorpus.cache import Cache, CacheStats, cache_format, key_of, key_prefix, key_prefixes
 from newscorpus.clusters import COLUMN_GROUPS, NUM_PERM, in_sorted, signature
 from newscorpus.corpus import CorpusLayout, conversion_entry, json_names, unlisted
 from newscorpus.heap import paused_gc, release_free_memory
@@ -559,6 +559,7 @@ def code_fingerprint() -> str:
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())  # the scan: what its index records, and in which shape
     digest.update(newscorpus.CONVERTER_VERSION.encode())
+    digest.update(cache_format())  # a cache of another format is not read (its entries would be counted as damaged)
     return digest.hexdigest()
 
 
