@@ -1159,6 +1159,65 @@ def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_ne
     assert seen["here"] == [False, False]
 
 
+def _touch(path: str) -> str:
+    Path(path).touch()
+    return path
+
+
+@pytest.mark.parametrize("before", [0, 1, 2 + ProcessMapper.batch], ids=["first", "after-one", "after-a-batch"])
+def test_a_started_pool_is_sent_an_item_as_it_comes_while_a_worker_has_nothing_to_do(tmp_path, before):
+    """With the pool started (a build starts it first thing), an item goes to a worker as soon as the stream gives
+    it while fewer tasks than workers run, not once the stream has given a whole batch (or ended): a rebuild's one
+    changed file, found early in the scan, is converted while the scan goes on.  The stream waits after the item
+    for the worker to have run it: had the item waited for the batch, the stream would wait for good (10 s here).
+    The items before it (one each, then a batch while both workers had one) have run by then."""
+    import time
+
+    mapper = ProcessMapper(2)
+    mapper.start()
+    late = tmp_path / "late"
+    early = [tmp_path / f"early-{i}" for i in range(before)]
+    seen: list[bool] = []
+
+    def ran(paths: list[Path]) -> bool:
+        deadline = time.monotonic() + 10
+        while not all(path.exists() for path in paths) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return all(path.exists() for path in paths)
+
+    def stream():
+        yield from map(str, early)
+        seen.append(ran(early))
+        yield str(late)
+        seen.append(ran([late]))
+        yield str(tmp_path / "after")
+
+    try:
+        assert list(mapper.map(_touch, stream())) == [*map(str, early), str(late), str(tmp_path / "after")]
+    finally:
+        mapper.close()
+    assert seen == [True, True]
+
+
+def test_the_read_ahead_lets_its_items_go_when_the_index_answers_one():
+    """Items wait in the read-ahead while the items after them are to be mapped; once the index answers one (a
+    rebuild's unchanged files), those waiting go on at once; the answered ones are not items to map."""
+    from newscorpus.pipeline import READ_AHEAD, _ANSWERED, _reading_ahead
+
+    pulled: list[object] = []
+
+    def items():
+        for item in ["a", "b", _ANSWERED, "c", *range(READ_AHEAD + 1), _ANSWERED, _ANSWERED, "d"]:
+            pulled.append(item)
+            yield item
+
+    stream = _reading_ahead(items(), lambda item: None)
+    assert next(stream) == "a" and pulled[-1] is _ANSWERED and len(pulled) == 3  # released by the first answer
+    assert next(stream) == "b" and len(pulled) == 3
+    assert next(stream) == "c" and len(pulled) == 4 + READ_AHEAD  # READ_AHEAD items pulled after it
+    assert list(stream) == [*range(READ_AHEAD + 1), "d"]
+
+
 def _arrow_pool_of(_: int) -> str:
     import pyarrow as pa
 

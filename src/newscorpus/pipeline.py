@@ -151,10 +151,16 @@ class ProcessMapper:
         here: a pool cannot share them out, and starting one then costs more
         than a rebuild's single changed file.  Here too the items run in
         batches (:func:`run_batch`), so their cache entries are written
-        together.
+        together.  With the pool started, a batch goes to it when it is full,
+        or at once, however few its items, while fewer tasks than workers are
+        running: a rebuild's changed file went to a worker once the stream had
+        given a whole batch (the scan had looked up the index for the rest of
+        its window), and the scan then waited for its result (20 ms of a
+        one-file rebuild at 10,000 articles).
         """
         iterator = iter(items)
-        head = list(itertools.islice(iterator, self.workers))
+        # (with the pool started, nothing is pulled ahead: the first item goes to a worker as soon as it comes)
+        head = list(itertools.islice(iterator, self.workers)) if self._pool is None and self.workers > 1 else []
         size = batch or self.batch
         if self.workers <= 1 or (self._pool is None and len(head) < self.workers):
             iterator = itertools.chain(head, iterator)
@@ -164,12 +170,18 @@ class ProcessMapper:
         iterator = itertools.chain(head, iterator)
         from concurrent.futures import wait
 
-        pool, pending = self.start(), deque()
+        pool, pending, chunk = self.start(), deque(), []
         try:
-            while chunk := list(itertools.islice(iterator, size)):
-                pending.append(self.submit(run_batch, fn, chunk, busy=bool(pending)))
-                if len(pending) >= 4 * self.workers:
-                    yield from pending.popleft().result()
+            for item in itertools.chain(iterator, [_NO_ITEM]):
+                if item is not _NO_ITEM:
+                    chunk.append(item)
+                # a batch goes when it is full, when the items end, or at once while a worker has nothing to do (a
+                # rebuild's one changed file: sent as it is found, not once the stream has gone on for a batch)
+                if chunk and (len(chunk) >= size or item is _NO_ITEM or _fewer_running(pending, self.workers)):
+                    pending.append(self.submit(run_batch, fn, chunk, busy=bool(pending)))
+                    chunk = []
+                    if len(pending) >= 4 * self.workers:
+                        yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
         finally:  # closed early (see Mapper.map): the queued work is not run, the running work is waited for (a
@@ -247,6 +259,18 @@ class ProcessMapper:
                     os.close(self._turns[0])
                     os.close(self._turns[1])
                     self._turns = None
+
+
+def _fewer_running(pending: deque, count: int) -> bool:
+    """Whether fewer than ``count`` of the ``pending`` tasks are still to end (the newest first: in a full queue
+    they are the ones running or waiting, so two are looked at, not eight)."""
+    running = 0
+    for future in reversed(pending):
+        if not future.done():
+            running += 1
+            if running >= count:
+                return False
+    return True
 
 
 def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
@@ -1720,6 +1744,7 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
                 held += count
                 if held >= _KNOWN_WINDOW:
                     return
+                yield _ANSWERED  # (to the read-ahead: the items it holds go to the map now)
         exhausted = True
 
     def answers() -> Iterator[tuple[T, dict, bool]]:
@@ -1739,8 +1764,11 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
         yield from answers()
 
 
-#: What :func:`_in_order` finds when no item is left to map.
+#: What :func:`_in_order` finds when no item is left to map (and :meth:`ProcessMapper.map` after the last item).
 _NO_ITEM = object()
+
+#: What :func:`_in_order`'s items say to :func:`_reading_ahead` when the index answered one: not an item to map.
+_ANSWERED = object()
 
 
 #: Marks the end of a segment in the stream :func:`_segmented` maps.
@@ -1801,9 +1829,19 @@ def _reading_ahead(items: Iterable[T], path_of: Callable[[T], str | None]) -> It
     left the cores idle for that time.  The main process announces each
     file once, with the flags readers use (no link followed, a FIFO not
     waited for) and only if it is a regular file; it never reads it.
+
+    Items wait here only while those after them are to be mapped too: when
+    ``items`` says the index answered one (:data:`_ANSWERED`, from
+    :func:`_in_order`), the items waiting go on at once.  A rebuild's changed
+    file waited for the scan to look up the files after it (up to its window
+    of the index's answers) before a worker had it.
     """
     ahead: deque[T] = deque()
     for item in items:
+        if item is _ANSWERED:  # the scan goes on with what the index answers: those waiting go to the workers now
+            while ahead:
+                yield ahead.popleft()
+            continue
         _announce(path_of(item))
         ahead.append(item)
         if len(ahead) > READ_AHEAD:
