@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 from array import array
 from collections import Counter
@@ -1160,19 +1161,19 @@ def test_a_rebuild_s_tasks_run_in_workers_ready_for_them_and_the_main_process_ne
 
 
 def _touch(path: str) -> str:
+    if path.endswith("early-0"):
+        time.sleep(0.3)  # (running while the items after it come)
     Path(path).touch()
     return path
 
 
-@pytest.mark.parametrize("before", [0, 1, 2 + ProcessMapper.batch], ids=["first", "after-one", "after-a-batch"])
-def test_a_started_pool_is_sent_an_item_as_it_comes_while_a_worker_has_nothing_to_do(tmp_path, before):
+@pytest.mark.parametrize("before", [0, 1, 1 + ProcessMapper.batch], ids=["first", "after-one", "after-a-batch"])
+def test_a_started_pool_is_sent_an_item_as_it_comes_while_no_task_runs(tmp_path, before):
     """With the pool started (a build starts it first thing), an item goes to a worker as soon as the stream gives
-    it while fewer tasks than workers run, not once the stream has given a whole batch (or ended): a rebuild's one
-    changed file, found early in the scan, is converted while the scan goes on.  The stream waits after the item
-    for the worker to have run it: had the item waited for the batch, the stream would wait for good (10 s here).
-    The items before it (one each, then a batch while both workers had one) have run by then."""
-    import time
-
+    it while no task runs, not once the stream has given a whole batch (or ended): a rebuild's one changed file,
+    found early in the scan, is converted while the scan goes on.  The stream waits after the item for the worker
+    to have run it: had the item waited for the batch, the stream would wait for good (10 s here).  The items
+    before it (the first alone, then a whole batch while it ran) have run by then."""
     mapper = ProcessMapper(2)
     mapper.start()
     late = tmp_path / "late"
@@ -1216,6 +1217,67 @@ def test_the_read_ahead_lets_its_items_go_when_the_index_answers_one():
     assert next(stream) == "b" and len(pulled) == 3
     assert next(stream) == "c" and len(pulled) == 4 + READ_AHEAD  # READ_AHEAD items pulled after it
     assert list(stream) == [*range(READ_AHEAD + 1), "d"]
+
+
+class _RecordingMapper:
+    """A mapper in this process that notes, as it takes each item, how many items ``known`` has been asked about and
+    how many files have been announced by then."""
+
+    def __init__(self, asked: list, announced: list) -> None:
+        self.asked, self.announced, self.took = asked, announced, []
+
+    def map(self, fn, items, batch=None):
+        for item in items:
+            self.took.append((item, len(self.asked), len(self.announced)))
+            yield fn(item)
+
+
+def test_an_item_the_index_does_not_answer_goes_to_the_map_at_the_next_answer():
+    """A rebuild's one changed file among files the index answers reaches the map as soon as the index answers the
+    file after it, not once the scan has looked up the rest of its window (the answers after it, here 30)."""
+    from newscorpus.pipeline import _in_order
+
+    asked: list = []
+    items = [f"known-{i}" for i in range(10)] + ["changed"] + [f"known-{i}" for i in range(11, 41)]
+    known = lambda item: asked.append(item) or (None if item == "changed" else {"from": "index"})
+    mapper = _RecordingMapper(asked, [])
+    out = list(_in_order(mapper, lambda item: {"made": item}, items, known, lambda item: None, lambda item: 1))
+    assert [item for item, _, _ in out] == items
+    assert [result for item, result, _ in out if item == "changed"] == [{"made": "changed"}]
+    assert mapper.took == [("changed", 12, 0)]  # the ten before it, itself, and the one after it
+
+
+def test_a_cold_scan_announces_each_file_read_ahead_across_its_segments():
+    """In a cold scan (nothing answered by the index) each file is announced :data:`READ_AHEAD` files before the map
+    takes it, across the ends of its segments (which the index does not answer either)."""
+    from newscorpus.pipeline import READ_AHEAD, _segmented
+
+    announced: list = []
+    segments = [(number, [f"s{number}-{i}" for i in range(300)]) for number in range(4)]
+    mapper = _RecordingMapper([], announced)
+    done = list(_segmented(mapper, lambda item: {"made": item}, segments, lambda item: None,
+                           lambda item: announced.append(item) or None))
+    assert [number for number, _ in done] == [0, 1, 2, 3]
+    assert [len(results) for _, results in done] == [300] * 4
+    total = 4 * 300
+    assert [announced_then for _, _, announced_then in mapper.took] == [min(at + 1 + READ_AHEAD, total) for at in range(total)]
+
+
+def test_the_cache_s_format_is_part_of_every_key(monkeypatch):
+    """A cache of another entry format is not read (its entries would be counted as damaged): the format is part of
+    the code's fingerprint, which every key holds."""
+    import newscorpus.cache
+
+    newscorpus.pipeline.code_fingerprint.cache_clear()
+    before = newscorpus.pipeline.code_fingerprint()
+    monkeypatch.setattr(newscorpus.cache, "_MAGIC", b"newscorpus-cache 0\n")
+    newscorpus.pipeline.code_fingerprint.cache_clear()
+    try:
+        assert newscorpus.pipeline.code_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        newscorpus.pipeline.code_fingerprint.cache_clear()
+    assert newscorpus.pipeline.code_fingerprint() == before
 
 
 def _arrow_pool_of(_: int) -> str:
@@ -1836,6 +1898,8 @@ def test_a_document_s_article_is_found_by_its_file_s_name_unless_it_names_anothe
     ([0, 65, 130], 3),               # farther apart: a read each
     (list(range(205)), 2),           # the file's 200 in two reads, the buffer's 5 read in memory
     ([204, 0, 202], 1),
+    ([201], 0),                      # in the buffer only
+    ([204, 202, 202], 0),
 ])
 def test_the_key_file_reads_neighbouring_keys_together(positions, reads, monkeypatch):
     from newscorpus.pipeline import KeyFile

@@ -100,8 +100,8 @@ _BLOCKS_MADE = np.zeros(0x10000 // _BLOCK, dtype=bool)
 #: Every block of the table below this one is made (:func:`_bmp_word_chars`), in a list: ``[block number]``.
 _MADE_BELOW = [0]
 #: A text whose highest code point is below this one has every block of the table up to that point's made at once
-#: (:func:`_bmp_word_chars`): Latin, Greek, Cyrillic and the other alphabets, general punctuation (curly quotes,
-#: dashes) and currency signs, 48 blocks, 2 ms once a process.
+#: (:func:`_bmp_word_chars`): up to U+2FFF, Latin, Greek, Cyrillic and the other alphabets, general punctuation
+#: (curly quotes, dashes) and currency signs, at most 48 blocks, 2 ms once a process.
 _MADE_UP_TO = 0x3000
 
 
@@ -124,8 +124,8 @@ def _bmp_word_chars(points: np.ndarray, top: int) -> np.ndarray:
         marked = _NOT_WORD.sub("\0", chars).encode("utf-32-le", "surrogatepass")
         _WORD_TABLE[start:start + _BLOCK] = np.frombuffer(marked, dtype=np.uint32) != 0
         _BLOCKS_MADE[block] = True
-    unmade = np.flatnonzero(~_BLOCKS_MADE[_MADE_BELOW[0]:])
-    _MADE_BELOW[0] += int(unmade[0]) if len(unmade) else len(_BLOCKS_MADE) - _MADE_BELOW[0]
+    unmade = np.flatnonzero(~_BLOCKS_MADE)
+    _MADE_BELOW[0] = int(unmade[0]) if len(unmade) else len(_BLOCKS_MADE)
     return _WORD_TABLE
 
 

@@ -152,11 +152,14 @@ class ProcessMapper:
         than a rebuild's single changed file.  Here too the items run in
         batches (:func:`run_batch`), so their cache entries are written
         together.  With the pool started, a batch goes to it when it is full,
-        or at once, however few its items, while fewer tasks than workers are
-        running: a rebuild's changed file went to a worker once the stream had
-        given a whole batch (the scan had looked up the index for the rest of
-        its window), and the scan then waited for its result (20 ms of a
-        one-file rebuild at 10,000 articles).
+        or when an item comes while no task is running, however few its items
+        (one, then, but once each time the workers have caught up: a batch's
+        cache entries are one file, :meth:`Cache.put_many`): a rebuild's
+        changed file went to a worker once the stream had given a whole batch
+        (the scan had looked up the index for the rest of its window), and the
+        scan then waited for its result (20 ms of a one-file rebuild at 10,000
+        articles).  An item that comes while a task runs waits for its batch,
+        the next item or the stream's end, as before.
         """
         iterator = iter(items)
         # (with the pool started, nothing is pulled ahead: the first item goes to a worker as soon as it comes)
@@ -175,10 +178,10 @@ class ProcessMapper:
             for item in itertools.chain(iterator, [_NO_ITEM]):
                 if item is not _NO_ITEM:
                     chunk.append(item)
-                # a batch goes when it is full, when the items end, or at once while a worker has nothing to do (a
-                # rebuild's one changed file: sent as it is found, not once the stream has gone on for a batch)
-                if chunk and (len(chunk) >= size or item is _NO_ITEM or _fewer_running(pending, self.workers)):
-                    pending.append(self.submit(run_batch, fn, chunk, busy=bool(pending)))
+                # a batch goes when it is full, when the items end, or at once while no task runs (a rebuild's one
+                # changed file: sent as it is found, not once the stream has gone on for a batch)
+                if chunk and (len(chunk) >= size or item is _NO_ITEM or _fewer_running(pending, 1)):
+                    pending.append(self.submit(run_batch, fn, chunk, busy=not _fewer_running(pending, 1)))
                     chunk = []
                     if len(pending) >= 4 * self.workers:
                         yield from pending.popleft().result()
@@ -263,7 +266,7 @@ class ProcessMapper:
 
 def _fewer_running(pending: deque, count: int) -> bool:
     """Whether fewer than ``count`` of the ``pending`` tasks are still to end (the newest first: in a full queue
-    they are the ones running or waiting, so two are looked at, not eight)."""
+    they are the ones running or waiting, so one is looked at, not eight)."""
     running = 0
     for future in reversed(pending):
         if not future.done():
@@ -569,7 +572,8 @@ def _worker_arrow_pool() -> None:
 
 @cache
 def code_fingerprint() -> str:
-    """SHA-256 of the schema files and of the code whose output is cached (a change invalidates the cache)."""
+    """SHA-256 of the schema files, of the code whose output is cached and of the cache's format (a change of any
+    invalidates the cache)."""
     import newscorpus.build
     import newscorpus.clusters
     import newscorpus.schemas
@@ -1744,7 +1748,8 @@ def _in_order(mapper: Mapper, fn: Callable[[T], dict], items: Iterable[T], known
                 held += count
                 if held >= _KNOWN_WINDOW:
                     return
-                yield _ANSWERED  # (to the read-ahead: the items it holds go to the map now)
+                if hit is not _PASSING:
+                    yield _ANSWERED  # (to the read-ahead: the items it holds go to the map now)
         exhausted = True
 
     def answers() -> Iterator[tuple[T, dict, bool]]:
@@ -1769,6 +1774,10 @@ _NO_ITEM = object()
 
 #: What :func:`_in_order`'s items say to :func:`_reading_ahead` when the index answered one: not an item to map.
 _ANSWERED = object()
+
+#: What a ``known`` of :func:`_in_order` answers for an item that is neither mapped nor answered by the index (the
+#: end of a segment whose files were mapped, :func:`_segmented`): the read-ahead goes on.  Never changed.
+_PASSING: dict = {}
 
 
 #: Marks the end of a segment in the stream :func:`_segmented` maps.
@@ -1797,8 +1806,10 @@ def _segmented(mapper: Mapper, fn: Callable[[T], dict], segments: Iterable[tuple
                 yield number, item
             yield number, _END
 
-    def answer(pair: tuple[int, Any]) -> dict | None:
-        return {} if pair[1] is _END else known(pair[1])
+    def answer(pair: tuple[int, Any]) -> dict | None:  # (a segment answered whole: by the index)
+        if pair[1] is _END:
+            return {} if pair[0] in whole else _PASSING
+        return known(pair[1])
 
     def weight(pair: tuple[int, Any]) -> int:  # a segment answered whole holds the records of its files
         return SEGMENT if pair[1] is _END and pair[0] in whole else 1
@@ -2004,10 +2015,11 @@ class KeyFile:
             for at in filed[first:last + 1]:
                 read[at] = data[width * (at - low):width * (at - low + 1)]
             first = last + 1
-        if positions and not read and self._filed <= (low := min(positions)) and (high := max(positions)) < len(self):
-            # all in memory (a corpus of 10,000 articles): their span in hexadecimal, then a slice a key
+        if positions and not read and self._filed <= (low := min(positions)) and (high := max(positions)) < len(self) \
+                and high - low < 4 * len(positions):
+            # all in memory (a corpus of 10,000 articles), and neighbours: their span in hexadecimal, then a slice a key
             width, start = self.WIDTH, low - self._filed
-            hexed = memoryview(self._held)[width * start:width * (high - self._filed + 1)].hex()
+            hexed = self._held[width * start:width * (high - self._filed + 1)].hex()
             return [hexed[2 * width * (at - low):2 * width * (at - low + 1)] for at in positions]
         return [read[at].hex() if at in read else self[at].hex() for at in positions]
 
