@@ -2015,11 +2015,13 @@ class KeyFile:
             for at in filed[first:last + 1]:
                 read[at] = data[width * (at - low):width * (at - low + 1)]
             first = last + 1
-        if positions and not read and self._filed <= (low := min(positions)) and (high := max(positions)) < len(self) \
-                and high - low < 4 * len(positions):
-            # all in memory (a corpus of 10,000 articles), and neighbours: their span in hexadecimal, then a slice a key
-            width, start = self.WIDTH, low - self._filed
-            hexed = self._held[width * start:width * (high - self._filed + 1)].hex()
+        if positions and not read and self._filed <= (low := min(positions)) and (high := max(positions)) < len(self):
+            # all in memory (a corpus of 10,000 articles): neighbours' span in hexadecimal, then a slice a key; keys
+            # far apart (a segment's documents' articles), each key's bytes sliced (not a call a key)
+            width, held, filed = self.WIDTH, self._held, self._filed
+            if high - low >= 4 * len(positions):
+                return [held[width * (at - filed):width * (at - filed + 1)].hex() for at in positions]
+            hexed = held[width * (low - filed):width * (high - filed + 1)].hex()
             return [hexed[2 * width * (at - low):2 * width * (at - low + 1)] for at in positions]
         return [read[at].hex() if at in read else self[at].hex() for at in positions]
 
