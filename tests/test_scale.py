@@ -1922,7 +1922,7 @@ def test_the_key_file_reads_neighbouring_keys_together(positions, reads, monkeyp
 
 @pytest.mark.parametrize("positions", [[0], [4, 0, 4, 2], [3, 4], list(range(5))[::-1], [0, 99], [99, 50, 0, 99]])
 def test_the_key_file_in_memory_answers_each_position(positions):
-    """Neighbours (their span converted at once) or keys far apart (each key's own bytes), in any order."""
+    """Neighbours or keys far apart, in any order, each key's own bytes."""
     from newscorpus.pipeline import KeyFile
 
     keys = [hashlib.sha256(str(i).encode()).digest() for i in range(100)]

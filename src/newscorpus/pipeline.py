@@ -178,10 +178,13 @@ class ProcessMapper:
             for item in itertools.chain(iterator, [_NO_ITEM]):
                 if item is not _NO_ITEM:
                     chunk.append(item)
+                if not chunk:
+                    continue
                 # a batch goes when it is full, when the items end, or at once while no task runs (a rebuild's one
                 # changed file: sent as it is found, not once the stream has gone on for a batch)
-                if chunk and (len(chunk) >= size or item is _NO_ITEM or _fewer_running(pending, 1)):
-                    pending.append(self.submit(run_batch, fn, chunk, busy=not _fewer_running(pending, 1)))
+                running = _any_running(pending)
+                if len(chunk) >= size or item is _NO_ITEM or not running:
+                    pending.append(self.submit(run_batch, fn, chunk, busy=running))
                     chunk = []
                     if len(pending) >= 4 * self.workers:
                         yield from pending.popleft().result()
@@ -264,16 +267,10 @@ class ProcessMapper:
                     self._turns = None
 
 
-def _fewer_running(pending: deque, count: int) -> bool:
-    """Whether fewer than ``count`` of the ``pending`` tasks are still to end (the newest first: in a full queue
-    they are the ones running or waiting, so one is looked at, not eight)."""
-    running = 0
-    for future in reversed(pending):
-        if not future.done():
-            running += 1
-            if running >= count:
-                return False
-    return True
+def _any_running(pending: deque) -> bool:
+    """Whether any of the ``pending`` tasks is still to end (the newest first: in a full queue it is the one running
+    or waiting, so one is looked at, not eight)."""
+    return any(not future.done() for future in reversed(pending))
 
 
 def _worker_started(parent: int, turns: tuple[int, int] | None) -> None:
@@ -2015,14 +2012,10 @@ class KeyFile:
             for at in filed[first:last + 1]:
                 read[at] = data[width * (at - low):width * (at - low + 1)]
             first = last + 1
-        if positions and not read and self._filed <= (low := min(positions)) and (high := max(positions)) < len(self):
-            # all in memory (a corpus of 10,000 articles): neighbours' span in hexadecimal, then a slice a key; keys
-            # far apart (a segment's documents' articles), each key's bytes sliced (not a call a key)
+        if positions and not read and self._filed <= min(positions) and max(positions) < len(self):
+            # all in memory (a corpus of 10,000 articles): each key's bytes sliced, not a call a key
             width, held, filed = self.WIDTH, self._held, self._filed
-            if high - low >= 4 * len(positions):
-                return [held[width * (at - filed):width * (at - filed + 1)].hex() for at in positions]
-            hexed = held[width * (low - filed):width * (high - filed + 1)].hex()
-            return [hexed[2 * width * (at - low):2 * width * (at - low + 1)] for at in positions]
+            return [held[width * (at - filed):width * (at - filed + 1)].hex() for at in positions]
         return [read[at].hex() if at in read else self[at].hex() for at in positions]
 
 
