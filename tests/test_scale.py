@@ -1181,8 +1181,10 @@ def test_a_started_pool_is_sent_an_item_as_it_comes_while_no_task_runs(tmp_path,
     seen: list[bool] = []
 
     def ran(paths: list[Path]) -> bool:
+        """Whether the items of ``paths`` ran within 10 s: their files made, and (a task's file is made before its
+        result is back) the pool told of their end, as the map asks it (the executor's work still pending)."""
         deadline = time.monotonic() + 10
-        while not all(path.exists() for path in paths) and time.monotonic() < deadline:
+        while (not all(path.exists() for path in paths) or mapper._pool._pending_work_items) and time.monotonic() < deadline:
             time.sleep(0.01)
         return all(path.exists() for path in paths)
 
