@@ -1973,6 +1973,32 @@ def test_the_cards_wire_clusters_per_split_are_those_in_the_shards(tmp_path):
     assert rows == in_shards and sum(rows.values()) < 120  # wire copies share clusters
 
 
+def test_the_clusters_splits_are_kept_with_them_and_a_rebuild_takes_both_from_the_cache(tmp_path, monkeypatch):
+    """Each wire cluster's split is kept in the clusters' cache entry (``build.cached_clusters``): a build whose ids,
+    dates and signatures are unchanged takes the clusters and their splits from it, computing neither, and they are
+    what computing them gives; an entry without the splits (4 bytes an article, as before) is made again."""
+    from newscorpus.build import SPLIT_NAMES, cached_clusters, splits_of
+    from newscorpus.clusters import cluster_firsts
+    from newscorpus.pipeline import Job, scan
+
+    corpus = generate(tmp_path / "c", 60, seed=6)
+    build_once(corpus, tmp_path / "out", workers=1)
+    layout, cache = CorpusLayout(corpus).absolute(), (tmp_path / "out" / "cache").resolve()
+    found, job = scan(layout, cache, ProcessMapper(1)), Job.of(layout, cache)
+    computed = []
+    monkeypatch.setattr(newscorpus.build, "splits_of", lambda *a: computed.append("splits") or splits_of(*a))
+    monkeypatch.setattr(newscorpus.build, "cluster_firsts", lambda *a: computed.append("clusters") or cluster_firsts(*a))
+    firsts, splits = cached_clusters(found, job)
+    assert computed == [] and found.cache.hits.get("clusters") == 1
+    assert splits.tolist() == splits_of(found, firsts).tolist()
+    assert len(splits) == len(firsts) == 60 and set(splits.tolist()) - {len(SPLIT_NAMES)}  # (each cluster's first a split)
+    (entry,) = [path for path in (cache / "clusters").rglob("*") if path.is_file()]  # 4 bytes an article: made again
+    short = Cache(cache).get("clusters", entry.name, CacheStats())
+    Cache(cache).put("clusters", entry.name, short[0], bytes(short[1])[:4 * 60])
+    again = cached_clusters(found, job)
+    assert computed == ["clusters", "splits"] and again[0] == firsts and again[1].tolist() == splits.tolist()
+
+
 def _unlink_quotes(corpus: Path, every: int) -> int:
     """Point every ``every``-th sameAs link of the gold documents at a quote that does not exist; how many."""
     broken = seen = 0

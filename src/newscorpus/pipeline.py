@@ -2038,7 +2038,11 @@ class Coded(collections.abc.Sequence):
         return number
 
     def extend(self, values: Iterable[Any]) -> None:
-        numbers = [self._number(value) for value in values]
+        values = values if isinstance(values, (list, tuple)) else list(values)
+        try:  # (most values have been seen: a dict lookup each, not a call each)
+            numbers = [self._numbers[value] for value in values]
+        except KeyError:
+            numbers = [self._number(value) for value in values]
         if self.codes.typecode == "H" and len(self.values) > 0x10000:
             self.codes = array("I", self.codes)
         self.codes.extend(numbers)
