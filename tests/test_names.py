@@ -166,6 +166,11 @@ def test_sorted_names_are_what_sorted_gives(names: list[str], where: str) -> Non
     assert listing[::3] == expected[::3]
     with pytest.raises(IndexError):
         listing[len(expected)]
+    packed = listing.packed()  # (what the scan's index keeps of a directory's listing held in memory)
+    assert (packed is None) == (listing._disk is not None)
+    if packed is not None:
+        again = SortedNames.unpacked(packed)
+        assert again == listing and list(again) == expected and again[1:3] == expected[1:3] and len(again) == len(expected)
 
 
 def test_a_sorted_listing_costs_its_utf8_and_a_word() -> None:

@@ -35,6 +35,7 @@ import itertools
 import os
 import sqlite3
 import struct
+import sys
 import tempfile
 from array import array
 from contextlib import contextmanager
@@ -725,6 +726,30 @@ class SortedNames(Sequence[str]):
             sizes[~grid.any(axis=1)] = 0
             self._ends.frombytes((np.cumsum(sizes, dtype=np.uint64) + np.uint64(len(self._utf8))).tobytes())
             self._utf8 += grid[np.arange(width) < sizes[:, None]].tobytes()
+
+    def packed(self) -> bytes | None:
+        """The names as bytes (where each one's UTF-8 ends, 8 bytes each, little-endian, then their UTF-8), which
+        :meth:`unpacked` takes back; ``None`` for names on disk (past :data:`_IN_MEMORY`)."""
+        if self._disk is not None:
+            return None
+        ends = array("Q", self._ends)
+        if sys.byteorder != "little":
+            ends.byteswap()
+        return len(ends).to_bytes(8, "little") + ends.tobytes() + bytes(self._utf8)
+
+    @classmethod
+    def unpacked(cls, data: bytes) -> "SortedNames":
+        """The names :meth:`packed` gave ``data`` for, not sorted again."""
+        names = cls()
+        count = int.from_bytes(data[:8], "little")
+        names._ends = array("Q")
+        names._ends.frombytes(data[8:8 + 8 * count])
+        if sys.byteorder != "little":
+            names._ends.byteswap()
+        names._utf8 = bytearray(data[8 + 8 * count:])
+        if count and names._ends[-1] != len(names._utf8):
+            raise ValueError("packed names whose UTF-8 is not as long as their ends say")
+        return names
 
     def _set(self, names: list[str]) -> None:
         encoded = [name.encode("utf-8", "surrogatepass") for name in names]

@@ -54,7 +54,7 @@ from newscorpus.corpus import CorpusLayout, conversion_entry, json_names, unlist
 from newscorpus.heap import paused_gc, release_free_memory
 from newscorpus.jsonio import MAX_JSON_BYTES, NotRegularFile, open_regular, parse_json, read_at_most, read_text, refusal
 from newscorpus.libc import libc_function
-from newscorpus.names import NameTable
+from newscorpus.names import NameTable, SortedNames
 from newscorpus.problems import Problem, errors, pointer
 from newscorpus.schemas import schema_dir, schema_problems
 from newscorpus.validate import _items, article_problems, document_problems, with_lines, with_lines_from_files
@@ -2377,11 +2377,9 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             *((name, directory, partial(json_names, directory)) for name, directory in layout.annotator_dirs().items())]
     dirs: RelDirs = {}
     for name, directory, listing in sets:
-        names = listing()  # file names, not paths: one set's at a time
+        names, links = _set_listing(layout, seen, name, directory, listing, dirs)  # one set's at a time
         checks = SetChecks()
         found: list[Problem] = []
-        # a set's documents are in one directory; a symbolic link is reported by its own name
-        links = _links_of(layout, directory, dirs) if names else None
         if name == "gold" and names:
             gold.directory, gold.rel = str(directory), dirs[directory][0]
         kind = f"documents:{name}"
@@ -2416,6 +2414,43 @@ def _scan(layout: CorpusLayout, job: Job, mapper: Mapper, seen: ScanIndex) -> Sc
             gold.drop({p.file for p in errors(problems)})
     indexed = seen.save()
     return Scan(problems, index, gold, stats, seen.unrecorded if indexed else None, seen.remade)
+
+
+#: The number of a set's record of its directory's listing among the set's segments in the index (those of its
+#: documents are 0, 1, ...): asked for before them, it is checked before them by the index's child too
+#: (:func:`_check_segments`, in the order of their numbers).
+LISTING = -1
+
+
+def _set_listing(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, listing: Callable[[], Sequence[str]],
+                 dirs: RelDirs) -> tuple[Sequence[str], set[str] | None]:
+    """The names of set ``name``'s documents (``listing()``: file names, not paths) and those of the symbolic links
+    in its ``directory`` (``None`` when it has no document; each directory's, with its path relative to the layout,
+    goes into ``dirs``, :func:`rel_path`).
+
+    The index answers when the directory has the stat it had: a name added, removed or renamed in a directory
+    changes its modification time, editing a document does not (as for the raw files, :func:`_unlisted_raw_files`).
+    A listing is recorded only when it holds no symbolic link (what one points to can change without the
+    directory), when it is held in memory (:class:`~newscorpus.names.SortedNames`, up to 32,768 names: the names
+    are kept in the record as they are, not sorted again), and not when the directory changed a moment ago.  Listing
+    the gold directory and its links took a one-file rebuild 16 ms at 10,000 articles (0.3 s at 100,000, past the
+    names held in memory)."""
+    kind = f"documents:{name}"
+    # (whether the directory or its parent is a link: the set's listing is empty then, though the directory's stat,
+    # which follows its parent, may be what it was)
+    digest = hashlib.blake2b(orjson.dumps([kind, str(directory), directory.is_symlink(), directory.parent.is_symlink()]),
+                             digest_size=16).digest()
+    recorded = seen.segment(kind, LISTING, digest)
+    if recorded is not None:
+        dirs.setdefault(directory, (layout.rel(directory), set()))
+        return SortedNames.unpacked(recorded["data"]), dirs[directory][1]
+    state = file_state(directory)  # (before the listing: a name added meanwhile changes it again)
+    names = listing()
+    links = _links_of(layout, directory, dirs) if names else None
+    packed = names.packed() if isinstance(names, SortedNames) and links == set() else None
+    if packed is not None:
+        seen.remember_segment(kind, LISTING, digest, {}, [(str(directory), state)], [], data=packed)
+    return names, links
 
 
 def _document_segments(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Path, names: Sequence[str],
