@@ -1655,7 +1655,7 @@ def test_the_cards_dataset_info_is_what_datasets_writes(tmp_path, shape):
 
 
 @pytest.mark.parametrize("shape", ["all", "articles-only", "one-split"])
-def test_the_cards_yaml_is_what_huggingface_hub_writes(tmp_path, shape):
+def test_the_cards_yaml_is_what_huggingface_hub_writes(tmp_path, monkeypatch, shape):
     """The card's YAML, its metadata rendered once and ``dataset_info`` dumped after it, is the text
     ``DatasetCardData.to_yaml`` gives for the whole."""
     from newscorpus.build import SPLIT_NAMES, card_metadata, card_yaml, dataset_info
@@ -1672,6 +1672,18 @@ def test_the_cards_yaml_is_what_huggingface_hub_writes(tmp_path, shape):
     whole["dataset_info"] = info
     metadata = card_metadata({"en", "fr", "ru"}, 3000, present, {"human", "model"}).to_yaml()
     assert card_yaml(metadata, info) == whole.to_yaml()
+    # dumped with placeholders for the sizes into the cache, then the sizes written into the cached text: the same
+    store, stats = Cache(tmp_path / "cache"), CacheStats()
+    dumped = []
+    real = newscorpus.build._dumped_info
+    monkeypatch.setattr(newscorpus.build, "_dumped_info", lambda info: dumped.append(1) or real(info))
+    for sizes in (1, 7, 10**12):  # (sizes of other lengths than the placeholders')
+        resized = [{**config, "splits": [{**split, "num_bytes": split["num_bytes"] * sizes, "num_examples": split["num_examples"] + sizes}
+                                         for split in config["splits"]]} for config in (info if isinstance(info, list) else [info])]
+        resized = resized if isinstance(info, list) else resized[0]
+        assert card_yaml(metadata, resized, (store, "k" * 64, stats)) == card_yaml(metadata, resized)
+    assert stats.misses == {"card-metadata": 1} and stats.hits == {"card-metadata": 2}
+    assert len(dumped) == 1 + 3  # once into the cache, then only for the comparisons
 
 
 def test_shard_schemas_are_the_declared_features(tmp_path):
@@ -3194,7 +3206,8 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
     Neither imports ``datasets`` nor ``pandas`` in the main process; a rebuild not even ``pyarrow.compute`` to patch
     its group, nor python-jsonschema for a valid document, nor ``huggingface_hub`` for a card whose metadata did not
     change, nor ``importlib.metadata`` for the libraries' versions (0.06, 0.1, 0.03 and 0.025 s), nor charset-normalizer
-    for UTF-8 raw files (14 ms), nor ``concurrent.futures`` for work too small for the pool (10 ms).  The build runs from a script without a
+    for UTF-8 raw files (14 ms), nor ``concurrent.futures`` for work too small for the pool (10 ms), nor PyYAML for a card
+    whose figures changed (its text kept with placeholders, 20 ms).  The build runs from a script without a
     ``__main__`` guard, as users write them: the child runs only its own work, not the script again."""
     import subprocess
 
@@ -3209,19 +3222,20 @@ def test_the_main_process_never_imports_datasets_and_a_rebuild_imports_only_what
         " mapper=ProcessMapper(1), group_articles=12);"
         "print(sum(p is not None for p in patched), 'patched');"
         "print(sorted(m for m in ('datasets', 'pandas', 'pyarrow.compute', 'jsonschema', 'huggingface_hub', 'importlib.metadata',"
-        " 'charset_normalizer', 'concurrent.futures')"
+        " 'charset_normalizer', 'concurrent.futures', 'yaml')"
         " if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(newscorpus.build.__file__).parents[1])}
     # cold: every group's entities flattened with pyarrow.compute (pa.array, pa.scalar and pa.table would import pandas)
     cold = subprocess.run([sys.executable, str(script), "0"], capture_output=True, text=True, env=env, check=True)
-    assert set(ast.literal_eval(cold.stdout.split("\n")[-2])) == {"pyarrow.compute", "huggingface_hub"}
+    assert set(ast.literal_eval(cold.stdout.split("\n")[-2])) == {"pyarrow.compute", "huggingface_hub", "yaml"}
     assert cold.stdout.count("script started") == 1
     declared = list((tmp_path / "cache" / "declared").rglob("*"))
     assert any(p.is_file() for p in declared)
     change_headline(corpus)
     warm = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True)
-    assert warm.stdout.split("\n")[-3:-1] == ["1 patched", "[]"]  # the changed group is patched, without pandas
+    # the changed group is patched, without pandas; the card, whose figures changed, made without PyYAML
+    assert warm.stdout.split("\n")[-3:-1] == ["1 patched", "[]"]
     declare = (
         "import sys; from pathlib import Path; from newscorpus.build import arrow_schemas, declare_aside, features;"
         "from newscorpus.corpus import CorpusLayout; from newscorpus.pipeline import Job;"
@@ -3246,6 +3260,7 @@ def test_a_librarys_version_is_the_one_importlib_metadata_gives(tmp_path, monkey
 
     for name in ("datasets", "pyarrow", "huggingface_hub"):
         assert installed_version(name) == version(name)
+    assert installed_version("yaml", "pyyaml") == version("PyYAML")  # (a package named otherwise than its distribution)
     (tmp_path / "newscorpus_fake").mkdir()
     (tmp_path / "newscorpus_fake" / "__init__.py").write_text("")
     for number in dist_infos:

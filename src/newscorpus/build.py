@@ -395,10 +395,10 @@ def _declared_versions() -> dict[str, str]:
     return {name: installed_version(name) for name in ("datasets", "pyarrow", "huggingface_hub")}
 
 
-def installed_version(name: str) -> str:
-    """The installed version of the distribution that provides the top-level package ``name``, as
-    ``importlib.metadata.version`` gives it (a test), from the name of its ``<name>-<version>.dist-info`` directory
-    beside the package, without importing the package.  Importing ``importlib.metadata`` (it imports ``email``)
+def installed_version(name: str, distribution: str | None = None) -> str:
+    """The installed version of the distribution that provides the top-level package ``name`` (``distribution``, when
+    its name is another: ``pyyaml`` for ``yaml``), as ``importlib.metadata.version`` gives it (a test), from the name
+    of its ``<distribution>-<version>.dist-info`` directory beside the package, without importing the package.  Importing ``importlib.metadata`` (it imports ``email``)
     and asking it cost 25-30 ms of a 1.2 s rebuild; it is asked only when the directory is not there or not alone
     (an egg, an editable install, two versions' metadata left side by side)."""
     import importlib.util
@@ -406,14 +406,14 @@ def installed_version(name: str) -> str:
     spec = importlib.util.find_spec(name)
     if spec is not None and spec.submodule_search_locations:
         site = os.path.dirname(list(spec.submodule_search_locations)[0])
-        prefix = f"{name}-"
+        prefix = f"{distribution or name}-".lower()  # (PyYAML's is "PyYAML-..." where an older pip installed it)
         found = [entry[len(prefix):-len(".dist-info")] for entry in os.listdir(site)
-                 if entry.startswith(prefix) and entry.endswith(".dist-info")]
+                 if entry.lower().startswith(prefix) and entry.endswith(".dist-info")]
         if len(found) == 1 and "-" not in found[0]:
             return found[0]
     from importlib.metadata import version
 
-    return version(name)
+    return version(distribution or name)
 
 
 def _arrow_schemas_key(fingerprint: str) -> str:
@@ -1973,13 +1973,14 @@ def _write_card(staging: Path, counts: dict[str, dict[str, int]], nbytes: dict[s
     hit = store.get("card", key, stats)
     present = {c: [s for s in SPLIT_NAMES if counts[c][s]] for c in CONFIGS}
     if hit is not None:
-        readme = hit[1]  # (its metadata's entry is kept by a pruning build: the next card made needs it)
+        readme = hit[1]  # (its metadata's entries are kept by a pruning build: the next card made needs them)
         note_use("card-metadata", _metadata_key(languages, sum(counts["articles"].values()), present, card.origins, job,
                                                 datasheet), store.root)
+        note_use("card-metadata", _info_yaml_key(present, job), store.root)
     else:
         metadata = _metadata_yaml(languages, sum(counts["articles"].values()), present, card.origins, job, stats, datasheet)
-        readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job)), card, repo_root, corpus_root,
-                             documents).encode("utf-8")
+        readme = render_card(card_yaml(metadata, dataset_info(counts, nbytes, job), (store, _info_yaml_key(present, job), stats)),
+                             card, repo_root, corpus_root, documents).encode("utf-8")
         store.put("card", key, {}, readme)
     with naming(staging / "README.md"):
         (staging / "README.md").write_bytes(readme)
@@ -2013,14 +2014,56 @@ def _metadata_key(languages: set[str], n_articles: int, present: dict[str, list[
                    "present": present, "origins": sorted(origins), "code": job.fingerprint, "versions": _declared_versions()})
 
 
-def card_yaml(metadata: str, info: dict | list) -> str:
+def card_yaml(metadata: str, info: dict | list, cached: tuple[Cache, str, CacheStats] | None = None) -> str:
     """The card's YAML: ``metadata`` (:func:`_metadata_yaml`), then ``dataset_info``, the last key, dumped as
     ``DatasetCardData.to_yaml`` dumps it (PyYAML, keys in their order, Unicode as it is) with libyaml's emitter when
-    PyYAML has it (25 ms less at 10,000 articles).  The text is what ``to_yaml`` gives for the whole (a test)."""
+    PyYAML has it (25 ms less at 10,000 articles).  The text is what ``to_yaml`` gives for the whole (a test).
+
+    ``cached``: the cache, the key of ``info``'s shape (:func:`_info_yaml_key`: its layout and splits) and the
+    build's cache figures.  The text of ``info`` with a placeholder for each size is kept there, and the sizes are
+    written into it: a build whose figures changed since the last does not import PyYAML (20 ms of a one-file
+    rebuild at 10,000 articles whose card changed).  The same text either way (a test)."""
+    if cached is None:
+        return metadata + "\n" + _dumped_info(info)
+    store, key, stats = cached
+    configs = info if isinstance(info, list) else [info]
+    sizes: list[int] = []
+    marked = []
+    for config in configs:
+        splits = []
+        for split in config["splits"]:
+            splits.append({**split, "num_bytes": _SIZE_MARK + len(sizes), "num_examples": _SIZE_MARK + len(sizes) + 1})
+            sizes += [split["num_bytes"], split["num_examples"]]
+        marked.append({**config, "splits": splits})
+    hit = store.get("card-metadata", key, stats)
+    template = None if hit is None else hit[1].decode("utf-8")
+    if template is None or not all(template.count(str(_SIZE_MARK + at)) == 1 for at in range(len(sizes))):
+        template = _dumped_info(marked if isinstance(info, list) else marked[0])
+        if not all(template.count(str(_SIZE_MARK + at)) == 1 for at in range(len(sizes))):  # (a name holding one)
+            return metadata + "\n" + _dumped_info(info)
+        store.put("card-metadata", key, {}, template.encode("utf-8"))
+    for at, size in enumerate(sizes):
+        template = template.replace(str(_SIZE_MARK + at), str(size), 1)
+    return metadata + "\n" + template
+
+
+#: The first placeholder of a split's size in the card's ``dataset_info`` kept in the cache (:func:`card_yaml`):
+#: the others follow it, of as many digits, so that none is part of another.
+_SIZE_MARK = 4_700_000_000_000_000_000
+
+
+def _dumped_info(info: dict | list) -> str:
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return metadata + "\n" + yaml.dump({"dataset_info": info}, Dumper=dumper, sort_keys=False, allow_unicode=True).strip()
+    return yaml.dump({"dataset_info": info}, Dumper=dumper, sort_keys=False, allow_unicode=True).strip()
+
+
+def _info_yaml_key(present: dict[str, list[str]], job: Job) -> str:
+    """The key of the card's ``dataset_info`` text with placeholders for its sizes (:func:`card_yaml`): what
+    :func:`dataset_info` makes it of (the layout, the splits each config has) and the PyYAML that dumps it."""
+    return key_of({"stage": "card-dataset-info", "layout": _layout_key(job.fingerprint), "present": present,
+                   "pyyaml": installed_version("yaml", "pyyaml")})
 
 
 def _json_ready(value: object) -> object:
