@@ -171,6 +171,8 @@ def test_sorted_names_are_what_sorted_gives(names: list[str], where: str) -> Non
     if packed is not None:
         again = SortedNames.unpacked(packed)
         assert again == listing and list(again) == expected and again[1:3] == expected[1:3] and len(again) == len(expected)
+        with pytest.raises(ValueError):  # (bytes not as packed: the scan lists the directory again)
+            SortedNames.unpacked(packed[:-1])
 
 
 def test_a_sorted_listing_costs_its_utf8_and_a_word() -> None:

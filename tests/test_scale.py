@@ -1684,6 +1684,13 @@ def test_the_cards_yaml_is_what_huggingface_hub_writes(tmp_path, monkeypatch, sh
         assert card_yaml(metadata, resized, (store, "k" * 64, stats)) == card_yaml(metadata, resized)
     assert stats.misses == {"card-metadata": 1} and stats.hits == {"card-metadata": 2}
     assert len(dumped) == 1 + 3  # once into the cache, then only for the comparisons
+    Cache(tmp_path / "cache").put("card-metadata", "k" * 64, {}, b"dataset_info: a text of another shape")  # damaged
+    assert card_yaml(metadata, info, (store, "k" * 64, stats)) == whole.to_yaml()  # dumped again, and kept
+    assert len(dumped) == 5 and Cache(tmp_path / "cache").get("card-metadata", "k" * 64, CacheStats())[1] != b"dataset_info: a text of another shape"
+    job = Job("corpus", "corpus/raw", str(tmp_path / "cache"), "v", "f" * 64)
+    shapes = {repr(shown): shown for shown in (present, {**present, "quotes": []}, {**present, "articles": ["train"]},
+                                               {**present, "entities": list(SPLIT_NAMES)})}  # (those that differ)
+    assert len(shapes) >= 2 and len({newscorpus.build._info_yaml_key(shown, job) for shown in shapes.values()}) == len(shapes)
 
 
 def test_shard_schemas_are_the_declared_features(tmp_path):
@@ -1906,6 +1913,12 @@ def test_a_set_s_listing_is_answered_by_the_index_only_while_its_directory_keeps
     listed.clear()
     build_once(corpus, tmp_path)  # and once more: listed again only where it cannot be recorded
     assert gold_listed() == (change in ("a-link-added", "the-directory-changed-a-moment-ago"))
+    if change == "a-document-edited":  # a record not as packed (another version's): listed again, the same result
+        real = newscorpus.names.SortedNames.unpacked
+        monkeypatch.setattr(newscorpus.names.SortedNames, "unpacked", classmethod(lambda cls, data: real(data[:-1])))
+        listed.clear()
+        once_more = build_once(corpus, tmp_path)
+        assert gold_listed() and once_more.problems == again.problems and once_more.counts == again.counts
 
 
 @pytest.mark.parametrize("racy_ns", [0, 10**12], ids=["settled", "changed-a-moment-ago"])

@@ -2037,9 +2037,9 @@ def card_yaml(metadata: str, info: dict | list, cached: tuple[Cache, str, CacheS
         marked.append({**config, "splits": splits})
     hit = store.get("card-metadata", key, stats)
     template = None if hit is None else hit[1].decode("utf-8")
-    if template is None or not all(template.count(str(_SIZE_MARK + at)) == 1 for at in range(len(sizes))):
+    if template is None or not _placeholders_once(template, len(sizes)):
         template = _dumped_info(marked if isinstance(info, list) else marked[0])
-        if not all(template.count(str(_SIZE_MARK + at)) == 1 for at in range(len(sizes))):  # (a name holding one)
+        if not _placeholders_once(template, len(sizes)):  # (a name or type holding the placeholders' digits)
             return metadata + "\n" + _dumped_info(info)
         store.put("card-metadata", key, {}, template.encode("utf-8"))
     for at, size in enumerate(sizes):
@@ -2050,6 +2050,12 @@ def card_yaml(metadata: str, info: dict | list, cached: tuple[Cache, str, CacheS
 #: The first placeholder of a split's size in the card's ``dataset_info`` kept in the cache (:func:`card_yaml`):
 #: the others follow it, of as many digits, so that none is part of another.
 _SIZE_MARK = 4_700_000_000_000_000_000
+
+
+def _placeholders_once(template: str, count: int) -> bool:
+    """Whether ``template`` holds each of the first ``count`` placeholders of :data:`_SIZE_MARK` once, and no other
+    text that starts as they do."""
+    return template.count(str(_SIZE_MARK)[:8]) == count and all(template.count(str(_SIZE_MARK + at)) == 1 for at in range(count))
 
 
 def _dumped_info(info: dict | list) -> str:
@@ -2063,7 +2069,12 @@ def _info_yaml_key(present: dict[str, list[str]], job: Job) -> str:
     """The key of the card's ``dataset_info`` text with placeholders for its sizes (:func:`card_yaml`): what
     :func:`dataset_info` makes it of (the layout, the splits each config has) and the PyYAML that dumps it."""
     return key_of({"stage": "card-dataset-info", "layout": _layout_key(job.fingerprint), "present": present,
-                   "pyyaml": installed_version("yaml", "pyyaml")})
+                   "pyyaml": _pyyaml_version()})
+
+
+@cache
+def _pyyaml_version() -> str:
+    return installed_version("yaml", "pyyaml")
 
 
 def _json_ready(value: object) -> object:

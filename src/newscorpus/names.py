@@ -742,12 +742,14 @@ class SortedNames(Sequence[str]):
         """The names :meth:`packed` gave ``data`` for, not sorted again."""
         names = cls()
         count = int.from_bytes(data[:8], "little")
+        if len(data) < 8 + 8 * count:
+            raise ValueError("packed names shorter than their count says")
         names._ends = array("Q")
         names._ends.frombytes(data[8:8 + 8 * count])
         if sys.byteorder != "little":
             names._ends.byteswap()
         names._utf8 = bytearray(data[8 + 8 * count:])
-        if count and names._ends[-1] != len(names._utf8):
+        if (names._ends[-1] if count else 0) != len(names._utf8):
             raise ValueError("packed names whose UTF-8 is not as long as their ends say")
         return names
 

@@ -573,6 +573,8 @@ def code_fingerprint() -> str:
     invalidates the cache)."""
     import newscorpus.build
     import newscorpus.clusters
+    import newscorpus.corpus
+    import newscorpus.names
     import newscorpus.schemas
     import newscorpus.spans
     import newscorpus.validate
@@ -580,7 +582,9 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(PIPELINE_VERSION.encode())
     for path in sorted(schema_dir().glob("*.schema.json")):
         digest.update(path.read_bytes())
-    for module in (newscorpus.build, newscorpus.clusters, newscorpus.schemas, newscorpus.spans, newscorpus.validate):
+    # (corpus and names: which names a set's listing holds, and how the index keeps it, _set_listing)
+    for module in (newscorpus.build, newscorpus.clusters, newscorpus.corpus, newscorpus.names, newscorpus.schemas,
+                   newscorpus.spans, newscorpus.validate):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())  # the scan: what its index records, and in which shape
     digest.update(newscorpus.CONVERTER_VERSION.encode())
@@ -2436,18 +2440,24 @@ def _set_listing(layout: CorpusLayout, seen: ScanIndex, name: str, directory: Pa
     the gold directory and its links took a one-file rebuild 16 ms at 10,000 articles (0.3 s at 100,000, past the
     names held in memory)."""
     kind = f"documents:{name}"
-    # (whether the directory or its parent is a link: the set's listing is empty then, though the directory's stat,
-    # which follows its parent, may be what it was)
-    digest = hashlib.blake2b(orjson.dumps([kind, str(directory), directory.is_symlink(), directory.parent.is_symlink()]),
-                             digest_size=16).digest()
-    recorded = seen.segment(kind, LISTING, digest)
+    try:  # (a name that is not UTF-8, an annotator's directory's: listed every time, as before)
+        digest = hashlib.blake2b(orjson.dumps([kind, str(directory), directory.is_symlink(), directory.parent.is_symlink()]),
+                                 digest_size=16).digest()  # (a link: the listing is empty, the stat may be as it was)
+    except orjson.JSONEncodeError:
+        digest = None
+    recorded = seen.segment(kind, LISTING, digest) if digest is not None else None
     if recorded is not None:
-        dirs.setdefault(directory, (layout.rel(directory), set()))
-        return SortedNames.unpacked(recorded["data"]), dirs[directory][1]
+        try:
+            names: Sequence[str] = SortedNames.unpacked(recorded["data"])
+        except ValueError:  # (not as packed: listed again, below)
+            pass
+        else:
+            dirs.setdefault(directory, (layout.rel(directory), set()))
+            return names, dirs[directory][1]
     state = file_state(directory)  # (before the listing: a name added meanwhile changes it again)
     names = listing()
     links = _links_of(layout, directory, dirs) if names else None
-    packed = names.packed() if isinstance(names, SortedNames) and links == set() else None
+    packed = names.packed() if isinstance(names, SortedNames) and links == set() and digest is not None else None
     if packed is not None:
         seen.remember_segment(kind, LISTING, digest, {}, [(str(directory), state)], [], data=packed)
     return names, links
