@@ -2047,7 +2047,7 @@ def test_the_clusters_splits_are_kept_with_them_and_a_rebuild_takes_both_from_th
     dates and signatures are unchanged takes the clusters and their splits from it, computing neither, and they are
     what computing them gives; an entry without the splits (4 bytes an article, as before) is made again."""
     from newscorpus.build import SPLIT_NAMES, cached_clusters, splits_of
-    from newscorpus.clusters import cluster_firsts
+    from newscorpus.clusters import firsts_of_pairs
     from newscorpus.pipeline import Job, scan
 
     corpus = generate(tmp_path / "c", 60, seed=6)
@@ -2056,16 +2056,55 @@ def test_the_clusters_splits_are_kept_with_them_and_a_rebuild_takes_both_from_th
     found, job = scan(layout, cache, ProcessMapper(1)), Job.of(layout, cache)
     computed = []
     monkeypatch.setattr(newscorpus.build, "splits_of", lambda *a: computed.append("splits") or splits_of(*a))
-    monkeypatch.setattr(newscorpus.build, "cluster_firsts", lambda *a: computed.append("clusters") or cluster_firsts(*a))
+    monkeypatch.setattr(newscorpus.build, "firsts_of_pairs", lambda *a: computed.append("clusters") or firsts_of_pairs(*a))
     firsts, splits = cached_clusters(found, job)
     assert computed == [] and found.cache.hits.get("clusters") == 1
     assert splits.tolist() == splits_of(found, firsts).tolist()
     assert len(splits) == len(firsts) == 60 and set(splits.tolist()) - {len(SPLIT_NAMES)}  # (each cluster's first a split)
-    (entry,) = [path for path in (cache / "clusters").rglob("*") if path.is_file()]  # 4 bytes an article: made again
+    (entry,) = [path for path in (cache / "clusters").rglob("*")  # 4 bytes an article: made again
+                if path.is_file() and path.name != newscorpus.build._last_pairs_key(job)]
     short = Cache(cache).get("clusters", entry.name, CacheStats())
     Cache(cache).put("clusters", entry.name, short[0], bytes(short[1])[:4 * 60])
     again = cached_clusters(found, job)
     assert computed == ["clusters", "splits"] and again[0] == firsts and again[1].tolist() == splits.tolist()
+
+
+def _rewrite_a_body(corpus: Path, number: int) -> None:
+    """Put another article's longest line in place of the longest line of the ``number``-th raw file of the
+    manifest (and its sha256 in its line): its body's signature changes."""
+    manifest_path = corpus / "raw" / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
+    path, other = (corpus / "raw" / entries[at]["file"] for at in (number, (number + len(entries) // 2) % len(entries)))
+    text = path.read_text(encoding="utf-8")
+    longest = max(text.splitlines(), key=len)
+    path.write_text(text.replace(longest, max(other.read_text(encoding="utf-8").splitlines(), key=len), 1), encoding="utf-8")
+    entries[number]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+
+
+def test_a_rebuild_finds_the_pairs_of_changed_signatures_alone_and_builds_what_a_cold_build_does(tmp_path, monkeypatch):
+    """After a body's signature changed, a rebuild's clusters start from the pairs the last build left
+    (``build._last_pairs_key``): the bands of every article are not sorted again, and the output is a cold build's;
+    a last entry of another shape is not used (all found again, the same output)."""
+    import newscorpus.clusters as clusters
+    from newscorpus.build import _last_pairs_key
+    from newscorpus.pipeline import Job
+
+    corpus = generate(tmp_path / "c", 200, seed=6)
+    build_once(corpus, tmp_path / "out", workers=1)
+    everything = []
+    real = clusters._similar_pairs
+    monkeypatch.setattr(clusters, "_similar_pairs", lambda *a: everything.append(1) or real(*a))
+    for number, damaged in ((100, False), (40, True)):
+        _rewrite_a_body(corpus, number)
+        job = Job.of(CorpusLayout(corpus).absolute(), (tmp_path / "out" / "cache").resolve())
+        if damaged:
+            Cache(Path(job.cache)).put("clusters", _last_pairs_key(job), {"articles": 200, "width": 4}, b"\0" * 1601)
+        everything.clear()
+        again = build_once(corpus, tmp_path / "out", workers=1)
+        assert again.cache.misses.get("clusters") == 1 and everything == ([1] if damaged else [])
+        cold = build_once(corpus, tmp_path / f"cold-{number}", workers=1)
+        assert tree_digest(again.out) == tree_digest(cold.out) and again.counts == cold.counts
 
 
 def _unlink_quotes(corpus: Path, every: int) -> int:
@@ -3010,6 +3049,85 @@ def test_clusters_are_the_components_of_similar_band_sharing_pairs(monkeypatch, 
         held.update(np.ascontiguousarray(signatures[:, lo:hi]).tobytes())
     assert read.digest() == held.digest()
     on_disk.close()
+
+
+def _planted_signatures(n: int, seed: int):
+    """Signatures with planted near-copies (some sharing much, some little but a band) and a bucket of three identical."""
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM
+
+    rng = np.random.default_rng(seed)
+    signatures = rng.integers(0, 50, size=(n, NUM_PERM), dtype=np.uint32)
+    for i in range(0, n, 3):
+        j = (i * 7 + 5) % n
+        keep = rng.random(NUM_PERM) < rng.choice([0.2, 0.35, 0.9])
+        signatures[j, keep] = signatures[i, keep]
+    signatures[10] = signatures[11] = signatures[12]
+    return signatures
+
+
+@pytest.mark.parametrize("change", ["none", "a-copy-made-of-another", "a-copy-edited-away", "one-of-three-identical-edited",
+                                    "two-changed-into-each-other", "many-changed", "rows-added", "no-last"])
+def test_the_similar_pairs_found_again_for_the_changed_signatures_are_those_found_from_all(monkeypatch, change):
+    """``similar_pairs`` from the last pairs and fingerprints (a rebuild after an edit) gives exactly what finding
+    them from every signature gives: pairs a changed row gains or loses, pairs between changed rows, rows of a
+    bucket; past the share of changed rows it updates, or with rows of another number, it finds them all again."""
+    import numpy as np
+    import newscorpus.clusters as clusters
+    from newscorpus.clusters import LSH_BANDS, LSH_ROWS, NUM_PERM, Matrix, _similar_pairs, row_fingerprints, similar_pairs
+
+    n = 300
+    before = _planted_signatures(n, 5)
+    last = similar_pairs(Matrix(before))
+    assert last.pairs.tolist() == _similar_pairs(Matrix(before), LSH_BANDS, LSH_ROWS).tolist() and len(last.pairs) > 20
+    after = before.copy()
+    rng = np.random.default_rng(9)
+    paired = sorted({int(i) for pair in last.pairs.tolist() for i in pair})
+    if change == "a-copy-made-of-another":  # a lone row becomes a near-copy of a paired one
+        lone = next(i for i in range(n) if i not in paired)
+        keep = rng.random(NUM_PERM) < 0.8
+        after[lone, keep] = before[paired[0], keep]
+    elif change == "a-copy-edited-away":
+        after[paired[0]] = rng.integers(1000, 2000, NUM_PERM, dtype=np.uint32)
+    elif change == "one-of-three-identical-edited":
+        after[11, :LSH_ROWS] += 7  # still similar to its two twins, no longer in band 0's bucket with them
+    elif change == "two-changed-into-each-other":
+        a, b = [i for i in range(n) if i not in paired][:2]
+        after[a] = after[b] = rng.integers(3000, 4000, NUM_PERM, dtype=np.uint32)
+    elif change == "many-changed":  # past the share: all found again
+        after[::10] = rng.integers(0, 50, size=after[::10].shape, dtype=np.uint32)
+    elif change == "rows-added":
+        after = np.vstack([before, before[:3]])
+    full = []
+    real = clusters._similar_pairs
+    monkeypatch.setattr(clusters, "_similar_pairs", lambda *a: full.append(1) or real(*a))
+    got = similar_pairs(Matrix(after), None if change == "no-last" else last)
+    expected = real(Matrix(after), LSH_BANDS, LSH_ROWS)
+    assert got.pairs.tolist() == expected.tolist() and got.pairs.dtype == expected.dtype
+    assert np.array_equal(got.fingerprints, row_fingerprints(Matrix(after)))
+    changed = len(after) == n and int((got.fingerprints != last.fingerprints).sum())
+    assert changed == {"none": 0, "a-copy-made-of-another": 1, "a-copy-edited-away": 1, "one-of-three-identical-edited": 1,
+                       "two-changed-into-each-other": 2, "many-changed": 30, "rows-added": False, "no-last": 0}[change]
+    assert bool(full) == (change in ("many-changed", "rows-added", "no-last"))  # (30 of 300: past 1%)
+    if change not in ("none", "no-last", "one-of-three-identical-edited"):  # (that one keeps its pairs: still similar)
+        assert got.pairs.tolist() != last.pairs.tolist()  # (the change mattered to the pairs)
+
+
+def test_a_signature_s_fingerprint_changes_with_any_one_value():
+    """Each value of a signature, changed alone (by one, or swapped with its neighbour), changes its fingerprint."""
+    import numpy as np
+    from newscorpus.clusters import NUM_PERM, Matrix, row_fingerprints
+
+    row = np.random.default_rng(2).integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+    variants = [row]
+    for at in range(NUM_PERM):
+        bumped = row.copy()
+        bumped[at] += np.uint32(1)
+        swapped = row.copy()
+        swapped[[at, (at + 1) % NUM_PERM]] = row[[(at + 1) % NUM_PERM, at]]
+        variants += [bumped, swapped]
+    prints = row_fingerprints(Matrix(np.stack(variants))).tolist()
+    assert len(set(prints)) == len(prints)
 
 
 @pytest.mark.parametrize("step", [1, -1])  # the chain's positions rising or falling
