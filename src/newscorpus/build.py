@@ -1282,7 +1282,7 @@ def cached_clusters(found: Scan, job: Job) -> tuple[array, np.ndarray]:
     and 0.17 s at 100,000).  When they changed, the similar pairs are found again only for the articles whose
     signature changed since the last build of this corpus that computed them (:func:`_last_pairs_key`,
     :func:`newscorpus.clusters.similar_pairs`): an edit that changed one body's signature had every article's bands
-    sorted again, 0.11 s of a one-file rebuild at 10,000 articles and 1.3 s at 100,000."""
+    sorted again, 0.11 s of a one-file rebuild at 10,000 articles and 1.4 s at 100,000."""
     import numpy as np
 
     index = found.index
@@ -1303,7 +1303,8 @@ def cached_clusters(found: Scan, job: Job) -> tuple[array, np.ndarray]:
         splits = splits_of(found, firsts, last[2] if last is not None and last[1] == names.hexdigest() else None)
         hit = ({}, firsts.astype("<u4").tobytes() + splits.tobytes())
         store.put("clusters", key, *hit)
-        store.put("clusters", last_key, {"articles": len(index), "width": similar.pairs.dtype.itemsize, "ids": names.hexdigest()},
+        store.put("clusters", last_key, {"articles": len(index), "width": similar.pairs.dtype.itemsize, "ids": names.hexdigest(),
+                                         "pairs": len(similar.pairs)},
                   [similar.fingerprints.astype("<u8").tobytes(), splits.tobytes(),
                    similar.pairs.astype(similar.pairs.dtype.newbyteorder("<")).tobytes()])
     else:
@@ -1355,16 +1356,19 @@ def _last_pairs(hit: tuple[dict, bytes] | None) -> tuple[Similar, str, np.ndarra
     if hit is None:
         return None
     meta, payload = hit
-    count, width, ids = meta.get("articles"), meta.get("width"), meta.get("ids")
-    if not isinstance(count, int) or width not in (4, 8) or not isinstance(ids, str) or count < 0 \
-            or len(payload) < 9 * count or (len(payload) - 9 * count) % (2 * width):
+    count, width, ids, paired = meta.get("articles"), meta.get("width"), meta.get("ids"), meta.get("pairs")
+    if not isinstance(count, int) or width not in (4, 8) or not isinstance(ids, str) or not isinstance(paired, int) \
+            or count < 0 or len(payload) != 9 * count + 2 * width * paired:
         return None
     fingerprints = np.frombuffer(payload, dtype="<u8", count=count).astype(np.uint64)
     splits = np.frombuffer(payload, dtype=np.uint8, count=count, offset=8 * count)
     pairs = np.frombuffer(payload, dtype=f"<i{width}", offset=9 * count).astype(f"=i{width}").reshape(-1, 2)
-    if len(pairs) and (pairs.min() < 0 or pairs.max() >= count or not (pairs[:, 0] < pairs[:, 1]).all()) \
-            or (len(splits) and int(splits.max()) > len(SPLIT_NAMES)):
+    if len(splits) and int(splits.max()) > len(SPLIT_NAMES):
         return None
+    if len(pairs):  # each pair once, smaller position first, in order (as clusters._similar_pairs gives them)
+        codes = pairs[:, 0].astype(np.int64) * count + pairs[:, 1]
+        if pairs.min() < 0 or pairs.max() >= count or not (pairs[:, 0] < pairs[:, 1]).all() or not (np.diff(codes) > 0).all():
+            return None
     return Similar(fingerprints, pairs), ids, splits
 
 
@@ -1372,7 +1376,7 @@ def splits_of(found: Scan, clusters: np.ndarray | array, known: np.ndarray | Non
     """The split of each wire cluster, each computed once: by the position of the cluster's first article, the number
     of its split in :data:`SPLIT_NAMES` (an array of one byte per article; the other positions hold
     ``len(SPLIT_NAMES)``, no split).  A dict of the clusters' splits was 7 MB at 100,000 articles.  ``clusters``:
-    each article's cluster's first (:func:`newscorpus.clusters.cluster_firsts`).  ``known``: splits this function
+    each article's cluster's first (:func:`newscorpus.clusters.firsts_of_pairs`).  ``known``: splits this function
     gave for the same ids (in the same positions), whose firsts' splits are taken from it (a split is its first's
     id's: hashing and reading the ids of 63,000 firsts took 0.2 s at 100,000 articles)."""
     import numpy as np
