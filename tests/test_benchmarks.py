@@ -169,6 +169,32 @@ def test_the_edit_changes_one_manifest_line_in_place(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Headline: the news\n" + "A" * 210 + " the end\n" + "B" * 300 + "\n", "Headline: the news\n" + "A" * 210 + " teh end\n" + "B" * 300 + "\n"),
+    ("Short the line\n" + "C" * 250 + "\n", "Short the line\n" + "C" * 250 + " (corrected 1)\n"),
+    ("x\n" + "D" * 250 + " (corrected 1)\n", "x\n" + "D" * 250 + " (corrected 1) (corrected 2)\n"),
+    ("only a short line, the one\n", "only a short line, teh one\n"),
+], ids=["the-in-a-paragraph", "no-the-in-a-paragraph", "corrected-before", "no-paragraph"])
+def test_a_typo_fixed_changes_a_paragraph_s_words_each_time(text, expected):
+    """The benchmark's edit changes a body paragraph (not a short headline's "the"), and words no edit before made."""
+    assert bench_build.typo_fixed(text) == expected
+
+
+def test_repeated_typos_fixed_change_the_body_s_signature_each_time(tmp_path):
+    """Each of the benchmark's edits of one raw file changes its MinHash signature, as most edits of words do: the
+    rebuild it times updates the wire clusters (it took them from the cache once the same correction was appended
+    five times)."""
+    from newscorpus.clusters import signature
+
+    corpus = generate(tmp_path / "corpus", 7, seed=3)
+    path = sorted((corpus / "raw").glob("*.txt"))[3]
+    text, signatures = path.read_text(encoding="utf-8"), []
+    for _ in range(8):
+        text = bench_build.typo_fixed(text)
+        signatures.append(signature(text).tobytes())
+    assert len(set(signatures)) >= 6  # (a "the" of a paragraph changed may leave all 128 minima as they were)
+
+
 @pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory) -> Path:
     """A dataset built from 160 synthetic articles in groups of about 12: several files per split."""
