@@ -2069,36 +2069,38 @@ def test_the_clusters_splits_are_kept_with_them_and_a_rebuild_takes_both_from_th
     assert computed == ["clusters", "splits"] and again[0] == firsts and again[1].tolist() == splits.tolist()
 
 
-def _rewrite_a_body(corpus: Path, number: int) -> None:
-    """Put another article's longest line in place of the longest line of the ``number``-th raw file of the
-    manifest (and its sha256 in its line): its body's signature changes."""
+def _edit_raw(corpus: Path, number: int, edit: Callable[[dict, list[dict]], None]) -> None:
+    """Apply ``edit(entry, entries)`` to the ``number``-th line of the manifest (it may rewrite the entry's file), and
+    write the manifest again with the file's sha256."""
     manifest_path = corpus / "raw" / "manifest.jsonl"
     entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
-    path, other = (corpus / "raw" / entries[at]["file"] for at in (number, (number + len(entries) // 2) % len(entries)))
-    text = path.read_text(encoding="utf-8")
-    longest = max(text.splitlines(), key=len)
-    path.write_text(text.replace(longest, max(other.read_text(encoding="utf-8").splitlines(), key=len), 1), encoding="utf-8")
-    entries[number]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    edit(entries[number], entries)
+    entries[number]["sha256"] = hashlib.sha256((corpus / "raw" / entries[number]["file"]).read_bytes()).hexdigest()
     manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+
+
+def _rewrite_a_body(corpus: Path, number: int) -> None:
+    """Put another article's longest line in place of the longest line of the ``number``-th raw file of the
+    manifest: its body's signature changes."""
+    def edit(entry: dict, entries: list[dict]) -> None:
+        path, other = (corpus / "raw" / e["file"] for e in (entry, entries[(number + len(entries) // 2) % len(entries)]))
+        text = path.read_text(encoding="utf-8")
+        longest = max(text.splitlines(), key=len)
+        path.write_text(text.replace(longest, max(other.read_text(encoding="utf-8").splitlines(), key=len), 1), encoding="utf-8")
+    _edit_raw(corpus, number, edit)
 
 
 def _copy_a_body(corpus: Path, number: int) -> None:
-    """Make the ``number``-th raw file of the manifest a copy of another's text (and its sha256 in its line): a new
-    similar pair, its wire cluster changed."""
-    manifest_path = corpus / "raw" / "manifest.jsonl"
-    entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
-    path, other = (corpus / "raw" / entries[at]["file"] for at in (number, (number + 7) % len(entries)))
-    path.write_bytes(other.read_bytes())
-    entries[number]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    """Make the ``number``-th raw file of the manifest a copy of another's text: a new similar pair, its wire cluster
+    changed."""
+    def edit(entry: dict, entries: list[dict]) -> None:
+        (corpus / "raw" / entry["file"]).write_bytes((corpus / "raw" / entries[(number + 7) % len(entries)]["file"]).read_bytes())
+    _edit_raw(corpus, number, edit)
 
 
 def _rename_an_article(corpus: Path, number: int) -> None:
     """Give the ``number``-th article of the manifest another id (its file and body as they were)."""
-    manifest_path = corpus / "raw" / "manifest.jsonl"
-    entries = [json.loads(line) for line in manifest_path.read_text().splitlines()]
-    entries[number]["id"] = entries[number]["id"][:-8] + "0badc0de"
-    manifest_path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    _edit_raw(corpus, number, lambda entry, entries: entry.update(id=entry["id"][:-8] + "0badc0de"))
 
 
 @pytest.mark.parametrize("edit", ["a-body-rewritten", "a-body-made-a-copy", "an-article-renamed", "the-last-entry-damaged"])

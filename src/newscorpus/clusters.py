@@ -351,12 +351,9 @@ def _similar_pairs(signatures: Signatures, bands: int, rows: int, chunk: int = 1
 def _similar(signatures: Signatures, codes: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
     """The candidate pairs ``codes`` (each ``smaller * n + larger``, sorted, unique) whose estimated Jaccard
     similarity is at least :data:`THRESHOLD`, as :func:`_similar_pairs` gives them."""
-    n = len(signatures)
     if not len(codes):
-        return np.zeros((0, 2), dtype=_positions(n))
-    pairs = np.empty((len(codes), 2), dtype=_positions(n))
-    np.floor_divide(codes, n, out=pairs[:, 0], casting="unsafe")
-    np.remainder(codes, n, out=pairs[:, 1], casting="unsafe")
+        return np.zeros((0, 2), dtype=_positions(len(signatures)))
+    pairs = _pairs_of(codes, len(signatures))
     del codes
     equal = np.zeros(len(pairs), dtype=np.uint8)  # values equal, over every column (at most NUM_PERM)
     for lo, hi in COLUMN_GROUPS:
@@ -366,6 +363,14 @@ def _similar(signatures: Signatures, codes: np.ndarray, chunk: int = 1 << 14) ->
             equal[k:k + chunk] += (values[part[:, 0]] == values[part[:, 1]]).sum(axis=1, dtype=np.uint8)
         del values
     return pairs[equal / NUM_PERM >= THRESHOLD]  # a list of tuples of ints was 8 MB at 100,000 articles
+
+
+def _pairs_of(codes: np.ndarray, n: int) -> np.ndarray:
+    """The pairs ``codes`` stand for (each ``smaller * n + larger``), as a ``(pairs, 2)`` array of positions."""
+    pairs = np.empty((len(codes), 2), dtype=_positions(n))
+    np.floor_divide(codes, n, out=pairs[:, 0], casting="unsafe")
+    np.remainder(codes, n, out=pairs[:, 1], casting="unsafe")
+    return pairs
 
 
 def row_fingerprints(signatures: Signatures) -> np.ndarray:
@@ -412,7 +417,7 @@ def similar_pairs(signatures: Signatures, last: Similar | None = None) -> Simila
     The pairs depend on the signatures alone, by position: the ids and dates do not enter them."""
     fingerprints = row_fingerprints(signatures)
     n = len(fingerprints)
-    if last is not None and len(last.fingerprints) == n and len(last.pairs.shape) == 2 and last.pairs.shape[1] == 2:
+    if last is not None and len(last.fingerprints) == n:
         changed = np.flatnonzero(fingerprints != last.fingerprints)
         if len(changed) <= max(1, int(n * INCREMENTAL_SHARE)):
             return Similar(fingerprints, _pairs_updated(signatures, changed, last.pairs))
@@ -432,8 +437,9 @@ def _pairs_updated(signatures: Signatures, changed: np.ndarray, pairs: np.ndarra
     for band in range(LSH_BANDS):
         values = signatures.columns(band * LSH_ROWS, (band + 1) * LSH_ROWS)
         keys = _band_keys(values)
-        order = np.argsort(keys[changed], kind="stable")
-        changed_keys, changed_rows = keys[changed][order], changed[order]
+        changed_keys = keys[changed]
+        order = np.argsort(changed_keys, kind="stable")
+        changed_keys, changed_rows = changed_keys[order], changed[order]
         sharing = np.flatnonzero(in_sorted(changed_keys, keys))  # rows whose key some changed row has
         lows = np.searchsorted(changed_keys, keys[sharing], side="left")
         counts = np.searchsorted(changed_keys, keys[sharing], side="right") - lows
@@ -449,10 +455,7 @@ def _pairs_updated(signatures: Signatures, changed: np.ndarray, pairs: np.ndarra
         candidates = np.unique(np.concatenate(found))
         new = _similar(signatures, candidates).astype(np.int64)
         codes = np.union1d(codes, new[:, 0] * n + new[:, 1])
-    out = np.empty((len(codes), 2), dtype=_positions(n))
-    np.floor_divide(codes, n, out=out[:, 0], casting="unsafe")
-    np.remainder(codes, n, out=out[:, 1], casting="unsafe")
-    return out
+    return _pairs_of(codes, n)
 
 
 def cluster_signatures(ids: Sequence[str], signatures: np.ndarray | Signatures, dates: Sequence[str | None]) -> dict[str, str]:
@@ -523,8 +526,8 @@ def firsts_of_pairs(ids: Sequence[str], pairs: np.ndarray, dates: Sequence[str |
             named = np.concatenate([members[lo:hi] for lo, hi in spans]).tolist()
             names = ids.names_at(named) if hasattr(ids, "names_at") else [ids[at] for at in named]
             at = 0
-            for k, (lo, hi) in zip(tied.tolist(), spans):
-                chosen[k] = named[at + min(range(hi - lo), key=names[at:hi - lo + at].__getitem__)]
+            for k, (lo, hi) in zip(tied.tolist(), spans):  # (ids are unique: the smallest name decides)
+                chosen[k] = min(zip(names[at:at + hi - lo], named[at:at + hi - lo]))[1]
                 at += hi - lo
         labels[members] = chosen[np.cumsum(new_label) - 1]  # each member: its label's first
     return labels  # an article alone is its own label and its own first
