@@ -12,7 +12,9 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
 - **pyarrow floor**: ``pyarrow.json.read_json`` of the 'articles' records and one ``pq.write_table``;
 - **load ours / load by hand**: ``datasets.load_dataset`` of each config of our output vs of its by-hand Parquet
   file, both read once first (:func:`warm`), eight times each (:data:`LOADS`), alternating, the order reversed every
-  other time: the median, each run, and in how many of the pairs ours was quicker.
+  other time: the median, each run, and in how many of the pairs ours was quicker; beside them, loaded in the same
+  turns, the by-hand file cut into our three splits by hand (:func:`by_hand_splits`: ``select`` and ``to_parquet``),
+  which tells what three files and three splits cost a load whoever wrote them (not judged).
 
 After the table, issue 6's goals as the run found them (:func:`goals_table`), judged on the medians the table
 reports: the full build within 3x of the by-hand path with all three configs, the one-file rebuild within 5% of the
@@ -55,6 +57,8 @@ SRC = HERE.parent / "src"
 
 #: The configs of our output (``newscorpus.build.CONFIGS``: this process does not import the build), each loaded.
 CONFIGS = ("articles", "entities", "quotes")
+#: Its splits (``newscorpus.build.SPLIT_NAMES``), in the card's order.
+SPLITS = ("train", "validation", "test")
 
 _STAGES = {
     "generate": "from synth import generate; generate(Path(a[0]), int(a[1]), 1, workers=int(a[2]))",
@@ -75,6 +79,7 @@ _STAGES = {
         "[datasets.load_dataset('json', data_files=f'{a[0]}-{c}.jsonl', split='train', cache_dir=a[2], features=features()[c])"
         ".to_parquet(f'{a[1]}-{c}.parquet') for c in a[3].split(',')]"
     ),
+    "by-hand-splits": "from bench_build import by_hand_splits; by_hand_splits(Path(a[0]), a[1], a[2], a[3].split(','))",
     "floor": (
         "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import PARQUET_OPTIONS, features;"
         "schema = features()['articles'].arrow_schema;"
@@ -104,6 +109,27 @@ _RSS = (
     " if sys.platform.startswith('linux') else _own;"
     "sys.stderr.write('\\nRSS %d %d\\n' % (_own, _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss))"
 )
+
+
+def by_hand_splits(out: Path, hand: str, cache: str, configs: list[str]) -> None:
+    """The by-hand file of each config cut into our output's splits, as a user would cut it by hand: loaded with
+    ``datasets``, each split's rows (those of the articles our split holds, in the file's order) selected and written
+    with ``to_parquet``, as ``{hand}-{config}-{split}.parquet``.  Loaded beside both (:func:`_loads`), they tell what
+    three files and three splits cost ``load_dataset`` on their own."""
+    import datasets
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from newscorpus.build import ARTICLE_COLUMN, SPLIT_NAMES, data_glob
+
+    for config in configs:
+        rows = datasets.load_dataset("parquet", data_files=f"{hand}-{config}.parquet", split="train", cache_dir=cache)
+        column = ARTICLE_COLUMN[config]
+        for split in SPLIT_NAMES:
+            files = sorted(out.glob(data_glob(config, split)))
+            if files:
+                ours = pq.ParquetDataset(files).read([column]).column(0)
+                held = pc.indices_nonzero(pc.is_in(rows.data.column(column), value_set=ours))
+                rows.select(held.to_numpy().astype("int64")).to_parquet(f"{hand}-{config}-{split}.parquet")
 
 
 def _cpu() -> float:
@@ -325,9 +351,11 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goa
     records = Path(f"{records}-articles.jsonl")
     seconds, cpu, rss, _ = run_stage("floor", str(records), str(root / "floor.parquet"))
     yield ("floor: pyarrow read_json + write_table", seconds, cpu, rss, "")
-    set_aside(root, root / "hf-cache-load")
+    run_stage("by-hand-splits", str(out), str(hand), str(root / "hf-cache"), ",".join(CONFIGS))
+    set_aside(root, root / "hf-cache-load", root / "hf-cache")
     for config in CONFIGS:
-        yield from _loads(n, root, out, config, Path(f"{hand}-{config}.parquet"), goals)
+        cut = {split: path for split in SPLITS if (path := Path(f"{hand}-{config}-{split}.parquet")).exists()}
+        yield from _loads(n, root, out, config, Path(f"{hand}-{config}.parquet"), cut, goals)
 
 
 def peaks_across(goals: list[Goal]) -> list[Goal]:
@@ -347,29 +375,37 @@ def goals_table(goals: list[Goal]) -> str:
                       *(f"| {goal} | {n:,} | {figures} | {verdict[met]} |" for n, goal, figures, met in goals)])
 
 
-def _loads(n: int, root: Path, out: Path, config: str, hand: Path, goals: list[Goal]) -> Iterator[tuple[str, float, float, str, str]]:
-    """``load_dataset`` of one config of our output and of its by-hand file, :data:`LOADS` times each, alternating,
-    the order reversed every other time (ours first, then the by-hand file first: a machine slowing down or
-    speeding up over the minutes falls on both alike); the medians, and in how many pairs ours was quicker.  The goal,
-    ours no slower (judged from :data:`LOADS_JUDGED_FROM` articles), is appended to ``goals``."""
-    # both inputs read once first: ours was written before the by-hand stages, which then read and wrote GBs, so a
+def _loads(n: int, root: Path, out: Path, config: str, hand: Path, cut: dict[str, Path], goals: list[Goal]) -> Iterator[tuple[str, float, float, str, str]]:
+    """``load_dataset`` of one config of our output, of its by-hand file and of that file cut into our splits
+    (``cut``, by split: :func:`by_hand_splits`), :data:`LOADS` times each, in turn, the order reversed every other
+    time (ours, the by-hand file, the cut files; then the cut files, the by-hand file, ours: a machine slowing down or
+    speeding up over the minutes falls on all alike, and ours and the by-hand file are always loaded one after the
+    other); the medians, and in how many rounds ours was the quicker.  The goal, ours no slower than the by-hand file
+    (judged from :data:`LOADS_JUDGED_FROM` articles), is appended to ``goals``; the cut files are not judged: they
+    tell what three files and three splits cost a load whoever wrote them."""
+    # every input read once first: ours was written before the by-hand stages, which then read and wrote GBs, so a
     # single load of each timed ours from the disk and the by-hand file from the page cache
-    warm(out / "data" / config, hand)
-    loads: dict[str, list] = {"ours": [], "hand": []}
-    pair = (("ours", (str(out), "", config)), ("hand", ("parquet", str(hand), "")))
+    warm(out / "data" / config, hand, *cut.values())
+    loads: dict[str, list] = {"ours": [], "hand": [], "cut": []}
+    turn = (("ours", "load", (str(out), "", config)), ("hand", "load", ("parquet", str(hand), "")),
+            ("cut", "load-files", (json.dumps({split: [str(path)] for split, path in cut.items()}),)))
     for run in range(LOADS):
-        for which, args in pair if run % 2 == 0 else pair[::-1]:
+        for which, stage, args in turn if run % 2 == 0 else turn[::-1]:
             cache = root / "hf-cache-load" / f"{which}-{run}"
-            loads[which].append(run_stage("load", *args, str(cache)))
+            loads[which].append(run_stage(stage, *args, str(cache)))
             shutil.rmtree(cache)  # (about 1 GB of Arrow files at 100,000 articles, a few files)
-    quicker = sum(mine[0] < theirs[0] for mine, theirs in zip(loads["ours"], loads["hand"]))
+    quicker = {other: sum(mine[0] < theirs[0] for mine, theirs in zip(loads["ours"], loads[other])) for other in ("hand", "cut")}
     ours, by_hand = median(loads["ours"])[0], median(loads["hand"])[0]
     judged = n >= LOADS_JUDGED_FROM
     goals.append((n, f"load_dataset of {config!r}: ours no slower than the by-hand file (medians of {LOADS})",
-                  f"{ours:.2f} s against {by_hand:.2f} (ours quicker in {quicker} of {LOADS} pairs"
+                  f"{ours:.2f} s against {by_hand:.2f} (ours quicker in {quicker['hand']} of {LOADS} pairs"
                   + (")" if judged else f"; the goal is judged from {LOADS_JUDGED_FROM:,} articles)"), ours <= by_hand if judged else None))
-    for which, stage, note in (("ours", f"load_dataset(our output, {config!r})", f"quicker in {quicker} of {LOADS} pairs"),
-                               ("hand", f"load_dataset('parquet', by-hand {config!r} file)", "")):
+    splits = ", ".join(cut)
+    for which, stage, note in (
+            ("ours", f"load_dataset(our output, {config!r})",
+             f"quicker in {quicker['hand']} of {LOADS} pairs; than the cut files in {quicker['cut']} of {LOADS}"),
+            ("hand", f"load_dataset('parquet', by-hand {config!r} file)", ""),
+            ("cut", f"load_dataset('parquet', the by-hand {config!r} file cut into our splits: {splits})", "")):
         seconds, cpu, rss, rows = median(loads[which])
         yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows", note))
 

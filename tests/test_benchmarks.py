@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO
@@ -43,7 +44,9 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         "floor: pyarrow read_json + write_table",
         *(stage for config in ("articles", "entities", "quotes") for stage in (
             f"load_dataset(our output, '{config}'), median of {bench_build.LOADS}",
-            f"load_dataset('parquet', by-hand '{config}' file), median of {bench_build.LOADS}")),
+            f"load_dataset('parquet', by-hand '{config}' file), median of {bench_build.LOADS}",
+            f"load_dataset('parquet', the by-hand '{config}' file cut into our splits: train, validation, test), "
+            f"median of {bench_build.LOADS}")),
     ]
     full = rows[1][-1]  # three cold builds, alternating with the by-hand path; the median run's report: every article converted
     assert re.match(r'each: \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s; \{"problems": \d+, "misses": \{"convert": 120,', full), full
@@ -54,13 +57,22 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     assert re.fullmatch(r"ours is \d+\.\d\dx this \(\d+\.\d\dx in CPU time\); each: \d+\.\d\d / \d+\.\d\d / \d+\.\d\d s", rows[4][-1])
     main_peak, worker_peak = (int(part) for part in rows[1][3].split(" / "))  # the highest of the three runs
     assert 0 < main_peak and 0 < worker_peak
-    loads = rows[-6:]  # each config's loads, alternating, ours then the by-hand file's: the same rows (every article's)
+    loads = rows[-9:]  # each config's loads, in turn, ours, the by-hand file's, the cut files': the same rows (every article's)
     each = r"each: \d+\.\d\d( / \d+\.\d\d){%d} s; (\d+) rows" % (bench_build.LOADS - 1)
-    for ours, theirs in zip(loads[::2], loads[1::2]):
-        counted = re.fullmatch(each + r"; quicker in (\d+) of %d pairs" % bench_build.LOADS, ours[-1]), re.fullmatch(each, theirs[-1])
-        assert all(counted), (ours, theirs)
-        assert counted[0].group(2) == counted[1].group(2) != "0" and int(counted[0].group(3)) <= bench_build.LOADS
+    for ours, theirs, cut in zip(loads[::3], loads[1::3], loads[2::3]):
+        counted = (re.fullmatch(each + r"; quicker in (\d+) of {0} pairs; than the cut files in (\d+) of {0}".format(bench_build.LOADS), ours[-1]),
+                   re.fullmatch(each, theirs[-1]), re.fullmatch(each, cut[-1]))
+        assert all(counted), (ours, theirs, cut)
+        assert counted[0].group(2) == counted[1].group(2) == counted[2].group(2) != "0"
+        assert int(counted[0].group(3)) <= bench_build.LOADS and int(counted[0].group(4)) <= bench_build.LOADS
     assert re.fullmatch(each, loads[1][-1]).group(2) == "120"
+    for config in ("articles", "entities", "quotes"):  # the cut files hold the by-hand file's rows, each in our split
+        cut = {split: pq.read_table(tmp_path / "n120" / f"by-hand-{config}-{split}.parquet") for split in bench_build.SPLITS}
+        assert sum(table.num_rows for table in cut.values()) == pq.read_metadata(tmp_path / "n120" / f"by-hand-{config}.parquet").num_rows
+        for split, table in cut.items():
+            column = {"articles": "id"}.get(config, "article_id")
+            ours = pq.read_table(tmp_path / "n120" / "dataset" / "data" / config / f"{split}-00000-of-00001.parquet", columns=[column])
+            assert set(table.column(column).to_pylist()) == set(ours.column(0).to_pylist())
     assert not (tmp_path / "n120" / "hf-cache-load").exists() or not any((tmp_path / "n120" / "hf-cache-load").iterdir())
     # after the table, issue 6's goals, each with the figures of the rows above (the upper medians of the runs each
     # row lists); at 120 articles the loads are given, not judged (issue 6 judges them at 100,000)
@@ -79,7 +91,7 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     def upper_median(row: list[str]) -> str:
         return sorted(re.match(r"each: ([\d. /]+) s;", row[-1]).group(1).split(" / "), key=float)[bench_build.LOADS // 2]
 
-    for config, (ours, theirs) in zip(("articles", "entities", "quotes"), zip(loads[::2], loads[1::2])):
+    for config, (ours, theirs) in zip(("articles", "entities", "quotes"), zip(loads[::3], loads[1::3])):
         _, figures, met = goals[f"load_dataset of '{config}': ours no slower than the by-hand file (medians of {bench_build.LOADS})"]
         assert figures.startswith(f"{upper_median(ours)} s against {upper_median(theirs)} (ours quicker in ")
         assert figures.endswith("; the goal is judged from 100,000 articles)") and met == "", (figures, met)
@@ -97,13 +109,18 @@ def test_the_goals_are_judged_on_the_upper_medians_at_issue_6s_lines(monkeypatch
     """Each goal's verdict, from runs spread around the figure judged: the upper median of each (the row's figure)."""
     spread = {"full": [full + 1, full - 5, full], "by-hand": [by_hand - 2, by_hand + 1, by_hand],
               "rebuild": [rebuild + 0.5, rebuild - 0.4, rebuild],
-              "ours": [ours - 0.5] * 4 + [ours] + [ours + 0.5] * 3, "hand": [theirs + 0.5] * 3 + [theirs] + [theirs - 0.5] * 4}
+              "ours": [ours - 0.5] * 4 + [ours] + [ours + 0.5] * 3, "hand": [theirs + 0.5] * 3 + [theirs] + [theirs - 0.5] * 4,
+              "cut": [theirs - 1.0] * 8}  # (quicker than ours, and never judged)
     taken = {key: itertools.cycle(values) for key, values in spread.items()}  # (each config's eight loads alike)
 
     def stage(name: str, *args: str) -> tuple[float, float, str, str]:
-        if name == "load":
+        if name in ("load", "load-files"):
             Path(args[-1]).mkdir(parents=True)  # (the benchmark deletes each load's cache)
-            return next(taken["hand" if args[0] == "parquet" else "ours"]), 1.0, "300 / 0", "10"
+            which = "cut" if name == "load-files" else "hand" if args[0] == "parquet" else "ours"
+            return next(taken[which]), 1.0, "300 / 0", "10"
+        if name == "by-hand-splits":
+            for config, split in itertools.product(args[3].split(","), bench_build.SPLITS):
+                Path(f"{args[1]}-{config}-{split}.parquet").touch()
         seconds = {"build": lambda: next(taken["rebuild"]), "by-hand": lambda: next(taken["by-hand"]) if "," in args[-1] else 9.0}
         return seconds.get(name, lambda: 1.0)(), 1.0, "60 / 140" if name == "build" else "400", "{}"
 
@@ -121,7 +138,7 @@ def test_the_goals_are_judged_on_the_upper_medians_at_issue_6s_lines(monkeypatch
         f"{full / by_hand:.2f}x ({full:.1f} s against {by_hand:.1f})", f"{rebuild / full:.1%} ({rebuild:.2f} s against {full:.1f})",
         "65 / 145 (full builds), 60 / 140 (rebuilds)"]
     assert all(figures.startswith(f"{ours:.2f} s against {theirs:.2f} (ours quicker in 4 of 8 pairs") for _, _, figures, _ in goals[3:])
-    assert len(rows) == 11 and all(n == size for size, *_ in goals)  # (the corpus there: nothing generated)
+    assert len(rows) == 14 and all(n == size for size, *_ in goals)  # (the corpus there: nothing generated)
 
 
 def test_the_peaks_are_set_side_by_side_across_sizes():
@@ -208,7 +225,6 @@ def small_dataset(tmp_path_factory) -> Path:
 
 
 def _split_rows(paths: list[Path]) -> list[dict]:
-    import pyarrow.parquet as pq
 
     return [row for p in paths for row in pq.read_table(p).to_pylist()]
 
@@ -216,7 +232,6 @@ def _split_rows(paths: list[Path]) -> list[dict]:
 @pytest.mark.parametrize("config", ["articles", "entities", "quotes"])
 @pytest.mark.parametrize("rows", [None, 5, 30])
 def test_a_layout_holds_each_splits_rows_in_order_in_one_file_in_row_groups_as_asked(small_dataset, tmp_path, config, rows):
-    import pyarrow.parquet as pq
 
     built = bench_layouts.split_files(small_dataset, config)
     assert built and sum(pq.read_metadata(paths[0]).num_rows for paths in built.values()) > 1  # rows to lay out
@@ -265,7 +280,6 @@ def test_the_layout_benchmark_refuses_counts_below_one(small_dataset, tmp_path):
 def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path):
     """A file per group holds the rows of one group of the build's (the split's ids cut by group_bounds), though the
     build's row groups are runs of groups: in every config, the groups in order, none split, none empty."""
-    import pyarrow.parquet as pq
     from newscorpus.build import ARTICLE_COLUMN, group_bounds
 
     groups_of = {}  # each split's groups of article ids, as the build cut them
