@@ -125,11 +125,13 @@ def by_hand_splits(out: Path, hand: str, cache: str, configs: list[str]) -> None
         rows = datasets.load_dataset("parquet", data_files=f"{hand}-{config}.parquet", split="train", cache_dir=cache)
         column = ARTICLE_COLUMN[config]
         for split in SPLIT_NAMES:
-            files = sorted(out.glob(data_glob(config, split)))
+            files, cut = sorted(out.glob(data_glob(config, split))), Path(f"{hand}-{config}-{split}.parquet")
             if files:
                 ours = pq.ParquetDataset(files).read([column]).column(0)
                 held = pc.indices_nonzero(pc.is_in(rows.data.column(column), value_set=ours))
-                rows.select(held.to_numpy().astype("int64")).to_parquet(f"{hand}-{config}-{split}.parquet")
+                rows.select(held.to_numpy().astype("int64")).to_parquet(cut)
+            else:  # (a split this output does not have: not one an earlier run's output had)
+                cut.unlink(missing_ok=True)
 
 
 def _cpu() -> float:

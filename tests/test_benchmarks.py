@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -304,3 +305,28 @@ def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path
             assert [p.name for p in paths] == [f"{split}-{i:05d}-of-{len(paths):05d}.parquet" for i in range(len(paths))]
             assert pq.read_table(paths[0]).schema == pq.read_table(built[split][0]).schema
             assert sum(pq.read_metadata(p).num_rows for p in paths) == pq.read_metadata(built[split][0]).num_rows
+
+
+def test_the_by_hand_file_is_cut_into_the_splits_the_output_has_and_no_other(small_dataset, tmp_path):
+    """Each split's cut file holds the by-hand file's rows of the articles our split holds, in the by-hand file's
+    order; a split the output does not have leaves no file, not even one an earlier run wrote."""
+    import shutil
+
+    out = tmp_path / "dataset"
+    shutil.copytree(small_dataset, out)
+    for path in out.glob("data/quotes/test-*"):
+        path.unlink()
+    hand = tmp_path / "by-hand"
+    for config in ("articles", "quotes"):  # (the by-hand file: our rows in another order, as a user's might be)
+        table = pa.concat_tables(pq.read_table(path) for path in sorted(out.glob(f"data/{config}/*.parquet"), reverse=True))
+        pq.write_table(table, f"{hand}-{config}.parquet")
+    stale = Path(f"{hand}-quotes-test.parquet")
+    stale.write_bytes(b"an earlier run's")
+    bench_build.by_hand_splits(out, str(hand), str(tmp_path / "hf-cache"), ["articles", "quotes"])
+    assert not stale.exists()
+    for config, column, splits in (("articles", "id", bench_build.SPLITS), ("quotes", "article_id", ("train", "validation"))):
+        whole = pq.read_table(f"{hand}-{config}.parquet").to_pylist()
+        for split in splits:
+            ours = {row[column] for row in _split_rows(sorted(out.glob(f"data/{config}/{split}-*.parquet")))}
+            assert ours
+            assert pq.read_table(f"{hand}-{config}-{split}.parquet").to_pylist() == [row for row in whole if row[column] in ours]
