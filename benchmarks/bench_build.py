@@ -111,10 +111,15 @@ _RSS = (
 )
 
 
+def cut_file(hand: str | Path, config: str, split: str) -> Path:
+    """The by-hand file of ``config`` cut to our ``split`` (:func:`by_hand_splits`)."""
+    return Path(f"{hand}-{config}-{split}.parquet")
+
+
 def by_hand_splits(out: Path, hand: str, cache: str, configs: list[str]) -> None:
     """The by-hand file of each config cut into our output's splits, as a user would cut it by hand: loaded with
     ``datasets``, each split's rows (those of the articles our split holds, in the file's order) selected and written
-    with ``to_parquet``, as ``{hand}-{config}-{split}.parquet``.  Loaded beside both (:func:`_loads`), they tell what
+    with ``to_parquet``, as :func:`cut_file` names it.  Loaded beside both (:func:`_loads`), they tell what
     three files and three splits cost ``load_dataset`` on their own."""
     import datasets
     import pyarrow.compute as pc
@@ -125,7 +130,7 @@ def by_hand_splits(out: Path, hand: str, cache: str, configs: list[str]) -> None
         rows = datasets.load_dataset("parquet", data_files=f"{hand}-{config}.parquet", split="train", cache_dir=cache)
         column = ARTICLE_COLUMN[config]
         for split in SPLIT_NAMES:
-            files, cut = sorted(out.glob(data_glob(config, split))), Path(f"{hand}-{config}-{split}.parquet")
+            files, cut = sorted(out.glob(data_glob(config, split))), cut_file(hand, config, split)
             if files:
                 ours = pq.ParquetDataset(files).read([column]).column(0)
                 held = pc.indices_nonzero(pc.is_in(rows.data.column(column), value_set=ours))
@@ -356,7 +361,7 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goa
     run_stage("by-hand-splits", str(out), str(hand), str(root / "hf-cache"), ",".join(CONFIGS))
     set_aside(root, root / "hf-cache-load", root / "hf-cache")
     for config in CONFIGS:
-        cut = {split: path for split in SPLITS if (path := Path(f"{hand}-{config}-{split}.parquet")).exists()}
+        cut = {split: path for split in SPLITS if (path := cut_file(hand, config, split)).exists()}
         yield from _loads(n, root, out, config, Path(f"{hand}-{config}.parquet"), cut, goals)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO
+from newscorpus.build import ARTICLE_COLUMN
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_build  # noqa: E402
@@ -68,10 +70,10 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
         assert int(counted[0].group(3)) <= bench_build.LOADS and int(counted[0].group(4)) <= bench_build.LOADS
     assert re.fullmatch(each, loads[1][-1]).group(2) == "120"
     for config in ("articles", "entities", "quotes"):  # the cut files hold the by-hand file's rows, each in our split
-        cut = {split: pq.read_table(tmp_path / "n120" / f"by-hand-{config}-{split}.parquet") for split in bench_build.SPLITS}
+        cut = {split: pq.read_table(bench_build.cut_file(tmp_path / "n120" / "by-hand", config, split)) for split in bench_build.SPLITS}
         assert sum(table.num_rows for table in cut.values()) == pq.read_metadata(tmp_path / "n120" / f"by-hand-{config}.parquet").num_rows
         for split, table in cut.items():
-            column = {"articles": "id"}.get(config, "article_id")
+            column = ARTICLE_COLUMN[config]
             ours = pq.read_table(tmp_path / "n120" / "dataset" / "data" / config / f"{split}-00000-of-00001.parquet", columns=[column])
             assert set(table.column(column).to_pylist()) == set(ours.column(0).to_pylist())
     assert not (tmp_path / "n120" / "hf-cache-load").exists() or not any((tmp_path / "n120" / "hf-cache-load").iterdir())
@@ -121,7 +123,7 @@ def test_the_goals_are_judged_on_the_upper_medians_at_issue_6s_lines(monkeypatch
             return next(taken[which]), 1.0, "300 / 0", "10"
         if name == "by-hand-splits":
             for config, split in itertools.product(args[3].split(","), bench_build.SPLITS):
-                Path(f"{args[1]}-{config}-{split}.parquet").touch()
+                bench_build.cut_file(args[1], config, split).touch()
         seconds = {"build": lambda: next(taken["rebuild"]), "by-hand": lambda: next(taken["by-hand"]) if "," in args[-1] else 9.0}
         return seconds.get(name, lambda: 1.0)(), 1.0, "60 / 140" if name == "build" else "400", "{}"
 
@@ -310,8 +312,6 @@ def test_a_file_per_group_holds_one_of_the_builds_groups(small_dataset, tmp_path
 def test_the_by_hand_file_is_cut_into_the_splits_the_output_has_and_no_other(small_dataset, tmp_path):
     """Each split's cut file holds the by-hand file's rows of the articles our split holds, in the by-hand file's
     order; a split the output does not have leaves no file, not even one an earlier run wrote."""
-    import shutil
-
     out = tmp_path / "dataset"
     shutil.copytree(small_dataset, out)
     for path in out.glob("data/quotes/test-*"):
@@ -320,13 +320,14 @@ def test_the_by_hand_file_is_cut_into_the_splits_the_output_has_and_no_other(sma
     for config in ("articles", "quotes"):  # (the by-hand file: our rows in another order, as a user's might be)
         table = pa.concat_tables(pq.read_table(path) for path in sorted(out.glob(f"data/{config}/*.parquet"), reverse=True))
         pq.write_table(table, f"{hand}-{config}.parquet")
-    stale = Path(f"{hand}-quotes-test.parquet")
+    stale = bench_build.cut_file(hand, "quotes", "test")
     stale.write_bytes(b"an earlier run's")
     bench_build.by_hand_splits(out, str(hand), str(tmp_path / "hf-cache"), ["articles", "quotes"])
     assert not stale.exists()
-    for config, column, splits in (("articles", "id", bench_build.SPLITS), ("quotes", "article_id", ("train", "validation"))):
+    for config, splits in (("articles", bench_build.SPLITS), ("quotes", ("train", "validation"))):
+        column = ARTICLE_COLUMN[config]
         whole = pq.read_table(f"{hand}-{config}.parquet").to_pylist()
         for split in splits:
             ours = {row[column] for row in _split_rows(sorted(out.glob(f"data/{config}/{split}-*.parquet")))}
             assert ours
-            assert pq.read_table(f"{hand}-{config}-{split}.parquet").to_pylist() == [row for row in whole if row[column] in ours]
+            assert pq.read_table(bench_build.cut_file(hand, config, split)).to_pylist() == [row for row in whole if row[column] in ours]
