@@ -81,10 +81,10 @@ _STAGES = {
     ),
     "by-hand-splits": "from bench_build import by_hand_splits; by_hand_splits(Path(a[0]), a[1], a[2], a[3].split(','))",
     "floor": (
-        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import PARQUET_OPTIONS, features;"
+        "import pyarrow.json as pj, pyarrow.parquet as pq; from newscorpus.build import features, parquet_options;"
         "schema = features()['articles'].arrow_schema;"
         "pq.write_table(pj.read_json(a[0], read_options=pj.ReadOptions(block_size=1 << 26),"
-        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], **PARQUET_OPTIONS)"
+        " parse_options=pj.ParseOptions(explicit_schema=schema)), a[1], **parquet_options(schema))"
     ),
     "load": (
         "import datasets; d = datasets.load_dataset(a[0], *([a[2]] if a[2] else []), data_files=(a[1] or None), cache_dir=a[3]);"

@@ -12,7 +12,7 @@ layouts alternating: the median and each run, side by side with the files as bui
 - **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
 - **by hand** (``--by-hand FILE``, optional): a file of :mod:`bench_build`'s by-hand path, for reference.
 
-Every layout is written with the build's own settings (``build.PARQUET_OPTIONS``), streaming: at most a row group
+Every layout is written with the build's own settings (``build.parquet_options``), streaming: at most a row group
 and one group's table in memory (a load's peak RSS is its own only while this process stays small: on Linux a
 child's ``ru_maxrss`` starts from its parent's at the ``fork``, and a first version that held a split's tables
 reported 1,880 MB for every load).  The loads name their files, so the
@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_build  # noqa: E402
-from newscorpus.build import ARTICLE_COLUMN, GROUP_ARTICLES, PARQUET_OPTIONS, SPLIT_NAMES, data_glob, group_bounds  # noqa: E402
+from newscorpus.build import ARTICLE_COLUMN, GROUP_ARTICLES, SPLIT_NAMES, data_glob, group_bounds, parquet_options  # noqa: E402
 
 ROW_GROUPS = (1000, 2000, 4000)
 LOADS = 3
@@ -56,7 +56,7 @@ def _writer(path: Path, schema):
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+    return pq.ParquetWriter(path, schema, **parquet_options(schema))
 
 
 def _rechunked(tables: Iterable, rows: int | None) -> Iterator:
@@ -137,7 +137,7 @@ def write_files_per_group(dataset: Path, config: str, target: Path,
         for number, table in enumerate(_groups(_row_groups(paths), column, group_of)):  # one at a time: see main
             path = target / f"{split}-{number:05d}-of-{total:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path, **PARQUET_OPTIONS)
+            pq.write_table(table, path, **parquet_options(table.schema))
             written[split].append(path)
     return written
 

@@ -632,18 +632,33 @@ def test_sharded_output_loads_with_datasets_offline(synthetic, tmp_path):
         assert loaded["train"].features == features()[config]
 
 
-def test_no_shard_is_dictionary_encoded(synthetic, tmp_path):
+#: Each config's columns written delta-encoded (``DELTA_BINARY_PACKED``): its integers outside lists, no others.
+DELTA_ENCODED = {
+    "articles": set(),
+    "entities": {"start", "end", "label"},
+    "quotes": {"type", "cue.start", "cue.end", "channel.start", "channel.end"},
+}
+
+
+def test_no_shard_is_dictionary_encoded_and_integers_outside_lists_are_delta_encoded(synthetic, tmp_path):
     """No column of any config is dictionary-encoded: a row group's dictionary page cannot be joined to another's,
-    and the 'entities' row groups, dictionary-encoded, stayed one a group (and read twice as slowly as runs)."""
+    and the 'entities' row groups, dictionary-encoded, stayed one a group (and read twice as slowly as runs).  The
+    integers outside lists are delta-encoded, in every row group, merged or not (smaller files, read as fast)."""
     import pyarrow.parquet as pq
 
-    result = build_once(synthetic, tmp_path, group_articles=20)
+    result = build_once(synthetic, tmp_path, group_articles=8)
+    merged = 0
     for config in CONFIGS:
         shards = sorted((result.out / "data" / config).glob("*.parquet"))
         assert shards
-        chunks = [meta.row_group(g).column(c) for meta in map(pq.read_metadata, shards)
-                  for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
+        groups = [meta.row_group(g) for meta in map(pq.read_metadata, shards) for g in range(meta.num_row_groups)]
+        merged += config == "articles" and sum(group.num_rows > 2 * 8 for group in groups)  # more than a group holds
+        chunks = [group.column(c) for group in groups for c in range(group.num_columns)]
         assert not [chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page], config
+        delta = {chunk.path_in_schema for chunk in chunks if "DELTA_BINARY_PACKED" in chunk.encodings}
+        assert delta == DELTA_ENCODED[config]
+        assert all("DELTA_BINARY_PACKED" in chunk.encodings for chunk in chunks if chunk.path_in_schema in delta)
+    assert merged  # runs of groups were joined into one row group
 
 
 def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):

@@ -43,6 +43,8 @@ def _nested(n: int, seed: int) -> pa.Table:
 #: pyarrow's writer options a part may have been written with
 OPTIONS = {
     "as the build writes": PARQUET_OPTIONS,
+    "integers delta-encoded": dict(PARQUET_OPTIONS, column_encoding={"mentions.list.element.start": "DELTA_BINARY_PACKED",
+                                                                     "mentions.list.element.end": "DELTA_BINARY_PACKED"}),
     "dictionaries": dict(compression="zstd", use_dictionary=True),
     "snappy, datasets' default": dict(),
     "uncompressed, no statistics": dict(compression="none", write_statistics=False),

@@ -377,6 +377,29 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 PARQUET_OPTIONS = {"compression": "lz4", "write_statistics": True, "use_dictionary": False}
 
 
+def parquet_options(schema: pa.Schema) -> dict:
+    """How a table of ``schema`` is written (:data:`PARQUET_OPTIONS`), with its integers outside lists delta-encoded
+    (``DELTA_BINARY_PACKED``: a page's own encoding, with no dictionary page to keep runs apart, :func:`_parquet`).
+
+    The 'entities' config's ``start``, ``end`` and ``label`` and the 'quotes' config's ``type`` and spans are sorted
+    or small: at 100,000 articles the 'entities' files were 95 MB against 114 in plain LZ4 (the by-hand files, with
+    dictionaries, 56), 'quotes' 125 against 130, and they read as fast or faster (the 'entities' files in 0.64 s
+    against 0.66 as ``datasets`` reads them; loaded in fresh interpreters, 2.94 s against 2.98, quicker in 11 of 16
+    pairs).  Integers in lists (the 'articles' config's spans, the quotes' content) are left plain: delta-encoded,
+    the 'articles' files were 7% smaller but read in 1.37 s against 1.31 (docs/scale-history.md)."""
+    import pyarrow as pa
+
+    def flat_integers(field: pa.Field, path: str) -> Iterator[str]:
+        if pa.types.is_integer(field.type):
+            yield path
+        elif pa.types.is_struct(field.type):
+            for child in field.type:
+                yield from flat_integers(child, f"{path}.{child.name}")
+
+    delta = {path: "DELTA_BINARY_PACKED" for field in schema for path in flat_integers(field, field.name)}
+    return {**PARQUET_OPTIONS, "column_encoding": delta} if delta else dict(PARQUET_OPTIONS)
+
+
 def data_file(config: str, split: str) -> str:
     """Path of one config's Parquet file of one split (its groups spliced: :func:`splice_split`), relative to the
     dataset directory; named as ``datasets`` names one shard of one, which the card's pattern matches."""
@@ -501,7 +524,7 @@ def _parquet(table: pa.Table) -> tuple[bytes, int]:
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    pq.write_table(table, sink, **parquet_options(table.schema))
     blob = sink.getvalue()
     metadata = pq.read_metadata(pa.BufferReader(blob))
     return blob.to_pybytes(), sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
