@@ -224,6 +224,12 @@ def touch_one(corpus: Path) -> None:
 LOADS = 8
 
 
+def on_disk(*paths: Path) -> str:
+    """The size of the files under ``paths`` (those there), in MB: what a user downloads."""
+    files = [file for path in paths for file in (sorted(path.rglob("*")) if path.is_dir() else [path]) if file.is_file()]
+    return f"{sum(file.stat().st_size for file in files) / 2**20:.1f} MB on disk"
+
+
 def warm(*paths: Path) -> None:
     """Read every file under ``paths`` once, so that the loads timed next find both outputs in the page cache."""
     for path in paths:
@@ -408,13 +414,13 @@ def _loads(n: int, root: Path, out: Path, config: str, hand: Path, cut: dict[str
                   f"{ours:.2f} s against {by_hand:.2f} (ours quicker in {quicker['hand']} of {LOADS} pairs"
                   + (")" if judged else f"; the goal is judged from {LOADS_JUDGED_FROM:,} articles)"), ours <= by_hand if judged else None))
     splits = ", ".join(cut)
-    for which, stage, note in (
-            ("ours", f"load_dataset(our output, {config!r})",
+    for which, stage, size, note in (
+            ("ours", f"load_dataset(our output, {config!r})", on_disk(out / "data" / config),
              f"quicker in {quicker['hand']} of {LOADS} pairs; than the cut files in {quicker['cut']} of {LOADS}"),
-            ("hand", f"load_dataset('parquet', by-hand {config!r} file)", ""),
-            ("cut", f"load_dataset('parquet', the by-hand {config!r} file cut into our splits: {splits})", "")):
+            ("hand", f"load_dataset('parquet', by-hand {config!r} file)", on_disk(hand), ""),
+            ("cut", f"load_dataset('parquet', the by-hand {config!r} file cut into our splits: {splits})", on_disk(*cut.values()), "")):
         seconds, cpu, rss, rows = median(loads[which])
-        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows", note))
+        yield (f"{stage}, median of {len(loads[which])}", seconds, cpu, rss, _note(_each(loads[which]), f"{rows} rows", size, note))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,8 +61,12 @@ def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     main_peak, worker_peak = (int(part) for part in rows[1][3].split(" / "))  # the highest of the three runs
     assert 0 < main_peak and 0 < worker_peak
     loads = rows[-9:]  # each config's loads, in turn, ours, the by-hand file's, the cut files': the same rows (every article's)
-    each = r"each: \d+\.\d\d( / \d+\.\d\d){%d} s; (\d+) rows" % (bench_build.LOADS - 1)
-    for ours, theirs, cut in zip(loads[::3], loads[1::3], loads[2::3]):
+    each = r"each: \d+\.\d\d( / \d+\.\d\d){%d} s; (\d+) rows; \d+\.\d MB on disk" % (bench_build.LOADS - 1)
+    for config, ours, theirs, cut in zip(("articles", "entities", "quotes"), loads[::3], loads[1::3], loads[2::3]):
+        mb = [row[-1].split("; ")[2] for row in (ours, theirs, cut)]  # what a user downloads of each
+        assert mb == [bench_build.on_disk(*paths) for paths in (
+            [tmp_path / "n120" / "dataset" / "data" / config], [tmp_path / "n120" / f"by-hand-{config}.parquet"],
+            [bench_build.cut_file(tmp_path / "n120" / "by-hand", config, split) for split in bench_build.SPLITS])], mb
         counted = (re.fullmatch(each + r"; quicker in (\d+) of {0} pairs; than the cut files in (\d+) of {0}".format(bench_build.LOADS), ours[-1]),
                    re.fullmatch(each, theirs[-1]), re.fullmatch(each, cut[-1]))
         assert all(counted), (ours, theirs, cut)
@@ -331,3 +335,12 @@ def test_the_by_hand_file_is_cut_into_the_splits_the_output_has_and_no_other(sma
             ours = {row[column] for row in _split_rows(sorted(out.glob(f"data/{config}/{split}-*.parquet")))}
             assert ours
             assert pq.read_table(bench_build.cut_file(hand, config, split)).to_pylist() == [row for row in whole if row[column] in ours]
+
+
+def test_the_size_on_disk_counts_every_file_under_the_paths_given_and_none_missing(tmp_path):
+    (tmp_path / "data" / "entities").mkdir(parents=True)
+    (tmp_path / "data" / "entities" / "train.parquet").write_bytes(b"x" * 2**20)
+    (tmp_path / "data" / "entities" / "test.parquet").write_bytes(b"x" * 2**18)
+    (tmp_path / "by-hand.parquet").write_bytes(b"x" * 2**18)
+    assert bench_build.on_disk(tmp_path / "data") == "1.2 MB on disk"
+    assert bench_build.on_disk(tmp_path / "data", tmp_path / "by-hand.parquet", tmp_path / "gone.parquet") == "1.5 MB on disk"
