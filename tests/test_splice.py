@@ -15,13 +15,19 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from newscorpus.build import PARQUET_OPTIONS, features
+from newscorpus.build import features, parquet_options
 from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
                               SpliceError, _read_struct, _Scanner, _write_struct, fields_template, group_fields, leaf_orders, merged_fields,
                               merged_group, pack_templates, splice, templates_rows, unpack_templates, write_spliced)
 
 
+#: the options that stand for the build's own, for each table (:func:`newscorpus.build.parquet_options`)
+AS_BUILT = {"as_built": True}
+
+
 def _parquet(table: pa.Table, **options) -> bytes:
+    if options.pop("as_built", False):
+        options = parquet_options(table.schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, **options)
     return sink.getvalue().to_pybytes()
@@ -42,9 +48,9 @@ def _nested(n: int, seed: int) -> pa.Table:
 
 #: pyarrow's writer options a part may have been written with
 OPTIONS = {
-    "as the build writes": PARQUET_OPTIONS,
-    "integers delta-encoded": dict(PARQUET_OPTIONS, column_encoding={"mentions.list.element.start": "DELTA_BINARY_PACKED",
-                                                                     "mentions.list.element.end": "DELTA_BINARY_PACKED"}),
+    "as the build writes": AS_BUILT,
+    "integers in lists delta-encoded": dict(parquet_options(pa.schema([])), column_encoding={
+        "mentions.list.element.start": "DELTA_BINARY_PACKED", "mentions.list.element.end": "DELTA_BINARY_PACKED"}),
     "dictionaries": dict(compression="zstd", use_dictionary=True),
     "snappy, datasets' default": dict(),
     "uncompressed, no statistics": dict(compression="none", write_statistics=False),
@@ -93,7 +99,7 @@ def test_a_configs_shards_spliced_keep_its_features(config):
     """Parts as the build writes them, with the features in their metadata: the same schema and metadata."""
     schema = features()[config].arrow_schema
     tables = [pa.table({f.name: pa.nulls(3 + i, f.type) for f in schema}, schema=schema) for i in range(3)]
-    blobs = [_parquet(table, **PARQUET_OPTIONS) for table in tables]
+    blobs = [_parquet(table, **AS_BUILT) for table in tables]
     sink = io.BytesIO()
     splice(blobs, sink)
     spliced = pq.read_table(pa.BufferReader(sink.getvalue()))
