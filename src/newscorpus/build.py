@@ -386,8 +386,8 @@ def parquet_options(schema: pa.Schema) -> dict:
     (``DELTA_BINARY_PACKED``: a page's own encoding, with no dictionary page to keep runs apart, :func:`_parquet`).
 
     The 'entities' config's ``start``, ``end`` and ``label`` and the 'quotes' config's ``type`` and spans are sorted
-    or small: at 100,000 articles the 'entities' files were 95 MB against 114 in plain LZ4 (the by-hand files, with
-    dictionaries, 56), 'quotes' 125 against 130, and they read as fast or faster (the 'entities' files in 0.64 s
+    or small: at 100,000 articles the 'entities' files were 96 MB against 114 in plain LZ4 (the by-hand file, with
+    dictionaries, 56), 'quotes' 127 against 132 (runs BH and BG), and they read as fast or faster (the 'entities' files in 0.64 s
     against 0.66 as ``datasets`` reads them; loaded in fresh interpreters, 2.94 s against 2.98, quicker in 11 of 16
     pairs).  Integers in lists (the 'articles' config's spans, the quotes' content) are left plain: delta-encoded,
     the 'articles' files were 7% smaller but read in 1.37 s against 1.31 (docs/scale-history.md)."""
