@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import newscorpus.build
 import newscorpus.pipeline
 
-from newscorpus.build import CONFIGS, article_row, build, entity_rows, features, group_bounds, quote_rows
+from newscorpus.build import ARTICLE_COLUMN, CONFIGS, article_row, build, entity_rows, features, group_bounds, quote_rows
 from newscorpus.cache import Cache, CacheStats, key_of
 from newscorpus.clusters import split_of, wire_clusters
 from newscorpus.corpus import CorpusLayout
@@ -647,18 +647,20 @@ def test_no_shard_is_dictionary_encoded_and_integers_outside_lists_are_delta_enc
     import pyarrow.parquet as pq
 
     result = build_once(synthetic, tmp_path, group_articles=8)
-    merged = 0
     for config in CONFIGS:
         shards = sorted((result.out / "data" / config).glob("*.parquet"))
         assert shards
-        groups = [meta.row_group(g) for meta in map(pq.read_metadata, shards) for g in range(meta.num_row_groups)]
-        merged += config == "articles" and sum(group.num_rows > 2 * 8 for group in groups)  # more than a group holds
-        chunks = [group.column(c) for group in groups for c in range(group.num_columns)]
+        groups = [(path, g) for path in shards for g in range(pq.read_metadata(path).num_row_groups)]
+        chunks = [pq.read_metadata(path).row_group(g).column(c) for path, g in groups
+                  for c in range(pq.read_metadata(path).num_columns)]
         assert not [chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page], config
         delta = {chunk.path_in_schema for chunk in chunks if "DELTA_BINARY_PACKED" in chunk.encodings}
         assert delta == DELTA_ENCODED[config]
         assert all("DELTA_BINARY_PACKED" in chunk.encodings for chunk in chunks if chunk.path_in_schema in delta)
-    assert merged  # runs of groups were joined into one row group
+        # a row group of more articles than a group holds (2 * 8) joined the pages of several groups
+        articles = [len(set(pq.ParquetFile(path).read_row_group(g, columns=[ARTICLE_COLUMN[config]]).column(0).to_pylist()))
+                    for path, g in groups]
+        assert max(articles) > 2 * 8, (config, articles)
 
 
 def test_parallel_and_serial_builds_are_byte_identical(synthetic, tmp_path):

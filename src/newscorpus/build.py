@@ -373,7 +373,7 @@ def group_bounds(ids: Iterable[str], group_articles: int) -> list[int]:
 #: at levels 1 to -7), 3.0-3.1 in LZ4, 3.3-3.6 in snappy.  The price: files about 1.6x zstd's (the 'articles'
 #: train split 311 MB against 196; the output at 100,000 articles 642 MB against about 400), about 1.4x the by-hand
 #: files (445 MB; docs/scale-history.md).  No dictionaries: see :func:`_parquet`.  (pyarrow's "lz4" writes
-#: LZ4_RAW; its name "lz4_raw" is known only from pyarrow 24 on.)  At level 3 (LZ4HC) the files were 17-25% smaller
+#: LZ4_RAW; its name "lz4_raw" is known only from pyarrow 24 on.)  At level 3 (LZ4HC) the files were 17-24% smaller
 #: and loaded alike, but took 2-3x as long to compress (10,000 'articles' rows 1.16 s against 0.43): about 12 s
 #: more of CPU in a cold build at 100,000 articles and 0.05 s in a one-file rebuild at 10,000, more than the full
 #: build's margin in run BH (0.11x, 5 s) and the rebuild's in run BG (0.02 s; docs/scale-history.md, the
