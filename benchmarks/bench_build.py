@@ -224,20 +224,23 @@ def touch_one(corpus: Path) -> None:
 LOADS = 8
 
 
+def _files(*paths: Path) -> Iterator[Path]:
+    """The files under ``paths`` (a directory's in order, a file itself), those that are there."""
+    for path in paths:
+        yield from (file for file in (sorted(path.rglob("*")) if path.is_dir() else [path]) if file.is_file())
+
+
 def on_disk(*paths: Path) -> str:
     """The size of the files under ``paths`` (those there), in MB: what a user downloads."""
-    files = [file for path in paths for file in (sorted(path.rglob("*")) if path.is_dir() else [path]) if file.is_file()]
-    return f"{sum(file.stat().st_size for file in files) / 2**20:.1f} MB on disk"
+    return f"{sum(file.stat().st_size for file in _files(*paths)) / 2**20:.1f} MB on disk"
 
 
 def warm(*paths: Path) -> None:
     """Read every file under ``paths`` once, so that the loads timed next find both outputs in the page cache."""
-    for path in paths:
-        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
-            if file.is_file():
-                with open(file, "rb") as f:
-                    while f.read(1 << 20):
-                        pass
+    for file in _files(*paths):
+        with open(file, "rb") as f:
+            while f.read(1 << 20):
+                pass
 
 
 def set_aside(root: Path, *paths: Path) -> None:

@@ -650,9 +650,9 @@ def test_no_shard_is_dictionary_encoded_and_integers_outside_lists_are_delta_enc
     for config in CONFIGS:
         shards = sorted((result.out / "data" / config).glob("*.parquet"))
         assert shards
-        groups = [(path, g) for path in shards for g in range(pq.read_metadata(path).num_row_groups)]
-        chunks = [pq.read_metadata(path).row_group(g).column(c) for path, g in groups
-                  for c in range(pq.read_metadata(path).num_columns)]
+        metadata = {path: pq.read_metadata(path) for path in shards}
+        groups = [(path, g) for path, meta in metadata.items() for g in range(meta.num_row_groups)]
+        chunks = [metadata[path].row_group(g).column(c) for path, g in groups for c in range(metadata[path].num_columns)]
         assert not [chunk.path_in_schema for chunk in chunks if chunk.has_dictionary_page], config
         delta = {chunk.path_in_schema for chunk in chunks if "DELTA_BINARY_PACKED" in chunk.encodings}
         assert delta == DELTA_ENCODED[config]

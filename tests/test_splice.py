@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from newscorpus.build import features, parquet_options
+from newscorpus.build import PARQUET_OPTIONS, features, parquet_options
 from newscorpus.splice import (_BINARY, _BYTE, _DOUBLE, _FALSE, _I16, _I32, _I64, _LIST, _SET, _STOP, _STRUCT, _TRUE, Frame, Part,
                               SpliceError, _read_struct, _Scanner, _write_struct, fields_template, group_fields, leaf_orders, merged_fields,
                               merged_group, pack_templates, splice, templates_rows, unpack_templates, write_spliced)
@@ -49,7 +49,7 @@ def _nested(n: int, seed: int) -> pa.Table:
 #: pyarrow's writer options a part may have been written with
 OPTIONS = {
     "as the build writes": AS_BUILT,
-    "integers in lists delta-encoded": dict(parquet_options(pa.schema([])), column_encoding={
+    "integers in lists delta-encoded": dict(PARQUET_OPTIONS, column_encoding={
         "mentions.list.element.start": "DELTA_BINARY_PACKED", "mentions.list.element.end": "DELTA_BINARY_PACKED"}),
     "dictionaries": dict(compression="zstd", use_dictionary=True),
     "snappy, datasets' default": dict(),
