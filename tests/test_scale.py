@@ -3834,24 +3834,37 @@ def test_a_splice_that_fails_leaves_the_last_output_as_it_was(tmp_path, monkeypa
     assert tree_digest(again.out) == tree_digest(build_once(corpus, tmp_path / "cold", group_articles=5).out)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=1000), max_size=80))
-def test_a_files_first_run_takes_the_runs_after_it_until_no_later_run_has_more_rows(rows):
-    """The runs are :func:`~newscorpus.build.group_bounds`' cuts of the identities, but for the first, which takes
-    the runs after it, in order, until it holds as many rows as any later run, and takes no more."""
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=1000), st.integers(min_value=0, max_value=5000)), max_size=80),
+       st.integers(min_value=1, max_value=20000))
+def test_a_files_row_groups_are_its_runs_cut_to_about_a_size_and_the_first_holds_the_most_rows(groups, most):
+    """The row groups are :func:`~newscorpus.build.group_bounds`' runs of the identities, each cut between groups
+    into the fewest row groups of about ``most`` bytes, near equal shares (none empty, none larger than a share and
+    a group); but for the first, which takes the groups after it, in order, until it holds as many rows as any later
+    row group, and takes no more."""
     from newscorpus.build import RUN_GROUPS, group_bounds, group_runs
 
+    rows, sizes = [r for r, _ in groups], [b for _, b in groups]
     identities = [f"group-{i}" for i in range(len(rows))]
-    cuts, ends = group_bounds(identities, RUN_GROUPS), group_runs(identities, rows)
+    runs, ends = group_bounds(identities, RUN_GROUPS), group_runs(identities, rows, sizes, most)
     if not rows:
         assert ends == []
         return
-    assert ends == cuts[cuts.index(ends[0]):]
-    sizes = [sum(rows[a:b]) for a, b in zip([0, *ends], ends)]
-    assert all(sizes[0] >= size for size in sizes[1:])
-    if ends[0] != cuts[0]:  # it took a run: without the last it took, a later run had more rows
-        before = cuts[cuts.index(ends[0]) - 1]
-        assert sum(rows[:before]) < max(sum(rows[a:b]) for a, b in zip(cuts, cuts[1:]) if a >= before)
+    natural = group_runs(identities, [0] * len(rows), sizes, most)  # (no rows: the first row group takes none)
+    assert natural == sorted(set(natural)) and natural[0] > 0 and natural[-1] == len(rows)
+    assert set(runs) <= set(natural)
+    for a, b in zip([0, *runs], runs):
+        inner = [a, *(end for end in natural if a < end <= b)]
+        total, n = sum(sizes[a:b]), max(1, -(-sum(sizes[a:b]) // most))
+        assert len(inner) - 1 <= n and (n > 1 or inner == [a, b])
+        assert all(sum(sizes[x:y]) <= total / n + max(sizes[x:y]) for x, y in zip(inner, inner[1:]))
+    first = ends[0]
+    assert ends[1:] == [end for end in natural if end > first]  # the later row groups as cut, one perhaps taken from
+    counts = [sum(rows[a:b]) for a, b in zip([0, *ends], ends)]
+    assert all(counts[0] >= count for count in counts[1:])
+    if first > natural[0]:  # it took a group: without the last it took, a later row group had more rows
+        after = [end for end in natural if end > first - 1]
+        assert sum(rows[:first - 1]) < max(sum(rows[a:b]) for a, b in zip([first - 1, *after], after))
 
 
 @pytest.mark.parametrize("copies, joined", [
@@ -3896,16 +3909,20 @@ def test_datasets_reads_a_splits_file_of_each_config_in_a_few_batches(tmp_path):
         assert batches == fragment.num_row_groups <= groups / 4, (config, batches, fragment.num_row_groups, groups)
 
 
-def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
-    """A row group of each config is a run of groups (:func:`~newscorpus.build.group_runs` over their identities and
-    rows), its column chunks the groups' pages joined: the rows of a group, the unit a rebuild copies or makes
-    again, are never split across row groups."""
-    from newscorpus.build import group_runs
+@pytest.mark.parametrize("most", [None, 100_000], ids=["row-groups-of-24-mb", "runs-cut-to-100-kb"])
+def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path, monkeypatch, most):
+    """A row group of each config is a run of groups, cut to about :data:`~newscorpus.build.ROW_GROUP_BYTES`
+    (:func:`~newscorpus.build.group_runs` over their identities, rows and sizes: each group's rows written alone, as
+    its worker writes them), its column chunks the groups' pages joined: the rows of a group, the unit a rebuild
+    copies or makes again, are never split across row groups, and a run larger than the size is cut."""
+    from newscorpus.build import _parquet, group_bounds, group_runs
 
+    if most is not None:
+        monkeypatch.setattr(newscorpus.build, "ROW_GROUP_BYTES", most)
     corpus = generate(tmp_path / "c", 90, seed=8)
     result = build_once(corpus, tmp_path, group_articles=3)
     groups = article_groups(result.out, 3)
-    merged = Counter()
+    merged, cut = Counter(), Counter()
     for config in CONFIGS:
         column = "id" if config == "articles" else "article_id"
         for split in ("train", "validation", "test"):
@@ -3915,11 +3932,20 @@ def test_each_row_group_of_a_splits_file_is_a_run_of_groups(tmp_path):
             counts = Counter(pq.read_table(path, columns=[column]).column(column).to_pylist())
             present = set(counts)
             ours = [ids for name, ids in groups if name == split and present & set(ids)]
-            ends = group_runs([key_of([split, ids]) for ids in ours], [sum(counts[i] for i in ids) for ids in ours])
+            rows = [sum(counts[i] for i in ids) for ids in ours]
+            table = pq.read_table(path)
+            sizes = [_parquet(table.slice(start, n))[1] for start, n in zip(itertools.accumulate(rows, initial=0), rows)]
+            identities = [key_of([split, ids]) for ids in ours]
+            ends = group_runs(identities, rows, sizes, most)
             runs = [[i for ids in ours[a:b] for i in ids if i in present] for a, b in zip([0, *ends], ends)]
             parquet = pq.ParquetFile(path)
             found = [list(dict.fromkeys(parquet.read_row_group(i, columns=[column]).column(column).to_pylist()))
                      for i in range(parquet.metadata.num_row_groups)]
             assert found == runs, (config, split)
             merged[config] += sum(b - a > 1 for a, b in zip([0, *ends], ends))
+            cut[config] += len(set(ends) - set(group_bounds(identities, newscorpus.build.RUN_GROUPS)))
     assert all(merged[config] >= 2 for config in CONFIGS), merged  # (runs were made, and merged)
+    if most is None:
+        assert not +cut, cut  # (a run of 90 articles is far below 24 MB: one row group, the first aside)
+    else:
+        assert cut["articles"] >= 3 and cut["entities"] >= 3, cut  # (runs were cut)

@@ -24,7 +24,8 @@ signatures; wire clusters are found from the signatures; then each group of
 say: :func:`group_bounds`) is read back from the cache and written as one
 shard per config, again in parallel, and each split's shards are spliced into
 one file per config, their pages copied as they are (:func:`splice_split`;
-a row group joins about seven groups: :func:`group_runs`).  Peak memory
+a row group joins a run of about seven groups, cut to about 24 MB:
+:func:`group_runs`).  Peak memory
 is one group per worker, not the corpus.  Every stage is cached by the hash
 of its inputs (:mod:`newscorpus.cache`), so a rebuild after one raw file
 changed converts one file and rewrites one group of shards.
@@ -32,6 +33,7 @@ changed converts one file and rewrites one group of shards.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import dataclasses
 import errno
@@ -1545,6 +1547,7 @@ class _Piece:
     spill: Spilled
     chunks: list[int]
     templates: list[int]
+    nbytes: int  # its rows' bytes decoded (the Parquet metadata's ``total_byte_size``: :func:`_parquet`)
 
     def spans(self) -> array:
         """Where each column chunk is: ``start, length`` of the first, of the second..., flat (a list of pairs was
@@ -1557,9 +1560,9 @@ class _Piece:
         return self.spill.kept(self.templates)
 
 
-#: How :func:`group_bounds` cuts a split's groups into the runs whose row groups are merged (:func:`splice_split`):
-#: 8 gives 4 to 16 groups, about 7 on average: about 3,500 'articles' rows, 55 MB decoded; the first run takes more,
-#: up to twice the largest run, :func:`group_runs`: 10,003 articles in the train split at 100,000.
+#: How :func:`group_bounds` cuts a split's groups into the runs whose row groups may merge (:func:`splice_split`):
+#: 8 gives 4 to 16 groups, about 7 on average (about 3,500 'articles' rows, 55 MB decoded).  A run is then cut
+#: into row groups of at most about :data:`ROW_GROUP_BYTES` (:func:`group_runs`).
 #: ``load_dataset`` pays per batch (read, cast to the features, written to its Arrow cache), and ``datasets`` 5.2
 #: reads a file in batches of its *first* row group's rows: runs of 2 to 10 groups, the first often the smallest,
 #: made 162 batches of the 'articles' config at 100,000 articles (58 row groups) and 372 of the 'quotes' config (210
@@ -1570,25 +1573,68 @@ class _Piece:
 #: thirty-fifth session.
 RUN_GROUPS = 8
 
+#: The most a row group holds, about, in bytes as Parquet counts them decoded (``total_byte_size``): a run of
+#: groups larger than this is cut, between groups, into the fewest even row groups of about this size.  ``datasets``
+#: decodes a row group before its first batch is written, and a file's first batch waits for it (each split's
+#: file; a load by name reads three): at 100,000 articles, our runs of about seven groups (the first up to 150 MB
+#: decoded, 10,003 'articles' rows) loaded in fresh interpreters in 2.49 s ('articles'), 2.03 ('entities') and
+#: 0.81 ('quotes'), the same rows in row groups of 24 MB in 1.99, 1.86 and 0.78, the by-hand files (row groups of
+#: about 95 MB) in 2.30, 1.98 and 0.91, twelve alternating rounds, medians; 16 MB and 32 MB about the same
+#: (docs/scale-history.md, the fiftieth session).
+ROW_GROUP_BYTES = 24 << 20
 
-def group_runs(identities: list[str], rows: list[int]) -> list[int]:
-    """Where a file's groups (by identity, in order; ``rows``: each group's rows in this config) are cut into the runs
-    whose row groups are merged into one (end indices).  The runs are cut by the identities, as :func:`group_bounds`
-    cuts ids (4 to 16 groups, about 7 on average; the last may be shorter), so a group added or removed changes the
-    runs next to it and at most where the first ends.  The first run takes the runs after it until it holds as many
-    rows as any later run (so at most twice the largest): ``datasets`` reads a file in batches of its first row
-    group's rows, and each row group is then one batch (when its groups' row groups merge:
-    :func:`newscorpus.splice.merged_group`)."""
-    ends = group_bounds(identities, RUN_GROUPS)
+
+def group_runs(identities: list[str], rows: list[int], sizes: list[int], most: int | None = None) -> list[int]:
+    """Where a file's groups (by identity, in order; ``rows`` and ``sizes``: each group's rows and bytes in this
+    config) are cut into row groups (end indices), each the groups' row groups merged into one (when they can be:
+    :func:`newscorpus.splice.merged_group`).
+
+    The groups are cut into runs by their identities, as :func:`group_bounds` cuts ids (4 to 16 groups, about 7 on
+    average; the last may be shorter), so a group added, removed or changed changes the runs next to it, and at most
+    where the first row group ends.  Each run is cut into the fewest row groups of about ``most`` bytes (default
+    :data:`ROW_GROUP_BYTES`): ``n`` of them for up to ``n`` times ``most``, cut between the groups nearest to ``n``
+    equal shares of its bytes.  The first row group then takes the groups after it, in order, until it holds as
+    many rows as any later one: ``datasets`` reads a file in batches of its first row group's rows, and each row
+    group is then one batch."""
+    most = ROW_GROUP_BYTES if most is None else most
+    ends: list[int] = []
+    start = 0
+    for end in group_bounds(identities, RUN_GROUPS):
+        ends.extend(_even_cuts(sizes, start, end, most))
+        start = end
     if not ends:
         return ends
-    sizes = [sum(rows[start:end]) for start, end in zip([0, *ends], ends)]
-    later = list(itertools.accumulate(reversed(sizes), max))[::-1]  # later[i]: the most rows of a run from i on
-    first, taken = sizes[0], 0
-    while taken + 1 < len(sizes) and first < later[taken + 1]:
-        taken += 1
-        first += sizes[taken]
-    return ends[taken:]
+    counts = [sum(rows[a:b]) for a, b in zip([0, *ends], ends)]
+    later = list(itertools.accumulate(reversed(counts), max))[::-1] + [0]  # later[i]: the most rows from i on
+    first_end, first, eaten, left = ends[0], counts[0], 1, counts[1] if len(counts) > 1 else 0
+    while eaten < len(ends) and first < max(left, later[eaten + 1]):
+        first += rows[first_end]
+        left -= rows[first_end]
+        first_end += 1
+        if first_end == ends[eaten]:
+            eaten += 1
+            left = counts[eaten] if eaten < len(counts) else 0
+    return [first_end, *ends[eaten:]]
+
+
+def _even_cuts(sizes: list[int], start: int, end: int, most: int) -> list[int]:
+    """The ends of the groups ``start`` to ``end`` cut into ``ceil(bytes / most)`` row groups between the groups
+    nearest to equal shares of their bytes (fewer when a group holds more than a share: no row group is empty)."""
+    total = sum(sizes[start:end])
+    n = max(1, -(-total // max(1, most)))
+    cuts: list[int] = []
+    if n > 1:
+        held = list(itertools.accumulate(sizes[start:end]))
+        for k in range(1, n):
+            share = total * k / n
+            at = bisect.bisect_left(held, share)
+            if at > 0 and share - held[at - 1] < held[at] - share:
+                at -= 1
+            cut = start + at + 1
+            if (cuts[-1] if cuts else start) < cut < end:
+                cuts.append(cut)
+    cuts.append(end)
+    return cuts
 
 
 def _copy_range(source: int, target: int, start: int, length: int) -> None:
@@ -1611,8 +1657,8 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
             record: WrittenShards, premerges: "Premerges", frame: bytes) -> tuple[_Copies, list[tuple[int, list[GroupTemplate]]]]:
     """Where each piece's column chunks go in the file ``name``: the copies to make, in order (:class:`_Copies`:
     one where chunks follow one another in one source), and the tail's pieces (each row group's body length and
-    templates).  The runs of :func:`group_runs` whose row groups merge (:func:`newscorpus.splice.merged_group`)
-    are one row group, their chunks column by column; a merged template the last build made for the same groups is
+    templates).  The groups of each row group of :func:`group_runs` whose row groups merge
+    (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by column; a merged template the last build made for the same groups is
     taken from its record, and one whose other members were merged ahead (``premerges``, for the footer ``frame``) is
     merged from them.  Where each group's chunks land, and the merged templates, go into ``record``."""
     copies, placed, at = _Copies(), [], len(MAGIC)
@@ -1620,7 +1666,7 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     runs = record.files[name]["runs"] = []
     start = 0
     rows = [templates_rows(piece.template_bytes()) for piece in pieces]
-    for end in group_runs([piece.identity for piece in pieces], rows):
+    for end in group_runs([piece.identity for piece in pieces], rows, [piece.nbytes for piece in pieces]):
         run = pieces[start:end]
         start = end
         packed = [piece.template_bytes() for piece in run]
@@ -1873,12 +1919,14 @@ def _write_shards(found: Scan, clusters: array, splits: np.ndarray, job: Job, st
                     if parts is None:
                         piece = previous.groups[key]["pieces"][config]
                         files.setdefault((config, name), []).append(
-                            _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"]))
+                            _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"],
+                                   result["configs"][config]["nbytes"]))
                         frame = previous.kept(previous.frames[config])
                     else:
                         part = parts[config]
                         files.setdefault((config, name), []).append(
-                            _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"])))
+                            _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"]),
+                                   result["configs"][config]["nbytes"]))
                         frame = part["frame"]
                     if config not in record.frames:
                         record.frames[config] = record.keep(frame)
