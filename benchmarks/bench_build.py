@@ -6,7 +6,8 @@ For each size N (``--sizes 10000 100000``) on a synthetic corpus (:mod:`synth`):
   20,000 articles, alternating with the by-hand path with all three configs (the median of each, and each run; the
   peak RSS is the highest of the runs), once above (``--full-runs N`` sets it);
 - **incremental**: the same build after one raw file changed (warm cache; what the full build wrote is synced to
-  disk first, not timed with it), three times, each after its own edit: the median, and each run;
+  disk first, not timed with it), three times, each after its own edit and right after a full build (one after
+  each of three, three after one: :func:`rebuilds_after`): the median, and each run;
 - **by hand**: ``datasets.load_dataset("json", ...)`` on the already-converted records, then ``to_parquet``: once
   for the 'articles' config alone, and once for each of the three configs our build writes (the same output);
 - **pyarrow floor**: ``pyarrow.json.read_json`` of the 'articles' records and one ``pq.write_table``;
@@ -169,6 +170,15 @@ def run_stage(name: str, *args: str) -> tuple[float, float, str, str]:
 REBUILDS = 3
 
 
+def rebuilds_after(run: int, runs: int) -> int:
+    """How many of the :data:`REBUILDS` follow the full build ``run`` (from 0) of ``runs``: as evenly as they go,
+    the earlier builds taking one more, so that the rebuilds are timed over the same minutes as the full builds they
+    are a share of.  Until the fifty-first session all three followed the first build: in run BJ, on a machine just
+    started, they took 0.82, 0.81 and 0.67 s (6.0%) after a first cold build of 16.1 s, where the next two took 13.6
+    and 13.4, and the same rebuilds alternated with the code before them half an hour later took 0.57."""
+    return REBUILDS // runs + (run < REBUILDS % runs)
+
+
 #: The shortest line :func:`typo_fixed` takes for a body paragraph (headlines, datelines, captions and boilerplate
 #: are shorter; the synthetic bodies' paragraphs are 300-900 characters).
 PARAGRAPH = 200
@@ -328,23 +338,23 @@ def bench(n: int, workdir: Path, workers: int, runs: int | None, goals: list[Goa
         seconds, cpu, rss, _ = run_stage("generate", str(root), str(n), str(workers))
         yield ("generate synthetic corpus", seconds, cpu, rss, "")
     out, cache = root / "dataset", root / "cache"
-    fulls = [_cold_build(n, root, corpus, out, cache, workers, 1, runs)]
-    # the full build's cache and shards (0.7 GB at 10,000 articles, 3.4 GB at 100,000) reach the disk before the clock
-    # starts again, as they have by the time someone edits a file; else the kernel's writeback is timed with the rebuild
-    rebuilds = []
-    for _ in range(REBUILDS):
-        os.sync()
-        touch_one(corpus)
-        rebuilds.append(run_stage("build", str(corpus), str(out), str(cache), str(workers)))
-    records = root / "records"
-    run_stage("records", str(out), str(records))
-    hand = root / "by-hand"
-    set_aside(root, root / "hf-cache")
-    alone = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles")
-    hands = []
-    for run in range(runs):  # alternated with the cold builds after the first: the machine's slower minutes fall on both
-        if run:
-            fulls.append(_cold_build(n, root, corpus, out, cache, workers, run + 1, runs))
+    records, hand = root / "records", root / "by-hand"
+    fulls, rebuilds, hands = [], [], []
+    for run in range(runs):  # the cold builds (each with its rebuilds) alternated with the by-hand path: the machine's
+        # slower minutes fall on all three
+        fulls.append(_cold_build(n, root, corpus, out, cache, workers, run + 1, runs))
+        for _ in range(rebuilds_after(run, runs)):
+            # the full build's cache and shards (0.7 GB at 10,000 articles, 3.4 GB at 100,000) reach the disk before the
+            # clock starts again, as they have by the time someone edits a file; else the kernel's writeback is timed
+            # with the rebuild
+            os.sync()
+            touch_one(corpus)
+            rebuilds.append(run_stage("build", str(corpus), str(out), str(cache), str(workers)))
+            _progress(n, f"one raw file changed, rebuild {len(rebuilds)} of {REBUILDS}: {rebuilds[-1][0]:.2f} s")
+        if not run:
+            run_stage("records", str(out), str(records))
+            set_aside(root, root / "hf-cache")
+            alone = run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), "articles")
         set_aside(root, root / "hf-cache")
         hands.append(run_stage("by-hand", str(records), str(hand), str(root / "hf-cache"), ",".join(CONFIGS)))
         _progress(n, f"by hand, all three configs, {run + 1} of {runs}: {hands[-1][0]:.1f} s")

@@ -5,8 +5,8 @@ For one config of a built dataset (``--dataset``, ``--config``, default 'article
 with ``load_dataset('parquet', data_files={split: files})`` in a fresh interpreter, ``--loads`` times each, the
 layouts alternating: the median and each run, side by side with the files as built:
 
-- **as built**: the build's files, one per split, spliced: a row group per run of about seven groups of articles
-  (about 3,500 rows; the first run larger: ``build.group_runs``);
+- **as built**: the build's files, one per split, spliced: a row group per run of about seven groups of articles,
+  cut to about 24 MB decoded (about 1,400 'articles' rows; the first row group the largest: ``build.group_runs``);
 - **a file per group**: each of the build's groups of about 500 articles in a file of its own, as builds wrote them
   before the twenty-second session (docs/scale-history.md);
 - **a file per split, row groups of N rows** (``--row-groups``, default 1000 2000 4000);
@@ -113,8 +113,8 @@ def _group_numbers(ids: list[str], group_articles: int) -> dict[str, int]:
 
 
 def _groups(tables: Iterable, column: str, group_of: dict[str, int]) -> Iterator:
-    """The build's groups of rows: each row group (a run of groups) cut where its rows' article (``column``) is in
-    another group."""
+    """The build's groups of rows: each row group (a run of groups, or a part of one) cut where its rows' article
+    (``column``) is in another group."""
     for table in tables:
         numbers = [group_of[ident] for ident in table.column(column).to_pylist()]
         cuts = [i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1]] + [len(numbers)]

@@ -33,6 +33,17 @@ def test_repeated_runs_report_the_median_time_and_the_highest_peaks(runs, median
     assert bench_build._highest_rss(runs) == highest
 
 
+@pytest.mark.parametrize("runs, after_each", [
+    (1, [3]),  # 100,000 articles by default: the three rebuilds after the one cold build
+    (2, [2, 1]),
+    (3, [1, 1, 1]),  # 10,000: one after each cold build, over the same minutes
+    (5, [1, 1, 1, 0, 0]),
+])
+def test_the_rebuilds_follow_the_full_builds_as_evenly_as_they_go(runs, after_each):
+    assert [bench_build.rebuilds_after(run, runs) for run in range(runs)] == after_each
+    assert sum(after_each) == bench_build.REBUILDS
+
+
 def test_the_build_benchmark_prints_every_stage_with_its_ratio(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_build.py"), "--sizes", "120", "--workdir", str(tmp_path)],
