@@ -658,7 +658,8 @@ def test_no_shard_is_dictionary_encoded_and_integers_outside_lists_are_delta_enc
         assert delta == DELTA_ENCODED[config]
         assert all("DELTA_BINARY_PACKED" in chunk.encodings for chunk in chunks if chunk.path_in_schema in delta)
         # a row group of more articles than a group holds (2 * 8) joined the pages of several groups
-        articles = [len(set(pq.ParquetFile(path).read_row_group(g, columns=[ARTICLE_COLUMN[config]]).column(0).to_pylist()))
+        files = {path: pq.ParquetFile(path) for path in shards}
+        articles = [len(set(files[path].read_row_group(g, columns=[ARTICLE_COLUMN[config]]).column(0).to_pylist()))
                     for path, g in groups]
         assert max(articles) > 2 * 8, (config, articles)
 

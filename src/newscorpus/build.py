@@ -1658,9 +1658,9 @@ def _layout(config: str, name: str, pieces: list[_Piece], orders: tuple, previou
     """Where each piece's column chunks go in the file ``name``: the copies to make, in order (:class:`_Copies`:
     one where chunks follow one another in one source), and the tail's pieces (each row group's body length and
     templates).  The groups of each row group of :func:`group_runs` whose row groups merge
-    (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by column; a merged template the last build made for the same groups is
-    taken from its record, and one whose other members were merged ahead (``premerges``, for the footer ``frame``) is
-    merged from them.  Where each group's chunks land, and the merged templates, go into ``record``."""
+    (:func:`newscorpus.splice.merged_group`) are one row group, their chunks column by column; a merged template the
+    last build made for the same groups is taken from its record, and one whose other members were merged ahead
+    (``premerges``, for the footer ``frame``) is merged from them.  Where each group's chunks land, and the merged templates, go into ``record``."""
     copies, placed, at = _Copies(), [], len(MAGIC)
     made = {tuple(keys): span for keys, span in previous.files.get(name, {}).get("runs", [])}
     runs = record.files[name]["runs"] = []
@@ -1918,16 +1918,15 @@ def _write_shards(found: Scan, clusters: array, splits: np.ndarray, job: Job, st
                         continue
                     if parts is None:
                         piece = previous.groups[key]["pieces"][config]
-                        files.setdefault((config, name), []).append(
-                            _Piece(key, identity, old / piece["file"], previous.payload, piece["chunks"], piece["templates"],
-                                   result["configs"][config]["nbytes"]))
+                        source, payload, chunks, templates = old / piece["file"], previous.payload, piece["chunks"], piece["templates"]
                         frame = previous.kept(previous.frames[config])
                     else:
                         part = parts[config]
-                        files.setdefault((config, name), []).append(
-                            _Piece(key, identity, part_file(staging, key, config), spill, spill.keep(part["chunks"]), spill.keep(part["templates"]),
-                                   result["configs"][config]["nbytes"]))
+                        source, payload = part_file(staging, key, config), spill
+                        chunks, templates = spill.keep(part["chunks"]), spill.keep(part["templates"])
                         frame = part["frame"]
+                    files.setdefault((config, name), []).append(
+                        _Piece(key, identity, source, payload, chunks, templates, result["configs"][config]["nbytes"]))
                     if config not in record.frames:
                         record.frames[config] = record.keep(frame)
                     elif frame != record.kept(record.frames[config]) and \
